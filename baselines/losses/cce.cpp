@@ -1,0 +1,27 @@
+// "cce", the enhanced loss of Li et al. (2023) = ELECRec's "SASRec+": full-softmax
+// cross-entropy at every real position, mean over those positions. The trainer has already
+// dropped padding rows, so the [N, item_size] logits hold real positions only.
+#include <torch/nn/functional/loss.h>
+
+#include "baselines/losses/losses.h"
+
+namespace seqrec {
+
+torch::Tensor full_softmax_ce(const LossInput& in) {
+  return torch::nn::functional::cross_entropy(torch::mm(in.hidden, in.items.t()), in.targets);
+}
+
+namespace {
+class CCELoss : public Loss {
+ public:
+  torch::Tensor forward(const LossInput& in) override { return full_softmax_ce(in); }
+  std::string name() const override { return "cce"; }
+};
+}  // namespace
+
+void register_cce(LossRegistry& r, Schema&) {
+  r.add("cce", [](const Config&) { return std::make_unique<CCELoss>(); },
+        "full-softmax cross-entropy at every real position (Li et al. 2023; ELECRec's SASRec+)");
+}
+
+}  // namespace seqrec

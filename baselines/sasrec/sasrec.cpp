@@ -1,0 +1,146 @@
+#include "baselines/sasrec/sasrec.h"
+
+#include <torch/nn/functional/activation.h>
+#include <torch/nn/init.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "seqrec/error.h"
+
+namespace seqrec {
+
+void declare_sasrec_keys(Schema& s) {
+  s.add({"sasrec.hidden-size", KeyType::kInt, "64", "embedding and hidden size d", "sasrec"});
+  s.add({"sasrec.layers", KeyType::kInt, "2", "transformer blocks", "sasrec"});
+  s.add({"sasrec.heads", KeyType::kInt, "2", "attention heads (must divide d)", "sasrec"});
+  s.add({"sasrec.dropout", KeyType::kFloat, "0.5", "hidden dropout", "sasrec"});
+  s.add({"sasrec.attn-dropout", KeyType::kFloat, "0.5", "attention-probability dropout", "sasrec"});
+  s.add({"sasrec.init-std", KeyType::kFloat, "0.02", "std of the normal weight init", "sasrec"});
+}
+
+SASRecOptions sasrec_options_from(const Config& c, int64_t item_size) {
+  SASRecOptions o(item_size);
+  o.hidden_size(c.integer("sasrec.hidden-size"))
+      .layers(c.integer("sasrec.layers"))
+      .heads(c.integer("sasrec.heads"))
+      .dropout(c.real("sasrec.dropout"))
+      .attn_dropout(c.real("sasrec.attn-dropout"))
+      .init_std(c.real("sasrec.init-std"))
+      .max_len(c.integer("max-len"));
+  if (o.hidden_size() <= 0 || o.heads() <= 0 || o.hidden_size() % o.heads() != 0)
+    throw Error("--sasrec.heads must divide --sasrec.hidden-size");
+  if (o.layers() < 1 || o.max_len() < 1) throw Error("--sasrec.layers and --max-len must be positive");
+  return o;
+}
+
+namespace {
+torch::nn::LayerNorm make_layer_norm(int64_t d) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-12));
+}
+}  // namespace
+
+SelfAttentionImpl::SelfAttentionImpl(const SASRecOptions& o) : heads(o.heads()) {
+  const int64_t d = o.hidden_size();
+  query = register_module("query", torch::nn::Linear(d, d));
+  key = register_module("key", torch::nn::Linear(d, d));
+  value = register_module("value", torch::nn::Linear(d, d));
+  dense = register_module("dense", torch::nn::Linear(d, d));
+  LayerNorm = register_module("LayerNorm", make_layer_norm(d));
+  attn_dropout = register_module("attn_dropout", torch::nn::Dropout(o.attn_dropout()));
+  out_dropout = register_module("out_dropout", torch::nn::Dropout(o.dropout()));
+}
+
+torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
+  const int64_t b = x.size(0), w = x.size(1), d = x.size(2), dh = d / heads;
+  auto split_heads = [&](const torch::Tensor& t) { return t.view({b, w, heads, dh}).transpose(1, 2); };
+  torch::Tensor q = split_heads(query(x)), k = split_heads(key(x)), v = split_heads(value(x));
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(dh)) + mask;
+  torch::Tensor probs = attn_dropout(torch::softmax(scores, -1));
+  torch::Tensor ctx = torch::matmul(probs, v).transpose(1, 2).reshape({b, w, d});
+  return LayerNorm(out_dropout(dense(ctx)) + x);
+}
+
+IntermediateImpl::IntermediateImpl(const SASRecOptions& o) {
+  const int64_t d = o.hidden_size();
+  dense_1 = register_module("dense_1", torch::nn::Linear(d, 4 * d));
+  dense_2 = register_module("dense_2", torch::nn::Linear(4 * d, d));
+  LayerNorm = register_module("LayerNorm", make_layer_norm(d));
+  dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
+}
+
+torch::Tensor IntermediateImpl::forward(const torch::Tensor& x) {
+  return LayerNorm(dropout(dense_2(torch::gelu(dense_1(x)))) + x);
+}
+
+LayerImpl::LayerImpl(const SASRecOptions& o) {
+  attention = register_module("attention", SelfAttention(o));
+  intermediate = register_module("intermediate", Intermediate(o));
+}
+
+torch::Tensor LayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
+  return intermediate(attention(x, mask));
+}
+
+EncoderImpl::EncoderImpl(const SASRecOptions& o) {
+  layer = register_module("layer", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.layers(); ++i) layer->push_back(Layer(o));
+}
+
+torch::Tensor EncoderImpl::forward(torch::Tensor x, const torch::Tensor& mask) {
+  for (const auto& m : *layer) x = m->as<LayerImpl>()->forward(x, mask);
+  return x;
+}
+
+torch::Tensor attention_mask(const torch::Tensor& seqs, bool causal) {
+  const int64_t w = seqs.size(1);
+  torch::Tensor keep = (seqs > 0).unsqueeze(1).unsqueeze(2);  // [B,1,1,W] on keys
+  if (causal) keep = keep & torch::ones({w, w}, torch::dtype(torch::kBool).device(seqs.device())).tril();
+  return (1.0 - keep.to(torch::kFloat)) * -10000.0;
+}
+
+SASRec::SASRec(const SASRecOptions& o) : options_(o) {
+  const int64_t d = o.hidden_size();
+  item_embeddings = register_module("item_embeddings", torch::nn::Embedding(torch::nn::EmbeddingOptions(o.item_size(), d).padding_idx(0)));
+  position_embeddings = register_module("position_embeddings", torch::nn::Embedding(o.max_len(), d));
+  LayerNorm = register_module("LayerNorm", make_layer_norm(d));
+  dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
+  item_encoder = register_module("item_encoder", Encoder(o));
+  reset_parameters();
+}
+
+void SASRec::reset_parameters() {
+  torch::NoGradGuard guard;
+  for (auto& m : modules(/*include_self=*/false)) {
+    if (auto* lin = m->as<torch::nn::LinearImpl>()) {
+      lin->weight.normal_(0.0, options_.init_std());
+      lin->bias.zero_();
+    } else if (auto* emb = m->as<torch::nn::EmbeddingImpl>()) {
+      emb->weight.normal_(0.0, options_.init_std());
+    } else if (auto* ln = m->as<torch::nn::LayerNormImpl>()) {
+      ln->weight.fill_(1.0);
+      ln->bias.zero_();
+    }
+  }
+}
+
+torch::Tensor SASRec::encode(const torch::Tensor& seqs, int64_t position_offset) {
+  const int64_t w = seqs.size(1);
+  if (position_offset < 0 || position_offset + w > options_.max_len())
+    throw Error("SASRec: input of width " + std::to_string(w) + " at offset " + std::to_string(position_offset) +
+                " exceeds max_len " + std::to_string(options_.max_len()));
+  torch::Tensor pos = torch::arange(position_offset, position_offset + w, torch::dtype(torch::kLong).device(seqs.device()));
+  torch::Tensor x = dropout(LayerNorm(item_embeddings(seqs) + position_embeddings(pos).unsqueeze(0)));
+  return item_encoder(x, attention_mask(seqs, options_.causal()));
+}
+
+std::string SASRec::options_json() const {
+  nlohmann::json j = {{"hidden_size", options_.hidden_size()}, {"layers", options_.layers()},
+                      {"heads", options_.heads()},             {"dropout", options_.dropout()},
+                      {"attn_dropout", options_.attn_dropout()}, {"max_len", options_.max_len()},
+                      {"init_std", options_.init_std()},       {"item_size", options_.item_size()},
+                      {"causal", options_.causal()}};
+  return j.dump();
+}
+
+}  // namespace seqrec

@@ -1,0 +1,105 @@
+#pragma once
+/// SASRec as used by S3Rec, ELECRec, CoSeRec and the CCE paper: post-LN transformer blocks,
+/// GELU (erf), LayerNorm eps 1e-12, learned positions, -10000 additive mask, N(0, 0.02) init
+/// (the padding row included). Parameter names match the reference checkpoints.
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include "seqrec/config.h"
+#include "seqrec/model.h"
+
+namespace seqrec {
+
+/// SASRec hyperparameters (defaults = the papers').
+struct SASRecOptions {
+  SASRecOptions(int64_t item_size) : item_size_(item_size) {}
+  TORCH_ARG(int64_t, item_size);
+  TORCH_ARG(int64_t, hidden_size) = 64;
+  TORCH_ARG(int64_t, layers) = 2;
+  TORCH_ARG(int64_t, heads) = 2;
+  TORCH_ARG(double, dropout) = 0.5;       ///< hidden dropout
+  TORCH_ARG(double, attn_dropout) = 0.5;  ///< attention-probability dropout
+  TORCH_ARG(int64_t, max_len) = 50;
+  TORCH_ARG(double, init_std) = 0.02;
+  TORCH_ARG(bool, causal) = true;         ///< false gives a bidirectional encoder
+};
+
+/// Reads `sasrec.*` and `max-len` from a config.
+SASRecOptions sasrec_options_from(const Config& c, int64_t item_size);
+/// Declares the `sasrec.*` keys.
+void declare_sasrec_keys(Schema& s);
+
+/// Multi-head self-attention followed by dense, dropout and residual LayerNorm.
+class SelfAttentionImpl : public torch::nn::Module {
+ public:
+  explicit SelfAttentionImpl(const SASRecOptions& o);
+  /// x [B, W, d], mask [B, 1, W, W] additive.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
+  torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, dense{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};
+  torch::nn::Dropout attn_dropout{nullptr}, out_dropout{nullptr};
+  int64_t heads;
+};
+TORCH_MODULE(SelfAttention);
+
+/// Position-wise feed-forward d -> 4d -> GELU -> d, dropout, residual LayerNorm.
+class IntermediateImpl : public torch::nn::Module {
+ public:
+  explicit IntermediateImpl(const SASRecOptions& o);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear dense_1{nullptr}, dense_2{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+};
+TORCH_MODULE(Intermediate);
+
+class LayerImpl : public torch::nn::Module {
+ public:
+  explicit LayerImpl(const SASRecOptions& o);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
+  SelfAttention attention{nullptr};
+  Intermediate intermediate{nullptr};
+};
+TORCH_MODULE(Layer);
+
+/// The stack of blocks; named item_encoder.layer.{i} as in the reference.
+class EncoderImpl : public torch::nn::Module {
+ public:
+  explicit EncoderImpl(const SASRecOptions& o);
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& mask);
+  torch::nn::ModuleList layer;
+};
+TORCH_MODULE(Encoder);
+
+/// The SASRec encoder. encode() is exact under left-cut widths: a batch cut to W columns with
+/// position_offset = max_len - W gives the same outputs at real positions as the full one.
+class SASRec : public Model {
+ public:
+  explicit SASRec(const SASRecOptions& o);
+  torch::Tensor encode(const torch::Tensor& seqs, int64_t position_offset) override;
+  torch::Tensor item_table() override { return item_embeddings->weight; }
+  int64_t max_len() const override { return options_.max_len(); }
+  std::string options_json() const override;
+  std::string kind() const override { return "sasrec"; }
+  const SASRecOptions& options() const { return options_; }
+  /// Re-draws every weight as the reference does: N(0, std) for Linear and Embedding
+  /// weights (padding row too), zero biases, LayerNorm weight 1 and bias 0.
+  void reset_parameters();
+
+  torch::nn::Embedding item_embeddings{nullptr}, position_embeddings{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  Encoder item_encoder{nullptr};
+
+ private:
+  SASRecOptions options_;
+};
+
+/// Additive attention mask [B, 1, W, W]: -10000 on padded keys (and future keys if causal).
+torch::Tensor attention_mask(const torch::Tensor& seqs, bool causal);
+
+}  // namespace seqrec

@@ -1,0 +1,39 @@
+#pragma once
+/// Checkpoints in PyTorch's zip format: `archive/data.pkl` (a pickled OrderedDict of
+/// tensors) plus one raw little-endian record per storage. Reads the published reference
+/// checkpoints (saved from CUDA) without Python; writes files that Python's torch.load
+/// reads too. seqrec adds a `seqrec.json` record naming the model and its options.
+#include <torch/types.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "seqrec/model.h"
+
+namespace seqrec {
+
+/// Named tensors in file order, plus seqrec's metadata when present.
+struct StateDict {
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  std::string metadata_json;  ///< contents of the seqrec.json record ("" for foreign files)
+  const torch::Tensor* find(const std::string& name) const;
+};
+
+/// Reads a PyTorch zip checkpoint. Supports the pickle subset a state dict uses (protocol
+/// 2-4: dicts, OrderedDict, tuples, lists, ints, floats, strings, bools, None,
+/// torch._utils._rebuild_tensor_v2 / _rebuild_parameter, persistent storage ids);
+/// anything else is a clear seqrec::Error. Tensors are loaded to CPU.
+StateDict read_state_dict(const std::string& path);
+
+/// Writes a state dict (CPU copies of the tensors) and metadata atomically.
+void write_state_dict(const std::string& path, const StateDict& sd);
+
+/// The model's parameters and buffers, under their checkpoint names.
+StateDict state_dict_of(Model& model);
+
+/// Copies tensors into the model by name. Every model parameter must be present with the
+/// right shape; names in the file the model lacks are returned (ignored by the caller).
+std::vector<std::string> load_state_dict(Model& model, const StateDict& sd);
+
+}  // namespace seqrec

@@ -1,0 +1,81 @@
+#pragma once
+/// Configuration: every key is declared once (name, type, default, help); the command-line
+/// parser, INI files under configs/, --help and the resolved config in results all derive
+/// from that one table. Precedence: command line > config file > default.
+#include <map>
+#include <string>
+#include <vector>
+
+namespace seqrec {
+
+/// Types a key can hold. Values are kept as strings and checked against the type on parse.
+enum class KeyType { kInt, kFloat, kString, kBool, kIntList };
+
+/// Declaration of one configuration key.
+struct KeySpec {
+  std::string name;           ///< e.g. "epochs" or "sasrec.hidden-size" (INI: [sasrec] hidden-size=)
+  KeyType type;
+  std::string default_value;  ///< as text; "" = unset
+  std::string help;
+  std::string group;          ///< shown as a heading in --help: "data", "train", "sasrec", ...
+  std::vector<std::string> choices;  ///< allowed values for strings (empty: any)
+};
+
+/// The table of all keys. Built-in components declare theirs at start-up; plugins add more.
+class Schema {
+ public:
+  /// Adds a key; declaring the same name twice is an error unless the specs are identical.
+  void add(const KeySpec& spec);
+  const KeySpec* find(const std::string& name) const;
+  const std::vector<KeySpec>& keys() const { return keys_; }
+
+ private:
+  std::vector<KeySpec> keys_;
+  std::map<std::string, size_t> index_;
+};
+
+/// The process-wide schema.
+Schema& schema();
+
+/// A resolved configuration: every declared key with its value and where it came from.
+class Config {
+ public:
+  Config() = default;
+  /// Defaults of every key in `schema`.
+  explicit Config(const Schema& schema);
+
+  /// Sets a value after validating it against the key's type and choices.
+  void set(const std::string& name, const std::string& value, const std::string& source = "code");
+  bool has(const std::string& name) const;
+  const std::string& str(const std::string& name) const;
+  int64_t integer(const std::string& name) const;
+  double real(const std::string& name) const;
+  bool flag(const std::string& name) const;
+  std::vector<int64_t> int_list(const std::string& name) const;
+  /// "command line", "config file", "default" or "code".
+  const std::string& source(const std::string& name) const;
+
+  /// All values, sorted by key, as JSON text (an object of strings).
+  std::string to_json() const;
+  /// 16-hex-digit hash of the values of the keys that change results (not output paths).
+  std::string hash() const;
+  const std::map<std::string, std::string>& values() const { return values_; }
+
+ private:
+  const Schema* schema_ = nullptr;
+  std::map<std::string, std::string> values_;
+  std::map<std::string, std::string> sources_;
+};
+
+/// Parses `args` (without the program and subcommand names) against the schema: command
+/// line first, then the INI file named by --config, then defaults. Unknown keys and badly
+/// typed values throw seqrec::Error naming the key. Returns false if --help was asked.
+bool parse_config(const std::vector<std::string>& args, Config* out, std::string* help_text);
+
+/// --help text for the whole schema.
+std::string describe_schema(const Schema& schema);
+
+/// Keys excluded from the result hash: they choose where output goes, not what is computed.
+bool is_output_key(const std::string& name);
+
+}  // namespace seqrec

@@ -1,0 +1,67 @@
+#pragma once
+/// Interaction data in CSR layout and the readers that build it.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace seqrec {
+
+/// One dataset: every user's items in time order, stored as CSR.
+/// Item ids are dense 1..num_items (0 is padding); users are rows 0..num_users-1.
+struct Dataset {
+  std::vector<int64_t> offsets{0};    ///< size num_users+1; user u owns items[offsets[u]..offsets[u+1])
+  std::vector<int32_t> items;         ///< item ids, 1-based
+  std::vector<double> timestamps;     ///< same length as items, or empty when the source has none
+  std::vector<std::string> user_ids;  ///< original user token per row (empty: row index + 1)
+  std::vector<std::string> item_ids;  ///< original item token per dense id - 1 (empty: identity)
+  int64_t num_items = 0;              ///< largest item id
+  std::string name;                   ///< short name, e.g. "Beauty"
+
+  int64_t num_users() const { return static_cast<int64_t>(offsets.size()) - 1; }
+  int64_t num_interactions() const { return static_cast<int64_t>(items.size()); }
+  int64_t length(int64_t u) const { return offsets[u + 1] - offsets[u]; }
+  const int32_t* begin(int64_t u) const { return items.data() + offsets[u]; }
+  /// Rows of the item table a model needs: padding 0, items 1..num_items, the mask token.
+  int64_t item_size() const { return num_items + 2; }
+};
+
+/// Source formats seqrec reads.
+enum class Format { kLines, kInter, kCsv };
+
+/// How to turn a source file into a Dataset. Part of the cache key.
+struct PrepareOptions {
+  Format format = Format::kLines;
+  int k_core = 0;  ///< iterative k-core on users and items (inter/csv only); 0 = off
+};
+
+Format format_from_string(const std::string& s);
+std::string format_name(Format f);
+/// Guesses the format from the extension: .inter, .csv, anything else = lines.
+Format guess_format(const std::string& path);
+
+/// `user item item ...` per line, items already in time order (S3Rec / ELECRec files).
+Dataset read_lines(const std::string& path);
+/// RecBole atomic file: typed tab-separated header with user_id, item_id and optionally timestamp.
+Dataset read_inter(const std::string& path, int k_core = 0);
+/// `user,item,timestamp` CSV (header optional).
+Dataset read_csv(const std::string& path, int k_core = 0);
+/// Dispatches on options.format.
+Dataset read_dataset(const std::string& path, const PrepareOptions& options);
+
+/// Summary numbers printed by `seqrec prepare`.
+struct DatasetStats {
+  int64_t users, items, interactions;
+  double mean_length;
+  int64_t min_length, p50, p90, p99, max_length;
+};
+DatasetStats compute_stats(const Dataset& d);
+std::string format_stats(const DatasetStats& s);
+
+/// A dataset with real sequential structure (a sparse random Markov chain over items), so
+/// that sequence models clearly beat popularity. Deterministic in `seed`.
+Dataset make_markov_dataset(int64_t num_users, int64_t num_items, int min_len, int max_len,
+                            uint64_t seed);
+/// Writes a Dataset in the lines format.
+void write_lines(const Dataset& d, const std::string& path);
+
+}  // namespace seqrec

@@ -1,0 +1,90 @@
+#pragma once
+/// The one evaluator every number in seqrec comes from: rank each user's held-out item
+/// against the catalogue (or a sampled candidate set), then HIT@K, NDCG@K and MRR.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "seqrec/batch.h"
+#include "seqrec/config.h"
+#include "seqrec/model.h"
+
+namespace seqrec {
+
+/// History exclusion. kReference: history items scored 0, padding and mask rows kept as
+/// candidates (the papers' code). kStrict: history items (other than the answer), the
+/// padding row and the mask row scored -inf.
+enum class Protocol { kReference, kStrict };
+/// Ties with the answer's score. kOptimistic: rank = #items scored strictly higher
+/// (the golden values' rule). kPessimistic: rank = #other items scored higher or equal.
+enum class TieRule { kOptimistic, kPessimistic };
+/// Candidate set: the whole catalogue, or the answer plus 100 sampled negatives drawn
+/// uniformly (uni100) or by training popularity (pop100) among items outside the history.
+enum class Candidates { kFull, kUniform100, kPopularity100 };
+
+Protocol protocol_from_string(const std::string& s);
+std::string protocol_name(Protocol p);
+
+struct EvalOptions {
+  Protocol protocol = Protocol::kReference;
+  TieRule ties = TieRule::kOptimistic;
+  Candidates candidates = Candidates::kFull;
+  std::vector<int64_t> ks{5, 10, 20};
+  int64_t user_block = 1024;  ///< users encoded and scored together
+  int64_t item_block = 0;     ///< catalogue columns scored together (0 = all at once)
+  uint64_t seed = 1;          ///< for the sampled candidate sets
+  /// Label written beside every metric table, e.g. "full/reference/optimistic".
+  std::string label() const;
+};
+EvalOptions eval_options_from(const Config& c);
+void declare_eval_keys(Schema& s);
+
+/// Per-user ranks (0-based) and the metrics derived from them.
+struct EvalResult {
+  std::vector<int64_t> users;  ///< dataset rows
+  std::vector<int64_t> ranks;  ///< rank of the answer, same order as users
+  std::map<std::string, double> metrics;  ///< "hit@5", "ndcg@5", ..., "mrr"
+  std::string label;
+  double seconds = 0;
+};
+
+/// Metrics from ranks: hit@k = mean[rank < k], ndcg@k = mean[rank < k] / log2(rank + 2),
+/// mrr = mean 1 / (rank + 1).
+std::map<std::string, double> metrics_from_ranks(const std::vector<int64_t>& ranks, const std::vector<int64_t>& ks);
+
+/// "HIT@5 0.0703  NDCG@5 0.0503 ..." with 4 decimals.
+std::string format_metrics(const std::map<std::string, double>& m, const std::vector<int64_t>& ks);
+
+/// Scores representations against the catalogue and ranks the answers.
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  virtual EvalResult evaluate(Model& model, const Dataset& data, const EvalSet& set) = 0;
+};
+
+/// Full-ranking (or sampled-candidate) evaluator, block-wise with bounded memory:
+/// at most user_block x item_block scores exist at a time. Users are grouped by input
+/// length so each is encoded without padding, and results do not depend on block sizes.
+class RankingEvaluator : public Evaluator {
+ public:
+  explicit RankingEvaluator(const EvalOptions& o) : options_(o) {}
+  EvalResult evaluate(Model& model, const Dataset& data, const EvalSet& set) override;
+  /// Ranks for given representations [M, d] against item table [V, d]: the kernel
+  /// benchmarked on its own. `idx` selects the users of `set` (same order as rows of h).
+  std::vector<int64_t> rank_block(const torch::Tensor& h, const torch::Tensor& items, const EvalSet& set,
+                                  const std::vector<int64_t>& idx) const;
+  const EvalOptions& options() const { return options_; }
+
+ private:
+  /// Candidate ids per user for sampled protocols, [M][100].
+  std::vector<std::vector<int32_t>> sample_candidates(const Dataset& data, const EvalSet& set) const;
+  EvalOptions options_;
+  std::vector<std::vector<int32_t>> candidates_;  // filled per evaluate() for sampled protocols
+};
+
+/// Writes per-user ranks (and the eval label) to an HDF5 file: /users, /ranks.
+void save_ranks(const EvalResult& r, const std::string& path);
+/// Reads them back.
+EvalResult load_ranks(const std::string& path);
+
+}  // namespace seqrec

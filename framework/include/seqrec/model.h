@@ -1,0 +1,27 @@
+#pragma once
+/// The encoder interface: sequences in, one representation per position out, scored by
+/// dot product against an item table.
+#include <torch/nn/module.h>
+
+#include <string>
+
+namespace seqrec {
+
+/// A sequential recommender's encoder. Implementations are torch modules whose parameter
+/// names are their checkpoint names.
+class Model : public torch::nn::Module {
+ public:
+  /// `seqs` [B, W] int64, left-padded with 0; column c has position id position_offset + c.
+  /// Returns [B, W, d]. Causal models must never let column c see columns > c.
+  virtual torch::Tensor encode(const torch::Tensor& seqs, int64_t position_offset) = 0;
+  /// The [item_size, d] table scored against representations (row 0 = padding).
+  virtual torch::Tensor item_table() = 0;
+  /// Longest input the model takes (inputs are cut to their last max_len items).
+  virtual int64_t max_len() const = 0;
+  /// The options that rebuild this model, as a JSON object text (saved in checkpoints).
+  virtual std::string options_json() const = 0;
+  /// Registry name, e.g. "sasrec".
+  virtual std::string kind() const = 0;
+};
+
+}  // namespace seqrec

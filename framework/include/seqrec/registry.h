@@ -1,0 +1,72 @@
+#pragma once
+/// Registries map names to factories. Built-in components register in
+/// register_builtins(); plugins register through the same calls.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "seqrec/config.h"
+#include "seqrec/dataset.h"
+#include "seqrec/error.h"
+#include "seqrec/loss.h"
+#include "seqrec/model.h"
+
+namespace seqrec {
+
+class Trainer;
+
+/// A named factory with its help text and origin ("builtin" or a plugin path).
+template <typename T, typename... Args>
+class Registry {
+ public:
+  using Factory = std::function<T(Args...)>;
+  struct Entry {
+    Factory make;
+    std::string help;
+    std::string origin;
+  };
+  void add(const std::string& name, Factory make, const std::string& help, const std::string& origin = "builtin") {
+    entries_[name] = Entry{std::move(make), help, origin};
+  }
+  bool has(const std::string& name) const { return entries_.count(name) > 0; }
+  T create(const std::string& kind, const std::string& name, Args... args) const;
+  const std::map<std::string, Entry>& entries() const { return entries_; }
+
+ private:
+  std::map<std::string, Entry> entries_;
+};
+
+/// What a model factory gets: the resolved config and the catalogue size.
+struct ModelContext {
+  const Config& config;
+  const Dataset& data;  ///< the training data (item_size() = num_items + 2 table rows)
+};
+
+using ModelRegistry = Registry<std::shared_ptr<Model>, const ModelContext&>;
+using LossRegistry = Registry<std::unique_ptr<Loss>, const Config&>;
+using TrainerRegistry = Registry<std::unique_ptr<Trainer>, const Config&>;
+
+ModelRegistry& models();
+LossRegistry& losses();
+TrainerRegistry& trainers();
+
+/// Registers the framework's and baselines' keys and components (idempotent).
+void register_builtins();
+
+/// Lists every registered component, for `seqrec list`.
+std::string describe_registries();
+
+template <typename T, typename... Args>
+T Registry<T, Args...>::create(const std::string& kind, const std::string& name, Args... args) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) {
+    std::string known;
+    for (const auto& [k, v] : entries_) known += (known.empty() ? "" : ", ") + k;
+    throw Error("unknown " + kind + " '" + name + "' (registered: " + known + ")");
+  }
+  return it->second.make(args...);
+}
+
+}  // namespace seqrec

@@ -1,0 +1,29 @@
+#pragma once
+/// Provenance of a run: what every result file records besides its metrics.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace seqrec {
+
+/// The seqrec source commit and whether the tree had uncommitted changes (read with git at
+/// run time from the source directory; "unknown" outside a checkout).
+struct SourceVersion {
+  std::string commit;
+  bool dirty = false;
+};
+SourceVersion source_version();
+
+/// Peak resident memory of this process, bytes.
+int64_t peak_rss_bytes();
+
+/// Environment facts: LibTorch version, threads, BLAS, host.
+nlohmann::ordered_json environment_json(const std::string& device);
+
+/// Writes JSON to `path` atomically (temporary file + rename), creating directories.
+void write_json(const std::string& path, const nlohmann::ordered_json& j);
+
+/// Metrics with keys hit@K, ndcg@K, mrr in a stable order, rounded to 6 decimals.
+nlohmann::ordered_json metrics_json(const std::map<std::string, double>& m, const std::vector<int64_t>& ks);
+
+}  // namespace seqrec

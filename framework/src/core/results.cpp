@@ -1,0 +1,88 @@
+#include "seqrec/results.h"
+
+#include <sys/resource.h>
+#include <torch/version.h>
+#include <unistd.h>
+
+#include <ATen/Parallel.h>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "seqrec/build_info.h"
+#include "seqrec/error.h"
+
+namespace seqrec {
+namespace {
+std::string run_command(const std::string& cmd) {
+  std::array<char, 256> buf{};
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+  pclose(p);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+}  // namespace
+
+SourceVersion source_version() {
+  SourceVersion v;
+  const std::string git = std::string("git -C '") + SEQREC_SOURCE_DIR + "' ";
+  v.commit = run_command(git + "rev-parse HEAD 2>/dev/null");
+  if (v.commit.empty()) {
+    v.commit = SEQREC_GIT_COMMIT_AT_CONFIGURE;
+    return v;
+  }
+  v.dirty = !run_command(git + "status --porcelain --untracked-files=no 2>/dev/null").empty();
+  return v;
+}
+
+int64_t peak_rss_bytes() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<int64_t>(ru.ru_maxrss) * 1024;
+}
+
+nlohmann::ordered_json environment_json(const std::string& device) {
+  nlohmann::ordered_json j;
+  j["seqrec_version"] = SEQREC_VERSION;
+  j["libtorch_version"] = TORCH_VERSION;
+  j["device"] = device;
+  j["intra_op_threads"] = at::get_num_threads();
+  const char* blas = std::getenv("OPENBLAS_NUM_THREADS");
+  j["openblas_num_threads_env"] = blas ? blas : "";
+  j["hardware_threads"] = static_cast<int64_t>(sysconf(_SC_NPROCESSORS_ONLN));
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  j["host"] = host;
+  return j;
+}
+
+void write_json(const std::string& path, const nlohmann::ordered_json& j) {
+  namespace fs = std::filesystem;
+  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    if (!out) throw Error(path + ": cannot open for writing");
+    out << j.dump(2) << "\n";
+    if (!out) throw Error(path + ": write failed");
+  }
+  fs::rename(tmp, path);
+}
+
+nlohmann::ordered_json metrics_json(const std::map<std::string, double>& m, const std::vector<int64_t>& ks) {
+  nlohmann::ordered_json j;
+  auto round6 = [](double x) { return std::round(x * 1e6) / 1e6; };
+  for (int64_t k : ks) {
+    j["hit@" + std::to_string(k)] = round6(m.at("hit@" + std::to_string(k)));
+    j["ndcg@" + std::to_string(k)] = round6(m.at("ndcg@" + std::to_string(k)));
+  }
+  if (m.count("mrr")) j["mrr"] = round6(m.at("mrr"));
+  return j;
+}
+
+}  // namespace seqrec

@@ -1,0 +1,119 @@
+// HDF5 cache in CSR layout. Datasets: /offsets (int64), /items (int32), optional
+// /timestamps (float64), /user_tokens and /item_tokens (char blob + int64 offsets).
+// Attributes on the root: format_version, source_hash, options, num_items, name.
+#include "seqrec/cache.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "seqrec/error.h"
+#include "io/h5.h"
+
+namespace seqrec {
+namespace {
+
+std::string options_key(const PrepareOptions& o) {
+  return "format=" + format_name(o.format) + ";k_core=" + std::to_string(o.k_core);
+}
+
+}  // namespace
+
+std::string expand_home(const std::string& path) {
+  if (path.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    return std::string(home ? home : ".") + path.substr(1);
+  }
+  return path;
+}
+
+std::string hash_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw data_error(path, 0, "cannot open for reading");
+  uint64_t h = 1469598103934665603ULL;
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), buf.size());
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[i]);
+      h *= 1099511628211ULL;
+    }
+  }
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+std::string cache_path_for(const std::string& data_path, const std::string& cache_dir, const PrepareOptions& o) {
+  namespace fs = std::filesystem;
+  std::string abs = fs::absolute(data_path).lexically_normal().string();
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : abs + "|" + options_key(o)) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  char tag[9];
+  std::snprintf(tag, sizeof tag, "%08llx", static_cast<unsigned long long>(h & 0xffffffffULL));
+  return (fs::path(expand_home(cache_dir)) / (fs::path(data_path).stem().string() + "-" + tag + ".h5")).string();
+}
+
+void write_cache(const Dataset& d, const std::string& path, const std::string& source_hash, const PrepareOptions& o) {
+  namespace fs = std::filesystem;
+  fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  try {
+    h5::H5Handle file{H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
+    if (file.id < 0) throw Error(tmp + ": cannot create cache file");
+    h5::write_vec(file.id, "offsets", d.offsets);
+    h5::write_vec(file.id, "items", d.items);
+    if (!d.timestamps.empty()) h5::write_vec(file.id, "timestamps", d.timestamps);
+    h5::write_strings(file.id, "user_tokens", d.user_ids);
+    h5::write_strings(file.id, "item_tokens", d.item_ids);
+    h5::write_attr_int(file.id, "format_version", kCacheFormatVersion);
+    h5::write_attr_int(file.id, "num_items", d.num_items);
+    h5::write_attr_string(file.id, "source_hash", source_hash);
+    h5::write_attr_string(file.id, "options", options_key(o));
+    h5::write_attr_string(file.id, "name", d.name);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  fs::rename(tmp, target);
+}
+
+bool read_cache(const std::string& path, const std::string& source_hash, const PrepareOptions& o, Dataset* out) {
+  if (!std::filesystem::exists(path)) return false;
+  h5::H5Handle file{h5::open_quiet(path), H5Fclose};  // a corrupt cache is rebuilt, not reported
+  if (file.id < 0) return false;
+  if (h5::read_attr_int(file.id, "format_version") != kCacheFormatVersion) return false;
+  if (h5::read_attr_string(file.id, "source_hash") != source_hash) return false;
+  if (h5::read_attr_string(file.id, "options") != options_key(o)) return false;
+  Dataset d;
+  d.num_items = h5::read_attr_int(file.id, "num_items");
+  d.name = h5::read_attr_string(file.id, "name");
+  if (!h5::read_vec(file.id, "offsets", &d.offsets) || !h5::read_vec(file.id, "items", &d.items)) return false;
+  h5::read_vec(file.id, "timestamps", &d.timestamps);
+  d.user_ids = h5::read_strings(file.id, "user_tokens");
+  d.item_ids = h5::read_strings(file.id, "item_tokens");
+  *out = std::move(d);
+  return true;
+}
+
+Dataset load_dataset(const std::string& data_path, const PrepareOptions& o, const std::string& cache_dir,
+                     CacheInfo* info) {
+  if (std::filesystem::is_directory(data_path)) throw data_error(data_path, 0, "is a directory, expected a data file");
+  if (!std::filesystem::exists(data_path)) throw data_error(data_path, 0, "no such file");
+  CacheInfo local;
+  local.path = cache_path_for(data_path, cache_dir, o);
+  local.source_hash = hash_file(data_path);
+  Dataset d;
+  if (!read_cache(local.path, local.source_hash, o, &d)) {
+    d = read_dataset(data_path, o);
+    write_cache(d, local.path, local.source_hash, o);
+    local.rebuilt = true;
+  }
+  if (info) *info = local;
+  return d;
+}
+
+}  // namespace seqrec

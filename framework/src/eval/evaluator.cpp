@@ -1,0 +1,257 @@
+#include "seqrec/evaluator.h"
+
+#include <ATen/Parallel.h>
+#include <torch/types.h>
+#include <torch/utils.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <limits>
+#include <random>
+#include <sstream>
+
+#include "io/h5.h"
+#include "seqrec/error.h"
+
+namespace seqrec {
+
+Protocol protocol_from_string(const std::string& s) {
+  if (s == "reference") return Protocol::kReference;
+  if (s == "strict") return Protocol::kStrict;
+  throw Error("unknown protocol '" + s + "' (expected reference or strict)");
+}
+
+std::string protocol_name(Protocol p) { return p == Protocol::kReference ? "reference" : "strict"; }
+
+std::string EvalOptions::label() const {
+  std::string c = candidates == Candidates::kFull ? "full" : candidates == Candidates::kUniform100 ? "uni100" : "pop100";
+  return c + "/" + protocol_name(protocol) + "/" + (ties == TieRule::kOptimistic ? "optimistic" : "pessimistic");
+}
+
+void declare_eval_keys(Schema& s) {
+  s.add({"protocol", KeyType::kString, "reference",
+         "history exclusion: reference (history scored 0, padding and mask rows ranked, as the papers' code) "
+         "or strict (-inf for history, padding and mask)",
+         "eval", {"reference", "strict"}});
+  s.add({"ties", KeyType::kString, "optimistic",
+         "rank of the answer among equal scores: optimistic (count strictly higher) or pessimistic", "eval",
+         {"optimistic", "pessimistic"}});
+  s.add({"candidates", KeyType::kString, "full",
+         "full ranking, or the answer plus 100 negatives sampled uniformly (uni100) or by popularity (pop100)",
+         "eval", {"full", "uni100", "pop100"}});
+  s.add({"ks", KeyType::kIntList, "5,10,20", "cut-offs for HIT@K and NDCG@K", "eval"});
+  s.add({"eval-user-block", KeyType::kInt, "1024", "users scored together (bounds memory)", "eval"});
+  s.add({"eval-item-block", KeyType::kInt, "0", "catalogue columns scored together (0 = all)", "eval"});
+}
+
+EvalOptions eval_options_from(const Config& c) {
+  EvalOptions o;
+  o.protocol = protocol_from_string(c.str("protocol"));
+  o.ties = c.str("ties") == "pessimistic" ? TieRule::kPessimistic : TieRule::kOptimistic;
+  const std::string& cand = c.str("candidates");
+  o.candidates = cand == "uni100" ? Candidates::kUniform100 : cand == "pop100" ? Candidates::kPopularity100 : Candidates::kFull;
+  o.ks = c.int_list("ks");
+  for (int64_t k : o.ks)
+    if (k < 1) throw Error("--ks: cut-offs must be positive");
+  o.user_block = c.integer("eval-user-block");
+  o.item_block = c.integer("eval-item-block");
+  if (o.user_block < 1 || o.item_block < 0) throw Error("--eval-user-block must be >= 1 and --eval-item-block >= 0");
+  o.seed = static_cast<uint64_t>(c.integer("seed"));
+  return o;
+}
+
+std::map<std::string, double> metrics_from_ranks(const std::vector<int64_t>& ranks, const std::vector<int64_t>& ks) {
+  std::map<std::string, double> m;
+  const double n = std::max<size_t>(1, ranks.size());
+  for (int64_t k : ks) {
+    double hit = 0, ndcg = 0;
+    for (int64_t r : ranks)
+      if (r < k) {
+        hit += 1;
+        ndcg += 1.0 / std::log2(r + 2.0);
+      }
+    m["hit@" + std::to_string(k)] = hit / n;
+    m["ndcg@" + std::to_string(k)] = ndcg / n;
+  }
+  double mrr = 0;
+  for (int64_t r : ranks) mrr += 1.0 / (r + 1.0);
+  m["mrr"] = mrr / n;
+  return m;
+}
+
+std::string format_metrics(const std::map<std::string, double>& m, const std::vector<int64_t>& ks) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(4);
+  for (int64_t k : ks) {
+    o << "HIT@" << k << " " << m.at("hit@" + std::to_string(k)) << "  ";
+    o << "NDCG@" << k << " " << m.at("ndcg@" + std::to_string(k)) << "  ";
+  }
+  o << "MRR " << m.at("mrr");
+  return o.str();
+}
+
+std::vector<std::vector<int32_t>> RankingEvaluator::sample_candidates(const Dataset& data, const EvalSet& set) const {
+  std::vector<std::vector<int32_t>> out(set.users.size());
+  const int64_t n_items = data.num_items;
+  std::vector<double> weight(n_items, 1.0);
+  if (options_.candidates == Candidates::kPopularity100) {
+    // Popularity from the training part only (items before the validation answer), so the
+    // held-out items never inform the candidate distribution.
+    std::fill(weight.begin(), weight.end(), 0.0);
+    for (int64_t u = 0; u < data.num_users(); ++u) {
+      const int64_t n_train = std::max<int64_t>(0, data.length(u) - 2);
+      for (int64_t i = 0; i < n_train; ++i) weight[data.begin(u)[i] - 1] += 1.0;
+    }
+    for (double& w : weight) w += 1e-3;  // never-seen items stay drawable
+  }
+  std::discrete_distribution<int32_t> draw(weight.begin(), weight.end());
+  std::mt19937_64 rng(options_.seed * 1000003ULL + static_cast<uint64_t>(set.stage));
+  for (size_t i = 0; i < set.users.size(); ++i) {
+    std::vector<int32_t> excluded(set.history[i], set.history[i] + set.history_len[i]);
+    excluded.push_back(static_cast<int32_t>(set.answers[i]));
+    std::sort(excluded.begin(), excluded.end());
+    const int64_t available = n_items - static_cast<int64_t>(std::unique(excluded.begin(), excluded.end()) - excluded.begin());
+    const int64_t want = std::min<int64_t>(100, available);
+    std::vector<int32_t>& c = out[i];
+    while (static_cast<int64_t>(c.size()) < want) {
+      int32_t item = draw(rng) + 1;
+      if (std::binary_search(excluded.begin(), excluded.end(), item) || std::find(c.begin(), c.end(), item) != c.end())
+        continue;
+      c.push_back(item);
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const torch::Tensor& items,
+                                                  const EvalSet& set, const std::vector<int64_t>& idx) const {
+  const int64_t m = h.size(0), v = items.size(0);
+  const bool reference = options_.protocol == Protocol::kReference;
+  const bool pessimistic = options_.ties == TieRule::kPessimistic;
+  std::vector<int64_t> answers(m);
+  for (int64_t r = 0; r < m; ++r) answers[r] = set.answers[idx[r]];
+  // The answer's score, computed once per user whatever the blocking.
+  torch::Tensor ans_idx = torch::tensor(answers, torch::kLong).to(items.device());
+  torch::Tensor target = (h * items.index_select(0, ans_idx)).sum(-1).to(torch::kCPU).to(torch::kFloat).contiguous();
+  std::vector<float> t(target.data_ptr<float>(), target.data_ptr<float>() + m);
+  if (reference) {
+    // The reference zeroes every history score, the answer's too if it repeats a history item.
+    for (int64_t r = 0; r < m; ++r) {
+      const int32_t* hist = set.history[idx[r]];
+      if (std::find(hist, hist + set.history_len[idx[r]], answers[r]) != hist + set.history_len[idx[r]]) t[r] = 0.f;
+    }
+  }
+  std::vector<int64_t> rank(m, 0);
+
+  if (options_.candidates != Candidates::kFull) {
+    const auto& cands = candidates_;
+    const int64_t k = cands.empty() ? 0 : static_cast<int64_t>(cands[idx[0]].size());
+    std::vector<int64_t> flat;
+    flat.reserve(m * k);
+    for (int64_t r = 0; r < m; ++r) {
+      if (static_cast<int64_t>(cands[idx[r]].size()) != k) throw Error("sampled candidate sets differ in size");
+      flat.insert(flat.end(), cands[idx[r]].begin(), cands[idx[r]].end());
+    }
+    torch::Tensor ci = torch::tensor(flat, torch::kLong).to(items.device());
+    torch::Tensor s = torch::bmm(items.index_select(0, ci).view({m, k, -1}), h.unsqueeze(2)).squeeze(2);
+    s = s.to(torch::kCPU).to(torch::kFloat).contiguous();
+    const float* sp = s.data_ptr<float>();
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t j = 0; j < k; ++j) rank[r] += pessimistic ? sp[r * k + j] >= t[r] : sp[r * k + j] > t[r];
+    return rank;
+  }
+
+  const int64_t block = options_.item_block > 0 ? options_.item_block : v;
+  const float excluded = reference ? 0.f : -std::numeric_limits<float>::infinity();
+  for (int64_t c0 = 0; c0 < v; c0 += block) {
+    const int64_t c1 = std::min(v, c0 + block), nb = c1 - c0;
+    torch::Tensor s = torch::mm(h, items.slice(0, c0, c1).t()).to(torch::kCPU).to(torch::kFloat).contiguous();
+    float* sp = s.data_ptr<float>();
+    at::parallel_for(0, m, 64, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        float* row = sp + r * nb;
+        const int32_t* hist = set.history[idx[r]];
+        for (int64_t i = 0; i < set.history_len[idx[r]]; ++i) {
+          const int64_t j = hist[i];
+          if (j >= c0 && j < c1 && (reference || j != answers[r])) row[j - c0] = excluded;
+        }
+        if (!reference) {
+          if (c0 == 0) row[0] = excluded;
+          if (c1 == v) row[nb - 1] = excluded;
+        }
+        const float tr = t[r];
+        int64_t count = 0;
+        if (pessimistic) {
+          for (int64_t j = 0; j < nb; ++j) count += row[j] >= tr;
+        } else {
+          for (int64_t j = 0; j < nb; ++j) count += row[j] > tr;
+        }
+        // The answer's own column is not a competitor.
+        const int64_t a = answers[r];
+        if (a >= c0 && a < c1) count -= pessimistic ? (row[a - c0] >= tr) : (row[a - c0] > tr);
+        rank[r] += count;
+      }
+    });
+  }
+  return rank;
+}
+
+EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const EvalSet& set) {
+  auto start = std::chrono::steady_clock::now();
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  if (options_.candidates != Candidates::kFull) candidates_ = sample_candidates(data, set);
+  const int64_t max_len = model.max_len();
+  torch::Tensor items = model.item_table().detach();
+  const torch::Device device = items.device();
+  // Group users by their cut input length: each group is encoded without any padding, so a
+  // user's representation does not depend on who shares the block.
+  std::vector<std::vector<int64_t>> by_len(max_len + 1);
+  for (size_t i = 0; i < set.users.size(); ++i)
+    by_len[std::min(max_len, set.history_len[i])].push_back(static_cast<int64_t>(i));
+  EvalResult result;
+  result.users = set.users;
+  result.ranks.assign(set.users.size(), 0);
+  for (const auto& group : by_len) {
+    for (size_t g = 0; g < group.size(); g += options_.user_block) {
+      std::vector<int64_t> idx(group.begin() + g, group.begin() + std::min(group.size(), g + options_.user_block));
+      Batch batch = make_eval_batch(set, idx, max_len);
+      torch::Tensor out = model.encode(batch.inputs.to(device), batch.position_offset);
+      torch::Tensor h = out.select(1, out.size(1) - 1).contiguous();
+      std::vector<int64_t> r = rank_block(h, items, set, idx);
+      for (size_t i = 0; i < idx.size(); ++i) result.ranks[idx[i]] = r[i];
+    }
+  }
+  if (was_training) model.train();
+  result.metrics = metrics_from_ranks(result.ranks, options_.ks);
+  result.label = options_.label();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+void save_ranks(const EvalResult& r, const std::string& path) {
+  std::string tmp = path + ".tmp";
+  {
+    h5::H5Handle file{H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
+    if (file.id < 0) throw Error(path + ": cannot create rank file");
+    h5::write_vec(file.id, "users", r.users);
+    h5::write_vec(file.id, "ranks", r.ranks);
+    h5::write_attr_string(file.id, "label", r.label);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(path + ": cannot rename rank file into place");
+}
+
+EvalResult load_ranks(const std::string& path) {
+  h5::H5Handle file{h5::open_quiet(path), H5Fclose};
+  if (file.id < 0) throw Error(path + ": not a readable HDF5 rank file");
+  EvalResult r;
+  if (!h5::read_vec(file.id, "users", &r.users) || !h5::read_vec(file.id, "ranks", &r.ranks))
+    throw Error(path + ": rank file lacks /users or /ranks");
+  r.label = h5::read_attr_string(file.id, "label");
+  return r;
+}
+
+}  // namespace seqrec

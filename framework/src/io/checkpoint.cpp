@@ -1,0 +1,468 @@
+// A reader and writer for the small pickle subset that PyTorch state dicts use.
+// LibTorch 1.13's own unpickler refuses CUDA storages and turns OrderedDict into None, so
+// this file parses data.pkl itself, on top of caffe2's zip reader.
+#include "seqrec/checkpoint.h"
+
+#include <caffe2/serialize/inline_container.h>
+#include <torch/utils.h>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <variant>
+
+#include "seqrec/error.h"
+
+namespace seqrec {
+namespace {
+
+struct PyObject;
+using Obj = std::shared_ptr<PyObject>;
+
+/// The values a state-dict pickle can hold.
+struct PyObject {
+  enum Kind { kNone, kBool, kInt, kFloat, kString, kTuple, kList, kDict, kGlobal, kStorage, kTensor, kMark };
+  Kind kind = kNone;
+  int64_t i = 0;
+  double f = 0;
+  std::string s;                               // string value; "module.name" for globals
+  std::vector<Obj> items;                      // tuple/list elements
+  std::vector<std::pair<Obj, Obj>> dict;       // dict entries in order
+  torch::Tensor tensor;                        // storage (1-D raw) or tensor
+};
+
+Obj make(PyObject::Kind k) {
+  auto o = std::make_shared<PyObject>();
+  o->kind = k;
+  return o;
+}
+
+/// Storage element types by pickle class name.
+torch::ScalarType storage_dtype(const std::string& cls, const std::string& path) {
+  static const std::map<std::string, torch::ScalarType> types = {
+      {"torch.FloatStorage", torch::kFloat},   {"torch.DoubleStorage", torch::kDouble},
+      {"torch.HalfStorage", torch::kHalf},     {"torch.BFloat16Storage", torch::kBFloat16},
+      {"torch.LongStorage", torch::kLong},     {"torch.IntStorage", torch::kInt},
+      {"torch.ShortStorage", torch::kShort},   {"torch.CharStorage", torch::kChar},
+      {"torch.ByteStorage", torch::kByte},     {"torch.BoolStorage", torch::kBool}};
+  auto it = types.find(cls);
+  if (it == types.end()) throw Error(path + ": unsupported storage type " + cls);
+  return it->second;
+}
+
+class Unpickler {
+ public:
+  Unpickler(const uint8_t* data, size_t size, caffe2::serialize::PyTorchStreamReader& zip, std::string path)
+      : p_(data), end_(data + size), zip_(zip), path_(std::move(path)) {}
+
+  Obj run() {
+    while (true) {
+      uint8_t op = byte();
+      switch (op) {
+        case 0x80: byte(); break;                                       // PROTO
+        case 0x95: skip(8); break;                                      // FRAME
+        case '}': push(make(PyObject::kDict)); break;                   // EMPTY_DICT
+        case ']': push(make(PyObject::kList)); break;                   // EMPTY_LIST
+        case ')': push(make(PyObject::kTuple)); break;                  // EMPTY_TUPLE
+        case '(': push(make(PyObject::kMark)); break;                   // MARK
+        case 'N': push(make(PyObject::kNone)); break;                   // NONE
+        case 0x88: push(bool_obj(true)); break;                         // NEWTRUE
+        case 0x89: push(bool_obj(false)); break;                        // NEWFALSE
+        case 'K': push(int_obj(byte())); break;                         // BININT1
+        case 'M': push(int_obj(uint_le(2))); break;                     // BININT2
+        case 'J': push(int_obj(static_cast<int32_t>(uint_le(4)))); break;  // BININT
+        case 0x8a: push(int_obj(long1())); break;                       // LONG1
+        case 'G': push(float_obj()); break;                             // BINFLOAT
+        case 'X': push(string_obj(uint_le(4))); break;                  // BINUNICODE
+        case 0x8c: push(string_obj(byte())); break;                     // SHORT_BINUNICODE
+        case 'U': push(string_obj(byte())); break;                      // SHORT_BINSTRING
+        case 'T': push(string_obj(uint_le(4))); break;                  // BINSTRING
+        case 'c': push(global()); break;                                // GLOBAL
+        case 0x93: {                                                    // STACK_GLOBAL
+          Obj name = pop(), module = pop();
+          auto g = make(PyObject::kGlobal);
+          g->s = module->s + "." + name->s;
+          push(g);
+          break;
+        }
+        case 'q': memo_[byte()] = top(); break;                         // BINPUT
+        case 'r': memo_[uint_le(4)] = top(); break;                     // LONG_BINPUT
+        case 0x94: memo_[memo_.size()] = top(); break;                  // MEMOIZE
+        case 'h': push(memo_get(byte())); break;                        // BINGET
+        case 'j': push(memo_get(uint_le(4))); break;                    // LONG_BINGET
+        case 't': {                                                     // TUPLE
+          auto t = make(PyObject::kTuple);
+          t->items = pop_to_mark();
+          push(t);
+          break;
+        }
+        case 0x85: case 0x86: case 0x87: {                              // TUPLE1..3
+          auto t = make(PyObject::kTuple);
+          t->items.resize(op - 0x84);
+          for (size_t k = t->items.size(); k-- > 0;) t->items[k] = pop();
+          push(t);
+          break;
+        }
+        case 'a': {                                                     // APPEND
+          Obj v = pop();
+          top()->items.push_back(v);
+          break;
+        }
+        case 'e': {                                                     // APPENDS
+          auto vs = pop_to_mark();
+          Obj list = top();
+          list->items.insert(list->items.end(), vs.begin(), vs.end());
+          break;
+        }
+        case 's': {                                                     // SETITEM
+          Obj v = pop(), k = pop();
+          top()->dict.emplace_back(k, v);
+          break;
+        }
+        case 'u': {                                                     // SETITEMS
+          auto kv = pop_to_mark();
+          Obj d = top();
+          if (d->kind != PyObject::kDict) fail("SETITEMS on a non-dict");
+          for (size_t k = 0; k + 1 < kv.size(); k += 2) d->dict.emplace_back(kv[k], kv[k + 1]);
+          break;
+        }
+        case 'R': {                                                     // REDUCE
+          Obj args = pop(), fn = pop();
+          push(reduce(fn, args));
+          break;
+        }
+        case 'Q': push(persistent_load(pop())); break;                  // BINPERSID
+        case 'b': pop(); break;  // BUILD: state (e.g. OrderedDict._metadata) is not needed
+        case '.': return pop();                                         // STOP
+        default: {
+          char buf[64];
+          std::snprintf(buf, sizeof buf, "unsupported pickle opcode 0x%02x", op);
+          fail(buf);
+        }
+      }
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& why) const { throw Error(path_ + ": data.pkl: " + why); }
+  uint8_t byte() {
+    if (p_ >= end_) fail("truncated pickle");
+    return *p_++;
+  }
+  void skip(size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n) fail("truncated pickle");
+    p_ += n;
+  }
+  uint64_t uint_le(int n) {
+    uint64_t v = 0;
+    for (int k = 0; k < n; ++k) v |= static_cast<uint64_t>(byte()) << (8 * k);
+    return v;
+  }
+  int64_t long1() {
+    int n = byte();
+    if (n > 8) fail("integer too large");
+    uint64_t v = uint_le(n);
+    if (n > 0 && n < 8 && (v >> (8 * n - 1)) & 1) v |= ~0ULL << (8 * n);  // sign-extend
+    return static_cast<int64_t>(v);
+  }
+  Obj bool_obj(bool b) {
+    auto o = make(PyObject::kBool);
+    o->i = b;
+    return o;
+  }
+  Obj int_obj(int64_t v) {
+    auto o = make(PyObject::kInt);
+    o->i = v;
+    return o;
+  }
+  Obj float_obj() {
+    uint64_t bits = 0;
+    for (int k = 0; k < 8; ++k) bits = (bits << 8) | byte();  // big-endian
+    auto o = make(PyObject::kFloat);
+    std::memcpy(&o->f, &bits, 8);
+    return o;
+  }
+  Obj string_obj(uint64_t n) {
+    if (static_cast<uint64_t>(end_ - p_) < n) fail("truncated string");
+    auto o = make(PyObject::kString);
+    o->s.assign(reinterpret_cast<const char*>(p_), n);
+    p_ += n;
+    return o;
+  }
+  std::string line() {
+    std::string s;
+    for (uint8_t c = byte(); c != '\n'; c = byte()) s.push_back(static_cast<char>(c));
+    return s;
+  }
+  Obj global() {
+    auto g = make(PyObject::kGlobal);
+    std::string module = line();
+    g->s = module + "." + line();
+    return g;
+  }
+  void push(Obj o) { stack_.push_back(std::move(o)); }
+  Obj pop() {
+    if (stack_.empty()) fail("stack underflow");
+    Obj o = stack_.back();
+    stack_.pop_back();
+    return o;
+  }
+  Obj top() {
+    if (stack_.empty()) fail("stack underflow");
+    return stack_.back();
+  }
+  Obj memo_get(uint64_t k) {
+    auto it = memo_.find(k);
+    if (it == memo_.end()) fail("unknown memo key");
+    return it->second;
+  }
+  std::vector<Obj> pop_to_mark() {
+    std::vector<Obj> out;
+    while (true) {
+      Obj o = pop();
+      if (o->kind == PyObject::kMark) break;
+      out.push_back(o);
+    }
+    return {out.rbegin(), out.rend()};
+  }
+  int64_t as_int(const Obj& o, const char* what) {
+    if (o->kind != PyObject::kInt) fail(std::string(what) + " is not an integer");
+    return o->i;
+  }
+  std::vector<int64_t> as_ints(const Obj& o, const char* what) {
+    if (o->kind != PyObject::kTuple) fail(std::string(what) + " is not a tuple");
+    std::vector<int64_t> v;
+    for (const Obj& x : o->items) v.push_back(as_int(x, what));
+    return v;
+  }
+
+  Obj reduce(const Obj& fn, const Obj& args) {
+    if (fn->kind != PyObject::kGlobal) fail("REDUCE of a non-callable");
+    const std::string& f = fn->s;
+    if (f == "collections.OrderedDict" || f == "builtins.dict") return make(PyObject::kDict);
+    if (f == "torch._utils._rebuild_tensor_v2" || f == "torch._utils._rebuild_tensor") {
+      if (args->items.size() < 4) fail("_rebuild_tensor_v2 with too few arguments");
+      Obj storage = args->items[0];
+      if (storage->kind != PyObject::kStorage) fail("tensor without storage");
+      const int64_t offset = as_int(args->items[1], "storage offset");
+      auto size = as_ints(args->items[2], "size"), stride = as_ints(args->items[3], "stride");
+      if (size.size() != stride.size()) fail("size and stride differ in rank");
+      int64_t last = offset;
+      for (size_t k = 0; k < size.size(); ++k) {
+        if (size[k] < 0 || stride[k] < 0) fail("negative size or stride");
+        if (size[k] == 0) last = -1;
+        if (last >= 0) last += (size[k] - 1) * stride[k];
+      }
+      if (last >= storage->tensor.numel()) fail("tensor reaches beyond its storage");
+      auto t = make(PyObject::kTensor);
+      t->tensor = storage->tensor.as_strided(size, stride, offset).clone();
+      return t;
+    }
+    if (f == "torch._utils._rebuild_parameter") {
+      if (args->items.empty() || args->items[0]->kind != PyObject::kTensor) fail("_rebuild_parameter without tensor");
+      return args->items[0];
+    }
+    fail("unsupported callable " + f);
+  }
+
+  Obj persistent_load(const Obj& pid) {
+    if (pid->kind != PyObject::kTuple || pid->items.size() < 5 || pid->items[0]->s != "storage")
+      fail("unsupported persistent id");
+    const std::string& cls = pid->items[1]->s;
+    const std::string& key = pid->items[2]->s;
+    const int64_t numel = as_int(pid->items[4], "storage size");
+    auto cached = storages_.find(key);
+    if (cached != storages_.end()) return cached->second;
+    torch::ScalarType dtype = storage_dtype(cls, path_);
+    const std::string record = "data/" + key;
+    if (!zip_.hasRecord(record)) fail("missing storage record " + record);
+    auto [ptr, bytes] = zip_.getRecord(record);
+    const size_t elem = torch::elementSize(dtype);
+    if (bytes != static_cast<size_t>(numel) * elem)
+      fail("storage " + key + " holds " + std::to_string(bytes) + " bytes, expected " + std::to_string(numel * elem));
+    auto s = make(PyObject::kStorage);
+    s->tensor = torch::empty({numel}, dtype);
+    std::memcpy(s->tensor.data_ptr(), ptr.get(), bytes);  // little-endian on both sides
+    storages_[key] = s;
+    return s;
+  }
+
+  const uint8_t* p_;
+  const uint8_t* end_;
+  caffe2::serialize::PyTorchStreamReader& zip_;
+  std::string path_;
+  std::vector<Obj> stack_;
+  std::map<uint64_t, Obj> memo_;
+  std::map<std::string, Obj> storages_;
+};
+
+// --- writer ---------------------------------------------------------------------------
+
+struct PickleWriter {
+  std::string out;
+  void op(uint8_t c) { out.push_back(static_cast<char>(c)); }
+  void u32(uint32_t v) {
+    for (int k = 0; k < 4; ++k) out.push_back(static_cast<char>((v >> (8 * k)) & 0xff));
+  }
+  void str(const std::string& s) {
+    op('X');
+    u32(static_cast<uint32_t>(s.size()));
+    out += s;
+  }
+  void integer(int64_t v) {
+    if (v >= 0 && v < 256) {
+      op('K');
+      op(static_cast<uint8_t>(v));
+    } else if (v >= INT32_MIN && v <= INT32_MAX) {
+      op('J');
+      u32(static_cast<uint32_t>(static_cast<int32_t>(v)));
+    } else {
+      op(0x8a);
+      op(8);
+      for (int k = 0; k < 8; ++k) out.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * k)) & 0xff));
+    }
+  }
+  void global(const std::string& module, const std::string& name) {
+    op('c');
+    out += module + "\n" + name + "\n";
+  }
+  void int_tuple(const std::vector<int64_t>& v) {
+    op('(');
+    for (int64_t x : v) integer(x);
+    op('t');
+  }
+};
+
+std::string storage_class(torch::ScalarType t) {
+  switch (t) {
+    case torch::kFloat: return "FloatStorage";
+    case torch::kDouble: return "DoubleStorage";
+    case torch::kHalf: return "HalfStorage";
+    case torch::kBFloat16: return "BFloat16Storage";
+    case torch::kLong: return "LongStorage";
+    case torch::kInt: return "IntStorage";
+    case torch::kShort: return "ShortStorage";
+    case torch::kChar: return "CharStorage";
+    case torch::kByte: return "ByteStorage";
+    case torch::kBool: return "BoolStorage";
+    default: throw Error(std::string("cannot save tensors of type ") + c10::toString(t));
+  }
+}
+
+}  // namespace
+
+const torch::Tensor* StateDict::find(const std::string& name) const {
+  for (const auto& [k, v] : tensors)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+StateDict read_state_dict(const std::string& path) {
+  if (std::filesystem::is_directory(path)) throw Error(path + ": is a directory, expected a checkpoint file");
+  if (!std::filesystem::exists(path)) throw Error(path + ": no such checkpoint file");
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> zip;
+  try {
+    zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  } catch (const std::exception& e) {
+    throw Error(path + ": not a PyTorch zip checkpoint (legacy pickled .pt files are not supported)");
+  }
+  if (!zip->hasRecord("data.pkl")) throw Error(path + ": archive has no data.pkl");
+  auto [pkl, size] = zip->getRecord("data.pkl");
+  Unpickler up(static_cast<const uint8_t*>(pkl.get()), size, *zip, path);
+  Obj root = up.run();
+  if (root->kind != PyObject::kDict) throw Error(path + ": data.pkl does not hold a dict of tensors (a whole pickled module?)");
+  StateDict sd;
+  for (const auto& [k, v] : root->dict) {
+    if (k->kind != PyObject::kString) throw Error(path + ": state dict key is not a string");
+    if (v->kind != PyObject::kTensor) throw Error(path + ": entry '" + k->s + "' is not a tensor");
+    sd.tensors.emplace_back(k->s, v->tensor);
+  }
+  if (zip->hasRecord("seqrec.json")) {
+    auto [meta, n] = zip->getRecord("seqrec.json");
+    sd.metadata_json.assign(static_cast<const char*>(meta.get()), n);
+  }
+  return sd;
+}
+
+void write_state_dict(const std::string& path, const StateDict& sd) {
+  namespace fs = std::filesystem;
+  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
+  const std::string tmp = path + ".tmp";
+  {
+    caffe2::serialize::PyTorchStreamWriter zip(tmp);
+    PickleWriter w;
+    w.op(0x80);
+    w.op(2);
+    w.global("collections", "OrderedDict");
+    w.op(')');
+    w.op('R');
+    std::vector<torch::Tensor> storages;
+    for (const auto& [name, tensor] : sd.tensors) {
+      torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+      const std::string key = std::to_string(storages.size());
+      storages.push_back(t);
+      w.str(name);
+      w.global("torch._utils", "_rebuild_tensor_v2");
+      w.op('(');
+      w.op('(');  // persistent id: ('storage', class, key, location, numel)
+      w.str("storage");
+      w.global("torch", storage_class(t.scalar_type()));
+      w.str(key);
+      w.str("cpu");
+      w.integer(t.numel());
+      w.op('t');
+      w.op('Q');
+      w.integer(0);
+      w.int_tuple(t.sizes().vec());
+      w.int_tuple(t.strides().vec());
+      w.op(0x89);  // requires_grad False
+      w.global("collections", "OrderedDict");
+      w.op(')');
+      w.op('R');
+      w.op('t');
+      w.op('R');
+      w.op('s');
+    }
+    w.op('.');
+    zip.writeRecord("data.pkl", w.out.data(), w.out.size());
+    for (size_t k = 0; k < storages.size(); ++k)
+      zip.writeRecord("data/" + std::to_string(k), storages[k].data_ptr(), storages[k].nbytes());
+    if (!sd.metadata_json.empty()) zip.writeRecord("seqrec.json", sd.metadata_json.data(), sd.metadata_json.size());
+    zip.writeEndOfFile();
+  }
+  fs::rename(tmp, path);
+}
+
+StateDict state_dict_of(Model& model) {
+  StateDict sd;
+  for (const auto& p : model.named_parameters()) sd.tensors.emplace_back(p.key(), p.value());
+  for (const auto& b : model.named_buffers()) sd.tensors.emplace_back(b.key(), b.value());
+  return sd;
+}
+
+std::vector<std::string> load_state_dict(Model& model, const StateDict& sd) {
+  torch::NoGradGuard guard;
+  std::map<std::string, torch::Tensor> own;
+  for (const auto& p : model.named_parameters()) own[p.key()] = p.value();
+  for (const auto& b : model.named_buffers()) own[b.key()] = b.value();
+  std::vector<std::string> unused;
+  std::map<std::string, bool> seen;
+  for (const auto& [name, t] : sd.tensors) {
+    auto it = own.find(name);
+    if (it == own.end()) {
+      unused.push_back(name);
+      continue;
+    }
+    if (it->second.sizes() != t.sizes())
+      throw Error("checkpoint tensor '" + name + "' has shape " + c10::str(t.sizes()) + ", the model expects " +
+                  c10::str(it->second.sizes()));
+    it->second.copy_(t);
+    seen[name] = true;
+  }
+  for (const auto& [name, t] : own)
+    if (!seen.count(name)) throw Error("checkpoint lacks the model's tensor '" + name + "'");
+  return unused;
+}
+
+}  // namespace seqrec

@@ -1,0 +1,130 @@
+#pragma once
+// Small RAII helpers over the HDF5 C API, shared by the dataset cache and the rank files.
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "seqrec/error.h"
+
+namespace seqrec::h5 {
+
+/// Closes an HDF5 handle on scope exit.
+struct H5Handle {
+  hid_t id;
+  herr_t (*close)(hid_t);
+  ~H5Handle() {
+    if (id >= 0) close(id);
+  }
+};
+
+template <typename T>
+hid_t h5_type();
+template <>
+inline hid_t h5_type<int64_t>() { return H5T_NATIVE_INT64; }
+template <>
+inline hid_t h5_type<int32_t>() { return H5T_NATIVE_INT32; }
+template <>
+inline hid_t h5_type<double>() { return H5T_NATIVE_DOUBLE; }
+template <>
+inline hid_t h5_type<char>() { return H5T_NATIVE_CHAR; }
+
+template <typename T>
+inline void write_vec(hid_t file, const char* name, const std::vector<T>& v) {
+  hsize_t dims[1] = {v.size()};
+  H5Handle space{H5Screate_simple(1, dims, nullptr), H5Sclose};
+  H5Handle plist{H5Pcreate(H5P_DATASET_CREATE), H5Pclose};
+  if (!v.empty()) {
+    hsize_t chunk[1] = {std::min<hsize_t>(v.size(), 1 << 16)};
+    H5Pset_chunk(plist.id, 1, chunk);
+    H5Pset_deflate(plist.id, 1);
+  }
+  H5Handle ds{H5Dcreate2(file, name, h5_type<T>(), space.id, H5P_DEFAULT, plist.id, H5P_DEFAULT), H5Dclose};
+  if (ds.id < 0) throw Error(std::string("HDF5: cannot create dataset ") + name);
+  if (!v.empty() && H5Dwrite(ds.id, h5_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0)
+    throw Error(std::string("HDF5: cannot write dataset ") + name);
+}
+
+template <typename T>
+inline bool read_vec(hid_t file, const char* name, std::vector<T>* v) {
+  if (H5Lexists(file, name, H5P_DEFAULT) <= 0) return false;
+  H5Handle ds{H5Dopen2(file, name, H5P_DEFAULT), H5Dclose};
+  H5Handle space{H5Dget_space(ds.id), H5Sclose};
+  hsize_t dims[1] = {0};
+  H5Sget_simple_extent_dims(space.id, dims, nullptr);
+  v->resize(dims[0]);
+  if (dims[0] > 0 && H5Dread(ds.id, h5_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, v->data()) < 0)
+    throw Error(std::string("HDF5: cannot read dataset ") + name);
+  return true;
+}
+
+inline void write_strings(hid_t file, const std::string& prefix, const std::vector<std::string>& s) {
+  std::vector<char> blob;
+  std::vector<int64_t> off{0};
+  for (const auto& x : s) {
+    blob.insert(blob.end(), x.begin(), x.end());
+    off.push_back(static_cast<int64_t>(blob.size()));
+  }
+  write_vec(file, (prefix + "_blob").c_str(), blob);
+  write_vec(file, (prefix + "_offsets").c_str(), off);
+}
+
+inline std::vector<std::string> read_strings(hid_t file, const std::string& prefix) {
+  std::vector<char> blob;
+  std::vector<int64_t> off;
+  std::vector<std::string> out;
+  if (!read_vec(file, (prefix + "_blob").c_str(), &blob) || !read_vec(file, (prefix + "_offsets").c_str(), &off))
+    return out;
+  for (size_t i = 0; i + 1 < off.size(); ++i) out.emplace_back(blob.data() + off[i], blob.data() + off[i + 1]);
+  return out;
+}
+
+inline void write_attr_string(hid_t obj, const char* name, const std::string& value) {
+  H5Handle type{H5Tcopy(H5T_C_S1), H5Tclose};
+  H5Tset_size(type.id, std::max<size_t>(1, value.size()));
+  H5Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  H5Handle attr{H5Acreate2(obj, name, type.id, space.id, H5P_DEFAULT, H5P_DEFAULT), H5Aclose};
+  H5Awrite(attr.id, type.id, value.empty() ? " " : value.c_str());
+}
+
+inline std::string read_attr_string(hid_t obj, const char* name) {
+  if (H5Aexists(obj, name) <= 0) return "";
+  H5Handle attr{H5Aopen(obj, name, H5P_DEFAULT), H5Aclose};
+  H5Handle type{H5Aget_type(attr.id), H5Tclose};
+  size_t n = H5Tget_size(type.id);
+  std::string s(n, '\0');
+  H5Handle mem{H5Tcopy(H5T_C_S1), H5Tclose};
+  H5Tset_size(mem.id, n);
+  H5Aread(attr.id, mem.id, s.data());
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  return s;
+}
+
+inline void write_attr_int(hid_t obj, const char* name, int64_t v) {
+  H5Handle space{H5Screate(H5S_SCALAR), H5Sclose};
+  H5Handle attr{H5Acreate2(obj, name, H5T_NATIVE_INT64, space.id, H5P_DEFAULT, H5P_DEFAULT), H5Aclose};
+  H5Awrite(attr.id, H5T_NATIVE_INT64, &v);
+}
+
+inline int64_t read_attr_int(hid_t obj, const char* name) {
+  if (H5Aexists(obj, name) <= 0) return -1;
+  H5Handle attr{H5Aopen(obj, name, H5P_DEFAULT), H5Aclose};
+  int64_t v = -1;
+  H5Aread(attr.id, H5T_NATIVE_INT64, &v);
+  return v;
+}
+
+/// Opens an existing file read-only, or returns -1 without printing HDF5's error stack.
+inline hid_t open_quiet(const std::string& path) {
+  H5E_auto2_t old_func;
+  void* old_data;
+  H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data);
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
+  return f;
+}
+
+}  // namespace seqrec::h5
