@@ -1,14 +1,13 @@
 // "cce", the enhanced loss of Li et al. (2023) = ELECRec's "SASRec+": full-softmax
 // cross-entropy at every real position, mean over those positions. The trainer has already
 // dropped padding rows, so the [N, item_size] logits hold real positions only.
-#include <torch/nn/functional/loss.h>
-
 #include "baselines/losses/losses.h"
+#include "baselines/losses/softmax_ce.h"
 
 namespace seqrec {
 
 torch::Tensor full_softmax_ce(const LossInput& in) {
-  return torch::nn::functional::cross_entropy(torch::mm(in.hidden, in.items.t()), in.targets);
+  return fused_softmax_ce(in.hidden, in.items, in.targets);
 }
 
 namespace {

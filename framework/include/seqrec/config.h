@@ -18,7 +18,7 @@ struct KeySpec {
   std::string default_value;  ///< as text; "" = unset
   std::string help;
   std::string group;          ///< shown as a heading in --help: "data", "train", "sasrec", ...
-  std::vector<std::string> choices;  ///< allowed values for strings (empty: any)
+  std::vector<std::string> choices = {};  ///< allowed values for strings (empty: any)
 };
 
 /// The table of all keys. Built-in components declare theirs at start-up; plugins add more.

@@ -3,6 +3,8 @@
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -107,8 +109,9 @@ json provenance_json(const Config& c) {
 
 /// Applies the process-wide settings every command shares.
 void apply_runtime(const Config& c) {
-  const int64_t threads = c.integer("threads");
-  if (threads < 1) throw Error("--threads must be at least 1");
+  int64_t threads = c.integer("threads");
+  if (threads < 0) throw Error("--threads must be 0 (one per core) or more");
+  if (threads == 0) threads = std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
   at::set_num_threads(static_cast<int>(threads));
   torch::manual_seed(static_cast<uint64_t>(c.integer("seed")));
   const std::string& dev = c.str("device");

@@ -34,8 +34,9 @@ void declare_common_keys(Schema& s) {
   s.add({"model", KeyType::kString, "sasrec", "encoder (see seqrec list)", "model"});
   s.add({"loss", KeyType::kString, "cce", "training loss (see seqrec list)", "model"});
   s.add({"seed", KeyType::kInt, "1", "seed for init, dropout, batching and sampling", "general"});
-  s.add({"threads", KeyType::kInt, "1",
-         "LibTorch intra-op threads (OpenBLAS keeps its own threads; 1 measured fastest on 2 cores)", "general"});
+  s.add({"threads", KeyType::kInt, "0",
+         "LibTorch intra-op threads; 0 = one per core (OpenBLAS keeps its own threads; with OMP_WAIT_POLICY=passive, "
+         "which the seqrec binary sets, sharing the cores measured fastest)", "general"});
   s.add({"device", KeyType::kString, "cpu", "cpu or cuda[:N]", "general"});
   s.add({"checkpoint", KeyType::kString, "", "checkpoint to evaluate (PyTorch state dict or seqrec file)", "output"});
   s.add({"stage", KeyType::kString, "test", "which held-out item eval ranks", "eval", {"valid", "test"}});

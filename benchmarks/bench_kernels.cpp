@@ -1,0 +1,116 @@
+// Google Benchmark for seqrec's hot kernels. Each reports GFLOP/s next to the machine's
+// measured matmul rate (BM_Matmul) so a kernel's distance from the floor is visible.
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include "baselines/losses/softmax_ce.h"
+#include "baselines/sasrec/sasrec.h"
+#include "seqrec/batch.h"
+#include "seqrec/dataset.h"
+#include "seqrec/evaluator.h"
+
+using namespace seqrec;
+
+namespace {
+// Beauty-sized shapes: 12,103 catalogue rows, d = 64.
+constexpr int64_t kItems = 12103, kDim = 64;
+
+void set_flops(benchmark::State& state, double flops_per_iter) {
+  state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iter * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+}  // namespace
+
+/// The machine's matmul rate on the scoring shape: [M, 64] x [64, 12103].
+static void BM_Matmul(benchmark::State& state) {
+  const int64_t m = state.range(0);
+  torch::Tensor a = torch::randn({m, kDim}), b = torch::randn({kItems, kDim});
+  for (auto _ : state) benchmark::DoNotOptimize(torch::mm(a, b.t()));
+  set_flops(state, 2.0 * m * kDim * kItems);
+}
+BENCHMARK(BM_Matmul)->Arg(4096)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// The two backward GEMM shapes of the softmax loss: G [M, V] x E [V, d] and G^T x H.
+static void BM_MatmulBackward(benchmark::State& state) {
+  const int64_t m = state.range(0);
+  torch::Tensor g = torch::randn({m, kItems}), e = torch::randn({kItems, kDim}), h = torch::randn({m, kDim});
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(torch::mm(g, e));
+    benchmark::DoNotOptimize(torch::mm(g.t(), h));
+  }
+  set_flops(state, 4.0 * m * kDim * kItems);
+}
+BENCHMARK(BM_MatmulBackward)->Arg(1536)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// Fused full-softmax CE, forward + backward, on one bucketed batch's worth of positions.
+static void BM_SoftmaxCE(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const bool fused = state.range(1) == 1;
+  torch::manual_seed(0);
+  torch::Tensor h = torch::randn({n, kDim}).requires_grad_(), e = (torch::randn({kItems, kDim}) * 0.1).requires_grad_();
+  torch::Tensor t = torch::randint(1, kItems, {n}, torch::kLong);
+  for (auto _ : state) {
+    torch::Tensor loss = fused ? fused_softmax_ce(h, e, t) : torch::nn::functional::cross_entropy(torch::mm(h, e.t()), t);
+    loss.backward();
+  }
+  set_flops(state, 6.0 * n * kDim * kItems);
+}
+BENCHMARK(BM_SoftmaxCE)->Args({1536, 1})->Args({1536, 0})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// The evaluator's scoring + ranking kernel: scores a block of users against the catalogue,
+/// applies history exclusion and counts competitors of the answer.
+static void BM_RankBlock(benchmark::State& state) {
+  const int64_t m = state.range(0);
+  Dataset d = make_markov_dataset(m, kItems - 2, 5, 30, 3);
+  EvalSet set = make_eval_set(d, Stage::kTest);
+  std::vector<int64_t> idx(set.users.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
+  torch::Tensor h = torch::randn({static_cast<int64_t>(idx.size()), kDim}), e = torch::randn({kItems, kDim});
+  EvalOptions o;
+  RankingEvaluator ev(o);
+  for (auto _ : state) benchmark::DoNotOptimize(ev.rank_block(h, e, set, idx));
+  set_flops(state, 2.0 * idx.size() * kDim * kItems);
+  state.counters["users/s"] = benchmark::Counter(static_cast<double>(idx.size()) * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_RankBlock)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// One SASRec forward + backward on a bucketed batch (256 sequences of width W).
+static void BM_SASRecStep(benchmark::State& state) {
+  const int64_t w = state.range(0);
+  torch::manual_seed(0);
+  SASRec model{SASRecOptions(kItems)};
+  torch::Tensor seqs = torch::randint(1, kItems - 1, {256, w}, torch::kLong);
+  for (auto _ : state) {
+    torch::Tensor out = model.encode(seqs, 50 - w);
+    out.sum().backward();
+  }
+}
+BENCHMARK(BM_SASRecStep)->Arg(8)->Arg(50)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+int main(int argc, char** argv) {
+  at::set_num_threads(2);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}
+
+/// The fused loss's row pass alone (max, exp-sum, scale) over [N, 12103] logits.
+static void BM_SoftmaxRows(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  torch::Tensor logits = torch::randn({n, kItems});
+  torch::Tensor targets = torch::randint(1, kItems, {n, 1}, torch::kLong);
+  for (auto _ : state) {
+    state.PauseTiming();
+    torch::Tensor g = logits.clone();
+    state.ResumeTiming();
+    std::vector<float> loss(n);
+    at::parallel_for(0, n, 32, [&](int64_t r0, int64_t r1) {
+      for (int64_t c = r0; c < r1; c += 32) {
+        const int64_t c1 = std::min(r1, c + 32);
+        softmax_ce_rows(g.slice(0, c, c1), targets.slice(0, c, c1), 1.0f / n, loss.data() + c);
+      }
+    });
+  }
+  state.counters["Melem/s"] = benchmark::Counter(1e-6 * n * kItems * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_SoftmaxRows)->Arg(1536)->Unit(benchmark::kMillisecond)->UseRealTime();
