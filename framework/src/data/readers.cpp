@@ -90,17 +90,20 @@ Dataset group_rows(std::vector<Row> rows, std::vector<std::string> user_tokens,
     return a.ts < b.ts;
   });
   Dataset d;
+  // Dense ids from 1 in order of first appearance in the file, over the surviving items.
   std::vector<int32_t> item_map(item_tokens.size(), 0);
+  for (const Row& r : rows) item_map[r.item] = 1;
+  for (size_t i = 0; i < item_map.size(); ++i)
+    if (item_map[i]) {
+      item_map[i] = static_cast<int32_t>(++d.num_items);
+      d.item_ids.push_back(item_tokens[i]);
+    }
   int64_t current_user = -1;
   for (const Row& r : rows) {
     if (r.user != current_user) {
       if (current_user >= 0) d.offsets.push_back(static_cast<int64_t>(d.items.size()));
       current_user = r.user;
       d.user_ids.push_back(user_tokens[r.user]);
-    }
-    if (item_map[r.item] == 0) {
-      item_map[r.item] = static_cast<int32_t>(++d.num_items);
-      d.item_ids.push_back(item_tokens[r.item]);
     }
     d.items.push_back(item_map[r.item]);
     if (has_ts) d.timestamps.push_back(r.ts);

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs seqrec's system packages (Debian 12) when missing, then configures and builds
+# into build/. Safe to re-run: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake git libtorch-dev libopenblas0-pthread libhdf5-dev
+          libboost-program-options-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# LibTorch calls whatever libblas.so.3 is selected; the reference BLAS is ~11x slower.
+if ! readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null | grep -q openblas; then
+  echo "setup: warning: libblas.so.3 is not OpenBLAS; run: update-alternatives --config libblas.so.3-x86_64-linux-gnu" >&2
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"

@@ -1,0 +1,71 @@
+// Configuration: one declaration per key; command line > config file > default; typed errors.
+#include <gtest/gtest.h>
+
+#include "seqrec/config.h"
+#include "seqrec/error.h"
+#include "test_util.h"
+
+using namespace seqrec;
+using seqrec::testing::TempDir;
+using seqrec::testing::write_file;
+
+namespace {
+Config parse(std::vector<std::string> args) {
+  seqrec::testing::default_config();
+  Config c;
+  std::string help;
+  EXPECT_TRUE(parse_config(args, &c, &help));
+  return c;
+}
+std::string parse_error(std::vector<std::string> args) {
+  try {
+    parse(args);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Config, PrecedenceCommandLineOverFileOverDefault) {
+  TempDir dir;
+  const std::string ini = write_file(dir.file("c.ini"), "epochs = 7\nloss = bce\n[sasrec]\nhidden-size = 32\nlayers = 3\n");
+  Config c = parse({"--config", ini, "--epochs", "9", "--sasrec.layers=1"});
+  EXPECT_EQ(c.integer("epochs"), 9);
+  EXPECT_EQ(c.source("epochs"), "command line");
+  EXPECT_EQ(c.str("loss"), "bce");
+  EXPECT_EQ(c.source("loss"), "config file");
+  EXPECT_EQ(c.integer("sasrec.hidden-size"), 32);
+  EXPECT_EQ(c.integer("sasrec.layers"), 1);
+  EXPECT_EQ(c.integer("patience"), 40);
+  EXPECT_EQ(c.source("patience"), "default");
+  EXPECT_EQ(c.int_list("ks"), (std::vector<int64_t>{5, 10, 20}));
+}
+
+TEST(Config, ErrorsNameTheKey) {
+  EXPECT_EQ(parse_error({"--epochs", "many"}), "--epochs: 'many' is not a valid int");
+  EXPECT_EQ(parse_error({"--protocol", "loose"}), "--protocol: 'loose' is not one of reference, strict");
+  EXPECT_NE(parse_error({"--no-such-key", "1"}).find("no-such-key"), std::string::npos);
+  TempDir dir;
+  const std::string ini = write_file(dir.file("bad.ini"), "lr = fast\n");
+  EXPECT_EQ(parse_error({"--config", ini}), ini + ": --lr: 'fast' is not a valid float");
+  EXPECT_EQ(parse_error({"--config", dir.file("none.ini")}), dir.file("none.ini") + ": config file not found");
+}
+
+TEST(Config, HashIgnoresOutputPathsOnly) {
+  Config a = parse({"--epochs", "3"}), b = parse({"--epochs", "3", "--output", "x.json", "--cache-dir", "/tmp/y"});
+  Config c = parse({"--epochs", "4"});
+  EXPECT_EQ(a.hash(), b.hash());
+  EXPECT_NE(a.hash(), c.hash());
+  EXPECT_EQ(a.hash().size(), 16u);
+}
+
+TEST(Config, EveryKeyIsDocumented) {
+  seqrec::testing::default_config();
+  for (const KeySpec& k : schema().keys()) {
+    EXPECT_FALSE(k.help.empty()) << k.name;
+    EXPECT_FALSE(k.group.empty()) << k.name;
+  }
+  const std::string help = describe_schema(schema());
+  EXPECT_NE(help.find("--sasrec.hidden-size (int, default 64)"), std::string::npos);
+}

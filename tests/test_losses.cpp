@@ -1,0 +1,136 @@
+// Every registered loss: gradient against central finite differences (double precision) and
+// value against a slow per-position reference; the fused softmax kernel against ATen's.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "baselines/losses/softmax_ce.h"
+#include "seqrec/loss.h"
+#include "test_util.h"
+
+using namespace seqrec;
+
+namespace {
+
+struct Problem {
+  torch::Tensor hidden, items, targets, negatives;
+};
+
+Problem make_problem(torch::ScalarType dtype, int64_t n = 6, int64_t v = 9, int64_t d = 4, int64_t negs = 3) {
+  torch::manual_seed(7);
+  Problem p;
+  p.hidden = torch::randn({n, d}, dtype);
+  p.items = torch::randn({v, d}, dtype);
+  p.targets = torch::randint(1, v, {n}, torch::kLong);
+  p.negatives = torch::randint(1, v, {n, negs}, torch::kLong);
+  return p;
+}
+
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+/// Per-position loss written out literally, from the spec's formulas.
+double slow_value(const std::string& name, const Problem& p, int64_t negs) {
+  auto a = p.hidden.accessor<double, 2>();
+  auto e = p.items.accessor<double, 2>();
+  const int64_t n = p.hidden.size(0), v = p.items.size(0), d = p.hidden.size(1);
+  auto score = [&](int64_t r, int64_t j) {
+    double s = 0;
+    for (int64_t k = 0; k < d; ++k) s += a[r][k] * e[j][k];
+    return s;
+  };
+  double total = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t y = p.targets[r].item<int64_t>();
+    if (name == "bce") {
+      double neg = 0;
+      for (int64_t k = 0; k < negs; ++k) neg += -std::log(1 - sigmoid(score(r, p.negatives[r][k].item<int64_t>())) + 1e-24);
+      total += -std::log(sigmoid(score(r, y)) + 1e-24) + neg / negs;
+    } else {  // ce and cce: softmax over the whole table
+      double z = 0;
+      for (int64_t j = 0; j < v; ++j) z += std::exp(score(r, j));
+      total += std::log(z) - score(r, y);
+    }
+  }
+  return total / n;
+}
+
+class LossConformance : public ::testing::TestWithParam<std::string> {};
+
+}  // namespace
+
+TEST_P(LossConformance, ValueMatchesSlowPathAndGradientMatchesFiniteDifferences) {
+  const std::string name = GetParam();
+  Config c = seqrec::testing::default_config({{"bce.negatives", "3"}});
+  std::unique_ptr<Loss> loss = losses().create("loss", name, c);
+  Problem p = make_problem(torch::kDouble);
+  const int64_t negs = loss->num_negatives();
+  if (negs == 0) p.negatives = torch::Tensor();
+  auto eval = [&](const torch::Tensor& h, const torch::Tensor& e) {
+    return loss->forward(LossInput{h, p.targets, e, p.negatives});
+  };
+  EXPECT_NEAR(eval(p.hidden, p.items).item<double>(), slow_value(name, p, negs), 1e-10);
+
+  torch::Tensor h = p.hidden.clone().requires_grad_(), e = p.items.clone().requires_grad_();
+  eval(h, e).backward();
+  const double eps = 1e-6;
+  for (auto [param, grad] : {std::pair{p.hidden, h.grad()}, std::pair{p.items, e.grad()}}) {
+    auto flat = param.view(-1);
+    for (int64_t i = 0; i < flat.numel(); ++i) {
+      const double orig = flat[i].item<double>();
+      flat[i] = orig + eps;
+      const double up = eval(p.hidden, p.items).item<double>();
+      flat[i] = orig - eps;
+      const double down = eval(p.hidden, p.items).item<double>();
+      flat[i] = orig;
+      EXPECT_NEAR(grad.view(-1)[i].item<double>(), (up - down) / (2 * eps), 1e-6) << name << " element " << i;
+    }
+  }
+}
+
+TEST_P(LossConformance, IgnoresWhatItDoesNotSee) {
+  // A loss sees only the packed positions: extra item-table rows that are neither targets
+  // nor negatives change only the softmax losses, and never by a padding target.
+  const std::string name = GetParam();
+  Config c = seqrec::testing::default_config({{"bce.negatives", "3"}});
+  std::unique_ptr<Loss> loss = losses().create("loss", name, c);
+  Problem p = make_problem(torch::kDouble);
+  if (loss->num_negatives() == 0) p.negatives = torch::Tensor();
+  torch::Tensor v1 = loss->forward(LossInput{p.hidden, p.targets, p.items, p.negatives});
+  // Duplicating the positions leaves the mean unchanged.
+  torch::Tensor v2 = loss->forward(LossInput{torch::cat({p.hidden, p.hidden}), torch::cat({p.targets, p.targets}), p.items,
+                                             p.negatives.defined() ? torch::cat({p.negatives, p.negatives}) : p.negatives});
+  EXPECT_NEAR(v1.item<double>(), v2.item<double>(), 1e-12);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllLosses, LossConformance, ::testing::Values("bce", "ce", "cce"));
+
+TEST(Losses, EveryRegisteredLossIsCovered) {
+  seqrec::testing::default_config();
+  std::set<std::string> covered = {"bce", "ce", "cce"};
+  for (const auto& [name, entry] : losses().entries()) EXPECT_TRUE(covered.count(name)) << name << " lacks conformance tests";
+}
+
+TEST(Losses, PositionsRequested) {
+  Config c = seqrec::testing::default_config();
+  EXPECT_EQ(losses().create("loss", "ce", c)->positions(), Positions::kLast);
+  EXPECT_EQ(losses().create("loss", "cce", c)->positions(), Positions::kAll);
+  EXPECT_EQ(losses().create("loss", "bce", c)->num_negatives(), 1);
+}
+
+TEST(FusedSoftmaxCE, MatchesATenValueAndGradients) {
+  for (int64_t n : {1, 5, 77}) {
+    torch::manual_seed(n);
+    torch::Tensor h = torch::randn({n, 16}) * 2, e = torch::randn({1003, 16});
+    torch::Tensor t = torch::randint(0, 1003, {n}, torch::kLong);
+    torch::Tensor h1 = h.clone().requires_grad_(), e1 = e.clone().requires_grad_();
+    torch::Tensor h2 = h.clone().requires_grad_(), e2 = e.clone().requires_grad_();
+    torch::Tensor fused = fused_softmax_ce(h1, e1, t);
+    torch::Tensor aten = torch::nn::functional::cross_entropy(torch::mm(h2, e2.t()), t);
+    (fused * 3).backward();
+    (aten * 3).backward();
+    EXPECT_NEAR(fused.item<double>(), aten.item<double>(), 1e-5);
+    EXPECT_TRUE(torch::allclose(h1.grad(), h2.grad(), 1e-4, 1e-6)) << "n=" << n;
+    EXPECT_TRUE(torch::allclose(e1.grad(), e2.grad(), 1e-4, 1e-6)) << "n=" << n;
+  }
+}

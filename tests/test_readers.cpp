@@ -1,0 +1,179 @@
+// Readers and the HDF5 cache: good input, every malformed case, key invalidation, atomic writes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "seqrec/cache.h"
+#include "seqrec/dataset.h"
+#include "seqrec/error.h"
+#include "test_util.h"
+
+using namespace seqrec;
+using seqrec::testing::TempDir;
+using seqrec::testing::write_file;
+
+namespace {
+std::vector<int32_t> items_of(const Dataset& d, int64_t u) { return {d.begin(u), d.begin(u) + d.length(u)}; }
+
+/// Loads through a fresh cache and returns the error text; asserts the cache dir stays empty.
+std::string load_error(const std::string& path, Format f) {
+  TempDir cache;
+  PrepareOptions o;
+  o.format = f;
+  try {
+    load_dataset(path, o, cache.path().string());
+  } catch (const Error& e) {
+    EXPECT_EQ(cache.count(), 0u) << "a failed load left files in the cache dir";
+    return e.what();
+  }
+  ADD_FAILURE() << "no error for " << path;
+  return "";
+}
+}  // namespace
+
+TEST(Readers, LinesFormat) {
+  TempDir dir;
+  Dataset d = read_lines(write_file(dir.file("a.txt"), "1 3 1 2\n2 2 5\n\n3 4\n"));
+  ASSERT_EQ(d.num_users(), 3);
+  EXPECT_EQ(items_of(d, 0), (std::vector<int32_t>{3, 1, 2}));
+  EXPECT_EQ(items_of(d, 1), (std::vector<int32_t>{2, 5}));
+  EXPECT_EQ(d.num_items, 5);
+  EXPECT_EQ(d.item_size(), 7);
+  EXPECT_EQ(d.user_ids[2], "3");
+}
+
+TEST(Readers, InterGroupsSortsAndRemaps) {
+  TempDir dir;
+  const std::string path = write_file(dir.file("x.inter"),
+                                      "user_id:token\titem_id:token\ttimestamp:float\n"
+                                      "u1\tb\t30\nu2\ta\t5\nu1\ta\t10\nu1\tc\t10\nu2\tb\t1\n");
+  Dataset d = read_inter(path);
+  ASSERT_EQ(d.num_users(), 2);
+  // Items remapped densely in order of first appearance: b=1, a=2, c=3.
+  EXPECT_EQ(d.item_ids, (std::vector<std::string>{"b", "a", "c"}));
+  // u1: a@10, c@10 (stable: a first), b@30.
+  EXPECT_EQ(items_of(d, 0), (std::vector<int32_t>{2, 3, 1}));
+  EXPECT_EQ(items_of(d, 1), (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(d.timestamps.size(), 5u);
+}
+
+TEST(Readers, CsvWithHeaderAndKCore) {
+  TempDir dir;
+  // Item z appears once: 2-core removes it, then user c has one item left and goes too.
+  const std::string path = write_file(dir.file("x.csv"),
+                                      "user,item,timestamp\na,x,1\na,y,2\nb,x,3\nb,y,1\nc,y,5\nc,z,6\n");
+  Dataset all = read_csv(path);
+  EXPECT_EQ(all.num_users(), 3);
+  Dataset core = read_csv(path, 2);
+  ASSERT_EQ(core.num_users(), 2);
+  EXPECT_EQ(core.num_items, 2);
+  EXPECT_EQ(items_of(core, 1), (std::vector<int32_t>{2, 1}));  // b: y@1 then x@3
+}
+
+TEST(Readers, MalformedLinesInput) {
+  TempDir dir;
+  struct Case {
+    std::string text, expect;
+  } cases[] = {
+      {"1 2 3\n2 4 x\n", ":2: 'x' is not an integer id"},
+      {"1 2 0\n", ":1: item id 0 is not positive"},
+      {"1 2 3\n2 -4\n", ":2: item id -4 is not positive"},
+      {"1 2 3\n7\n", ":2: user 7 has no items"},
+      {"\n\n", "no interactions"},
+  };
+  for (const auto& c : cases) {
+    const std::string path = write_file(dir.file("bad.txt"), c.text);
+    std::string err = load_error(path, Format::kLines);
+    const std::string want = c.expect[0] == ':' ? path + c.expect : c.expect;
+    EXPECT_NE(err.find(want), std::string::npos) << err;
+    EXPECT_EQ(err.find('\n'), std::string::npos) << "error must be one line: " << err;
+  }
+}
+
+TEST(Readers, MalformedInterAndCsvInput) {
+  TempDir dir;
+  const std::string bad_header = write_file(dir.file("h.inter"), "user\titem_id:token\nu\ti\n");
+  EXPECT_NE(load_error(bad_header, Format::kInter).find(bad_header + ":1: header field 'user' has no type"), std::string::npos);
+  const std::string no_item = write_file(dir.file("n.inter"), "user_id:token\tts:float\nu\t1\n");
+  EXPECT_NE(load_error(no_item, Format::kInter).find(":1: header lacks user_id:token or item_id:token"), std::string::npos);
+  const std::string missing_col = write_file(dir.file("m.inter"), "user_id:token\titem_id:token\tx:float\nu\ti\t1\nu\tj\n");
+  EXPECT_NE(load_error(missing_col, Format::kInter).find(missing_col + ":3: expected 3 tab-separated columns, found 2"),
+            std::string::npos);
+  const std::string bad_ts = write_file(dir.file("t.csv"), "a,x,1\nb,y,soon\n");
+  EXPECT_NE(load_error(bad_ts, Format::kCsv).find(bad_ts + ":2: timestamp 'soon' is not a number"), std::string::npos);
+  const std::string short_csv = write_file(dir.file("s.csv"), "a,x\n");
+  EXPECT_NE(load_error(short_csv, Format::kCsv).find(":1: expected 3 comma-separated columns"), std::string::npos);
+}
+
+TEST(Readers, EmptyFileAndDirectory) {
+  TempDir dir;
+  const std::string empty = write_file(dir.file("empty.txt"), "");
+  EXPECT_EQ(load_error(empty, Format::kLines), empty + ": file is empty");
+  std::filesystem::create_directories(dir.file("sub"));
+  EXPECT_EQ(load_error(dir.file("sub"), Format::kLines), dir.file("sub") + ": is a directory, expected a data file");
+  EXPECT_EQ(load_error(dir.file("missing.txt"), Format::kLines), dir.file("missing.txt") + ": no such file");
+}
+
+TEST(Cache, RoundTripAndKeyInvalidation) {
+  TempDir dir, cache;
+  const std::string path = write_file(dir.file("d.inter"),
+                                      "user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\t2\nv\tb\t1\nv\tc\t2\n");
+  PrepareOptions o;
+  o.format = Format::kInter;
+  CacheInfo info;
+  Dataset first = load_dataset(path, o, cache.path().string(), &info);
+  EXPECT_TRUE(info.rebuilt);
+  Dataset second = load_dataset(path, o, cache.path().string(), &info);
+  EXPECT_FALSE(info.rebuilt);
+  EXPECT_EQ(second.offsets, first.offsets);
+  EXPECT_EQ(second.items, first.items);
+  EXPECT_EQ(second.timestamps, first.timestamps);
+  EXPECT_EQ(second.user_ids, first.user_ids);
+  EXPECT_EQ(second.item_ids, first.item_ids);
+  EXPECT_EQ(second.num_items, first.num_items);
+  EXPECT_EQ(second.name, "d");
+  // Content change: rebuilt, and the new content is what loads.
+  write_file(path, "user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\n");
+  Dataset changed = load_dataset(path, o, cache.path().string(), &info);
+  EXPECT_TRUE(info.rebuilt);
+  EXPECT_EQ(changed.num_interactions(), 1);
+  // Options are part of the key.
+  o.k_core = 1;
+  load_dataset(path, o, cache.path().string(), &info);
+  EXPECT_TRUE(info.rebuilt);
+  // No temporary files remain.
+  for (const auto& e : std::filesystem::directory_iterator(cache.path()))
+    EXPECT_EQ(e.path().extension(), ".h5") << e.path();
+}
+
+TEST(Cache, CorruptCacheIsRebuilt) {
+  TempDir dir, cache;
+  const std::string path = write_file(dir.file("d.txt"), "1 1 2 3\n");
+  PrepareOptions o;
+  const std::string cpath = cache_path_for(path, cache.path().string(), o);
+  write_file(cpath, "not hdf5");
+  CacheInfo info;
+  Dataset d = load_dataset(path, o, cache.path().string(), &info);
+  EXPECT_TRUE(info.rebuilt);
+  EXPECT_EQ(d.num_interactions(), 3);
+}
+
+TEST(Cache, FailedWriteLeavesNothing) {
+  TempDir dir;
+  Dataset d = make_markov_dataset(5, 10, 3, 4, 1);
+  const std::string blocker = write_file(dir.file("file"), "x");
+  // The parent "directory" is a file: creating the cache must fail cleanly.
+  EXPECT_THROW(write_cache(d, blocker + "/sub/c.h5", "h", PrepareOptions{}), std::exception);
+  EXPECT_EQ(dir.count(), 1u);
+}
+
+TEST(Readers, MarkovDatasetIsDeterministic) {
+  Dataset a = make_markov_dataset(50, 30, 5, 9, 3), b = make_markov_dataset(50, 30, 5, 9, 3);
+  EXPECT_EQ(a.items, b.items);
+  EXPECT_EQ(a.num_users(), 50);
+  for (int64_t u = 0; u < a.num_users(); ++u) EXPECT_GE(a.length(u), 5);
+  DatasetStats s = compute_stats(a);
+  EXPECT_EQ(s.interactions, a.num_interactions());
+  EXPECT_LE(s.min_length, s.p50);
+  EXPECT_LE(s.p99, s.max_length);
+}

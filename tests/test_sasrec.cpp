@@ -1,0 +1,120 @@
+// SASRec: causal mask, padding invariance, padded = packed = bucketed, reference init.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "baselines/sasrec/sasrec.h"
+#include "seqrec/batch.h"
+#include "seqrec/trainer.h"
+#include "test_util.h"
+
+using namespace seqrec;
+
+namespace {
+std::shared_ptr<SASRec> small_model(int64_t items = 30, int64_t max_len = 12) {
+  torch::manual_seed(3);
+  auto m = std::make_shared<SASRec>(SASRecOptions(items).hidden_size(16).heads(2).layers(2).max_len(max_len));
+  m->eval();
+  return m;
+}
+}  // namespace
+
+TEST(SASRec, ParameterNamesMatchTheReference) {
+  auto m = small_model();
+  auto params = m->named_parameters();
+  for (const char* name : {"item_embeddings.weight", "position_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias",
+                           "item_encoder.layer.0.attention.query.weight", "item_encoder.layer.1.attention.dense.bias",
+                           "item_encoder.layer.0.attention.LayerNorm.weight",
+                           "item_encoder.layer.1.intermediate.dense_1.weight",
+                           "item_encoder.layer.1.intermediate.dense_2.bias",
+                           "item_encoder.layer.0.intermediate.LayerNorm.bias"})
+    EXPECT_TRUE(params.contains(name)) << name;
+  EXPECT_EQ(params.size(), 4u + 2 * 16u);
+}
+
+TEST(SASRec, InitialisationFollowsTheReference) {
+  torch::manual_seed(0);
+  SASRec m{SASRecOptions(5000)};
+  torch::Tensor w = m.item_embeddings->weight;
+  EXPECT_NEAR(w.std().item<double>(), 0.02, 0.001);
+  EXPECT_GT(w[0].abs().sum().item<double>(), 0.0) << "the padding row is re-drawn like the others";
+  EXPECT_EQ(m.item_encoder->layer[0]->as<LayerImpl>()->attention->query->bias.abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(m.LayerNorm->weight.min().item<double>(), 1.0);
+}
+
+TEST(SASRec, CausalMaskHidesTheFuture) {
+  auto m = small_model();
+  torch::NoGradGuard g;
+  torch::Tensor seqs = torch::tensor({{0, 0, 4, 7, 9, 2, 5, 1, 3, 8, 6, 11}}, torch::kLong);
+  torch::Tensor out = m->encode(seqs, 0);
+  for (int64_t t = 2; t < 11; ++t) {
+    torch::Tensor changed = seqs.clone();
+    changed[0][t + 1] = 20;  // change a later item
+    torch::Tensor out2 = m->encode(changed, 0);
+    // Real positions 2..t are untouched (padded query rows attend uniformly and are ignored).
+    EXPECT_TRUE(torch::equal(out2.slice(1, 2, t + 1), out.slice(1, 2, t + 1))) << "position " << t;
+    EXPECT_FALSE(torch::allclose(out2.slice(1, t + 1, t + 2), out.slice(1, t + 1, t + 2)));
+  }
+}
+
+TEST(SASRec, CutWidthEqualsFullWidth) {
+  // The same sequences left-padded to max_len, and cut to their longest, with position ids
+  // offset: identical outputs at every real position.
+  auto m = small_model();
+  torch::NoGradGuard g;
+  torch::Tensor full = torch::tensor({{0, 0, 0, 0, 0, 0, 0, 3, 4, 5, 6, 7}, {0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 8, 2}}, torch::kLong);
+  torch::Tensor cut = full.slice(1, 7, 12);
+  torch::Tensor a = m->encode(full, 0).slice(1, 7, 12), b = m->encode(cut, 7);
+  torch::Tensor real = (cut > 0).unsqueeze(-1).expand_as(a);
+  EXPECT_TRUE(torch::allclose(a.masked_select(real), b.masked_select(real), 1e-5, 1e-6));
+}
+
+TEST(SASRec, PaddedPackedAndBucketedBatchesGiveTheSameLoss) {
+  // The sum of per-position CE over an epoch does not depend on the batch layout.
+  Dataset d = make_markov_dataset(40, 25, 4, 20, 11);
+  auto m = small_model(d.item_size(), 12);
+  torch::NoGradGuard g;
+  auto epoch_sum = [&](Batching b, int64_t batch_size) {
+    TrainBatcher batcher(d, 12, batch_size, b);
+    std::mt19937_64 rng(1);
+    double total = 0;
+    int64_t positions = 0, users = 0;
+    for (const Batch& batch : batcher.epoch(rng)) {
+      if (b == Batching::kPadded) EXPECT_EQ(batch.width(), 12);
+      torch::Tensor h = m->encode(batch.inputs, batch.position_offset);
+      PackedPositions p = pack_positions(h, batch, Positions::kAll);
+      torch::Tensor logits = torch::mm(p.hidden, m->item_table().t());
+      total += torch::nn::functional::cross_entropy(logits, p.targets,
+                                                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                   .item<double>();
+      positions += p.targets.size(0);
+      users += batch.inputs.size(0);
+    }
+    EXPECT_EQ(positions, batcher.num_positions());
+    EXPECT_EQ(users, batcher.num_users());
+    return total;
+  };
+  const double padded = epoch_sum(Batching::kPadded, 8);
+  EXPECT_NEAR(epoch_sum(Batching::kPacked, 8), padded, 1e-6 * padded);
+  EXPECT_NEAR(epoch_sum(Batching::kBucketed, 8), padded, 1e-6 * padded);
+  EXPECT_NEAR(epoch_sum(Batching::kBucketed, 3), padded, 1e-6 * padded);
+}
+
+TEST(Split, LeaveOneOutAsSpecified) {
+  Dataset d;
+  d.items = {1, 2, 3, 4, 5, 6, 7};
+  d.offsets = {0, 7};
+  d.num_items = 7;
+  TrainBatcher batcher(d, 4, 8, Batching::kPacked);
+  std::mt19937_64 rng(0);
+  Batch b = batcher.epoch(rng).at(0);
+  // train input s[0..n-4] = 1..4, targets s[1..n-3] = 2..5; last max_len = 4 kept.
+  EXPECT_TRUE(torch::equal(b.inputs, torch::tensor({{1, 2, 3, 4}}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(b.targets, torch::tensor({{2, 3, 4, 5}}, torch::kLong)));
+  EvalSet valid = make_eval_set(d, Stage::kValid), test = make_eval_set(d, Stage::kTest);
+  EXPECT_EQ(valid.answers, std::vector<int64_t>{6});
+  EXPECT_EQ(valid.history_len, std::vector<int64_t>{5});
+  EXPECT_EQ(test.answers, std::vector<int64_t>{7});
+  Batch e = make_eval_batch(test, {0}, 4);
+  EXPECT_TRUE(torch::equal(e.inputs, torch::tensor({{3, 4, 5, 6}}, torch::kLong)));
+  EXPECT_EQ(e.position_offset, 0);
+}
