@@ -68,6 +68,14 @@ TEST(SASRec, CutWidthEqualsFullWidth) {
   EXPECT_TRUE(torch::allclose(a.masked_select(real), b.masked_select(real), 1e-5, 1e-6));
 }
 
+TEST(SASRec, EncodeLastEqualsLastColumnOfEncode) {
+  auto m = small_model();
+  torch::NoGradGuard g;
+  torch::Tensor seqs = torch::tensor({{0, 0, 4, 7, 9, 2}, {1, 2, 3, 4, 5, 6}, {0, 0, 0, 0, 0, 8}}, torch::kLong);
+  torch::Tensor full = m->encode(seqs, 6).select(1, 5);
+  EXPECT_TRUE(torch::allclose(m->encode_last(seqs, 6), full, 1e-5, 1e-6));
+}
+
 TEST(SASRec, PaddedPackedAndBucketedBatchesGiveTheSameLoss) {
   // The sum of per-position CE over an epoch does not depend on the batch layout.
   Dataset d = make_markov_dataset(40, 25, 4, 20, 11);

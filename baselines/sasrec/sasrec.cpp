@@ -51,14 +51,17 @@ SelfAttentionImpl::SelfAttentionImpl(const SASRecOptions& o) : heads(o.heads()) 
   out_dropout = register_module("out_dropout", torch::nn::Dropout(o.dropout()));
 }
 
-torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
+torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, int64_t queries) {
   const int64_t b = x.size(0), w = x.size(1), d = x.size(2), dh = d / heads;
-  auto split_heads = [&](const torch::Tensor& t) { return t.view({b, w, heads, dh}).transpose(1, 2); };
-  torch::Tensor q = split_heads(query(x)), k = split_heads(key(x)), v = split_heads(value(x));
-  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(dh)) + mask;
+  const int64_t wq = queries < 0 ? w : queries;
+  torch::Tensor xq = wq == w ? x : x.slice(1, w - wq, w);
+  auto split_heads = [&](const torch::Tensor& t) { return t.view({b, t.size(1), heads, dh}).transpose(1, 2); };
+  torch::Tensor q = split_heads(query(xq)), k = split_heads(key(x)), v = split_heads(value(x));
+  torch::Tensor m = mask.size(2) == wq ? mask : mask.slice(2, mask.size(2) - wq, mask.size(2));
+  torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(dh)) + m;
   torch::Tensor probs = attn_dropout(torch::softmax(scores, -1));
-  torch::Tensor ctx = torch::matmul(probs, v).transpose(1, 2).reshape({b, w, d});
-  return LayerNorm(out_dropout(dense(ctx)) + x);
+  torch::Tensor ctx = torch::matmul(probs, v).transpose(1, 2).reshape({b, wq, d});
+  return LayerNorm(out_dropout(dense(ctx)) + xq);
 }
 
 IntermediateImpl::IntermediateImpl(const SASRecOptions& o) {
@@ -78,8 +81,8 @@ LayerImpl::LayerImpl(const SASRecOptions& o) {
   intermediate = register_module("intermediate", Intermediate(o));
 }
 
-torch::Tensor LayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
-  return intermediate(attention(x, mask));
+torch::Tensor LayerImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, int64_t queries) {
+  return intermediate(attention(x, mask, queries));
 }
 
 EncoderImpl::EncoderImpl(const SASRecOptions& o) {
@@ -124,14 +127,25 @@ void SASRec::reset_parameters() {
   }
 }
 
-torch::Tensor SASRec::encode(const torch::Tensor& seqs, int64_t position_offset) {
+torch::Tensor SASRec::embed(const torch::Tensor& seqs, int64_t position_offset) {
   const int64_t w = seqs.size(1);
   if (position_offset < 0 || position_offset + w > options_.max_len())
     throw Error("SASRec: input of width " + std::to_string(w) + " at offset " + std::to_string(position_offset) +
                 " exceeds max_len " + std::to_string(options_.max_len()));
   torch::Tensor pos = torch::arange(position_offset, position_offset + w, torch::dtype(torch::kLong).device(seqs.device()));
-  torch::Tensor x = dropout(LayerNorm(item_embeddings(seqs) + position_embeddings(pos).unsqueeze(0)));
-  return item_encoder(x, attention_mask(seqs, options_.causal()));
+  return dropout(LayerNorm(item_embeddings(seqs) + position_embeddings(pos).unsqueeze(0)));
+}
+
+torch::Tensor SASRec::encode(const torch::Tensor& seqs, int64_t position_offset) {
+  return item_encoder(embed(seqs, position_offset), attention_mask(seqs, options_.causal()));
+}
+
+torch::Tensor SASRec::encode_last(const torch::Tensor& seqs, int64_t position_offset) {
+  torch::Tensor x = embed(seqs, position_offset), mask = attention_mask(seqs, options_.causal());
+  const auto& layers = *item_encoder->layer;
+  const size_t n = layers.size();
+  for (size_t i = 0; i + 1 < n; ++i) x = layers[i]->as<LayerImpl>()->forward(x, mask);
+  return layers[n - 1]->as<LayerImpl>()->forward(x, mask, /*queries=*/1).squeeze(1);
 }
 
 std::string SASRec::options_json() const {

@@ -37,8 +37,9 @@ void declare_sasrec_keys(Schema& s);
 class SelfAttentionImpl : public torch::nn::Module {
  public:
   explicit SelfAttentionImpl(const SASRecOptions& o);
-  /// x [B, W, d], mask [B, 1, W, W] additive.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
+  /// Queries from the last Wq columns of x [B, W, d] attend to all W keys; mask
+  /// [B, 1, Wq or W, W] additive (its last Wq rows are used). Returns [B, Wq, d].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, int64_t queries = -1);
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};
   torch::nn::Dropout attn_dropout{nullptr}, out_dropout{nullptr};
@@ -60,7 +61,7 @@ TORCH_MODULE(Intermediate);
 class LayerImpl : public torch::nn::Module {
  public:
   explicit LayerImpl(const SASRecOptions& o);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, int64_t queries = -1);
   SelfAttention attention{nullptr};
   Intermediate intermediate{nullptr};
 };
@@ -81,6 +82,8 @@ class SASRec : public Model {
  public:
   explicit SASRec(const SASRecOptions& o);
   torch::Tensor encode(const torch::Tensor& seqs, int64_t position_offset) override;
+  /// Runs the last block for the last column only (its keys and values still see all columns).
+  torch::Tensor encode_last(const torch::Tensor& seqs, int64_t position_offset) override;
   torch::Tensor item_table() override { return item_embeddings->weight; }
   int64_t max_len() const override { return options_.max_len(); }
   std::string options_json() const override;
@@ -96,6 +99,7 @@ class SASRec : public Model {
   Encoder item_encoder{nullptr};
 
  private:
+  torch::Tensor embed(const torch::Tensor& seqs, int64_t position_offset);
   SASRecOptions options_;
 };
 

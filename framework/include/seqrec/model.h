@@ -14,6 +14,12 @@ class Model : public torch::nn::Module {
   /// `seqs` [B, W] int64, left-padded with 0; column c has position id position_offset + c.
   /// Returns [B, W, d]. Causal models must never let column c see columns > c.
   virtual torch::Tensor encode(const torch::Tensor& seqs, int64_t position_offset) = 0;
+  /// The representation at the last column only, [B, d]: what ranking needs. Models may
+  /// override it to skip work the other columns need (must equal encode()[:, -1]).
+  virtual torch::Tensor encode_last(const torch::Tensor& seqs, int64_t position_offset) {
+    torch::Tensor out = encode(seqs, position_offset);
+    return out.select(1, out.size(1) - 1);
+  }
   /// The [item_size, d] table scored against representations (row 0 = padding).
   virtual torch::Tensor item_table() = 0;
   /// Longest input the model takes (inputs are cut to their last max_len items).

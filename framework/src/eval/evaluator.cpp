@@ -219,8 +219,7 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
     for (size_t g = 0; g < group.size(); g += options_.user_block) {
       std::vector<int64_t> idx(group.begin() + g, group.begin() + std::min(group.size(), g + options_.user_block));
       Batch batch = make_eval_batch(set, idx, max_len);
-      torch::Tensor out = model.encode(batch.inputs.to(device), batch.position_offset);
-      torch::Tensor h = out.select(1, out.size(1) - 1).contiguous();
+      torch::Tensor h = model.encode_last(batch.inputs.to(device), batch.position_offset).contiguous();
       std::vector<int64_t> r = rank_block(h, items, set, idx);
       for (size_t i = 0; i < idx.size(); ++i) result.ranks[idx[i]] = r[i];
     }
