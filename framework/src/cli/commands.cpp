@@ -300,7 +300,6 @@ int cmd_demo(Config c) {
   if (c.source("data") == "default") c.set("data", "synthetic:markov");
   if (c.source("epochs") == "default") c.set("epochs", "30");
   if (c.source("patience") == "default") c.set("patience", "5");
-  if (c.source("progress") == "default") c.set("progress", "none");
   LoadedData l = load(c);
   std::cout << "demo dataset " << l.path << ": " << format_stats(compute_stats(l.data)) << std::endl;
   EvalOptions eo = eval_options_from(c);

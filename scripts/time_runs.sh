@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Timing of whole runs and hot kernels on this machine, written under results/:
+#   results/benchmarks/kernels.json   Google Benchmark of the kernels (GFLOP/s beside matmul)
+#   results/checkpoints/*.json        the published checkpoints evaluated, both protocols
+#   results/timing/eval-wall.txt      wall time of `seqrec eval` (process start to exit)
+#   results/timing/*-epochs.json      short training runs for epoch times per batching/loss
+# Run it on an otherwise idle machine. Usage: scripts/time_runs.sh [path/to/shared]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${1:-../shared}
+bin=./build/seqrec
+mkdir -p results/benchmarks results/checkpoints results/timing
+cache=$(mktemp -d)
+trap 'rm -rf "$cache"' EXIT
+
+OMP_WAIT_POLICY=passive ./build/seqrec_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  --benchmark_out=results/benchmarks/kernels.json --benchmark_out_format=json
+
+: > results/timing/eval-wall.txt
+for ds in Beauty Toys_and_Games; do
+  ckpt=$shared/checkpoints/ELECRec-$ds-0.pt
+  [ -f "$ckpt" ] || continue
+  $bin prepare --data "$shared/data/$ds.txt" --cache-dir "$cache" >/dev/null  # warm the cache once
+  for protocol in reference strict; do
+    $bin eval --checkpoint "$ckpt" --data "$shared/data/$ds.txt" --cache-dir "$cache" --protocol $protocol \
+      --json results/checkpoints/ELECRec-$ds-$protocol.json
+  done
+  TIMEFORMAT="$ds eval wall %R s"
+  for i in 1 2 3 4 5; do
+    { time $bin eval --checkpoint "$ckpt" --data "$shared/data/$ds.txt" --cache-dir "$cache" >/dev/null; } \
+      2>>results/timing/eval-wall.txt
+  done
+done
+cat results/timing/eval-wall.txt
+
+for spec in "cce bucketed 3" "cce packed 2" "cce padded 1" "bce bucketed 3"; do
+  set -- $spec
+  $bin train --config configs/Beauty-sasrec-$1.ini --cache-dir "$cache" --batching $2 --epochs $3 --progress lines \
+    --output results/timing/beauty-sasrec-$1-$2-$3epochs.json | grep epoch
+done
