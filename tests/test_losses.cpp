@@ -134,3 +134,63 @@ TEST(FusedSoftmaxCE, MatchesATenValueAndGradients) {
     EXPECT_TRUE(torch::allclose(e1.grad(), e2.grad(), 1e-4, 1e-6)) << "n=" << n;
   }
 }
+
+TEST(FusedSoftmaxCE, DoubleGradientMatchesFiniteDifferences) {
+  torch::manual_seed(3);
+  torch::Tensor h = torch::randn({4, 3}, torch::kDouble), e = torch::randn({7, 3}, torch::kDouble);
+  torch::Tensor t = torch::tensor({0, 3, 6, 3}, torch::kLong);  // target 0 allowed (ELECRec's padding quirk)
+  torch::Tensor hg = h.clone().requires_grad_();
+  fused_softmax_ce(hg, e, t).backward();
+  for (int64_t i = 0; i < h.numel(); ++i) {
+    torch::Tensor up = h.clone(), down = h.clone();
+    up.view(-1)[i] += 1e-6;
+    down.view(-1)[i] -= 1e-6;
+    const double fd = (fused_softmax_ce(up, e, t).item<double>() - fused_softmax_ce(down, e, t).item<double>()) / 2e-6;
+    EXPECT_NEAR(hg.grad().view(-1)[i].item<double>(), fd, 1e-7);
+  }
+}
+
+namespace {
+/// Pearson chi-square statistic of observed counts against expected probabilities.
+double chi_square(const std::vector<int64_t>& counts, const std::vector<double>& probs, int64_t n) {
+  double x = 0;
+  for (size_t j = 0; j < counts.size(); ++j) {
+    const double e = probs[j] * n;
+    x += (counts[j] - e) * (counts[j] - e) / e;
+  }
+  return x;
+}
+}  // namespace
+
+TEST(FusedSoftmaxCE, SamplesFollowSoftmaxToThePower) {
+  // 20,000 rows share one logit vector over 12 items; draws over items 1..11 (all but
+  // padding), and over a candidate subset, must follow softmax(power * logits) restricted.
+  // 99.9% chi-square quantiles: 10 dof 29.59, 4 dof 18.47.
+  const int64_t n = 20000, v = 12;
+  torch::manual_seed(11);
+  torch::Tensor e = torch::randn({v, 4}, torch::kDouble), hrow = torch::randn({1, 4}, torch::kDouble);
+  torch::Tensor h = hrow.expand({n, 4}).contiguous();
+  torch::Tensor logits = torch::mm(hrow, e.t())[0];
+  for (double power : {1.0, 4.4}) {
+    for (bool subset : {false, true}) {
+      SoftmaxSampling s;
+      s.power = power;
+      if (subset) s.candidates = torch::tensor({2, 3, 5, 8, 11}, torch::kLong);
+      s.uniforms = torch::rand({n}, torch::kDouble);
+      fused_softmax_ce(h, e, torch::zeros({n}, torch::kLong), &s);
+      std::vector<int64_t> ids = subset ? std::vector<int64_t>{2, 3, 5, 8, 11} : std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+      std::vector<double> p;
+      double z = 0;
+      for (int64_t j : ids) z += std::exp(power * logits[j].item<double>());
+      for (int64_t j : ids) p.push_back(std::exp(power * logits[j].item<double>()) / z);
+      std::vector<int64_t> counts(ids.size(), 0);
+      auto acc = s.samples.accessor<int64_t, 1>();
+      for (int64_t r = 0; r < n; ++r) {
+        auto it = std::find(ids.begin(), ids.end(), acc[r]);
+        ASSERT_NE(it, ids.end()) << "drew " << acc[r] << " outside the candidates";
+        ++counts[it - ids.begin()];
+      }
+      EXPECT_LT(chi_square(counts, p, n), subset ? 18.47 : 29.59) << "power " << power << " subset " << subset;
+    }
+  }
+}
