@@ -37,6 +37,8 @@ class Trainer {
   /// One optimisation step; returns the batch's loss.
   virtual double step(const Batch& batch) = 0;
   virtual std::string name() const = 0;
+  /// False for strategies with their own objective (the --loss key is then unused).
+  virtual bool uses_loss() const { return true; }
 };
 
 /// Representations and targets of the positions a loss trains on, padding rows dropped.

@@ -20,6 +20,7 @@
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
+#include "seqrec/plugin.h"
 #include "seqrec/registry.h"
 #include "seqrec/results.h"
 #include "seqrec/trainer.h"
@@ -159,7 +160,7 @@ int cmd_train(const Config& c) {
     fr.test = evaluator.evaluate(*model, l.data, make_eval_set(l.data, Stage::kTest));
     fr.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } else {
-    std::cout << "training " << c.str("model") << " with " << loss->name() << " (" << trainer->name()
+    std::cout << "training " << c.str("model") << " with " << (trainer->uses_loss() ? loss->name() : "its own objective") << " (" << trainer->name()
               << " trainer, " << c.str("batching") << " batches, " << at::get_num_threads() << " intra-op thread(s))"
               << std::endl;
     fr = fit(*model, *trainer, *loss, l.data, c, evaluator, std::cout);
@@ -170,8 +171,9 @@ int cmd_train(const Config& c) {
   j["command"] = "train";
   j["dataset"] = dataset_json(l);
   j["model"] = c.str("model");
-  j["loss"] = c.str("loss");
+  j["loss"] = trainer->uses_loss() ? c.str("loss") : "none: the " + trainer->name() + " trainer defines its objective";
   j["trainer"] = c.str("trainer");
+  j["plugins"] = loaded_plugins();
   j["protocol"] = protocol_json(eo);
   j["seed"] = c.integer("seed");
   j["config_hash"] = c.hash();
@@ -229,9 +231,7 @@ int cmd_train(const Config& c) {
 }
 
 /// Keys that describe the model architecture (restored from a checkpoint's metadata).
-bool is_model_key(const std::string& k, const std::string& model) {
-  return k == "model" || k == "max-len" || k.rfind(model + ".", 0) == 0;
-}
+bool is_model_key(const std::string& k) { return k == "model" || k == "max-len" || k.find('.') != std::string::npos; }
 
 int cmd_eval(const Config& cli) {
   if (!cli.has("checkpoint")) throw Error("--checkpoint is required");
@@ -240,9 +240,8 @@ int cmd_eval(const Config& cli) {
   Config c = cli;
   if (!sd.metadata_json.empty()) {
     json meta = json::parse(sd.metadata_json);
-    const std::string model = meta.at("model").get<std::string>();
     for (const auto& [k, v] : meta.at("config").items())
-      if (is_model_key(k, model) && cli.source(k) != "command line" && schema().find(k)) c.set(k, v.get<std::string>(), "checkpoint");
+      if (is_model_key(k) && cli.source(k) != "command line" && schema().find(k)) c.set(k, v.get<std::string>(), "checkpoint");
   } else {
     // A reference (ELECRec/S3Rec) state dict: SASRec, sizes read off the tensors.
     const torch::Tensor* items = sd.find("item_embeddings.weight");
@@ -345,18 +344,36 @@ int run_cli(const std::vector<std::string>& args) {
       return args.empty() ? 2 : 0;
     }
     const std::string cmd = args[0];
+    // Plugins first: they declare keys the parser must know. Those next to the binary load
+    // always; each --plugin PATH (repeatable) adds one.
+    std::vector<std::string> rest;
+    std::string exe_dir = fs::read_symlink("/proc/self/exe").parent_path().string();
+    const char* env_dir = std::getenv("SEQREC_PLUGIN_DIR");
+    load_plugin_dir(env_dir ? env_dir : exe_dir + "/plugins");
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (args[i] == "--plugin" && i + 1 < args.size()) {
+        load_plugin(args[++i]);
+      } else if (args[i].rfind("--plugin=", 0) == 0) {
+        load_plugin(args[i].substr(9));
+      } else {
+        rest.push_back(args[i]);
+      }
+    }
     if (cmd != "prepare" && cmd != "train" && cmd != "eval" && cmd != "list" && cmd != "demo") {
       std::cerr << "seqrec: error: unknown command '" << cmd << "'\n" << kUsage;
       return 2;
     }
     Config c;
     std::string help;
-    if (!parse_config(std::vector<std::string>(args.begin() + 1, args.end()), &c, &help)) {
+    if (!parse_config(rest, &c, &help)) {
       std::cout << kUsage << help;
       return 0;
     }
     if (cmd == "list") {
       std::cout << describe_registries();
+      std::cout << "plugins loaded:";
+      for (const auto& p : loaded_plugins()) std::cout << " " << p;
+      std::cout << (loaded_plugins().empty() ? " none\n" : "\n");
       return 0;
     }
     apply_runtime(c);

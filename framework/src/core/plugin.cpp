@@ -1,0 +1,57 @@
+#include "seqrec/plugin.h"
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "seqrec/error.h"
+
+namespace seqrec {
+namespace {
+std::vector<std::string>& loaded() {
+  static std::vector<std::string> v;
+  return v;
+}
+}  // namespace
+
+const std::vector<std::string>& loaded_plugins() { return loaded(); }
+
+void load_plugin(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(path)) throw Error("plugin " + path + ": no such file");
+  const std::string canonical = fs::canonical(path).string();
+  if (std::find(loaded().begin(), loaded().end(), canonical) != loaded().end()) return;
+  register_builtins();  // plugins may extend built-in keys; the schema must exist first
+  void* handle = dlopen(canonical.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) throw Error("plugin " + path + ": cannot load: " + dlerror());
+  using VersionFn = int (*)();
+  using RegisterFn = void (*)(PluginHost*);
+  auto version = reinterpret_cast<VersionFn>(dlsym(handle, "seqrec_plugin_abi_version"));
+  auto reg = reinterpret_cast<RegisterFn>(dlsym(handle, "seqrec_plugin_register"));
+  if (!version || !reg) {
+    dlclose(handle);
+    throw Error("plugin " + path + ": not a seqrec plugin (missing seqrec_plugin_abi_version or seqrec_plugin_register)");
+  }
+  const int v = version();
+  if (v != SEQREC_PLUGIN_ABI_VERSION) {
+    dlclose(handle);
+    throw Error("plugin " + path + ": built for plugin ABI " + std::to_string(v) + ", this seqrec has ABI " +
+                std::to_string(SEQREC_PLUGIN_ABI_VERSION) + "; rebuild the plugin against these headers");
+  }
+  loaded().push_back(canonical);
+  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, loaded().back().c_str(), &schema(), &models(), &losses(), &trainers()};
+  reg(&host);  // the handle stays open for the life of the process
+}
+
+void load_plugin_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) return;
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".so") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) load_plugin(f);
+}
+
+}  // namespace seqrec

@@ -1,0 +1,213 @@
+#include "plugin/elecrec/elecrec.h"
+
+#include <torch/nn/init.h>
+#include <torch/optim/adam.h>
+#include <torch/utils.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "baselines/losses/softmax_ce.h"
+#include "seqrec/error.h"
+
+namespace seqrec::elecrec {
+
+Sharing sharing_from_string(const std::string& s) {
+  if (s == "full") return Sharing::kFull;
+  if (s == "embed_only") return Sharing::kEmbedOnly;
+  if (s == "encoder_only") return Sharing::kEncoderOnly;
+  if (s == "none") return Sharing::kNone;
+  throw Error("unknown --elecrec.sharing '" + s + "'");
+}
+
+namespace {
+const char* sharing_name(Sharing s) {
+  switch (s) {
+    case Sharing::kFull: return "full";
+    case Sharing::kEmbedOnly: return "embed_only";
+    case Sharing::kEncoderOnly: return "encoder_only";
+    case Sharing::kNone: return "none";
+  }
+  return "?";
+}
+}  // namespace
+
+void declare_elecrec_keys(Schema& s) {
+  const char* g = "elecrec";
+  s.add({"elecrec.gen-hidden-size", KeyType::kInt, "64", "generator hidden size", g});
+  s.add({"elecrec.gen-layers", KeyType::kInt, "2", "generator blocks", g});
+  s.add({"elecrec.gen-heads", KeyType::kInt, "2", "generator heads", g});
+  s.add({"elecrec.dis-hidden-size", KeyType::kInt, "64", "discriminator hidden size", g});
+  s.add({"elecrec.dis-layers", KeyType::kInt, "2", "discriminator blocks", g});
+  s.add({"elecrec.dis-heads", KeyType::kInt, "2", "discriminator heads", g});
+  s.add({"elecrec.sharing", KeyType::kString, "embed_only",
+         "modules G and D share: full (embeddings + encoder), embed_only, encoder_only, none", g,
+         {"full", "embed_only", "encoder_only", "none"}});
+  s.add({"elecrec.sample-ratio", KeyType::kFloat, "0.7", "share of positions offered a generated item", g});
+  s.add({"elecrec.prob-power", KeyType::kFloat, "1.0", "sample from softmax^power (an inverse temperature)", g});
+  s.add({"elecrec.item-sample-ratio", KeyType::kFloat, "1.0", "share of the catalogue drawn as candidates per batch", g});
+  s.add({"elecrec.gen-loss-weight", KeyType::kFloat, "1.0", "weight of the generator's CE", g});
+  s.add({"elecrec.dis-loss-weight", KeyType::kFloat, "0.5", "weight of the discriminator's BCE", g});
+  s.add({"elecrec.project-type", KeyType::kString, "affine", "discriminator head: affine Linear(d,1) or sum(h)/temperature",
+         g, {"affine", "sum"}});
+  s.add({"elecrec.temperature", KeyType::kFloat, "1.0", "temperature of the sum head", g});
+  s.add({"elecrec.dis-opt", KeyType::kString, "full",
+         "discriminator loss over all real positions (full) or only those offered a generated item (mask_only)", g,
+         {"full", "mask_only"}});
+  s.add({"elecrec.gen-loss-padding", KeyType::kString, "include",
+         "generator CE over padded positions too, target 0, mean over all positions (include: the reference; exact "
+         "with --batching padded) or over real positions only (mask)",
+         g, {"include", "mask"}});
+  s.add({"elecrec.double-step-shared", KeyType::kBool, "true",
+         "list shared tensors twice in Adam, which then updates them twice per step (the reference's behaviour); "
+         "false = one step", g});
+}
+
+ElecRecOptions elecrec_options_from(const Config& c, int64_t item_size) {
+  SASRecOptions base = sasrec_options_from(c, item_size);
+  SASRecOptions gen = base, dis = base;
+  gen.hidden_size(c.integer("elecrec.gen-hidden-size")).layers(c.integer("elecrec.gen-layers")).heads(c.integer("elecrec.gen-heads"));
+  dis.hidden_size(c.integer("elecrec.dis-hidden-size")).layers(c.integer("elecrec.dis-layers")).heads(c.integer("elecrec.dis-heads"));
+  for (const auto& o : {gen, dis})
+    if (o.hidden_size() <= 0 || o.heads() <= 0 || o.hidden_size() % o.heads() != 0 || o.layers() < 1)
+      throw Error("elecrec: heads must divide hidden size, and layers must be positive");
+  ElecRecOptions o(gen, dis);
+  o.sharing(sharing_from_string(c.str("elecrec.sharing")))
+      .sample_ratio(c.real("elecrec.sample-ratio"))
+      .prob_power(c.real("elecrec.prob-power"))
+      .item_sample_ratio(c.real("elecrec.item-sample-ratio"))
+      .gen_loss_weight(c.real("elecrec.gen-loss-weight"))
+      .dis_loss_weight(c.real("elecrec.dis-loss-weight"))
+      .project_type(c.str("elecrec.project-type"))
+      .temperature(c.real("elecrec.temperature"))
+      .dis_opt(c.str("elecrec.dis-opt"))
+      .gen_loss_padding(c.str("elecrec.gen-loss-padding"))
+      .double_step_shared(c.flag("elecrec.double-step-shared"));
+  if (o.sample_ratio() < 0 || o.sample_ratio() > 1) throw Error("--elecrec.sample-ratio must lie in [0, 1]");
+  if (o.item_sample_ratio() <= 0 || o.item_sample_ratio() > 1) throw Error("--elecrec.item-sample-ratio must lie in (0, 1]");
+  return o;
+}
+
+ElecRecModel::ElecRecModel(const ElecRecOptions& o) : SASRec(o.dis()), options_(o) {
+  generator = register_module("generator", std::make_shared<SASRec>(o.gen()));
+  dis_projection = register_module("dis_projection", torch::nn::Linear(o.dis().hidden_size(), 1));
+  {
+    torch::NoGradGuard g;
+    dis_projection->weight.normal_(0.0, o.dis().init_std());
+    dis_projection->bias.zero_();
+  }
+  const bool embed = o.sharing() == Sharing::kFull || o.sharing() == Sharing::kEmbedOnly;
+  const bool encoder = o.sharing() == Sharing::kFull || o.sharing() == Sharing::kEncoderOnly;
+  if ((embed || encoder) && o.gen().hidden_size() != o.dis().hidden_size())
+    throw Error("elecrec: sharing '" + std::string(sharing_name(o.sharing())) + "' needs equal generator and discriminator hidden sizes");
+  if (encoder && (o.gen().layers() != o.dis().layers() || o.gen().heads() != o.dis().heads()))
+    throw Error("elecrec: sharing the encoder needs equal generator and discriminator layers and heads");
+  if (embed) {
+    item_embeddings = replace_module("item_embeddings", generator->item_embeddings);
+    position_embeddings = replace_module("position_embeddings", generator->position_embeddings);
+  }
+  if (encoder) item_encoder = replace_module("item_encoder", generator->item_encoder);
+}
+
+std::string ElecRecModel::options_json() const {
+  nlohmann::json j;
+  j["generator"] = nlohmann::json::parse(generator->options_json());
+  j["discriminator"] = nlohmann::json::parse(SASRec::options_json());
+  j["sharing"] = sharing_name(options_.sharing());
+  j["sample_ratio"] = options_.sample_ratio();
+  j["prob_power"] = options_.prob_power();
+  j["item_sample_ratio"] = options_.item_sample_ratio();
+  j["gen_loss_weight"] = options_.gen_loss_weight();
+  j["dis_loss_weight"] = options_.dis_loss_weight();
+  j["project_type"] = options_.project_type();
+  j["temperature"] = options_.temperature();
+  j["dis_opt"] = options_.dis_opt();
+  j["gen_loss_padding"] = options_.gen_loss_padding();
+  j["double_step_shared"] = options_.double_step_shared();
+  return j.dump();
+}
+
+torch::Tensor ElecRecModel::discriminate(const torch::Tensor& hidden) {
+  if (options_.project_type() == "sum") return hidden.sum(-1) / options_.temperature();
+  return dis_projection(hidden).squeeze(-1);
+}
+
+std::vector<torch::Tensor> ElecRecTrainer::optimiser_parameters(ElecRecModel& m, bool double_step_shared) {
+  std::vector<torch::Tensor> params = m.generator->parameters();
+  std::set<const void*> seen;
+  for (const auto& p : params) seen.insert(p.unsafeGetTensorImpl());
+  for (const auto& p : m.named_parameters()) {
+    if (p.key().rfind("generator.", 0) == 0) continue;
+    if (!double_step_shared && seen.count(p.value().unsafeGetTensorImpl())) continue;
+    params.push_back(p.value());
+  }
+  return params;
+}
+
+void ElecRecTrainer::setup(TrainContext& ctx) {
+  ctx_ = &ctx;
+  model_ = dynamic_cast<ElecRecModel*>(&ctx.model);
+  if (!model_) throw Error("--trainer elecrec needs --model elecrec");
+  optimizer_ = make_adam(optimiser_parameters(*model_, model_->elecrec_options().double_step_shared()), ctx.config);
+}
+
+double ElecRecTrainer::step(const Batch& batch) {
+  const ElecRecOptions& o = model_->elecrec_options();
+  const torch::Device dev = ctx_->device;
+  model_->train();
+  optimizer_->zero_grad();
+  const int64_t b = batch.inputs.size(0), w = batch.width();
+  torch::Tensor y = batch.targets.to(dev);
+
+  // 1. Generator, its CE, and one draw per position from the same logits.
+  torch::Tensor hg = model_->generator->encode(batch.inputs.to(dev), batch.position_offset);
+  const int64_t d = hg.size(2);
+  torch::Tensor flat_y = y.reshape(-1);
+  const bool include_padding = o.gen_loss_padding() == "include";
+  torch::Tensor idx = include_padding ? torch::arange(b * w, flat_y.options()) : flat_y.nonzero().squeeze(1);
+  const int64_t n = idx.size(0);
+  SoftmaxSampling sampling;
+  sampling.power = o.prob_power();
+  const int64_t item_size = model_->generator->item_table().size(0);
+  if (o.item_sample_ratio() < 1.0) {
+    const int64_t k = std::max<int64_t>(1, static_cast<int64_t>(item_size * o.item_sample_ratio()) - 1);
+    sampling.candidates = std::get<0>((torch::randperm(item_size - 1, flat_y.options()) + 1).slice(0, 0, k).sort());
+  }
+  sampling.uniforms = torch::rand({n}, torch::TensorOptions().device(dev));
+  torch::Tensor yp = flat_y.index_select(0, idx);
+  torch::Tensor gen_loss =
+      fused_softmax_ce(hg.reshape({b * w, d}).index_select(0, idx), model_->generator->item_table(), yp, &sampling);
+
+  // 2. Offer a generated item at a share sample_ratio of the positions.
+  torch::Tensor offered = torch::rand({n}, torch::TensorOptions().device(dev)) < o.sample_ratio();
+  torch::Tensor zp = torch::where(offered, sampling.samples, yp);
+  torch::Tensor z = flat_y.clone().index_put_({idx}, zp).view({b, w});
+
+  // 3. Discriminator on the replaced target sequence: which items are real?
+  torch::Tensor logit = model_->discriminate(model_->encode(z, batch.position_offset));
+  torch::Tensor label = (z == y).to(logit.dtype());
+  torch::Tensor mask = (y > 0).to(logit.dtype());
+  if (o.dis_opt() == "mask_only")
+    mask = mask * torch::zeros({b * w}, mask.options()).index_put_({idx}, offered.to(mask.dtype())).view({b, w});
+  torch::Tensor p = torch::sigmoid(logit);
+  torch::Tensor bce = -(label * torch::log(p + 1e-24) + (1 - label) * torch::log(1 - p + 1e-24));
+  torch::Tensor dis_loss = (bce * mask).sum() / mask.sum().clamp_min(1.0);
+
+  torch::Tensor loss = o.gen_loss_weight() * gen_loss + o.dis_loss_weight() * dis_loss;
+  loss.backward();
+  optimizer_->step();
+  return loss.item<double>();
+}
+
+void register_elecrec(ModelRegistry& models, TrainerRegistry& trainers, Schema& schema, const std::string& origin) {
+  declare_elecrec_keys(schema);
+  models.add("elecrec",
+             [](const ModelContext& ctx) -> std::shared_ptr<Model> {
+               return std::make_shared<ElecRecModel>(elecrec_options_from(ctx.config, ctx.data.item_size()));
+             },
+             "ELECRec discriminator D with its generator G (train with --trainer elecrec); keys elecrec.*", origin);
+  trainers.add("elecrec", [](const Config&) -> std::unique_ptr<Trainer> { return std::make_unique<ElecRecTrainer>(); },
+               "generator-discriminator training of ELECRec (one Adam over G and D)", origin);
+}
+
+}  // namespace seqrec::elecrec

@@ -1,0 +1,79 @@
+#pragma once
+/// ELECRec (Chen, Li, Xiong, SIGIR 2022): train the recommender as a discriminator. A
+/// generator G (SASRec, full-softmax CE) proposes items; the discriminator D (SASRec plus a
+/// projection) learns which items of the target sequence were replaced; D is the final
+/// model and ranks by dot product with its item table, like SASRec.
+///
+/// The model is D, with G registered under "generator", so D's parameter names are the
+/// released checkpoints' (item_embeddings.weight, ..., dis_projection.weight).
+#include "baselines/sasrec/sasrec.h"
+#include "seqrec/config.h"
+#include "seqrec/registry.h"
+#include "seqrec/trainer.h"
+
+namespace seqrec::elecrec {
+
+/// Which modules G and D share (D always keeps its embedding LayerNorm and projection).
+enum class Sharing { kFull, kEmbedOnly, kEncoderOnly, kNone };
+
+/// Every option of the reference recipe; defaults are the reference code's main.py.
+struct ElecRecOptions {
+  ElecRecOptions(SASRecOptions gen, SASRecOptions dis) : gen_(gen), dis_(dis) {}
+  TORCH_ARG(SASRecOptions, gen);
+  TORCH_ARG(SASRecOptions, dis);
+  TORCH_ARG(Sharing, sharing) = Sharing::kEmbedOnly;
+  TORCH_ARG(double, sample_ratio) = 0.7;       ///< share of positions offered a generated item
+  TORCH_ARG(double, prob_power) = 1.0;         ///< sample from softmax^power
+  TORCH_ARG(double, item_sample_ratio) = 1.0;  ///< share of the catalogue that forms the candidates
+  TORCH_ARG(double, gen_loss_weight) = 1.0;
+  TORCH_ARG(double, dis_loss_weight) = 0.5;
+  TORCH_ARG(std::string, project_type) = "affine";  ///< affine: Linear(d,1); sum: sum(h)/temperature
+  TORCH_ARG(double, temperature) = 1.0;
+  TORCH_ARG(std::string, dis_opt) = "full";         ///< full | mask_only (only replaced-offered positions)
+  TORCH_ARG(std::string, gen_loss_padding) = "include";  ///< include (reference) | mask
+  TORCH_ARG(bool, double_step_shared) = true;            ///< Adam steps shared tensors twice (reference)
+};
+
+ElecRecOptions elecrec_options_from(const Config& c, int64_t item_size);
+void declare_elecrec_keys(Schema& s);
+Sharing sharing_from_string(const std::string& s);
+
+/// D with G inside. encode()/item_table() are D's.
+class ElecRecModel : public SASRec {
+ public:
+  explicit ElecRecModel(const ElecRecOptions& o);
+  std::string kind() const override { return "elecrec"; }
+  std::string options_json() const override;
+  /// D's replaced-item logit per position, [B, W].
+  torch::Tensor discriminate(const torch::Tensor& hidden);
+  const ElecRecOptions& elecrec_options() const { return options_; }
+
+  std::shared_ptr<SASRec> generator;
+  torch::nn::Linear dis_projection{nullptr};
+
+ private:
+  ElecRecOptions options_;
+};
+
+/// The generator-discriminator training strategy (one Adam over G and D).
+class ElecRecTrainer : public Trainer {
+ public:
+  void setup(TrainContext& ctx) override;
+  double step(const Batch& batch) override;
+  std::string name() const override { return "elecrec"; }
+  bool uses_loss() const override { return false; }
+
+  /// Parameters handed to Adam: G's then D's, shared tensors listed twice when
+  /// double_step_shared (so Adam updates them twice per step, as the reference does), else once.
+  static std::vector<torch::Tensor> optimiser_parameters(ElecRecModel& m, bool double_step_shared);
+
+ private:
+  TrainContext* ctx_ = nullptr;
+  ElecRecModel* model_ = nullptr;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+};
+
+/// Registers the model, the trainer and the elecrec.* keys.
+void register_elecrec(ModelRegistry& models, TrainerRegistry& trainers, Schema& schema, const std::string& origin);
+
+}  // namespace seqrec::elecrec
