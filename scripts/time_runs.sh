@@ -33,7 +33,7 @@ for ds in Beauty Toys_and_Games; do
 done
 cat results/timing/eval-wall.txt
 
-for spec in "cce bucketed 3" "cce packed 2" "cce padded 1" "bce bucketed 3"; do
+for spec in "cce split 2" "cce bucketed 2" "cce padded 1" "bce split 2"; do
   set -- $spec
   $bin train --config configs/Beauty-sasrec-$1.ini --cache-dir "$cache" --batching $2 --epochs $3 --progress lines \
     --output results/timing/beauty-sasrec-$1-$2-$3epochs.json | grep epoch

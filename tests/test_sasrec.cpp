@@ -88,14 +88,13 @@ TEST(SASRec, PaddedPackedAndBucketedBatchesGiveTheSameLoss) {
     int64_t positions = 0, users = 0;
     for (const Batch& batch : batcher.epoch(rng)) {
       if (b == Batching::kPadded) EXPECT_EQ(batch.width(), 12);
-      torch::Tensor h = m->encode(batch.inputs, batch.position_offset);
-      PackedPositions p = pack_positions(h, batch, Positions::kAll);
+      PackedPositions p = encode_packed(*m, batch, Positions::kAll, torch::kCPU);
       torch::Tensor logits = torch::mm(p.hidden, m->item_table().t());
       total += torch::nn::functional::cross_entropy(logits, p.targets,
                                                     torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                    .item<double>();
       positions += p.targets.size(0);
-      users += batch.inputs.size(0);
+      for (const Batch* piece : batch.pieces()) users += piece->inputs.size(0);
     }
     EXPECT_EQ(positions, batcher.num_positions());
     EXPECT_EQ(users, batcher.num_users());
@@ -105,6 +104,28 @@ TEST(SASRec, PaddedPackedAndBucketedBatchesGiveTheSameLoss) {
   EXPECT_NEAR(epoch_sum(Batching::kPacked, 8), padded, 1e-6 * padded);
   EXPECT_NEAR(epoch_sum(Batching::kBucketed, 8), padded, 1e-6 * padded);
   EXPECT_NEAR(epoch_sum(Batching::kBucketed, 3), padded, 1e-6 * padded);
+  EXPECT_NEAR(epoch_sum(Batching::kSplit, 8), padded, 1e-6 * padded);
+}
+
+TEST(Split, SplitBatchesKeepRandomMembership) {
+  // Same rng: split batches hold exactly the users of packed batches, in sorted parts.
+  Dataset d = make_markov_dataset(100, 30, 4, 40, 2);
+  TrainBatcher packed(d, 50, 32, Batching::kPacked), split(d, 50, 32, Batching::kSplit);
+  std::mt19937_64 r1(5), r2(5);
+  auto a = packed.epoch(r1), b = split.epoch(r2);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    std::vector<int64_t> ua = a[i].users, ub;
+    int64_t last_width = 0;
+    for (const Batch* p : b[i].pieces()) {
+      ub.insert(ub.end(), p->users.begin(), p->users.end());
+      EXPECT_GE(p->width(), last_width);
+      last_width = p->width();
+    }
+    std::sort(ua.begin(), ua.end());
+    std::sort(ub.begin(), ub.end());
+    EXPECT_EQ(ua, ub);
+  }
 }
 
 TEST(Split, LeaveOneOutAsSpecified) {

@@ -156,42 +156,59 @@ double ElecRecTrainer::step(const Batch& batch) {
   const torch::Device dev = ctx_->device;
   model_->train();
   optimizer_->zero_grad();
-  const int64_t b = batch.inputs.size(0), w = batch.width();
-  torch::Tensor y = batch.targets.to(dev);
-
-  // 1. Generator, its CE, and one draw per position from the same logits.
-  torch::Tensor hg = model_->generator->encode(batch.inputs.to(dev), batch.position_offset);
-  const int64_t d = hg.size(2);
-  torch::Tensor flat_y = y.reshape(-1);
   const bool include_padding = o.gen_loss_padding() == "include";
-  torch::Tensor idx = include_padding ? torch::arange(b * w, flat_y.options()) : flat_y.nonzero().squeeze(1);
-  const int64_t n = idx.size(0);
+
+  // 1. Generator over every piece of the batch; its CE and one draw per position come from
+  //    the same logits, computed once for all pieces.
+  struct Piece {
+    const Batch* batch;
+    torch::Tensor y, idx;  // targets [B, W]; flat positions the generator trains on
+  };
+  std::vector<Piece> pieces;
+  std::vector<torch::Tensor> hidden, targets;
+  for (const Batch* part : batch.pieces()) {
+    torch::Tensor y = part->targets.to(dev);
+    torch::Tensor flat_y = y.reshape(-1);
+    torch::Tensor idx = include_padding ? torch::arange(flat_y.size(0), flat_y.options()) : flat_y.nonzero().squeeze(1);
+    torch::Tensor hg = model_->generator->encode(part->inputs.to(dev), part->position_offset);
+    hidden.push_back(hg.reshape({-1, hg.size(2)}).index_select(0, idx));
+    targets.push_back(flat_y.index_select(0, idx));
+    pieces.push_back({part, y, idx});
+  }
+  torch::Tensor yp = torch::cat(targets);
+  const int64_t n = yp.size(0);
   SoftmaxSampling sampling;
   sampling.power = o.prob_power();
   const int64_t item_size = model_->generator->item_table().size(0);
   if (o.item_sample_ratio() < 1.0) {
     const int64_t k = std::max<int64_t>(1, static_cast<int64_t>(item_size * o.item_sample_ratio()) - 1);
-    sampling.candidates = std::get<0>((torch::randperm(item_size - 1, flat_y.options()) + 1).slice(0, 0, k).sort());
+    sampling.candidates = std::get<0>((torch::randperm(item_size - 1, yp.options()) + 1).slice(0, 0, k).sort());
   }
   sampling.uniforms = torch::rand({n}, torch::TensorOptions().device(dev));
-  torch::Tensor yp = flat_y.index_select(0, idx);
-  torch::Tensor gen_loss =
-      fused_softmax_ce(hg.reshape({b * w, d}).index_select(0, idx), model_->generator->item_table(), yp, &sampling);
+  torch::Tensor gen_loss = fused_softmax_ce(torch::cat(hidden), model_->generator->item_table(), yp, &sampling);
 
   // 2. Offer a generated item at a share sample_ratio of the positions.
   torch::Tensor offered = torch::rand({n}, torch::TensorOptions().device(dev)) < o.sample_ratio();
   torch::Tensor zp = torch::where(offered, sampling.samples, yp);
-  torch::Tensor z = flat_y.clone().index_put_({idx}, zp).view({b, w});
 
-  // 3. Discriminator on the replaced target sequence: which items are real?
-  torch::Tensor logit = model_->discriminate(model_->encode(z, batch.position_offset));
-  torch::Tensor label = (z == y).to(logit.dtype());
-  torch::Tensor mask = (y > 0).to(logit.dtype());
-  if (o.dis_opt() == "mask_only")
-    mask = mask * torch::zeros({b * w}, mask.options()).index_put_({idx}, offered.to(mask.dtype())).view({b, w});
-  torch::Tensor p = torch::sigmoid(logit);
-  torch::Tensor bce = -(label * torch::log(p + 1e-24) + (1 - label) * torch::log(1 - p + 1e-24));
-  torch::Tensor dis_loss = (bce * mask).sum() / mask.sum().clamp_min(1.0);
+  // 3. Discriminator on each piece's replaced target sequence: which items are real?
+  torch::Tensor dis_sum = torch::zeros({}, gen_loss.options()), count = torch::zeros({}, gen_loss.options());
+  int64_t at = 0;
+  for (const Piece& pc : pieces) {
+    const int64_t m = pc.idx.size(0), b = pc.y.size(0), w = pc.y.size(1);
+    torch::Tensor z = pc.y.reshape(-1).clone().index_put_({pc.idx}, zp.slice(0, at, at + m)).view({b, w});
+    torch::Tensor logit = model_->discriminate(model_->encode(z, pc.batch->position_offset));
+    torch::Tensor label = (z == pc.y).to(logit.dtype());
+    torch::Tensor mask = (pc.y > 0).to(logit.dtype());
+    if (o.dis_opt() == "mask_only")
+      mask = mask * torch::zeros({b * w}, mask.options()).index_put_({pc.idx}, offered.slice(0, at, at + m).to(mask.dtype())).view({b, w});
+    torch::Tensor p = torch::sigmoid(logit);
+    torch::Tensor bce = -(label * torch::log(p + 1e-24) + (1 - label) * torch::log(1 - p + 1e-24));
+    dis_sum = dis_sum + (bce * mask).sum();
+    count = count + mask.sum();
+    at += m;
+  }
+  torch::Tensor dis_loss = dis_sum / count.clamp_min(1.0);
 
   torch::Tensor loss = o.gen_loss_weight() * gen_loss + o.dis_loss_weight() * dis_loss;
   loss.backward();

@@ -16,8 +16,12 @@ enum class Stage { kTrain, kValid, kTest };
 /// How training sequences are laid out in a batch.
 /// kPadded: every batch is max_len wide (the reference layout).
 /// kPacked: random batches, cut to the longest sequence in the batch.
-/// kBucketed: like kPacked, but batches are drawn from length-sorted pools so widths are tight.
-enum class Batching { kPadded, kPacked, kBucketed };
+/// kBucketed: like kPacked, but batches are drawn from length-sorted pools so widths are tight
+///   (fast, but batch membership then correlates with length, which changes the optimisation).
+/// kSplit: random batches as kPacked (the reference's batch membership and per-batch mean), each
+///   encoded as a few length-sorted parts cut to their own widths: the reference's step at
+///   nearly the bucketed cost.
+enum class Batching { kPadded, kPacked, kBucketed, kSplit };
 Batching batching_from_string(const std::string& s);
 
 /// Left-padded sequences. Column c of a W-wide batch holds learned position id
@@ -28,7 +32,17 @@ struct Batch {
   torch::Tensor targets;       ///< [B, W] int64 next-item targets (training only), 0 = padding
   std::vector<int64_t> users;  ///< dataset rows, one per batch row
   int64_t position_offset = 0;
+  /// When non-empty, this batch is these parts (one optimisation step over all of them) and
+  /// inputs/targets/users above are empty.
+  std::vector<Batch> parts;
   int64_t width() const { return inputs.size(1); }
+  /// The pieces to encode one by one: the parts, or the batch itself.
+  std::vector<const Batch*> pieces() const {
+    if (parts.empty()) return {this};
+    std::vector<const Batch*> out;
+    for (const Batch& p : parts) out.push_back(&p);
+    return out;
+  }
 };
 
 /// Range of a user's items that form the input of `stage` (before the max_len cut).

@@ -50,6 +50,9 @@ struct PackedPositions {
 /// Selects the rows of `hidden` [B, W, d] that `positions` asks for.
 PackedPositions pack_positions(const torch::Tensor& hidden, const Batch& batch, Positions positions);
 
+/// Encodes every piece of `batch` and packs the positions a loss asks for, in piece order.
+PackedPositions encode_packed(Model& model, const Batch& batch, Positions positions, torch::Device device);
+
 /// The plain strategy: Adam (lr, betas, weight decay from the config) on loss(model(batch)).
 class PlainTrainer : public Trainer {
  public:

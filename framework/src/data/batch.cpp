@@ -7,11 +7,16 @@
 
 namespace seqrec {
 
+/// Parts a split batch is encoded in. Beauty CCE epoch on 2 cores: 4 parts 20.6 s, 8 parts
+/// 18.4 s (bucketed 11.5 s, packed ~40 s).
+constexpr size_t kSplitParts = 8;
+
 Batching batching_from_string(const std::string& s) {
   if (s == "padded") return Batching::kPadded;
   if (s == "packed") return Batching::kPacked;
   if (s == "bucketed") return Batching::kBucketed;
-  throw Error("unknown batching '" + s + "' (expected padded, packed or bucketed)");
+  if (s == "split") return Batching::kSplit;
+  throw Error("unknown batching '" + s + "' (expected padded, packed, bucketed or split)");
 }
 
 TrainBatcher::TrainBatcher(const Dataset& data, int64_t max_len, int64_t batch_size, Batching batching)
@@ -67,7 +72,16 @@ std::vector<Batch> TrainBatcher::epoch(std::mt19937_64& rng) const {
   std::vector<Batch> batches;
   for (size_t i = 0; i < order.size(); i += batch_size_) {
     std::vector<int64_t> users(order.begin() + i, order.begin() + std::min(order.size(), i + batch_size_));
-    batches.push_back(make_batch(users, batching_ == Batching::kPadded));
+    if (batching_ != Batching::kSplit) {
+      batches.push_back(make_batch(users, batching_ == Batching::kPadded));
+      continue;
+    }
+    std::stable_sort(users.begin(), users.end(), [&](int64_t a, int64_t b) { return data_.length(a) < data_.length(b); });
+    Batch batch;
+    const size_t part = (users.size() + kSplitParts - 1) / kSplitParts;
+    for (size_t p = 0; p < users.size(); p += part)
+      batch.parts.push_back(make_batch({users.begin() + p, users.begin() + std::min(users.size(), p + part)}, false));
+    batches.push_back(std::move(batch));
   }
   if (batching_ == Batching::kBucketed) std::shuffle(batches.begin(), batches.end(), rng);
   return batches;

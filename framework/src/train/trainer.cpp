@@ -24,10 +24,11 @@ void declare_train_keys(Schema& s) {
   s.add({"adam-beta1", KeyType::kFloat, "0.9", "Adam beta1", "train"});
   s.add({"adam-beta2", KeyType::kFloat, "0.999", "Adam beta2", "train"});
   s.add({"weight-decay", KeyType::kFloat, "0", "Adam weight decay", "train"});
-  s.add({"batching", KeyType::kString, "bucketed",
-         "batch layout: padded (max-len wide, the reference), packed (cut to the longest), bucketed "
-         "(length-sorted pools; fastest)",
-         "train", {"padded", "packed", "bucketed"}});
+  s.add({"batching", KeyType::kString, "split",
+         "batch layout: padded (max-len wide, the reference), packed (cut to the longest), split (random batches "
+         "encoded in length-sorted parts: the reference's steps, fast), bucketed (batches from length-sorted pools: "
+         "fastest, but changes which users share a step)",
+         "train", {"padded", "packed", "split", "bucketed"}});
   s.add({"trainer", KeyType::kString, "plain", "training strategy", "train"});
   s.add({"progress", KeyType::kString, "auto", "progress display: auto (bar on a terminal), bar, lines, none",
          "output", {"auto", "bar", "lines", "none"}});
@@ -61,6 +62,21 @@ PackedPositions pack_positions(const torch::Tensor& hidden, const Batch& batch, 
   return p;
 }
 
+PackedPositions encode_packed(Model& model, const Batch& batch, Positions positions, torch::Device device) {
+  if (batch.parts.empty()) return pack_positions(model.encode(batch.inputs.to(device), batch.position_offset), batch, positions);
+  std::vector<torch::Tensor> hidden, targets;
+  PackedPositions out;
+  for (const Batch* part : batch.pieces()) {
+    PackedPositions p = pack_positions(model.encode(part->inputs.to(device), part->position_offset), *part, positions);
+    hidden.push_back(p.hidden);
+    targets.push_back(p.targets);
+    out.users.insert(out.users.end(), p.users.begin(), p.users.end());
+  }
+  out.hidden = torch::cat(hidden);
+  out.targets = torch::cat(targets);
+  return out;
+}
+
 void PlainTrainer::setup(TrainContext& ctx) {
   ctx_ = &ctx;
   optimizer_ = make_adam(ctx.model.parameters(), ctx.config);
@@ -70,8 +86,7 @@ double PlainTrainer::step(const Batch& batch) {
   Model& model = ctx_->model;
   model.train();
   optimizer_->zero_grad();
-  torch::Tensor hidden = model.encode(batch.inputs.to(ctx_->device), batch.position_offset);
-  PackedPositions p = pack_positions(hidden, batch, ctx_->loss.positions());
+  PackedPositions p = encode_packed(model, batch, ctx_->loss.positions(), ctx_->device);
   LossInput in{p.hidden, p.targets, model.item_table(), {}};
   if (ctx_->loss.num_negatives() > 0)
     in.negatives = ctx_->sampler.sample(p.users, ctx_->loss.num_negatives(), ctx_->rng).to(ctx_->device);
