@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Trains the core issue's reference runs on Beauty and writes results/ (config + metrics +
-# timing in each JSON, the epoch log beside it). Usage: scripts/run_core_results.sh [losses...]
+# Trains reference runs on Beauty and writes results/ (config + metrics + timing in each
+# JSON, the epoch log beside it). Usage: scripts/run_core_results.sh NAME... where NAME is a
+# config in configs/ without .ini, e.g. Beauty-sasrec-cce Beauty-elecrec.
+# SEQREC_BIN overrides the binary; extra flags go in SEQREC_FLAGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-losses=("${@:-cce bce}")
-for loss in ${losses[@]}; do
-  "${SEQREC_BIN:-./build/seqrec}" train --config configs/Beauty-sasrec-$loss.ini --progress lines \
-    --output results/beauty/sasrec-$loss-seed1.json --ranks /tmp/beauty-sasrec-$loss-ranks.h5 \
-    2>&1 | tee results/logs/beauty-sasrec-$loss-seed1.log
+mkdir -p results/runs results/logs
+for name in "$@"; do
+  out=$(echo "$name" | tr 'A-Z' 'a-z')
+  "${SEQREC_BIN:-./build/seqrec}" train --config configs/$name.ini --progress lines ${SEQREC_FLAGS:-} \
+    --output results/runs/$out-seed1.json 2>&1 | tee results/logs/$out-seed1.log
 done

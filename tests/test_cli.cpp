@@ -67,7 +67,7 @@ TEST(Cli, TrainSaveEvalRoundTrip) {
 
 TEST(Cli, SequenceModelBeatsPopularityOnMarkovData) {
   TempDir dir;
-  CliRun demo = seqrec_cli("demo --cache-dir " + dir.file("cache") + " --epochs 6 --sasrec.hidden-size 32");
+  CliRun demo = seqrec_cli("demo --cache-dir " + dir.file("cache") + " --epochs 3 --sasrec.hidden-size 32");
   ASSERT_EQ(demo.code, 0) << demo.out;
   auto value = [&](const std::string& row) {
     size_t p = demo.out.find("| " + row + " | ");

@@ -1,16 +1,5 @@
-#include <unistd.h>
-
-#include <cstdlib>
-
+// `seqrec-core`: the CLI proper (normally started through the `seqrec` launcher, which sets
+// OMP_WAIT_POLICY=passive first; see launcher.cpp).
 #include "seqrec/cli.h"
 
-int main(int argc, char** argv) {
-  // LibTorch's OpenMP threads spin after each parallel region by default and then steal the
-  // cores OpenBLAS's own threads need (measured: a Beauty CCE epoch 29.6 s spinning vs 17.2 s
-  // passive on 2 cores). The policy is read when libgomp loads, so set it and restart once.
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv);  // on failure, carry on with the default policy
-  }
-  return seqrec::run_cli(std::vector<std::string>(argv + 1, argv + argc));
-}
+int main(int argc, char** argv) { return seqrec::run_cli(std::vector<std::string>(argv + 1, argv + argc)); }
