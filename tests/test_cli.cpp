@@ -21,7 +21,8 @@ struct CliRun {
   std::string out;
 };
 CliRun seqrec_cli(const std::string& args) {
-  const std::string cmd = std::string(SEQREC_BINARY_DIR) + "/seqrec " + args + " 2>&1";
+  // One intra-op thread: ctest runs tests side by side on 2 cores.
+  const std::string cmd = std::string(SEQREC_BINARY_DIR) + "/seqrec " + args + " --threads 1 2>&1";
   CliRun r{0, ""};
   FILE* p = popen(cmd.c_str(), "r");
   std::array<char, 4096> buf{};
