@@ -8,11 +8,23 @@ namespace {
 
 constexpr int64_t kChunkRows = 32;
 
+/// A reusable [n, v] buffer for the logits. Buffers this large bypass malloc's heap, so a
+/// fresh one per step costs a page fault per 4 KiB; the previous step's buffer is reused
+/// once autograd has let go of it (no other reference to its storage).
+torch::Tensor logits_buffer(int64_t n, int64_t v, const torch::TensorOptions& options) {
+  static thread_local torch::Tensor cache;
+  const bool reusable = cache.defined() && cache.storage().use_count() == 1 && cache.numel() >= n * v &&
+                        cache.dtype() == options.dtype() && cache.device() == options.device();
+  if (!reusable) cache = torch::empty({n * v + n * v / 4}, options);  // headroom for larger batches
+  return cache.slice(0, 0, n * v).view({n, v});
+}
+
 class FusedSoftmaxCE : public torch::autograd::Function<FusedSoftmaxCE> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden,
                                const torch::Tensor& items, const torch::Tensor& targets, SoftmaxSampling* sampling) {
-    torch::Tensor g = torch::mm(hidden, items.t()).contiguous();  // becomes the gradient in place
+    torch::Tensor g = logits_buffer(hidden.size(0), items.size(0), hidden.options());
+    torch::mm_out(g, hidden, items.t());  // becomes the gradient in place
     const int64_t n = g.size(0);
     torch::Tensor t = targets.to(torch::kLong).contiguous().unsqueeze(1);
     torch::Tensor loss = torch::empty({n}, g.options());

@@ -80,6 +80,7 @@ class RankingEvaluator : public Evaluator {
   std::vector<std::vector<int32_t>> sample_candidates(const Dataset& data, const EvalSet& set) const;
   EvalOptions options_;
   std::vector<std::vector<int32_t>> candidates_;  // filled per evaluate() for sampled protocols
+  mutable torch::Tensor scores_;                  // score buffer reused across blocks
 };
 
 /// Writes per-user ranks (and the eval label) to an HDF5 file: /users, /ranks.

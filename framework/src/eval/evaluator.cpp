@@ -167,7 +167,13 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
   const float excluded = reference ? 0.f : -std::numeric_limits<float>::infinity();
   for (int64_t c0 = 0; c0 < v; c0 += block) {
     const int64_t c1 = std::min(v, c0 + block), nb = c1 - c0;
-    torch::Tensor s = torch::mm(h, items.slice(0, c0, c1).t()).to(torch::kCPU).to(torch::kFloat).contiguous();
+    // One buffer for all blocks: fresh allocations this large would page-fault on every block.
+    const int64_t need = m * nb;
+    if (!scores_.defined() || scores_.numel() < need || scores_.device() != h.device() || scores_.dtype() != h.dtype())
+      scores_ = torch::empty({need}, h.options());
+    torch::Tensor s = scores_.slice(0, 0, need).view({m, nb});
+    torch::mm_out(s, h, items.slice(0, c0, c1).t());
+    if (!s.device().is_cpu() || s.scalar_type() != torch::kFloat) s = s.to(torch::kCPU).to(torch::kFloat).contiguous();
     float* sp = s.data_ptr<float>();
     at::parallel_for(0, m, 64, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
