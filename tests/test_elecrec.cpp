@@ -33,6 +33,21 @@ std::shared_ptr<ElecRecModel> make(const Config& c, int64_t item_size, uint64_t 
   return std::make_shared<ElecRecModel>(elecrec_options_from(c, item_size));
 }
 
+/// One ElecRecTrainer step on the first batch of an epoch laid out as `layout`.
+double one_step(ElecRecModel& m, const Config& c, const Dataset& d, Batching layout, int64_t batch_size) {
+  UniformSampler sampler(d);
+  std::mt19937_64 rng(1);
+  auto loss = losses().create("loss", "cce", c);
+  TrainContext ctx{m, *loss, sampler, c, rng, torch::kCPU};
+  ElecRecTrainer t;
+  t.setup(ctx);
+  TrainBatcher batcher(d, 10, batch_size, layout);
+  std::mt19937_64 brng(2);
+  Batch b = batcher.epoch(brng)[0];
+  torch::manual_seed(9);
+  return t.step(b);
+}
+
 bool same(const torch::Tensor& a, const torch::Tensor& b) { return a.unsafeGetTensorImpl() == b.unsafeGetTensorImpl(); }
 }  // namespace
 
@@ -97,16 +112,7 @@ TEST(ElecRec, DoubleStepChangesExactlyTheSharedTensors) {
     Config c = elecrec_config({{"elecrec.sharing", "embed_only"}, {"elecrec.double-step-shared", twice ? "true" : "false"},
                                {"lr", "0.01"}});
     auto m = make(c, d.item_size(), 5);
-    UniformSampler sampler(d);
-    std::mt19937_64 rng(1);
-    auto loss = losses().create("loss", "cce", c);
-    TrainContext ctx{*m, *loss, sampler, c, rng, torch::kCPU};
-    ElecRecTrainer t;
-    t.setup(ctx);
-    TrainBatcher batcher(d, 10, 64, Batching::kPacked);
-    std::mt19937_64 brng(2);
-    torch::manual_seed(9);
-    t.step(batcher.epoch(brng)[0]);
+    one_step(*m, c, d, Batching::kPacked, 64);
     return m;
   };
   auto once = run(false), twice = run(true);
@@ -127,17 +133,7 @@ TEST(ElecRec, BucketedStepEqualsPaddedStep) {
     Config c = elecrec_config({{"elecrec.gen-loss-padding", "mask"}, {"sasrec.dropout", "0"}, {"sasrec.attn-dropout", "0"},
                                {"elecrec.sample-ratio", sample_ratio}});
     auto m = make(c, d.item_size(), 3);
-    UniformSampler sampler(d);
-    std::mt19937_64 rng(1);
-    auto loss = losses().create("loss", "cce", c);
-    TrainContext ctx{*m, *loss, sampler, c, rng, torch::kCPU};
-    ElecRecTrainer t;
-    t.setup(ctx);
-    TrainBatcher batcher(d, 10, 32, layout);
-    std::mt19937_64 brng(2);
-    Batch b = batcher.epoch(brng)[0];
-    torch::manual_seed(4);
-    return t.step(b);
+    return one_step(*m, c, d, layout, 32);
   };
   const double padded = step_loss(Batching::kPadded);
   EXPECT_NEAR(step_loss(Batching::kPacked), padded, 1e-5);
