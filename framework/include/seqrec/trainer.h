@@ -1,5 +1,6 @@
 #pragma once
 /// Training strategies and the epoch loop shared by all of them.
+#include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
 #include <functional>
