@@ -28,10 +28,14 @@ SASRecOptions sasrec_options_from(const Config& c, int64_t item_size) {
       .attn_dropout(c.real("sasrec.attn-dropout"))
       .init_std(c.real("sasrec.init-std"))
       .max_len(c.integer("max-len"));
-  if (o.hidden_size() <= 0 || o.heads() <= 0 || o.hidden_size() % o.heads() != 0)
-    throw Error("--sasrec.heads must divide --sasrec.hidden-size");
-  if (o.layers() < 1 || o.max_len() < 1) throw Error("--sasrec.layers and --max-len must be positive");
+  check_sasrec_options(o, "sasrec");
   return o;
+}
+
+void check_sasrec_options(const SASRecOptions& o, const std::string& who) {
+  if (o.hidden_size() <= 0 || o.heads() <= 0 || o.hidden_size() % o.heads() != 0)
+    throw Error(who + ": heads must divide the hidden size");
+  if (o.layers() < 1 || o.max_len() < 1) throw Error(who + ": layers and --max-len must be positive");
 }
 
 namespace {

@@ -30,6 +30,8 @@ struct SASRecOptions {
 
 /// Reads `sasrec.*` and `max-len` from a config.
 SASRecOptions sasrec_options_from(const Config& c, int64_t item_size);
+/// Throws seqrec::Error, naming `who`, if the sizes do not make a valid encoder.
+void check_sasrec_options(const SASRecOptions& o, const std::string& who);
 /// Declares the `sasrec.*` keys.
 void declare_sasrec_keys(Schema& s);
 

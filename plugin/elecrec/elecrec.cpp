@@ -68,9 +68,8 @@ ElecRecOptions elecrec_options_from(const Config& c, int64_t item_size) {
   SASRecOptions gen = base, dis = base;
   gen.hidden_size(c.integer("elecrec.gen-hidden-size")).layers(c.integer("elecrec.gen-layers")).heads(c.integer("elecrec.gen-heads"));
   dis.hidden_size(c.integer("elecrec.dis-hidden-size")).layers(c.integer("elecrec.dis-layers")).heads(c.integer("elecrec.dis-heads"));
-  for (const auto& o : {gen, dis})
-    if (o.hidden_size() <= 0 || o.heads() <= 0 || o.hidden_size() % o.heads() != 0 || o.layers() < 1)
-      throw Error("elecrec: heads must divide hidden size, and layers must be positive");
+  check_sasrec_options(gen, "elecrec generator");
+  check_sasrec_options(dis, "elecrec discriminator");
   ElecRecOptions o(gen, dis);
   o.sharing(sharing_from_string(c.str("elecrec.sharing")))
       .sample_ratio(c.real("elecrec.sample-ratio"))

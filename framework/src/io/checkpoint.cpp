@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <variant>
 
 #include "seqrec/error.h"
 
