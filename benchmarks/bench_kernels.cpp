@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "baselines/genni/genni.h"
 #include "baselines/losses/softmax_ce.h"
 #include "baselines/sasrec/sasrec.h"
 #include "seqrec/batch.h"
@@ -163,3 +164,20 @@ static void BM_SoftmaxRows(benchmark::State& state) {
   state.counters["Melem/s"] = benchmark::Counter(1e-6 * n * kItems * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_SoftmaxRows)->Arg(1536)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// GenNi's sampler for 2,300 positions (a Beauty batch) at candidate ratio range(0)/1000:
+/// its cost must fall about linearly with the ratio. FLOPs: the [N, d] x [d, |C|] scores.
+static void BM_GenNiSample(benchmark::State& state) {
+  const double ratio = state.range(0) / 1000.0;
+  const int64_t n = 2300;
+  static Dataset d = make_markov_dataset(2300, kItems - 2, 5, 20, 1);
+  GenNiSampler sampler(d, GenNiOptions().ratio(ratio).alpha(1.0));
+  torch::Tensor h = torch::randn({n, kDim}), items = torch::randn({kItems, kDim}) * 0.1;
+  torch::Tensor targets = torch::randint(1, kItems - 1, {n}, torch::kLong);
+  std::vector<int64_t> users(n);
+  for (int64_t i = 0; i < n; ++i) users[i] = i;
+  std::mt19937_64 rng(1);
+  for (auto _ : state) benchmark::DoNotOptimize(sampler.sample(SampleRequest{users, h, items, targets, 1}, rng));
+  set_flops(state, 2.0 * n * kDim * ratio * (kItems - 2));
+}
+BENCHMARK(BM_GenNiSample)->Arg(1000)->Arg(100)->Arg(10)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -42,17 +42,78 @@ double slow_value(const std::string& name, const Problem& p, int64_t negs) {
   double total = 0;
   for (int64_t r = 0; r < n; ++r) {
     const int64_t y = p.targets[r].item<int64_t>();
+    const double sp = score(r, y);
+    std::vector<double> sn, w;
+    double wz = 0;
+    for (int64_t k = 0; k < negs; ++k) sn.push_back(score(r, p.negatives[r][k].item<int64_t>()));
+    for (double x : sn) wz += std::exp(x);
+    for (double x : sn) w.push_back(std::exp(x) / wz);
+    double row = 0;
     if (name == "bce") {
-      double neg = 0;
-      for (int64_t k = 0; k < negs; ++k) neg += -std::log(1 - sigmoid(score(r, p.negatives[r][k].item<int64_t>())) + 1e-24);
-      total += -std::log(sigmoid(score(r, y)) + 1e-24) + neg / negs;
-    } else {  // ce and cce: softmax over the whole table
+      for (double x : sn) row += -std::log(1 - sigmoid(x) + 1e-24) / negs;
+      row += -std::log(sigmoid(sp) + 1e-24);
+    } else if (name == "bpr") {
+      for (double x : sn) row += -std::log(1e-10 + sigmoid(sp - x)) / negs;
+    } else if (name == "bpr_max") {  // lambda = 1
+      double mix = 0, reg = 0;
+      for (int64_t k = 0; k < negs; ++k) mix += w[k] * sigmoid(sp - sn[k]), reg += w[k] * sn[k] * sn[k];
+      row = -std::log(1e-10 + mix) + reg;
+    } else if (name == "bpr_max_cce") {
+      for (int64_t k = 0; k < negs; ++k) row += -std::log(1e-10 + w[k] * sigmoid(sp - sn[k])) / negs;
+    } else if (name == "top1") {
+      for (double x : sn) row += (sigmoid(x - sp) + sigmoid(x * x)) / negs;
+    } else if (name == "top1_cce") {  // mean over all rows and negatives of each term: per row the same
+      for (double x : sn) row += (sigmoid(x - sp) + x * x) / negs;
+    } else if (name == "top1_max") {
+      for (int64_t k = 0; k < negs; ++k) row += w[k] * (sigmoid(sn[k] - sp) + sigmoid(sn[k] * sn[k]));
+    } else if (name == "top1_max_cce") {
+      for (int64_t k = 0; k < negs; ++k) row += w[k] * (sigmoid(sn[k] - sp) + sn[k] * sn[k]) / negs;
+    } else if (name == "gbce") {  // k = negs, t = 0.75, num_items = v - 2
+      const double alpha = std::min(1.0, negs / (v - 2.0 - 1)), t = 0.75;
+      const double beta = alpha * (t * (1 - 1 / alpha) + 1 / alpha);
+      double sum = beta * std::log(sigmoid(sp));
+      for (double x : sn) sum += std::log(1 - sigmoid(x));
+      row = -sum / (negs + 1);
+    } else {  // ce, cce, advsoft (eps 0.1): softmax over the whole table
+      const double shift = name == "advsoft" ? 0.1 * std::sqrt(p.hidden[r].pow(2).sum().item<double>()) : 0.0;
       double z = 0;
-      for (int64_t j = 0; j < v; ++j) z += std::exp(score(r, j));
-      total += std::log(z) - score(r, y);
+      for (int64_t j = 0; j < v; ++j) z += std::exp(score(r, j) - (j == y ? shift : 0.0));
+      row = std::log(z) - (sp - shift);
     }
+    total += row;
   }
   return total / n;
+}
+
+/// sampled_softmax's slow path: the same shared draw (same seed, same call), then the
+/// corrected softmax written out per row.
+double slow_sampled_softmax(const Problem& p, int64_t negs, uint64_t seed) {
+  const int64_t n = p.hidden.size(0), v = p.items.size(0);
+  torch::Tensor q = torch::ones({v}, torch::kFloat);
+  q[0] = 0;
+  q = q / q.sum();
+  torch::manual_seed(seed);
+  torch::Tensor draw = torch::multinomial(q, negs, true);
+  const double log_nq = std::log(static_cast<double>(negs) / (v - 1));
+  double total = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t y = p.targets[r].item<int64_t>();
+    auto score = [&](int64_t j) { return (p.hidden[r] * p.items[j]).sum().item<double>() - log_nq; };
+    double z = std::exp(score(y));
+    for (int64_t k = 0; k < negs; ++k)
+      if (draw[k].item<int64_t>() != y) z += std::exp(score(draw[k].item<int64_t>()));
+    total += std::log(z) - score(y);
+  }
+  return total / n;
+}
+
+const std::vector<std::string> kAllLosses = {"bce",      "ce",           "cce",  "bpr",      "bpr_max",
+                                             "bpr_max_cce", "top1",      "top1_cce", "top1_max", "top1_max_cce",
+                                             "gbce",     "sampled_softmax", "advsoft"};
+
+Config loss_config() {
+  return seqrec::testing::default_config({{"bce.negatives", "3"}, {"pairwise.negatives", "3"}, {"gbce.negatives", "3"},
+                                          {"sampled-softmax.negatives", "4"}, {"advsoft.eps", "0.1"}});
 }
 
 class LossConformance : public ::testing::TestWithParam<std::string> {};
@@ -61,15 +122,17 @@ class LossConformance : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LossConformance, ValueMatchesSlowPathAndGradientMatchesFiniteDifferences) {
   const std::string name = GetParam();
-  Config c = seqrec::testing::default_config({{"bce.negatives", "3"}});
+  Config c = loss_config();
   std::unique_ptr<Loss> loss = losses().create("loss", name, c);
   Problem p = make_problem(torch::kDouble);
   const int64_t negs = loss->num_negatives();
   if (negs == 0) p.negatives = torch::Tensor();
   auto eval = [&](const torch::Tensor& h, const torch::Tensor& e) {
+    torch::manual_seed(5);  // the same shared draw for sampled_softmax on every call
     return loss->forward(LossInput{h, p.targets, e, p.negatives});
   };
-  EXPECT_NEAR(eval(p.hidden, p.items).item<double>(), slow_value(name, p, negs), 1e-10);
+  const double slow = name == "sampled_softmax" ? slow_sampled_softmax(p, 4, 5) : slow_value(name, p, negs);
+  EXPECT_NEAR(eval(p.hidden, p.items).item<double>(), slow, 1e-9);
 
   torch::Tensor h = p.hidden.clone().requires_grad_(), e = p.items.clone().requires_grad_();
   eval(h, e).backward();
@@ -92,22 +155,25 @@ TEST_P(LossConformance, IgnoresWhatItDoesNotSee) {
   // A loss sees only the packed positions: extra item-table rows that are neither targets
   // nor negatives change only the softmax losses, and never by a padding target.
   const std::string name = GetParam();
-  Config c = seqrec::testing::default_config({{"bce.negatives", "3"}});
+  Config c = loss_config();
   std::unique_ptr<Loss> loss = losses().create("loss", name, c);
   Problem p = make_problem(torch::kDouble);
   if (loss->num_negatives() == 0) p.negatives = torch::Tensor();
+  torch::manual_seed(5);
   torch::Tensor v1 = loss->forward(LossInput{p.hidden, p.targets, p.items, p.negatives});
   // Duplicating the positions leaves the mean unchanged.
+  torch::manual_seed(5);
   torch::Tensor v2 = loss->forward(LossInput{torch::cat({p.hidden, p.hidden}), torch::cat({p.targets, p.targets}), p.items,
                                              p.negatives.defined() ? torch::cat({p.negatives, p.negatives}) : p.negatives});
   EXPECT_NEAR(v1.item<double>(), v2.item<double>(), 1e-12);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllLosses, LossConformance, ::testing::Values("bce", "ce", "cce"));
+INSTANTIATE_TEST_SUITE_P(AllLosses, LossConformance, ::testing::ValuesIn(kAllLosses));
 
 TEST(Losses, EveryRegisteredLossIsCovered) {
   seqrec::testing::default_config();
-  std::set<std::string> covered = {"bce", "ce", "cce"};
+  std::set<std::string> covered(kAllLosses.begin(), kAllLosses.end());
+  covered.insert("label_smoothing_ce");  // the test plugin's, covered in test_elecrec.cpp
   for (const auto& [name, entry] : losses().entries()) EXPECT_TRUE(covered.count(name)) << name << " lacks conformance tests";
 }
 
@@ -116,6 +182,34 @@ TEST(Losses, PositionsRequested) {
   EXPECT_EQ(losses().create("loss", "ce", c)->positions(), Positions::kLast);
   EXPECT_EQ(losses().create("loss", "cce", c)->positions(), Positions::kAll);
   EXPECT_EQ(losses().create("loss", "bce", c)->num_negatives(), 1);
+  EXPECT_EQ(losses().create("loss", "top1_max", c)->positions(), Positions::kLast);  // the GRU4Rec papers'
+  EXPECT_EQ(losses().create("loss", "gbce", c)->num_negatives(), 256);
+  Config all = seqrec::testing::default_config({{"pairwise.positions", "all"}});
+  EXPECT_EQ(losses().create("loss", "bpr", all)->positions(), Positions::kAll);
+}
+
+TEST(Losses, GBCEWithTZeroIsBCEOverKNegatives) {
+  // t = 0 gives beta = 1: the mean of k+1 binary cross-entropies.
+  Config c = seqrec::testing::default_config({{"gbce.negatives", "3"}, {"gbce.t", "0"}});
+  Problem p = make_problem(torch::kDouble);
+  double v = losses().create("loss", "gbce", c)->forward(LossInput{p.hidden, p.targets, p.items, p.negatives}).item<double>();
+  double ref = 0;
+  for (int64_t r = 0; r < p.hidden.size(0); ++r) {
+    double row = -std::log(sigmoid((p.hidden[r] * p.items[p.targets[r]]).sum().item<double>()));
+    for (int64_t k = 0; k < 3; ++k) row += -std::log(1 - sigmoid((p.hidden[r] * p.items[p.negatives[r][k]]).sum().item<double>()));
+    ref += row / 4;
+  }
+  EXPECT_NEAR(v, ref / p.hidden.size(0), 1e-10);
+}
+
+TEST(Losses, BadSettingsAreClearErrors) {
+  try {
+    losses().create("loss", "gbce", seqrec::testing::default_config({{"gbce.t", "1.5"}}));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "--gbce.t must lie in [0, 1]");
+  }
+  EXPECT_THROW(losses().create("loss", "bpr", seqrec::testing::default_config({{"pairwise.negatives", "0"}})), Error);
 }
 
 TEST(FusedSoftmaxCE, MatchesATenValueAndGradients) {

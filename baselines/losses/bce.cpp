@@ -9,10 +9,8 @@ class BCELoss : public Loss {
  public:
   explicit BCELoss(int64_t n) : n_(n) {}
   torch::Tensor forward(const LossInput& in) override {
-    torch::Tensor pos = (in.hidden * in.items.index_select(0, in.targets)).sum(-1);
-    torch::Tensor neg_emb = in.items.index_select(0, in.negatives.reshape(-1)).view({in.negatives.size(0), n_, -1});
-    torch::Tensor neg = (neg_emb * in.hidden.unsqueeze(1)).sum(-1);  // [N, n]
-    torch::Tensor loss = -torch::log(torch::sigmoid(pos) + 1e-24) - torch::log(1 - torch::sigmoid(neg) + 1e-24).mean(1);
+    SampledScores s = sampled_scores(in);
+    torch::Tensor loss = -torch::log(torch::sigmoid(s.pos) + 1e-24) - torch::log(1 - torch::sigmoid(s.neg) + 1e-24).mean(1);
     return loss.mean();
   }
   int64_t num_negatives() const override { return n_; }

@@ -2,13 +2,8 @@
 // cross-entropy at every real position, mean over those positions. The trainer has already
 // dropped padding rows, so the [N, item_size] logits hold real positions only.
 #include "baselines/losses/losses.h"
-#include "baselines/losses/softmax_ce.h"
 
 namespace seqrec {
-
-torch::Tensor full_softmax_ce(const LossInput& in) {
-  return fused_softmax_ce(in.hidden, in.items, in.targets);
-}
 
 namespace {
 class CCELoss : public Loss {

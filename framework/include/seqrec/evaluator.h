@@ -39,6 +39,10 @@ struct EvalOptions {
 EvalOptions eval_options_from(const Config& c);
 void declare_eval_keys(Schema& s);
 
+/// The embedding-diversity diagnostic: singular values of the item rows of `table` (padding
+/// row 0 and the last, mask row, left out), divided by the largest. Flatter = more diverse.
+std::vector<double> normalised_spectrum(const torch::Tensor& table);
+
 /// Per-user ranks (0-based) and the metrics derived from them.
 struct EvalResult {
   std::vector<int64_t> users;  ///< dataset rows

@@ -7,6 +7,8 @@
 
 namespace seqrec {
 
+struct Dataset;
+
 /// Which positions a loss trains on.
 enum class Positions {
   kAll,   ///< every real (non-padding) target position
@@ -26,6 +28,9 @@ class Loss {
  public:
   virtual ~Loss() = default;
   virtual torch::Tensor forward(const LossInput& in) = 0;
+  /// Called once with the training data before the first forward (e.g. to count item
+  /// popularity); most losses need nothing.
+  virtual void prepare(const Dataset& /*data*/) {}
   virtual Positions positions() const { return Positions::kAll; }
   /// Negatives per position the trainer must sample (0: the loss needs none).
   virtual int64_t num_negatives() const { return 0; }

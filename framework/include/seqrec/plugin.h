@@ -11,7 +11,7 @@
 #include "seqrec/registry.h"
 
 /// Bumped whenever PluginHost, the registries or the interfaces change incompatibly.
-#define SEQREC_PLUGIN_ABI_VERSION 1
+#define SEQREC_PLUGIN_ABI_VERSION 2
 
 namespace seqrec {
 
@@ -23,6 +23,7 @@ struct PluginHost {
   ModelRegistry* models;
   LossRegistry* losses;
   TrainerRegistry* trainers;
+  SamplerRegistry* samplers;
 };
 
 /// Loads a plugin (dlopen), checks its ABI version and lets it register. Loading the same

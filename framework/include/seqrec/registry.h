@@ -12,6 +12,7 @@
 #include "seqrec/error.h"
 #include "seqrec/loss.h"
 #include "seqrec/model.h"
+#include "seqrec/sampler.h"
 
 namespace seqrec {
 
@@ -47,10 +48,12 @@ struct ModelContext {
 using ModelRegistry = Registry<std::shared_ptr<Model>, const ModelContext&>;
 using LossRegistry = Registry<std::unique_ptr<Loss>, const Config&>;
 using TrainerRegistry = Registry<std::unique_ptr<Trainer>, const Config&>;
+using SamplerRegistry = Registry<std::unique_ptr<NegativeSampler>, const Config&, const Dataset&>;
 
 ModelRegistry& models();
 LossRegistry& losses();
 TrainerRegistry& trainers();
+SamplerRegistry& samplers();
 
 /// Registers the framework's and baselines' keys and components (idempotent).
 void register_builtins();

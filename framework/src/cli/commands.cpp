@@ -166,6 +166,11 @@ int cmd_train(const Config& c) {
     fr = fit(*model, *trainer, *loss, l.data, c, evaluator, std::cout);
   }
   print_metrics("test", fr.test, eo.ks);
+  // The other history protocol on the same weights, so every run reports both.
+  EvalOptions other = eo;
+  other.protocol = eo.protocol == Protocol::kReference ? Protocol::kStrict : Protocol::kReference;
+  EvalResult other_test = RankingEvaluator(other).evaluate(*model, l.data, make_eval_set(l.data, Stage::kTest));
+  print_metrics("test", other_test, eo.ks);
 
   json j;
   j["command"] = "train";
@@ -184,6 +189,9 @@ int cmd_train(const Config& c) {
   j["epochs_run"] = static_cast<int64_t>(fr.curve.size());
   j["valid_best"] = fr.best_valid_metrics.empty() ? json::object() : metrics_json(fr.best_valid_metrics, eo.ks);
   j["test"] = metrics_json(fr.test.metrics, eo.ks);
+  j["test_other_protocol"] = {{"protocol", protocol_json(other)}, {"metrics", metrics_json(other_test.metrics, eo.ks)}};
+  if (!model->parameters().empty()) j["item_spectrum"] = normalised_spectrum(model->item_table());
+  j["sampler"] = c.str("sampler");
   json curve = json::array();
   double train_sum = 0, eval_sum = 0;
   int64_t evals = 0;

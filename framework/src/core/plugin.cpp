@@ -40,7 +40,7 @@ void load_plugin(const std::string& path) {
                 std::to_string(SEQREC_PLUGIN_ABI_VERSION) + "; rebuild the plugin against these headers");
   }
   loaded().push_back(canonical);
-  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, loaded().back().c_str(), &schema(), &models(), &losses(), &trainers()};
+  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, loaded().back().c_str(), &schema(), &models(), &losses(), &trainers(), &samplers()};
   reg(&host);  // the handle stays open for the life of the process
 }
 

@@ -2,6 +2,10 @@
 
 #include <sstream>
 
+#include "baselines/atsrec/atsrec.h"
+#include "baselines/bert4rec/bert4rec.h"
+#include "baselines/genni/genni.h"
+#include "baselines/gru4rec/gru4rec.h"
 #include "baselines/losses/losses.h"
 #include "baselines/pop/pop.h"
 #include "baselines/sasrec/sasrec.h"
@@ -20,6 +24,10 @@ LossRegistry& losses() {
 }
 TrainerRegistry& trainers() {
   static TrainerRegistry r;
+  return r;
+}
+SamplerRegistry& samplers() {
+  static SamplerRegistry r;
   return r;
 }
 
@@ -56,6 +64,7 @@ void register_builtins() {
   declare_train_keys(s);
   declare_eval_keys(s);
   declare_sasrec_keys(s);
+  declare_gru4rec_keys(s);
 
   models().add("sasrec",
                [](const ModelContext& ctx) -> std::shared_ptr<Model> {
@@ -67,10 +76,24 @@ void register_builtins() {
                  return std::make_shared<PopModel>(ctx.data, ctx.config.integer("max-len"));
                },
                "popularity in the training part; nothing to train");
+  models().add("gru4rec",
+               [](const ModelContext& ctx) -> std::shared_ptr<Model> {
+                 return std::make_shared<GRU4Rec>(gru4rec_options_from(ctx.config, ctx.data.item_size()));
+               },
+               "one-layer GRU over the item embeddings, dense to d (the CCE paper's GRU4Rec); keys gru4rec.*");
+  register_bert4rec(models(), trainers(), s);
 
   register_bce(losses(), s);
   register_ce(losses(), s);
   register_cce(losses(), s);
+  register_bpr(losses(), s);
+  register_bpr_max(losses(), s);
+  register_top1(losses(), s);
+  register_top1_max(losses(), s);
+  register_gbce(losses(), s);
+  register_sampled_softmax(losses(), s);
+  register_samplers(samplers(), s);
+  register_atsrec(trainers(), losses(), s);
 
   trainers().add("plain", [](const Config&) -> std::unique_ptr<Trainer> { return std::make_unique<PlainTrainer>(); },
                  "one forward, one loss, one Adam step per batch");
@@ -85,6 +108,7 @@ std::string describe_registries() {
   list("models", models());
   list("losses", losses());
   list("trainers", trainers());
+  list("samplers", samplers());
   return o.str();
 }
 

@@ -259,4 +259,12 @@ EvalResult load_ranks(const std::string& path) {
   return r;
 }
 
+std::vector<double> normalised_spectrum(const torch::Tensor& table) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor rows = table.detach().slice(0, 1, table.size(0) - 1).to(torch::kCPU, torch::kDouble);
+  torch::Tensor sv = torch::linalg_svdvals(rows);
+  sv = sv / sv.max().clamp_min(1e-300);
+  return std::vector<double>(sv.data_ptr<double>(), sv.data_ptr<double>() + sv.numel());
+}
+
 }  // namespace seqrec

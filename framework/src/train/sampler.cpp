@@ -13,6 +13,10 @@ UniformSampler::UniformSampler(const Dataset& data) : data_(data), sorted_items_
   }
 }
 
+torch::Tensor UniformSampler::sample(const SampleRequest& request, std::mt19937_64& rng) {
+  return sample(request.users, request.n, rng);
+}
+
 torch::Tensor UniformSampler::sample(const std::vector<int64_t>& users, int64_t n, std::mt19937_64& rng) {
   const int64_t item_size = data_.item_size();
   std::uniform_int_distribution<int32_t> draw(1, static_cast<int32_t>(item_size - 1));

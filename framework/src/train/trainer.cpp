@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "seqrec/error.h"
+#include "seqrec/registry.h"
 
 namespace seqrec {
 
@@ -30,6 +31,7 @@ void declare_train_keys(Schema& s) {
          "fastest, but changes which users share a step)",
          "train", {"padded", "packed", "split", "bucketed"}});
   s.add({"trainer", KeyType::kString, "plain", "training strategy", "train"});
+  s.add({"sampler", KeyType::kString, "uniform", "negative sampler of sampled losses (see seqrec list)", "train"});
   s.add({"progress", KeyType::kString, "auto", "progress display: auto (bar on a terminal), bar, lines, none",
          "output", {"auto", "bar", "lines", "none"}});
 }
@@ -88,8 +90,10 @@ double PlainTrainer::step(const Batch& batch) {
   optimizer_->zero_grad();
   PackedPositions p = encode_packed(model, batch, ctx_->loss.positions(), ctx_->device);
   LossInput in{p.hidden, p.targets, model.item_table(), {}};
-  if (ctx_->loss.num_negatives() > 0)
-    in.negatives = ctx_->sampler.sample(p.users, ctx_->loss.num_negatives(), ctx_->rng).to(ctx_->device);
+  if (ctx_->loss.num_negatives() > 0) {
+    SampleRequest req{p.users, p.hidden.detach(), in.items.detach(), p.targets, ctx_->loss.num_negatives()};
+    in.negatives = ctx_->sampler.sample(req, ctx_->rng).to(ctx_->device);
+  }
   torch::Tensor loss = ctx_->loss.forward(in);
   loss.backward();
   optimizer_->step();
@@ -133,9 +137,10 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
   const bool lines = progress != "none";
 
   std::mt19937_64 rng(static_cast<uint64_t>(config.integer("seed")));
-  UniformSampler sampler(data);
+  std::unique_ptr<NegativeSampler> sampler = samplers().create("sampler", config.str("sampler"), config, data);
   torch::Device device(config.str("device"));
-  TrainContext ctx{model, loss, sampler, config, rng, device};
+  loss.prepare(data);
+  TrainContext ctx{model, loss, *sampler, config, rng, device};
   trainer.setup(ctx);
   TrainBatcher batcher(data, model.max_len(), config.integer("batch-size"), batching_from_string(config.str("batching")));
   EvalSet valid = make_eval_set(data, Stage::kValid), test = make_eval_set(data, Stage::kTest);

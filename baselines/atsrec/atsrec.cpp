@@ -1,0 +1,128 @@
+#include "baselines/atsrec/atsrec.h"
+
+#include <torch/autograd.h>
+#include <torch/nn/functional/loss.h>
+
+#include "seqrec/error.h"
+
+namespace seqrec {
+
+void AdversarialTrainer::setup(TrainContext& ctx) {
+  ctx_ = &ctx;
+  torch::Tensor e = ctx.model.item_table();
+  if (!e.is_leaf() || !e.requires_grad())
+    throw Error("--trainer atsrec perturbs the item table, but " + ctx.model.kind() + "'s item table is not a parameter");
+  optimizer_ = make_adam(ctx.model.parameters(), ctx.config);
+}
+
+torch::Tensor AdversarialTrainer::normalise(const torch::Tensor& g) const {
+  if (options_.norm() == "row") return g / g.norm(2, {1}, true).clamp_min(1e-12);
+  return g / g.norm().clamp_min(1e-12);
+}
+
+torch::Tensor AdversarialTrainer::project(const torch::Tensor& d) const {
+  if (options_.norm() == "row") return d * (options_.eps() / d.norm(2, {1}, true).clamp_min(options_.eps()));
+  return d * (options_.eps() / d.norm().clamp_min(options_.eps()).item<double>());
+}
+
+double AdversarialTrainer::step(const Batch& batch) {
+  Model& model = ctx_->model;
+  Loss& loss = ctx_->loss;
+  model.train();
+  optimizer_->zero_grad();
+  torch::Tensor negatives;
+  auto forward = [&] {
+    PackedPositions p = encode_packed(model, batch, loss.positions(), ctx_->device);
+    LossInput in{p.hidden, p.targets, model.item_table(), {}};
+    if (loss.num_negatives() > 0) {
+      if (!negatives.defined())
+        negatives = ctx_->sampler.sample(SampleRequest{p.users, p.hidden.detach(), in.items.detach(), p.targets, loss.num_negatives()},
+                                         ctx_->rng).to(ctx_->device);
+      in.negatives = negatives;
+    }
+    return loss.forward(in);
+  };
+  torch::Tensor clean = forward();
+  clean.backward();
+
+  torch::Tensor table = model.item_table();
+  torch::Tensor e0 = table.detach().clone();
+  torch::Tensor g = table.grad().clone();
+  torch::Tensor delta;
+  const std::string& method = options_.method();
+  if (method == "fgsm") {
+    delta = options_.eps() * g.sign();
+  } else if (method == "fgm") {
+    delta = options_.eps() * normalise(g);
+  } else {  // pgd
+    delta = torch::zeros_like(g);
+    for (int64_t k = 1; k <= options_.steps(); ++k) {
+      delta = project(delta + options_.eta() * normalise(g));
+      if (k == options_.steps()) break;
+      {
+        torch::NoGradGuard no_grad;
+        table.copy_(e0 + delta);
+      }
+      g = torch::autograd::grad({forward()}, {table})[0];
+    }
+  }
+  {
+    torch::NoGradGuard no_grad;
+    table.copy_(e0 + delta);
+  }
+  torch::Tensor adv = forward();
+  (options_.weight() * adv).backward();  // adds to the clean gradient
+  {
+    torch::NoGradGuard no_grad;
+    table.copy_(e0);
+  }
+  optimizer_->step();
+  return clean.item<double>() + options_.weight() * adv.item<double>();
+}
+
+namespace {
+/// "advsoft": the closed form of the worst case for softmax CE under an eps-ball on the
+/// target's embedding: the target logit shrinks by eps ||h||, every other logit stays.
+class AdvSoftLoss : public Loss {
+ public:
+  explicit AdvSoftLoss(double eps) : eps_(eps) {}
+  torch::Tensor forward(const LossInput& in) override {
+    torch::Tensor logits = torch::mm(in.hidden, in.items.t());
+    torch::Tensor shift = -eps_ * in.hidden.norm(2, {1}, true);
+    logits = logits.scatter_add(1, in.targets.unsqueeze(1), shift);
+    return torch::nn::functional::cross_entropy(logits, in.targets);
+  }
+  std::string name() const override { return "advsoft"; }
+
+ private:
+  double eps_;
+};
+}  // namespace
+
+void register_atsrec(TrainerRegistry& trainers, LossRegistry& losses, Schema& s) {
+  s.add({"atsrec.method", KeyType::kString, "pgd", "perturbation of the item table", "atsrec", {"pgd", "fgsm", "fgm"}});
+  s.add({"atsrec.steps", KeyType::kInt, "5", "PGD steps K", "atsrec"});
+  s.add({"atsrec.eps", KeyType::kFloat, "1.0", "radius of the perturbation ball", "atsrec"});
+  s.add({"atsrec.eta", KeyType::kFloat, "0.3", "PGD step size", "atsrec"});
+  s.add({"atsrec.norm", KeyType::kString, "frobenius", "ball and step norm: frobenius (whole table, ATSRec) or row (APR)",
+         "atsrec", {"frobenius", "row"}});
+  s.add({"atsrec.weight", KeyType::kFloat, "1.0", "weight of the adversarial gradient", "atsrec"});
+  s.add({"advsoft.eps", KeyType::kFloat, "0.1", "advsoft: radius of the target embedding's perturbation", "loss"});
+  trainers.add("atsrec",
+               [](const Config& c) -> std::unique_ptr<Trainer> {
+                 AdversarialOptions o;
+                 o.method(c.str("atsrec.method")).steps(c.integer("atsrec.steps")).eps(c.real("atsrec.eps"))
+                     .eta(c.real("atsrec.eta")).norm(c.str("atsrec.norm")).weight(c.real("atsrec.weight"));
+                 if (o.steps() < 1 || o.eps() <= 0 || o.eta() <= 0) throw Error("atsrec: steps, eps and eta must be positive");
+                 return std::make_unique<AdversarialTrainer>(o);
+               },
+               "adversarial training of the item table around any loss (ATSRec PGD, FGSM, FGM; keys atsrec.*)");
+  losses.add("advsoft",
+             [](const Config& c) -> std::unique_ptr<Loss> {
+               if (c.real("advsoft.eps") < 0) throw Error("--advsoft.eps must be at least 0");
+               return std::make_unique<AdvSoftLoss>(c.real("advsoft.eps"));
+             },
+             "full-softmax CE at every real position against the closed-form worst case (target logit - eps ||h||)");
+}
+
+}  // namespace seqrec
