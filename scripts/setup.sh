@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake git libtorch-dev libopenblas0-pthread libhdf5-dev
-          libboost-program-options-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev)
+          libboost-program-options-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -22,6 +22,7 @@
 #include "seqrec/evaluator.h"
 #include "seqrec/plugin.h"
 #include "seqrec/registry.h"
+#include "seqrec/report.h"
 #include "seqrec/results.h"
 #include "seqrec/trainer.h"
 
@@ -39,6 +40,9 @@ const char* kUsage =
     "  eval      evaluate a checkpoint (seqrec or PyTorch state dict)\n"
     "  list      show registered models, losses and trainers\n"
     "  demo      train popularity and SASRec on a generated Markov dataset and compare\n"
+    "  bench     run a grid of datasets x methods x seeds, resumable (seqrec bench GRID.ini [--dry-run] [--shard i/n])\n"
+    "  table     comparison table from result JSONs (seqrec table RESULTS... [--baseline M] [--format md|csv|latex])\n"
+    "  plot      learning curves, bars and spectra with gnuplot (seqrec plot RESULTS... --out PREFIX)\n"
     "`seqrec <command> --help` lists every key.\n";
 
 /// Resolves --data: a file, or "synthetic:markov" (generated once into the cache dir).
@@ -367,6 +371,9 @@ int run_cli(const std::vector<std::string>& args) {
         rest.push_back(args[i]);
       }
     }
+    if (cmd == "bench") return cmd_bench(rest);
+    if (cmd == "table") return cmd_table(rest);
+    if (cmd == "plot") return cmd_plot(rest);
     if (cmd != "prepare" && cmd != "train" && cmd != "eval" && cmd != "list" && cmd != "demo") {
       std::cerr << "seqrec: error: unknown command '" << cmd << "'\n" << kUsage;
       return 2;

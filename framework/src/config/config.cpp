@@ -177,7 +177,7 @@ std::string Config::to_json() const {
 
 bool is_output_key(const std::string& name) {
   static const char* keys[] = {"config", "output", "json", "save", "ranks", "cache-dir", "progress", "log-file",
-                               "log-every"};
+                               "log-every", "label"};
   for (const char* k : keys)
     if (name == k) return true;
   return false;

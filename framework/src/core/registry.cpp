@@ -49,6 +49,7 @@ void declare_common_keys(Schema& s) {
   s.add({"checkpoint", KeyType::kString, "", "checkpoint to evaluate (PyTorch state dict or seqrec file)", "output"});
   s.add({"stage", KeyType::kString, "test", "which held-out item eval ranks", "eval", {"valid", "test"}});
   s.add({"output", KeyType::kString, "", "train: write the run's JSON result here", "output"});
+  s.add({"label", KeyType::kString, "", "train: the method's name in tables (default model+loss, or model+trainer)", "output"});
   s.add({"json", KeyType::kString, "", "eval: write the metrics JSON here", "output"});
   s.add({"save", KeyType::kString, "", "train: save the best model as a checkpoint here", "output"});
   s.add({"ranks", KeyType::kString, "", "write per-user ranks of the test evaluation to this HDF5 file", "output"});

@@ -1,0 +1,40 @@
+#pragma once
+/// Head-to-head benchmarks: grids of runs (seqrec bench), comparison tables (seqrec table)
+/// and plots (seqrec plot). Each command takes its own arguments, not config keys.
+#include <string>
+#include <vector>
+
+namespace seqrec {
+
+/// One run of a grid: a method's config on a dataset with a seed.
+struct GridRun {
+  std::string dataset, method, config;
+  int64_t seed = 1;
+  std::string hash;    ///< hash of the resolved config: the run's identity
+  std::string output;  ///< result JSON (present = finished)
+};
+
+/// A grid file (INI, section [grid]):
+///   datasets = Beauty, Toys_and_Games
+///   methods  = sasrec-cce, elecrec
+///   seeds    = 1, 2, 3
+///   config   = configs/{dataset}-{method}.ini   (the method's config on that dataset)
+///   output   = results/grids/NAME               (runs go to {output}/{dataset}/{method}/)
+///   set      = patience=10; epochs=50            (optional overrides for every run)
+///   parallel = 1, threads = 0                    (runs at a time; LibTorch threads each)
+struct Grid {
+  std::vector<std::string> datasets, methods;
+  std::vector<int64_t> seeds;
+  std::string config_pattern, output;
+  std::vector<std::pair<std::string, std::string>> overrides;
+  int64_t parallel = 1, threads = 0;
+};
+Grid read_grid(const std::string& path);
+/// The grid's runs in order (dataset, method, seed), each resolved and hashed.
+std::vector<GridRun> plan_grid(const Grid& g);
+
+int cmd_bench(const std::vector<std::string>& args);
+int cmd_table(const std::vector<std::string>& args);
+int cmd_plot(const std::vector<std::string>& args);
+
+}  // namespace seqrec

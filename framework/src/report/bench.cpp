@@ -1,0 +1,205 @@
+// seqrec bench GRID.ini [--dry-run] [--shard i/n]: runs a grid of (dataset, method, seed)
+// trainings as child processes, skipping those whose result file exists, so a re-run
+// resumes a grid after a crash or Ctrl-C. Results are written atomically by each child.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "seqrec/config.h"
+#include "seqrec/error.h"
+#include "seqrec/report.h"
+
+namespace fs = std::filesystem;
+
+namespace seqrec {
+namespace {
+
+std::string trim(const std::string& s) {
+  const size_t a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, sep))
+    if (!trim(item).empty()) out.push_back(trim(item));
+  return out;
+}
+
+std::string substitute(std::string s, const std::string& dataset, const std::string& method) {
+  for (const auto& [k, v] : {std::pair<std::string, std::string>{"{dataset}", dataset}, {"{method}", method}})
+    for (size_t p; (p = s.find(k)) != std::string::npos;) s.replace(p, k.size(), v);
+  return s;
+}
+
+/// The train command line of a run (without the program name).
+std::vector<std::string> train_args(const Grid& g, const GridRun& r) {
+  std::vector<std::string> a = {"train", "--config", r.config, "--seed", std::to_string(r.seed), "--label", r.method,
+                                "--threads", std::to_string(g.threads)};
+  for (const auto& [k, v] : g.overrides) a.insert(a.end(), {"--" + k, v});
+  return a;
+}
+
+}  // namespace
+
+Grid read_grid(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open grid file");
+  Grid g;
+  std::string line;
+  int line_no = 0;
+  std::map<std::string, std::string> kv;
+  while (std::getline(in, line)) {
+    ++line_no;
+    line = trim(line.substr(0, line.find('#')));
+    if (line.empty() || line[0] == '[') continue;
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) throw Error(path + ":" + std::to_string(line_no) + ": expected key = value");
+    kv[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  auto need = [&](const char* k) {
+    if (!kv.count(k) || kv[k].empty()) throw Error(path + ": missing '" + std::string(k) + "'");
+    return kv[k];
+  };
+  g.datasets = split(need("datasets"), ',');
+  g.methods = split(need("methods"), ',');
+  for (const auto& s : split(kv.count("seeds") ? kv["seeds"] : "1", ',')) g.seeds.push_back(std::stoll(s));
+  g.config_pattern = need("config");
+  g.output = need("output");
+  for (const auto& o : split(kv["set"], ';')) {
+    const size_t eq = o.find('=');
+    if (eq == std::string::npos) throw Error(path + ": 'set' entries are key=value; got '" + o + "'");
+    g.overrides.emplace_back(trim(o.substr(0, eq)), trim(o.substr(eq + 1)));
+  }
+  if (kv.count("parallel")) g.parallel = std::max<int64_t>(1, std::stoll(kv["parallel"]));
+  if (kv.count("threads")) g.threads = std::stoll(kv["threads"]);
+  for (const auto& k : kv)
+    if (k.first != "datasets" && k.first != "methods" && k.first != "seeds" && k.first != "config" && k.first != "output" &&
+        k.first != "set" && k.first != "parallel" && k.first != "threads")
+      throw Error(path + ": unknown grid key '" + k.first + "'");
+  return g;
+}
+
+std::vector<GridRun> plan_grid(const Grid& g) {
+  std::vector<GridRun> runs;
+  for (const auto& d : g.datasets)
+    for (const auto& m : g.methods)
+      for (int64_t seed : g.seeds) {
+        GridRun r{d, m, substitute(g.config_pattern, d, m), seed, "", ""};
+        if (!fs::exists(r.config)) throw Error(r.config + ": no such config (grid method " + m + " on " + d + ")");
+        std::vector<std::string> a = train_args(g, r);
+        Config c;
+        std::string help;
+        parse_config(std::vector<std::string>(a.begin() + 1, a.end()), &c, &help);
+        r.hash = c.hash();
+        r.output = (fs::path(g.output) / d / m / ("seed" + std::to_string(seed) + "-" + r.hash + ".json")).string();
+        runs.push_back(r);
+      }
+  return runs;
+}
+
+int cmd_bench(const std::vector<std::string>& args) {
+  std::string grid_path;
+  bool dry = false;
+  int64_t shard = 0, shards = 1;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--dry-run") {
+      dry = true;
+    } else if (args[i] == "--shard" && i + 1 < args.size()) {
+      const std::string s = args[++i];
+      const size_t slash = s.find('/');
+      if (slash == std::string::npos) throw Error("--shard takes i/n, e.g. 0/4");
+      shard = std::stoll(s.substr(0, slash));
+      shards = std::stoll(s.substr(slash + 1));
+      if (shards < 1 || shard < 0 || shard >= shards) throw Error("--shard i/n needs 0 <= i < n");
+    } else if (grid_path.empty() && args[i][0] != '-') {
+      grid_path = args[i];
+    } else {
+      throw Error("bench: unexpected argument '" + args[i] + "' (usage: seqrec bench GRID.ini [--dry-run] [--shard i/n])");
+    }
+  }
+  if (grid_path.empty()) throw Error("usage: seqrec bench GRID.ini [--dry-run] [--shard i/n]");
+  Grid g = read_grid(grid_path);
+  std::vector<GridRun> all = plan_grid(g), todo;
+  int64_t done = 0, mine = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (static_cast<int64_t>(i) % shards != shard) continue;
+    ++mine;
+    if (fs::exists(all[i].output)) ++done;
+    else todo.push_back(all[i]);
+  }
+  std::cout << "grid " << grid_path << ": " << all.size() << " runs";
+  if (shards > 1) std::cout << ", shard " << shard << "/" << shards << " has " << mine;
+  std::cout << "; " << done << " finished, " << todo.size() << " to run" << std::endl;
+  if (dry) {
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (static_cast<int64_t>(i) % shards != shard) continue;
+      const GridRun& r = all[i];
+      std::cout << (fs::exists(r.output) ? "  done  " : "  todo  ") << r.dataset << " " << r.method << " seed " << r.seed
+                << " [" << r.hash << "] " << r.output << std::endl;
+    }
+    return 0;
+  }
+  const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  std::map<pid_t, std::pair<GridRun, clock::time_point>> running;
+  size_t next = 0;
+  int64_t finished = 0, failed = 0;
+  double run_seconds = 0;
+  while (next < todo.size() || !running.empty()) {
+    while (next < todo.size() && static_cast<int64_t>(running.size()) < g.parallel) {
+      const GridRun& r = todo[next++];
+      fs::create_directories(fs::path(r.output).parent_path());
+      std::vector<std::string> a = train_args(g, r);
+      const std::string stem = r.output.substr(0, r.output.size() - 5);
+      a.insert(a.end(), {"--output", r.output, "--ranks", stem + ".ranks.h5", "--progress", "lines"});
+      const pid_t pid = fork();
+      if (pid < 0) throw Error("bench: fork failed");
+      if (pid == 0) {
+        std::FILE* log = std::freopen((stem + ".log").c_str(), "w", stdout);
+        if (!log || dup2(fileno(stdout), STDERR_FILENO) < 0) _exit(127);
+        if (g.threads > 0) setenv("OPENBLAS_NUM_THREADS", std::to_string(g.threads).c_str(), 1);
+        std::vector<char*> argv = {const_cast<char*>(exe.c_str())};
+        for (auto& s : a) argv.push_back(const_cast<char*>(s.c_str()));
+        argv.push_back(nullptr);
+        execv(exe.c_str(), argv.data());
+        _exit(127);
+      }
+      running[pid] = {r, clock::now()};
+      std::cout << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << std::endl;
+    }
+    int status = 0;
+    const pid_t pid = wait(&status);
+    if (pid < 0) break;
+    auto it = running.find(pid);
+    if (it == running.end()) continue;
+    const GridRun r = it->second.first;
+    const double secs = std::chrono::duration<double>(clock::now() - it->second.second).count();
+    running.erase(it);
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(r.output);
+    ok ? ++finished : ++failed;
+    run_seconds += secs;
+    const int64_t left = static_cast<int64_t>(todo.size() - next + running.size());
+    const double eta = (finished + failed) ? run_seconds / (finished + failed) * left / g.parallel : 0;
+    std::cout << (ok ? "done  " : "FAILED ") << r.dataset << " " << r.method << " seed " << r.seed << " in " << std::fixed
+              << std::setprecision(0) << secs << " s  [" << done + finished << "/" << mine << " finished, " << failed
+              << " failed, ETA " << eta / 60 << " min]" << std::endl;
+  }
+  std::cout << "grid " << grid_path << ": " << done + finished << "/" << mine << " finished, " << failed << " failed, "
+            << std::fixed << std::setprecision(0) << std::chrono::duration<double>(clock::now() - t0).count() << " s"
+            << std::endl;
+  return failed ? 1 : 0;
+}
+
+}  // namespace seqrec

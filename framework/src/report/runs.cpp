@@ -1,0 +1,64 @@
+#include "report/runs.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "seqrec/error.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace seqrec {
+
+std::string method_name(const json& j) {
+  const json& c = j.at("config");
+  if (c.contains("label") && !c["label"].get<std::string>().empty()) return c["label"];
+  std::string m = j.value("model", "?");
+  const std::string trainer = j.value("trainer", "plain");
+  if (trainer != "plain") return m + "+" + trainer;
+  return m + "+" + c.value("loss", "?");
+}
+
+std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const auto& in : inputs) {
+    if (fs::is_directory(in)) {
+      for (const auto& e : fs::recursive_directory_iterator(in))
+        if (e.path().extension() == ".json") files.push_back(e.path().string());
+    } else if (fs::exists(in)) {
+      files.push_back(in);
+    } else {
+      throw Error(in + ": no such result file or directory");
+    }
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<RunRecord> runs;
+  for (const auto& f : files) {
+    std::ifstream s(f);
+    json j;
+    try {
+      s >> j;
+    } catch (const std::exception& e) {
+      throw Error(f + ": not JSON (" + e.what() + ")");
+    }
+    if (j.value("command", "") != "train") continue;
+    RunRecord r;
+    r.path = f;
+    r.doc = j;
+    r.method = method_name(j);
+    r.dataset = j["dataset"].value("name", "?");
+    r.dataset_hash = j["dataset"].value("source_hash", "?");
+    r.protocol = j["protocol"].value("label", "?");
+    r.config_hash = j.value("config_hash", "?");
+    r.commit = j["seqrec"].value("commit", "?") + (j["seqrec"].value("dirty", false) ? "+dirty" : "");
+    r.ranks = j["config"].value("ranks", "");
+    r.seed = j.value("seed", 0);
+    for (const auto& [k, v] : j["test"].items()) r.test[k] = v.get<double>();
+    runs.push_back(r);
+  }
+  if (runs.empty()) throw Error("no train results among the inputs");
+  return runs;
+}
+
+}  // namespace seqrec

@@ -1,0 +1,25 @@
+#pragma once
+// Result JSONs of train runs, read for tables and plots.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace seqrec {
+
+/// One train run's result file, with the fields tables group and check by.
+struct RunRecord {
+  std::string path, method, dataset, dataset_hash, protocol, config_hash, commit, ranks;
+  int64_t seed = 0;
+  std::map<std::string, double> test;
+  nlohmann::json doc;  ///< the whole file (curves, spectra)
+};
+
+/// The method's name in tables: the run's --label, else model+loss (or model+trainer).
+std::string method_name(const nlohmann::json& j);
+
+/// Reads result files and every *.json under directories; keeps train results only,
+/// sorted by path. Throws seqrec::Error on unreadable input or when nothing is found.
+std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs);
+
+}  // namespace seqrec

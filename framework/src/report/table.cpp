@@ -1,0 +1,296 @@
+// seqrec table RESULTS... : a comparison table from result JSONs (files or directories).
+// Rows are methods, columns dataset x metric, cells mean +- std over seeds; the best mean of
+// a column in bold; relative improvement over --baseline with a paired significance test
+// over per-user metrics (t-test and Wilcoxon signed-rank, from the runs' rank files).
+// Results with different protocols or dataset hashes are never put in one column.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "seqrec/error.h"
+#include "seqrec/evaluator.h"
+#include "seqrec/report.h"
+#include "seqrec/stats.h"
+#include "report/runs.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace seqrec {
+namespace {
+
+/// Per-user value of `metric` from a 0-based rank.
+double user_metric(const std::string& metric, int64_t rank) {
+  if (metric == "mrr") return 1.0 / (rank + 1);
+  const size_t at = metric.find('@');
+  const int64_t k = at == std::string::npos ? 0 : std::stoll(metric.substr(at + 1));
+  if (rank >= k) return 0.0;
+  return metric.rfind("ndcg", 0) == 0 ? 1.0 / std::log2(rank + 2.0) : 1.0;
+}
+
+/// Per-user metric averaged over a method's seeds, keyed by user row.
+std::map<int64_t, double> per_user(const std::vector<const RunRecord*>& runs, const std::string& metric) {
+  std::map<int64_t, double> sum;
+  for (const RunRecord* r : runs) {
+    if (r->ranks.empty() || !fs::exists(r->ranks)) throw Error(r->path + ": no per-user ranks file (train with --ranks)");
+    EvalResult e = load_ranks(r->ranks);
+    for (size_t i = 0; i < e.users.size(); ++i) sum[e.users[i]] += user_metric(metric, e.ranks[i]) / runs.size();
+  }
+  return sum;
+}
+
+std::string fmt(double x, int digits = 4) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(digits) << x;
+  return o.str();
+}
+
+}  // namespace
+
+int cmd_table(const std::vector<std::string>& args) {
+  std::vector<std::string> inputs, metrics = {"hit@10", "ndcg@10"};
+  std::string baseline, format = "md", reference, output;
+  double alpha = 0.05;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw Error("table: " + args[i] + " needs a value");
+      return args[++i];
+    };
+    if (args[i] == "--metrics") {
+      std::stringstream ss(value());
+      metrics.clear();
+      for (std::string m; std::getline(ss, m, ',');) metrics.push_back(m);
+    } else if (args[i] == "--baseline") baseline = value();
+    else if (args[i] == "--format") format = value();
+    else if (args[i] == "--reference") reference = value();
+    else if (args[i] == "--output") output = value();
+    else if (args[i] == "--alpha") alpha = std::stod(value());
+    else if (args[i][0] == '-') throw Error("table: unknown option " + args[i]);
+    else inputs.push_back(args[i]);
+  }
+  if (format != "md" && format != "csv" && format != "latex") throw Error("table: --format must be md, csv or latex");
+  std::vector<RunRecord> runs = read_runs(inputs);
+
+  std::vector<std::string> datasets, methods;
+  std::map<std::string, std::map<std::string, std::vector<const RunRecord*>>> cell;  // dataset -> method -> runs
+  for (const auto& r : runs) {
+    if (std::find(datasets.begin(), datasets.end(), r.dataset) == datasets.end()) datasets.push_back(r.dataset);
+    if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) methods.push_back(r.method);
+    for (const RunRecord* o : cell[r.dataset][r.method])
+      if (o->seed == r.seed) throw Error("table: two results for " + r.method + " on " + r.dataset + " seed " + std::to_string(r.seed) + ": " + o->path + " and " + r.path);
+    cell[r.dataset][r.method].push_back(&r);
+  }
+  // One protocol and one dataset version per column, or no table.
+  for (const auto& d : datasets) {
+    std::set<std::string> protocols, hashes;
+    for (const auto& [m, rs] : cell[d])
+      for (const RunRecord* r : rs) protocols.insert(r->protocol), hashes.insert(r->dataset_hash);
+    auto list = [](const std::set<std::string>& s) {
+      std::string o;
+      for (const auto& x : s) o += (o.empty() ? "" : ", ") + x;
+      return o;
+    };
+    if (protocols.size() > 1) throw Error("table: refusing to mix protocols in the " + d + " column: " + list(protocols));
+    if (hashes.size() > 1) throw Error("table: refusing to mix dataset versions in the " + d + " column (source hashes " + list(hashes) + ")");
+  }
+  if (!baseline.empty() && std::find(methods.begin(), methods.end(), baseline) == methods.end())
+    throw Error("table: --baseline " + baseline + " matches no method");
+
+  // Statistics per (dataset, method, metric).
+  struct Stat {
+    double mean = 0, std = 0;
+    size_t n = 0;
+    bool has = false, best = false, tested = false;
+    double rel = 0;
+    PairedTest test;
+  };
+  std::map<std::string, std::map<std::string, std::map<std::string, Stat>>> st;
+  std::vector<std::string> sig_lines;
+  for (const auto& d : datasets)
+    for (const auto& metric : metrics) {
+      double best = -1;
+      for (const auto& m : methods) {
+        auto it = cell[d].find(m);
+        if (it == cell[d].end()) continue;
+        std::vector<double> v;
+        for (const RunRecord* r : it->second) {
+          if (!r->test.count(metric)) throw Error(r->path + ": no test " + metric);
+          v.push_back(r->test.at(metric));
+        }
+        Stat& s = st[d][m][metric];
+        mean_std(v, &s.mean, &s.std);
+        s.n = v.size();
+        s.has = true;
+        best = std::max(best, s.mean);
+      }
+      for (const auto& m : methods)
+        if (st[d][m][metric].has && st[d][m][metric].mean == best) st[d][m][metric].best = true;
+      if (baseline.empty() || !cell[d].count(baseline)) continue;
+      std::map<int64_t, double> base = per_user(cell[d][baseline], metric);
+      const double base_mean = st[d][baseline][metric].mean;
+      for (const auto& m : methods) {
+        if (m == baseline || !cell[d].count(m)) continue;
+        Stat& s = st[d][m][metric];
+        s.rel = base_mean > 0 ? (s.mean / base_mean - 1) * 100 : 0;
+        std::map<int64_t, double> mine = per_user(cell[d][m], metric);
+        std::vector<double> a, b;
+        for (const auto& [u, x] : mine) {
+          if (!base.count(u)) throw Error("table: " + m + " and " + baseline + " on " + d + " ranked different users");
+          a.push_back(x);
+          b.push_back(base.at(u));
+        }
+        s.test = paired_tests(a, b);
+        s.tested = true;
+        sig_lines.push_back(d + " " + metric + " " + m + " vs " + baseline + ": mean diff " + fmt(s.test.mean_diff, 5) +
+                            " over " + std::to_string(s.test.n) + " users; paired t p = " + fmt(s.test.t_p, 4) +
+                            ", Wilcoxon p = " + fmt(s.test.w_p, 4) + " (" + std::to_string(s.test.nonzero) + " non-zero)");
+      }
+    }
+
+  // Published rows: CSV lines method,dataset,metric,value,source.
+  struct Published {
+    std::string method, source;
+    std::map<std::pair<std::string, std::string>, double> v;
+  };
+  std::vector<Published> published;
+  if (!reference.empty()) {
+    std::ifstream in(reference);
+    if (!in) throw Error(reference + ": cannot open");
+    std::string line;
+    int no = 0;
+    while (std::getline(in, line)) {
+      ++no;
+      if (line.empty() || line[0] == '#') continue;
+      std::vector<std::string> f;
+      std::stringstream ss(line);
+      for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+      if (f.size() != 5) throw Error(reference + ":" + std::to_string(no) + ": expected method,dataset,metric,value,source");
+      if (f[0] == "method") continue;  // header
+      auto it = std::find_if(published.begin(), published.end(), [&](const Published& p) { return p.method == f[0] && p.source == f[4]; });
+      if (it == published.end()) {
+        published.push_back({f[0], f[4], {}});
+        it = published.end() - 1;
+      }
+      it->v[{f[1], f[2]}] = std::stod(f[3]);
+    }
+  }
+
+  std::ostringstream o;
+  const bool md = format == "md", tex = format == "latex";
+  if (format == "csv") {
+    o << "method,dataset,metric,mean,std,seeds,rel_improvement_pct,p_ttest,p_wilcoxon,source\n";
+    for (const auto& m : methods)
+      for (const auto& d : datasets)
+        for (const auto& metric : metrics) {
+          const Stat& s = st[d][m][metric];
+          if (!s.has) continue;
+          o << m << "," << d << "," << metric << "," << fmt(s.mean, 6) << "," << fmt(s.std, 6) << "," << s.n << ","
+            << (s.tested ? fmt(s.rel, 2) : "") << "," << (s.tested ? fmt(s.test.t_p, 6) : "") << ","
+            << (s.tested ? fmt(s.test.w_p, 6) : "") << ",seqrec\n";
+        }
+    for (const auto& p : published)
+      for (const auto& [k, v] : p.v) o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,," << p.source << "\n";
+  } else {
+    std::vector<std::string> header = {"method"};
+    for (const auto& d : datasets)
+      for (const auto& metric : metrics) header.push_back(d + " " + metric);
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& m : methods) {
+      std::vector<std::string> row = {m + (m == baseline ? " (baseline)" : "")};
+      for (const auto& d : datasets)
+        for (const auto& metric : metrics) {
+          const Stat& s = st[d][m][metric];
+          if (!s.has) {
+            row.push_back("–");
+            continue;
+          }
+          std::string x = fmt(s.mean) + (tex ? " $\\pm$ " : " ± ") + fmt(s.std);
+          if (s.best) x = md ? "**" + x + "**" : "\\textbf{" + x + "}";
+          if (s.tested) {
+            x += std::string(" (") + (s.rel >= 0 ? "+" : "") + fmt(s.rel, 1) + (tex ? "\\%)" : "%)");
+            if (s.test.t_p < alpha && s.test.w_p < alpha) x += tex ? "$^\\dagger$" : "†";
+          }
+          row.push_back(x);
+        }
+      rows.push_back(row);
+    }
+    for (const auto& p : published) {
+      std::vector<std::string> row = {p.method + " (published: " + p.source + ")"};
+      for (const auto& d : datasets)
+        for (const auto& metric : metrics) {
+          auto it = p.v.find({d, metric});
+          row.push_back(it == p.v.end() ? "–" : fmt(it->second));
+        }
+      rows.push_back(row);
+    }
+    if (md) {
+      auto line = [&](const std::vector<std::string>& r) {
+        o << "|";
+        for (const auto& x : r) o << " " << x << " |";
+        o << "\n";
+      };
+      line(header);
+      o << "|";
+      for (size_t i = 0; i < header.size(); ++i) o << (i ? "---:|" : "---|");
+      o << "\n";
+      for (const auto& r : rows) line(r);
+    } else {
+      o << "\\begin{tabular}{l" << std::string(header.size() - 1, 'r') << "}\n\\toprule\n";
+      auto line = [&](const std::vector<std::string>& r) {
+        for (size_t i = 0; i < r.size(); ++i) {
+          std::string x = r[i];
+          for (size_t p = 0; (p = x.find('_', p)) != std::string::npos; p += 2) x.replace(p, 1, "\\_");
+          o << (i ? " & " : "") << x;
+        }
+        o << " \\\\\n";
+      };
+      line(header);
+      o << "\\midrule\n";
+      for (const auto& r : rows) line(r);
+      o << "\\bottomrule\n\\end{tabular}\n";
+    }
+    // Provenance.
+    const std::string c = tex ? "% " : "";
+    o << "\n" << c << "Cells: test mean ± sample std over seeds (n per cell below); bold: best mean of the column.";
+    if (!baseline.empty())
+      o << " (+x%): relative to " << baseline << "; † : paired t-test and Wilcoxon signed-rank over per-user values both p < "
+        << alpha << ".";
+    o << "\n";
+    std::set<std::string> commits;
+    for (const auto& r : runs) commits.insert(r.commit);
+    for (const auto& d : datasets) {
+      const RunRecord* any = cell[d].begin()->second.front();
+      o << c << "- " << d << ": protocol " << any->protocol << ", leave-one-out, dataset source hash " << any->dataset_hash << "\n";
+      for (const auto& m : methods) {
+        auto it = cell[d].find(m);
+        if (it == cell[d].end()) continue;
+        std::set<std::string> hashes;
+        std::string seeds;
+        for (const RunRecord* r : it->second) hashes.insert(r->config_hash), seeds += (seeds.empty() ? "" : ",") + std::to_string(r->seed);
+        std::string hs;
+        for (const auto& h : hashes) hs += (hs.empty() ? "" : " ") + h;
+        o << c << "  - " << m << ": seeds " << seeds << "; config hashes " << hs << "\n";
+      }
+    }
+    std::string cs;
+    for (const auto& x : commits) cs += (cs.empty() ? "" : ", ") + x;
+    o << c << "- seqrec commits: " << cs << "\n";
+    for (const auto& l : sig_lines) o << c << "- " << l << "\n";
+  }
+  if (output.empty()) {
+    std::cout << o.str();
+  } else {
+    fs::create_directories(fs::path(output).parent_path().empty() ? "." : fs::path(output).parent_path());
+    std::ofstream(output) << o.str();
+    std::cout << "table written to " << output << std::endl;
+  }
+  return 0;
+}
+
+}  // namespace seqrec

@@ -1,0 +1,177 @@
+// Head-to-head reporting: the paired tests against hand-computed values, a grid killed
+// mid-run and resumed, and tables that refuse mixed protocols.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "seqrec/build_info.h"
+#include "seqrec/error.h"
+#include "seqrec/evaluator.h"
+#include "seqrec/report.h"
+#include "seqrec/stats.h"
+#include "test_util.h"
+
+using namespace seqrec;
+using seqrec::testing::TempDir;
+using seqrec::testing::write_file;
+
+TEST(PairedTests, MatchHandComputedValues) {
+  // d = a - b = [0.5, 0, -0.5, 1, 0.2]: mean 0.24, sd sqrt(1.252/4), t = 0.959233 on 4 dof;
+  // two-sided p from the closed-form t(4) CDF = 0.391762. Wilcoxon drops the zero; |d| ranks
+  // 0.2 -> 1, 0.5 and 0.5 -> 2.5 each, 1 -> 4; W+ = 7.5, mean 5, variance 7.5 - (2^3-2)/48 =
+  // 7.375, z = (2.5 - 0.5) / sqrt(7.375) = 0.736460, p = erfc(z / sqrt 2) = 0.461451.
+  PairedTest t = paired_tests({0.5, 1, 0, 1, 0.3}, {0, 1, 0.5, 0, 0.1});
+  EXPECT_EQ(t.n, 5);
+  EXPECT_NEAR(t.mean_diff, 0.24, 1e-12);
+  EXPECT_NEAR(t.t, 0.959233, 1e-6);
+  EXPECT_NEAR(t.t_p, 0.391762, 1e-6);
+  EXPECT_EQ(t.nonzero, 4);
+  EXPECT_DOUBLE_EQ(t.w_plus, 7.5);
+  EXPECT_NEAR(t.w_z, 0.736460, 1e-6);
+  EXPECT_NEAR(t.w_p, 0.461451, 1e-6);
+  // Symmetric: swapping the methods flips the signs, not the p-values.
+  PairedTest s = paired_tests({0, 1, 0.5, 0, 0.1}, {0.5, 1, 0, 1, 0.3});
+  EXPECT_NEAR(s.t, -t.t, 1e-12);
+  EXPECT_NEAR(s.t_p, t.t_p, 1e-12);
+  EXPECT_NEAR(s.w_p, t.w_p, 1e-12);
+  EXPECT_THROW(paired_tests({1, 2}, {1}), Error);
+}
+
+namespace {
+const std::string kBinary = std::string(SEQREC_BINARY_DIR) + "/seqrec";
+
+/// Runs `seqrec bench GRID` in its own process group; returns its pid.
+pid_t start_bench(const std::string& grid, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    std::freopen(log.c_str(), "w", stdout);
+    dup2(fileno(stdout), STDERR_FILENO);
+    execl(kBinary.c_str(), kBinary.c_str(), "bench", grid.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<std::string> jsons(const std::string& dir) {
+  std::vector<std::string> out;
+  if (!std::filesystem::exists(dir)) return out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.path().extension() == ".json") out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+}  // namespace
+
+TEST(Bench, KilledGridResumesOnlyTheMissingRuns) {
+  TempDir dir;
+  write_file(dir.file("markov-sasrec.ini"),
+             "data = synthetic:markov\nepochs = 1\nmax-len = 20\ncache-dir = " + dir.file("cache") +
+                 "\nprogress = none\n[sasrec]\nhidden-size = 8\n");
+  const std::string grid = write_file(dir.file("grid.ini"), "[grid]\ndatasets = markov\nmethods = sasrec\nseeds = 1, 2, 3\n"
+                                                            "config = " + dir.file("{dataset}-{method}.ini") +
+                                                            "\noutput = " + dir.file("out") + "\nthreads = 1\n");
+  const std::string out = dir.file("out");
+  const pid_t pid = start_bench(grid, dir.file("first.log"));
+  // Kill the whole grid (bench and its running child) as soon as the first run has finished.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (jsons(out).empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(jsons(out).size(), 1u) << slurp(dir.file("first.log"));
+  kill(-pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  const std::vector<std::string> before = jsons(out);
+  ASSERT_EQ(before.size(), 1u) << "the killed grid left " << before.size() << " results";
+  struct stat st_before {};
+  stat(before[0].c_str(), &st_before);
+
+  const pid_t again = start_bench(grid, dir.file("second.log"));
+  int status = 0;
+  waitpid(again, &status, 0);
+  const std::string log = slurp(dir.file("second.log"));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << log;
+  EXPECT_NE(log.find("3 runs; 1 finished, 2 to run"), std::string::npos) << log;
+  EXPECT_EQ(count(log, "start "), 2u) << log;
+  EXPECT_EQ(jsons(out).size(), 3u);
+  struct stat st_after {};
+  stat(before[0].c_str(), &st_after);
+  EXPECT_EQ(st_before.st_mtime, st_after.st_mtime) << "the finished run was redone";
+
+  // A third call has nothing to do; --dry-run lists every run as done.
+  const pid_t dry = fork();
+  if (dry == 0) {
+    std::freopen(dir.file("dry.log").c_str(), "w", stdout);
+    execl(kBinary.c_str(), kBinary.c_str(), "bench", grid.c_str(), "--dry-run", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  waitpid(dry, &status, 0);
+  EXPECT_EQ(count(slurp(dir.file("dry.log")), "  done  "), 3u) << slurp(dir.file("dry.log"));
+}
+
+namespace {
+/// A minimal train result with per-user ranks, as cmd_train writes it.
+void fake_result(const TempDir& dir, const std::string& name, const std::string& method, int seed, const std::string& protocol,
+                 const std::vector<int64_t>& ranks) {
+  EvalResult e;
+  for (size_t u = 0; u < ranks.size(); ++u) e.users.push_back(static_cast<int64_t>(u));
+  e.ranks = ranks;
+  e.label = protocol;
+  save_ranks(e, dir.file(name + ".h5"));
+  double hit = 0;
+  for (int64_t r : ranks) hit += r < 10;
+  nlohmann::json j = {{"command", "train"}, {"model", "sasrec"}, {"trainer", "plain"}, {"seed", seed}, {"config_hash", "h" + name},
+                      {"config", {{"label", method}, {"ranks", dir.file(name + ".h5")}, {"loss", "cce"}}},
+                      {"dataset", {{"name", "Toy"}, {"source_hash", "abc"}}}, {"protocol", {{"label", protocol}}},
+                      {"seqrec", {{"commit", "c0ffee"}, {"dirty", false}}},
+                      {"test", {{"hit@10", hit / ranks.size()}}}};
+  std::ofstream(dir.file(name + ".json")) << j.dump();
+}
+}  // namespace
+
+TEST(Table, MeanStdBestAndSignificanceFromRankFiles) {
+  TempDir dir;
+  // Baseline hits 2 of 6 users in both seeds; "better" hits 5 and 4 of 6.
+  fake_result(dir, "b1", "base", 1, "full/reference/optimistic", {0, 3, 50, 60, 70, 80});
+  fake_result(dir, "b2", "base", 2, "full/reference/optimistic", {1, 2, 50, 60, 70, 80});
+  fake_result(dir, "m1", "better", 1, "full/reference/optimistic", {0, 3, 5, 6, 7, 80});
+  fake_result(dir, "m2", "better", 2, "full/reference/optimistic", {1, 2, 5, 6, 70, 80});
+  ::testing::internal::CaptureStdout();
+  cmd_table({dir.path().string(), "--metrics", "hit@10", "--baseline", "base"});
+  const std::string md = ::testing::internal::GetCapturedStdout();
+  // base: 1/3 both seeds -> 0.3333 ± 0.0000; better: 5/6, 4/6 -> mean 0.75, std sqrt(2 * (1/12)^2) = 0.1179.
+  EXPECT_NE(md.find("| base (baseline) | 0.3333 ± 0.0000 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| better | **0.7500 ± 0.1179** (+125.0%) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("protocol full/reference/optimistic"), std::string::npos) << md;
+  EXPECT_NE(md.find("seqrec commits: c0ffee"), std::string::npos) << md;
+  // Per-user means over seeds: better - base = [0, 0, 1, 1, .5, 0]: t = 0.4167 / (0.4916 / sqrt 6).
+  EXPECT_NE(md.find("hit@10 better vs base: mean diff 0.41667 over 6 users"), std::string::npos) << md;
+}
+
+TEST(Table, RefusesToMixProtocolsInOneColumn) {
+  TempDir dir;
+  fake_result(dir, "a", "x", 1, "full/reference/optimistic", {0, 1});
+  fake_result(dir, "b", "y", 1, "full/strict/optimistic", {0, 1});
+  try {
+    cmd_table({dir.path().string()});
+    FAIL() << "mixed protocols accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "table: refusing to mix protocols in the Toy column: full/reference/optimistic, full/strict/optimistic");
+  }
+}
