@@ -28,8 +28,11 @@ torch::Tensor GenNiSampler::sample(const SampleRequest& req, std::mt19937_64& rn
     const int64_t end = std::min(n_rows, at + options_.block());
     torch::Tensor logits = torch::mm(req.hidden.slice(0, at, end), table.t()).mul_(options_.alpha());
     logits.masked_fill_(cand.unsqueeze(0) == targets.slice(0, at, end).unsqueeze(1), -std::numeric_limits<float>::infinity());
-    torch::Tensor probs = torch::softmax(logits, 1);
-    out.push_back(cand.index_select(0, torch::multinomial(probs, req.n, true).reshape(-1)).view({end - at, req.n}));
+    // Inverse CDF, all rows at once: the first column whose cumulative mass exceeds u.
+    torch::Tensor cdf = torch::softmax(logits, 1).cumsum(1);
+    torch::Tensor u = torch::rand({end - at, req.n}, cdf.options()) * cdf.narrow(1, cdf.size(1) - 1, 1);
+    torch::Tensor pick = torch::searchsorted(cdf, u, /*out_int32=*/false, /*right=*/true).clamp_max_(cand.size(0) - 1);
+    out.push_back(cand.index_select(0, pick.reshape(-1)).view({end - at, req.n}));
   }
   torch::Tensor negs = torch::cat(out);
   if (options_.uniform_share() > 0) {

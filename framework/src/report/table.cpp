@@ -34,6 +34,14 @@ double user_metric(const std::string& metric, int64_t rank) {
   return metric.rfind("ndcg", 0) == 0 ? 1.0 / std::log2(rank + 2.0) : 1.0;
 }
 
+/// " path" for each run whose per-user rank file is not there.
+std::string missing_ranks(const std::vector<const RunRecord*>& runs) {
+  std::string out;
+  for (const RunRecord* r : runs)
+    if (r->ranks.empty() || !fs::exists(r->ranks)) out += " " + (r->ranks.empty() ? r->path + " (trained without --ranks)" : r->ranks);
+  return out;
+}
+
 /// Per-user metric averaged over a method's seeds, keyed by user row.
 std::map<int64_t, double> per_user(const std::vector<const RunRecord*>& runs, const std::string& metric) {
   std::map<int64_t, double> sum;
@@ -132,12 +140,17 @@ int cmd_table(const std::vector<std::string>& args) {
       for (const auto& m : methods)
         if (st[d][m][metric].has && st[d][m][metric].mean == best) st[d][m][metric].best = true;
       if (baseline.empty() || !cell[d].count(baseline)) continue;
-      std::map<int64_t, double> base = per_user(cell[d][baseline], metric);
       const double base_mean = st[d][baseline][metric].mean;
       for (const auto& m : methods) {
         if (m == baseline || !cell[d].count(m)) continue;
         Stat& s = st[d][m][metric];
         s.rel = base_mean > 0 ? (s.mean / base_mean - 1) * 100 : 0;
+        const std::string missing = missing_ranks(cell[d][m]) + missing_ranks(cell[d][baseline]);
+        if (!missing.empty()) {
+          sig_lines.push_back(d + " " + metric + " " + m + " vs " + baseline + ": no significance test, rank files missing:" + missing);
+          continue;
+        }
+        std::map<int64_t, double> base = per_user(cell[d][baseline], metric);
         std::map<int64_t, double> mine = per_user(cell[d][m], metric);
         std::vector<double> a, b;
         for (const auto& [u, x] : mine) {
