@@ -16,18 +16,27 @@ std::string method_name(const json& j) {
   if (c.contains("label") && !c["label"].get<std::string>().empty()) return c["label"];
   std::string m = j.value("model", "?");
   const std::string trainer = j.value("trainer", "plain");
+  if (trainer == m) return m;  // a model with its own strategy, e.g. elecrec
   if (trainer != "plain") return m + "+" + trainer;
   return m + "+" + c.value("loss", "?");
 }
 
 std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs) {
   std::vector<std::string> files;
-  for (const auto& in : inputs) {
+  std::map<std::string, std::string> names;  // file -> name given as NAME=PATH
+  for (std::string in : inputs) {
+    const size_t eq = in.find('=');
+    std::string name;
+    if (eq != std::string::npos && in.substr(0, eq).find('/') == std::string::npos) {
+      name = in.substr(0, eq);
+      in = in.substr(eq + 1);
+    }
     if (fs::is_directory(in)) {
       for (const auto& e : fs::recursive_directory_iterator(in))
-        if (e.path().extension() == ".json") files.push_back(e.path().string());
+        if (e.path().extension() == ".json") files.push_back(e.path().string()), names[files.back()] = name;
     } else if (fs::exists(in)) {
       files.push_back(in);
+      names[in] = name;
     } else {
       throw Error(in + ": no such result file or directory");
     }
@@ -46,7 +55,7 @@ std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs) {
     RunRecord r;
     r.path = f;
     r.doc = j;
-    r.method = method_name(j);
+    r.method = names[f].empty() ? method_name(j) : names[f];
     r.dataset = j["dataset"].value("name", "?");
     r.dataset_hash = j["dataset"].value("source_hash", "?");
     r.protocol = j["protocol"].value("label", "?");

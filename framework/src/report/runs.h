@@ -19,7 +19,7 @@ struct RunRecord {
 std::string method_name(const nlohmann::json& j);
 
 /// Reads result files and every *.json under directories; keeps train results only,
-/// sorted by path. Throws seqrec::Error on unreadable input or when nothing is found.
+/// sorted by path. An input NAME=PATH names its runs' method NAME. Throws seqrec::Error on unreadable input or when nothing is found.
 std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs);
 
 }  // namespace seqrec

@@ -114,7 +114,7 @@ int cmd_table(const std::vector<std::string>& args) {
   struct Stat {
     double mean = 0, std = 0;
     size_t n = 0;
-    bool has = false, best = false, tested = false;
+    bool has = false, best = false, compared = false, tested = false;
     double rel = 0;
     PairedTest test;
   };
@@ -145,6 +145,7 @@ int cmd_table(const std::vector<std::string>& args) {
         if (m == baseline || !cell[d].count(m)) continue;
         Stat& s = st[d][m][metric];
         s.rel = base_mean > 0 ? (s.mean / base_mean - 1) * 100 : 0;
+        s.compared = true;
         const std::string missing = missing_ranks(cell[d][m]) + missing_ranks(cell[d][baseline]);
         if (!missing.empty()) {
           sig_lines.push_back(d + " " + metric + " " + m + " vs " + baseline + ": no significance test, rank files missing:" + missing);
@@ -204,7 +205,7 @@ int cmd_table(const std::vector<std::string>& args) {
           const Stat& s = st[d][m][metric];
           if (!s.has) continue;
           o << m << "," << d << "," << metric << "," << fmt(s.mean, 6) << "," << fmt(s.std, 6) << "," << s.n << ","
-            << (s.tested ? fmt(s.rel, 2) : "") << "," << (s.tested ? fmt(s.test.t_p, 6) : "") << ","
+            << (s.compared ? fmt(s.rel, 2) : "") << "," << (s.tested ? fmt(s.test.t_p, 6) : "") << ","
             << (s.tested ? fmt(s.test.w_p, 6) : "") << ",seqrec\n";
         }
     for (const auto& p : published)
@@ -223,12 +224,10 @@ int cmd_table(const std::vector<std::string>& args) {
             row.push_back("–");
             continue;
           }
-          std::string x = fmt(s.mean) + (tex ? " $\\pm$ " : " ± ") + fmt(s.std);
+          std::string x = fmt(s.mean) + (s.n > 1 ? (tex ? " $\\pm$ " : " ± ") + fmt(s.std) : "");
           if (s.best) x = md ? "**" + x + "**" : "\\textbf{" + x + "}";
-          if (s.tested) {
-            x += std::string(" (") + (s.rel >= 0 ? "+" : "") + fmt(s.rel, 1) + (tex ? "\\%)" : "%)");
-            if (s.test.t_p < alpha && s.test.w_p < alpha) x += tex ? "$^\\dagger$" : "†";
-          }
+          if (s.compared) x += std::string(" (") + (s.rel >= 0 ? "+" : "") + fmt(s.rel, 1) + (tex ? "\\%)" : "%)");
+          if (s.tested && s.test.t_p < alpha && s.test.w_p < alpha) x += tex ? "$^\\dagger$" : "†";
           row.push_back(x);
         }
       rows.push_back(row);
@@ -270,7 +269,7 @@ int cmd_table(const std::vector<std::string>& args) {
     }
     // Provenance.
     const std::string c = tex ? "% " : "";
-    o << "\n" << c << "Cells: test mean ± sample std over seeds (n per cell below); bold: best mean of the column.";
+    o << "\n" << c << "Cells: test mean ± sample std over seeds (a single seed: the value alone; seeds per cell below); bold: best mean of the column.";
     if (!baseline.empty())
       o << " (+x%): relative to " << baseline << "; † : paired t-test and Wilcoxon signed-rank over per-user values both p < "
         << alpha << ".";
