@@ -21,7 +21,7 @@ std::string method_name(const json& j) {
   return m + "+" + c.value("loss", "?");
 }
 
-std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs) {
+std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool other_protocol) {
   std::vector<std::string> files;
   std::map<std::string, std::string> names;  // file -> name given as NAME=PATH
   for (std::string in : inputs) {
@@ -63,7 +63,13 @@ std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs) {
     r.commit = j["seqrec"].value("commit", "?") + (j["seqrec"].value("dirty", false) ? "+dirty" : "");
     r.ranks = j["config"].value("ranks", "");
     r.seed = j.value("seed", 0);
-    for (const auto& [k, v] : j["test"].items()) r.test[k] = v.get<double>();
+    const json* test = &j["test"];
+    if (other_protocol) {
+      if (!j.contains("test_other_protocol")) throw Error(f + ": no test_other_protocol (trained before seqrec recorded both)");
+      test = &j["test_other_protocol"]["metrics"];
+      r.protocol = j["test_other_protocol"]["protocol"].value("label", "?");
+    }
+    for (const auto& [k, v] : test->items()) r.test[k] = v.get<double>();
     runs.push_back(r);
   }
   if (runs.empty()) throw Error("no train results among the inputs");

@@ -20,6 +20,8 @@ std::string method_name(const nlohmann::json& j);
 
 /// Reads result files and every *.json under directories; keeps train results only,
 /// sorted by path. An input NAME=PATH names its runs' method NAME. Throws seqrec::Error on unreadable input or when nothing is found.
-std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs);
+/// With `other_protocol`, each run's test metrics and protocol are those it recorded under
+/// the other history protocol (test_other_protocol); runs without them are an error.
+std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool other_protocol = false);
 
 }  // namespace seqrec

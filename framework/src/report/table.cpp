@@ -65,6 +65,7 @@ int cmd_table(const std::vector<std::string>& args) {
   std::vector<std::string> inputs, metrics = {"hit@10", "ndcg@10"};
   std::string baseline, format = "md", reference, output;
   double alpha = 0.05;
+  bool other_protocol = false;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&]() -> std::string {
       if (i + 1 >= args.size()) throw Error("table: " + args[i] + " needs a value");
@@ -79,11 +80,12 @@ int cmd_table(const std::vector<std::string>& args) {
     else if (args[i] == "--reference") reference = value();
     else if (args[i] == "--output") output = value();
     else if (args[i] == "--alpha") alpha = std::stod(value());
+    else if (args[i] == "--other-protocol") other_protocol = true;
     else if (args[i][0] == '-') throw Error("table: unknown option " + args[i]);
     else inputs.push_back(args[i]);
   }
   if (format != "md" && format != "csv" && format != "latex") throw Error("table: --format must be md, csv or latex");
-  std::vector<RunRecord> runs = read_runs(inputs);
+  std::vector<RunRecord> runs = read_runs(inputs, other_protocol);
 
   std::vector<std::string> datasets, methods;
   std::map<std::string, std::map<std::string, std::vector<const RunRecord*>>> cell;  // dataset -> method -> runs
@@ -146,6 +148,7 @@ int cmd_table(const std::vector<std::string>& args) {
         Stat& s = st[d][m][metric];
         s.rel = base_mean > 0 ? (s.mean / base_mean - 1) * 100 : 0;
         s.compared = true;
+        if (other_protocol) continue;  // the rank files hold the runs' own protocol only
         const std::string missing = missing_ranks(cell[d][m]) + missing_ranks(cell[d][baseline]);
         if (!missing.empty()) {
           sig_lines.push_back(d + " " + metric + " " + m + " vs " + baseline + ": no significance test, rank files missing:" + missing);
@@ -234,12 +237,14 @@ int cmd_table(const std::vector<std::string>& args) {
     }
     for (const auto& p : published) {
       std::vector<std::string> row = {p.method + " (published: " + p.source + ")"};
+      bool any = false;
       for (const auto& d : datasets)
         for (const auto& metric : metrics) {
           auto it = p.v.find({d, metric});
           row.push_back(it == p.v.end() ? "–" : fmt(it->second));
+          any = any || it != p.v.end();
         }
-      rows.push_back(row);
+      if (any) rows.push_back(row);  // published rows for other datasets only are left out
     }
     if (md) {
       auto line = [&](const std::vector<std::string>& r) {
@@ -270,6 +275,7 @@ int cmd_table(const std::vector<std::string>& args) {
     // Provenance.
     const std::string c = tex ? "% " : "";
     o << "\n" << c << "Cells: test mean ± sample std over seeds (a single seed: the value alone; seeds per cell below); bold: best mean of the column.";
+    if (other_protocol) o << " Metrics under the runs' other history protocol (no significance tests: rank files hold their own).";
     if (!baseline.empty())
       o << " (+x%): relative to " << baseline << "; † : paired t-test and Wilcoxon signed-rank over per-user values both p < "
         << alpha << ".";
