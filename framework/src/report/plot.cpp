@@ -34,7 +34,7 @@ void draw(const std::string& prefix, const std::string& name, const std::string&
     const std::string gp = prefix + "-" + name + ".gp";
     std::ofstream f(gp);
     f << (std::string(ext) == "png" ? "set terminal pngcairo size " : "set terminal svg size ") << width << "," << height
-      << " font 'Sans,10'\nset output " << quote(out) << "\n"
+      << " noenhanced font 'Sans,10'\nset output " << quote(out) << "\n"
       << script;
     f.close();
     const std::string cmd = "gnuplot " + quote(gp) + " 2>&1";
