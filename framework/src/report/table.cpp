@@ -65,7 +65,7 @@ int cmd_table(const std::vector<std::string>& args) {
   std::vector<std::string> inputs, metrics = {"hit@10", "ndcg@10"};
   std::string baseline, format = "md", reference, output;
   double alpha = 0.05;
-  bool other_protocol = false;
+  bool other_protocol = false, wall = false;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&]() -> std::string {
       if (i + 1 >= args.size()) throw Error("table: " + args[i] + " needs a value");
@@ -81,6 +81,7 @@ int cmd_table(const std::vector<std::string>& args) {
     else if (args[i] == "--output") output = value();
     else if (args[i] == "--alpha") alpha = std::stod(value());
     else if (args[i] == "--other-protocol") other_protocol = true;
+    else if (args[i] == "--wall") wall = true;
     else if (args[i][0] == '-') throw Error("table: unknown option " + args[i]);
     else inputs.push_back(args[i]);
   }
@@ -215,12 +216,14 @@ int cmd_table(const std::vector<std::string>& args) {
       for (const auto& [k, v] : p.v) o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,," << p.source << "\n";
   } else {
     std::vector<std::string> header = {"method"};
-    for (const auto& d : datasets)
+    for (const auto& d : datasets) {
       for (const auto& metric : metrics) header.push_back(d + " " + metric);
+      if (wall) header.push_back(d + " wall min");
+    }
     std::vector<std::vector<std::string>> rows;
     for (const auto& m : methods) {
       std::vector<std::string> row = {m + (m == baseline ? " (baseline)" : "")};
-      for (const auto& d : datasets)
+      for (const auto& d : datasets) {
         for (const auto& metric : metrics) {
           const Stat& s = st[d][m][metric];
           if (!s.has) {
@@ -233,17 +236,30 @@ int cmd_table(const std::vector<std::string>& args) {
           if (s.tested && s.test.t_p < alpha && s.test.w_p < alpha) x += tex ? "$^\\dagger$" : "†";
           row.push_back(x);
         }
+        if (wall) {
+          // The run's own wall time (training, validations, test), mean over seeds.
+          std::vector<double> v;
+          auto it = cell[d].find(m);
+          if (it != cell[d].end())
+            for (const RunRecord* r : it->second) v.push_back(r->doc["timing"].value("total_seconds", 0.0) / 60);
+          double mean = 0, sd = 0;
+          mean_std(v, &mean, &sd);
+          row.push_back(v.empty() ? "–" : fmt(mean, 1));
+        }
+      }
       rows.push_back(row);
     }
     for (const auto& p : published) {
       std::vector<std::string> row = {p.method + " (published: " + p.source + ")"};
       bool any = false;
-      for (const auto& d : datasets)
+      for (const auto& d : datasets) {
         for (const auto& metric : metrics) {
           auto it = p.v.find({d, metric});
           row.push_back(it == p.v.end() ? "–" : fmt(it->second));
           any = any || it != p.v.end();
         }
+        if (wall) row.push_back("");
+      }
       if (any) rows.push_back(row);  // published rows for other datasets only are left out
     }
     if (md) {
