@@ -1,0 +1,13 @@
+set terminal svg size 1200,450 noenhanced font 'Sans,10'
+set output "results/plots/toys-atsrec-curves.svg"
+set multiplot layout 1,2
+set key bottom right
+set grid
+set xlabel 'epoch'
+set title "Toys_and_Games: validation ndcg@20"
+plot "results/plots/toys-atsrec-curves.dat" index 0 using 1:3 with lines lw 2 title "sasrec-bce"
+set key top right
+set title "Toys_and_Games: training loss"
+set logscale y
+plot "results/plots/toys-atsrec-curves.dat" index 0 using 1:2 with lines lw 2 title "sasrec-bce"
+unset multiplot

@@ -1,0 +1,7 @@
+set terminal svg size 800,500 noenhanced font 'Sans,10'
+set output "results/plots/toys-atsrec-spectrum.svg"
+set title "Toys_and_Games: item-table singular values / largest"
+set xlabel 'index'
+set grid
+set key top right
+plot "results/plots/toys-atsrec-spectrum.dat" index 0 using 1:2 with lines lw 2 title "sasrec-bce"
