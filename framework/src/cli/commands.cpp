@@ -38,7 +38,7 @@ const char* kUsage =
     "  prepare   read a dataset into the HDF5 cache and print its statistics\n"
     "  train     train a model with early stopping, then evaluate on the test set\n"
     "  eval      evaluate a checkpoint (seqrec or PyTorch state dict)\n"
-    "  list      show registered models, losses and trainers\n"
+    "  list      show registered models, losses, trainers and samplers\n"
     "  demo      train popularity and SASRec on a generated Markov dataset and compare\n"
     "  bench     run a grid of datasets x methods x seeds, resumable (seqrec bench GRID.ini [--dry-run] [--shard i/n])\n"
     "  table     comparison table from result JSONs (seqrec table RESULTS... [--baseline M] [--format md|csv|latex])\n"
