@@ -30,3 +30,11 @@ $S plot $toys --out results/plots/toys-atsrec --title Toys_and_Games
 # The Beauty quick grid (seqrec bench configs/grids/beauty-quick.ini): seeds as far as run.
 $S table results/grids/beauty-quick --metrics hit@10,ndcg@10,ndcg@20 --wall --output results/tables/beauty-quick-grid.md
 $S plot $beauty --out results/plots/beauty-seed1 --title Beauty
+
+# Patience-10 runs against the 3-seed SASRec+BCE of the grid, with paired tests over users
+# (needs the runs' rank files; those of results/runs/ were written outside the repository).
+p10=$(have "sasrec-genni=$r/beauty-sasrec-genni-seed1.json" "sasrec-sampled-softmax=$r/beauty-sasrec-sampled-softmax-seed1.json" \
+  "sasrec-top1-max=$r/beauty-sasrec-top1-max-seed1.json" "sasrec-bpr-max=$r/beauty-sasrec-bpr-max-seed1.json" \
+  "bert4rec=$r/beauty-bert4rec-seed1.json" "gru4rec-cce=$r/beauty-gru4rec-cce-seed1.json" "gru4rec-ce=$r/beauty-gru4rec-ce-seed1.json")
+$S table results/grids/beauty-quick $p10 --metrics hit@10,ndcg@10 --baseline sasrec-bce --wall \
+  --output results/tables/beauty-patience10-significance.md || echo "significance table skipped (rank files missing)"

@@ -167,7 +167,11 @@ int cmd_table(const std::vector<std::string>& args) {
         s.tested = true;
         sig_lines.push_back(d + " " + metric + " " + m + " vs " + baseline + ": mean diff " + fmt(s.test.mean_diff, 5) +
                             " over " + std::to_string(s.test.n) + " users; paired t p = " + fmt(s.test.t_p, 4) +
-                            ", Wilcoxon p = " + fmt(s.test.w_p, 4) + " (" + std::to_string(s.test.nonzero) + " non-zero)");
+                            ", Wilcoxon p = " + fmt(s.test.w_p, 4) + " (" + std::to_string(s.test.nonzero) + " non-zero)" +
+                            (cell[d][m].size() != cell[d][baseline].size()
+                                 ? "; CAUTION: " + std::to_string(cell[d][m].size()) + " vs " + std::to_string(cell[d][baseline].size()) +
+                                       " seeds: per-user means over different seed counts are not exchangeable, the signed-rank test is biased"
+                                 : ""));
       }
     }
 
