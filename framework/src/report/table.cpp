@@ -42,12 +42,15 @@ std::string missing_ranks(const std::vector<const RunRecord*>& runs) {
   return out;
 }
 
-/// Per-user metric averaged over a method's seeds, keyed by user row.
-std::map<int64_t, double> per_user(const std::vector<const RunRecord*>& runs, const std::string& metric) {
+/// Per-user metric averaged over a method's seeds, keyed by user row. Rank files (checked
+/// present by missing_ranks) are read once into `loaded`, whatever the metrics and pairs.
+std::map<int64_t, double> per_user(const std::vector<const RunRecord*>& runs, const std::string& metric,
+                                   std::map<std::string, EvalResult>& loaded) {
   std::map<int64_t, double> sum;
   for (const RunRecord* r : runs) {
-    if (r->ranks.empty() || !fs::exists(r->ranks)) throw Error(r->path + ": no per-user ranks file (train with --ranks)");
-    EvalResult e = load_ranks(r->ranks);
+    auto it = loaded.find(r->ranks);
+    if (it == loaded.end()) it = loaded.emplace(r->ranks, load_ranks(r->ranks)).first;
+    const EvalResult& e = it->second;
     for (size_t i = 0; i < e.users.size(); ++i) sum[e.users[i]] += user_metric(metric, e.ranks[i]) / runs.size();
   }
   return sum;
@@ -123,6 +126,7 @@ int cmd_table(const std::vector<std::string>& args) {
   };
   std::map<std::string, std::map<std::string, std::map<std::string, Stat>>> st;
   std::vector<std::string> sig_lines;
+  std::map<std::string, EvalResult> rank_files;
   for (const auto& d : datasets)
     for (const auto& metric : metrics) {
       double best = -1;
@@ -155,8 +159,8 @@ int cmd_table(const std::vector<std::string>& args) {
           sig_lines.push_back(d + " " + metric + " " + m + " vs " + baseline + ": no significance test, rank files missing:" + missing);
           continue;
         }
-        std::map<int64_t, double> base = per_user(cell[d][baseline], metric);
-        std::map<int64_t, double> mine = per_user(cell[d][m], metric);
+        std::map<int64_t, double> base = per_user(cell[d][baseline], metric, rank_files);
+        std::map<int64_t, double> mine = per_user(cell[d][m], metric, rank_files);
         std::vector<double> a, b;
         for (const auto& [u, x] : mine) {
           if (!base.count(u)) throw Error("table: " + m + " and " + baseline + " on " + d + " ranked different users");
