@@ -30,16 +30,10 @@ double AdversarialTrainer::step(const Batch& batch) {
   Loss& loss = ctx_->loss;
   model.train();
   optimizer_->zero_grad();
-  torch::Tensor negatives;
+  torch::Tensor negatives;  // drawn by the first forward, reused by the perturbed ones
   auto forward = [&] {
-    PackedPositions p = encode_packed(model, batch, loss.positions(), ctx_->device);
-    LossInput in{p.hidden, p.targets, model.item_table(), {}};
-    if (loss.num_negatives() > 0) {
-      if (!negatives.defined())
-        negatives = ctx_->sampler.sample(SampleRequest{p.users, p.hidden.detach(), in.items.detach(), p.targets, loss.num_negatives()},
-                                         ctx_->rng).to(ctx_->device);
-      in.negatives = negatives;
-    }
+    LossInput in = make_loss_input(*ctx_, batch, negatives);
+    negatives = in.negatives;
     return loss.forward(in);
   };
   torch::Tensor clean = forward();

@@ -54,6 +54,10 @@ PackedPositions pack_positions(const torch::Tensor& hidden, const Batch& batch, 
 /// Encodes every piece of `batch` and packs the positions a loss asks for, in piece order.
 PackedPositions encode_packed(Model& model, const Batch& batch, Positions positions, torch::Device device);
 
+/// The loss's input for `batch`: the model's packed positions, its item table and, when the
+/// loss asks for them, `negatives` or (if undefined) a fresh draw from the context's sampler.
+LossInput make_loss_input(TrainContext& ctx, const Batch& batch, torch::Tensor negatives = {});
+
 /// The plain strategy: Adam (lr, betas, weight decay from the config) on loss(model(batch)).
 class PlainTrainer : public Trainer {
  public:

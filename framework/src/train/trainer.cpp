@@ -84,17 +84,20 @@ void PlainTrainer::setup(TrainContext& ctx) {
   optimizer_ = make_adam(ctx.model.parameters(), ctx.config);
 }
 
-double PlainTrainer::step(const Batch& batch) {
-  Model& model = ctx_->model;
-  model.train();
-  optimizer_->zero_grad();
-  PackedPositions p = encode_packed(model, batch, ctx_->loss.positions(), ctx_->device);
-  LossInput in{p.hidden, p.targets, model.item_table(), {}};
-  if (ctx_->loss.num_negatives() > 0) {
-    SampleRequest req{p.users, p.hidden.detach(), in.items.detach(), p.targets, ctx_->loss.num_negatives()};
-    in.negatives = ctx_->sampler.sample(req, ctx_->rng).to(ctx_->device);
+LossInput make_loss_input(TrainContext& ctx, const Batch& batch, torch::Tensor negatives) {
+  PackedPositions p = encode_packed(ctx.model, batch, ctx.loss.positions(), ctx.device);
+  LossInput in{p.hidden, p.targets, ctx.model.item_table(), negatives};
+  if (ctx.loss.num_negatives() > 0 && !in.negatives.defined()) {
+    SampleRequest req{p.users, p.hidden.detach(), in.items.detach(), p.targets, ctx.loss.num_negatives()};
+    in.negatives = ctx.sampler.sample(req, ctx.rng).to(ctx.device);
   }
-  torch::Tensor loss = ctx_->loss.forward(in);
+  return in;
+}
+
+double PlainTrainer::step(const Batch& batch) {
+  ctx_->model.train();
+  optimizer_->zero_grad();
+  torch::Tensor loss = ctx_->loss.forward(make_loss_input(*ctx_, batch));
   loss.backward();
   optimizer_->step();
   return loss.item<double>();
