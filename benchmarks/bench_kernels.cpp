@@ -102,8 +102,10 @@ BENCHMARK(BM_SASRecStep)->Arg(8)->Arg(50)->Unit(benchmark::kMillisecond)->UseRea
 /// One ELECRec training step (Beauty settings, full sharing) on a split batch of 256 users
 /// drawn from a Beauty-sized synthetic catalogue. FLOP counter: the generator's softmax
 /// GEMMs (6 N V d for N trained positions), the step's dominant term; the encoders add
-/// roughly 3 x 2 x 200 kFLOP per encoded position.
+/// roughly 3 x 2 x 200 kFLOP per encoded position. Argument: gen-loss-padding include (1)
+/// or mask (0); with include the generator also trains on the padded positions of each part.
 static void BM_ElecRecStep(benchmark::State& state) {
+  const bool include = state.range(0) == 1;
   register_builtins();
   static bool declared = false;
   if (!declared) {
@@ -114,7 +116,7 @@ static void BM_ElecRecStep(benchmark::State& state) {
   c.set("elecrec.sharing", "full");
   c.set("elecrec.sample-ratio", "0.45");
   c.set("elecrec.dis-loss-weight", "0.6");
-  c.set("elecrec.gen-loss-padding", "mask");
+  c.set("elecrec.gen-loss-padding", include ? "include" : "mask");
   Dataset d = make_markov_dataset(2000, kItems - 2, 5, 20, 1);
   torch::manual_seed(0);
   elecrec::ElecRecModel m(elecrec::elecrec_options_from(c, d.item_size()));
@@ -128,15 +130,15 @@ static void BM_ElecRecStep(benchmark::State& state) {
   Batch b = batcher.epoch(rng)[0];
   int64_t positions = 0, encoded = 0;
   for (const Batch* p : b.pieces()) {
-    positions += (p->targets > 0).sum().item<int64_t>();
     encoded += p->inputs.numel();
+    positions += include ? p->targets.numel() : (p->targets > 0).sum().item<int64_t>();
   }
   for (auto _ : state) t.step(b);
   set_flops(state, 6.0 * positions * kItems * kDim);
   state.counters["positions"] = static_cast<double>(positions);
   state.counters["encoded"] = static_cast<double>(encoded);
 }
-BENCHMARK(BM_ElecRecStep)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ElecRecStep)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 int main(int argc, char** argv) {
   at::set_num_threads(2);
@@ -150,20 +152,25 @@ static void BM_SoftmaxRows(benchmark::State& state) {
   const int64_t n = state.range(0);
   torch::Tensor logits = torch::randn({n, kItems});
   torch::Tensor targets = torch::randint(1, kItems, {n, 1}, torch::kLong);
+  SoftmaxSampling sampling;  // range(1) = 1: also one draw per row (ELECRec's generator); range(2): rows per block
+  // (the loss's kChunkRows; on one core 8 and 16 rows measured 1.4x and 1.15x slower than 32)
+  sampling.uniforms = torch::rand({n});
+  sampling.samples = torch::empty({n}, torch::kLong);
+  SoftmaxSampling* draw = state.range(1) == 1 ? &sampling : nullptr;
   for (auto _ : state) {
     state.PauseTiming();
     torch::Tensor g = logits.clone();
     state.ResumeTiming();
-    at::parallel_for(0, n, 32, [&](int64_t r0, int64_t r1) {
-      for (int64_t c = r0; c < r1; c += 32) {
-        const int64_t c1 = std::min(r1, c + 32);
-        benchmark::DoNotOptimize(softmax_ce_rows(g.slice(0, c, c1), targets.slice(0, c, c1), 1.0 / n));
+    at::parallel_for(0, n, state.range(2), [&](int64_t r0, int64_t r1) {
+      for (int64_t c = r0; c < r1; c += state.range(2)) {
+        const int64_t c1 = std::min(r1, c + state.range(2));
+        benchmark::DoNotOptimize(softmax_ce_rows(g.slice(0, c, c1), targets.slice(0, c, c1), 1.0 / n, draw, c));
       }
     });
   }
   state.counters["Melem/s"] = benchmark::Counter(1e-6 * n * kItems * state.iterations(), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_SoftmaxRows)->Arg(1536)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SoftmaxRows)->ArgsProduct({{1536}, {0, 1}, {32}})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 /// GenNi's sampler for 2,300 positions (a Beauty batch) at candidate ratio range(0)/1000:
 /// its cost must fall about linearly with the ratio. FLOPs: the [N, d] x [d, |C|] scores.

@@ -38,3 +38,10 @@ for spec in "cce split 2" "cce bucketed 2" "cce padded 1" "bce split 2"; do
   $bin train --config configs/Beauty-sasrec-$1.ini --cache-dir "$cache" --batching $2 --epochs $3 --progress lines \
     --output results/timing/beauty-sasrec-$1-$2-$3epochs.json | grep epoch
 done
+
+# ELECRec on Beauty, one epoch each way of the generator's padding (one LibTorch thread,
+# OpenBLAS on both cores: the fastest setting measured here).
+for pad in include mask; do
+  $bin train --config configs/Beauty-elecrec.ini --cache-dir "$cache" --elecrec.gen-loss-padding $pad --epochs 1 --threads 1 \
+    --progress lines --output results/timing/beauty-elecrec-$pad-1epoch-1thread.json | grep epoch
+done

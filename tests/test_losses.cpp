@@ -213,7 +213,7 @@ TEST(Losses, BadSettingsAreClearErrors) {
 }
 
 TEST(FusedSoftmaxCE, MatchesATenValueAndGradients) {
-  for (int64_t n : {1, 5, 77}) {
+  for (int64_t n : {1, 5, 77, 600}) {  // 600 rows: blocks of 256, 256 and 88 on CPU
     torch::manual_seed(n);
     torch::Tensor h = torch::randn({n, 16}) * 2, e = torch::randn({1003, 16});
     torch::Tensor t = torch::randint(0, 1003, {n}, torch::kLong);
@@ -227,6 +227,13 @@ TEST(FusedSoftmaxCE, MatchesATenValueAndGradients) {
     EXPECT_TRUE(torch::allclose(h1.grad(), h2.grad(), 1e-4, 1e-6)) << "n=" << n;
     EXPECT_TRUE(torch::allclose(e1.grad(), e2.grad(), 1e-4, 1e-6)) << "n=" << n;
   }
+  // Only the table trainable (hidden a constant): its gradient alone, still exact.
+  torch::Tensor h = torch::randn({300, 16}), e = torch::randn({50, 16});
+  torch::Tensor t = torch::randint(0, 50, {300}, torch::kLong);
+  torch::Tensor e1 = e.clone().requires_grad_(), e2 = e.clone().requires_grad_();
+  fused_softmax_ce(h, e1, t).backward();
+  torch::nn::functional::cross_entropy(torch::mm(h, e2.t()), t).backward();
+  EXPECT_TRUE(torch::allclose(e1.grad(), e2.grad(), 1e-4, 1e-6));
 }
 
 TEST(FusedSoftmaxCE, DoubleGradientMatchesFiniteDifferences) {
@@ -265,13 +272,15 @@ TEST(FusedSoftmaxCE, SamplesFollowSoftmaxToThePower) {
   torch::Tensor e = torch::randn({v, 4}, torch::kDouble), hrow = torch::randn({1, 4}, torch::kDouble);
   torch::Tensor h = hrow.expand({n, 4}).contiguous();
   torch::Tensor logits = torch::mm(hrow, e.t())[0];
+  // float with power 1 and no subset takes the block-walk path, the rest the cumsum path.
+  for (auto dtype : {torch::kDouble, torch::kFloat})
   for (double power : {1.0, 4.4}) {
     for (bool subset : {false, true}) {
       SoftmaxSampling s;
       s.power = power;
       if (subset) s.candidates = torch::tensor({2, 3, 5, 8, 11}, torch::kLong);
       s.uniforms = torch::rand({n}, torch::kDouble);
-      fused_softmax_ce(h, e, torch::zeros({n}, torch::kLong), &s);
+      fused_softmax_ce(h.to(dtype), e.to(dtype), torch::zeros({n}, torch::kLong), &s);
       std::vector<int64_t> ids = subset ? std::vector<int64_t>{2, 3, 5, 8, 11} : std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
       std::vector<double> p;
       double z = 0;
@@ -284,7 +293,31 @@ TEST(FusedSoftmaxCE, SamplesFollowSoftmaxToThePower) {
         ASSERT_NE(it, ids.end()) << "drew " << acc[r] << " outside the candidates";
         ++counts[it - ids.begin()];
       }
-      EXPECT_LT(chi_square(counts, p, n), subset ? 18.47 : 29.59) << "power " << power << " subset " << subset;
+      EXPECT_LT(chi_square(counts, p, n), subset ? 18.47 : 29.59) << "power " << power << " subset " << subset << " dtype " << dtype;
     }
   }
+}
+
+TEST(FusedSoftmaxCE, FloatDrawsAreTheInverseCdfOfEachRow) {
+  // The float block walk against an inverse CDF recomputed in double from the same logits
+  // and uniforms, over rows long enough to span many blocks and a tail (v = 1000 = 1 + 62
+  // blocks of 16 + 7). Rows whose u lands within 1e-4 of a CDF step may round either way.
+  const int64_t n = 500, v = 1000;
+  torch::manual_seed(5);
+  torch::Tensor h = torch::randn({n, 8}), e = torch::randn({v, 8});
+  SoftmaxSampling s;
+  s.uniforms = torch::rand({n});
+  fused_softmax_ce(h, e, torch::randint(0, v, {n}, torch::kLong), &s);
+  torch::Tensor logits = torch::mm(h, e.t()).to(torch::kDouble);
+  int64_t checked = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    torch::Tensor w = torch::softmax(logits[r].slice(0, 1, v), 0);
+    torch::Tensor cdf = w.cumsum(0);
+    const double u = s.uniforms[r].item<double>();
+    const int64_t want = 1 + torch::searchsorted(cdf, torch::tensor({u}, torch::kDouble), false, true).clamp_max(v - 2)[0].item<int64_t>();
+    if ((cdf - u).abs().min().item<double>() < 1e-4) continue;
+    EXPECT_EQ(s.samples[r].item<int64_t>(), want) << "row " << r << " u " << u;
+    ++checked;
+  }
+  EXPECT_GT(checked, 450);
 }

@@ -7,10 +7,12 @@ namespace seqrec {
 namespace {
 
 constexpr int64_t kChunkRows = 32;
+/// Rows per block on CPU: a [256, 12103] float block (12 MB) stays in the last-level cache
+/// from its matmul through the row pass and both gradient matmuls.
+constexpr int64_t kBlockRows = 256;
 
-/// A reusable [n, v] buffer for the logits. Buffers this large bypass malloc's heap, so a
-/// fresh one per step costs a page fault per 4 KiB; the previous step's buffer is reused
-/// once autograd has let go of it (no other reference to its storage).
+/// A reusable logits buffer of at least n * v elements. Buffers this large bypass malloc's
+/// heap, so a fresh one per step would cost a page fault per 4 KiB.
 torch::Tensor logits_buffer(int64_t n, int64_t v, const torch::TensorOptions& options) {
   static thread_local torch::Tensor cache;
   const bool reusable = cache.defined() && cache.storage().use_count() == 1 && cache.numel() >= n * v &&
@@ -19,38 +21,83 @@ torch::Tensor logits_buffer(int64_t n, int64_t v, const torch::TensorOptions& op
   return cache.slice(0, 0, n * v).view({n, v});
 }
 
+/// The forward pass computes the loss and, block by block while the block's logits are hot,
+/// both gradients (for an upstream gradient of 1); backward only scales them.
 class FusedSoftmaxCE : public torch::autograd::Function<FusedSoftmaxCE> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden,
                                const torch::Tensor& items, const torch::Tensor& targets, SoftmaxSampling* sampling) {
-    torch::Tensor g = logits_buffer(hidden.size(0), items.size(0), hidden.options());
-    torch::mm_out(g, hidden, items.t());  // becomes the gradient in place
-    const int64_t n = g.size(0);
+    const int64_t n = hidden.size(0), v = items.size(0);
     torch::Tensor t = targets.to(torch::kLong).contiguous().unsqueeze(1);
-    torch::Tensor loss = torch::empty({n}, g.options());
+    torch::Tensor loss = torch::empty({n}, hidden.options());
     if (sampling) sampling->samples = torch::empty({n}, t.options());
-    auto run = [&](int64_t r0, int64_t r1) {
-      for (int64_t c0 = r0; c0 < r1; c0 += kChunkRows) {
-        const int64_t c1 = std::min(r1, c0 + kChunkRows);
-        loss.slice(0, c0, c1).copy_(softmax_ce_rows(g.slice(0, c0, c1), t.slice(0, c0, c1), 1.0 / n, sampling, c0));
-      }
-    };
-    // On CPU, blocks of rows stay in cache through all passes; ATen's vectorised kernels
-    // run on each block, one block per thread.
-    if (g.device().is_cpu()) at::parallel_for(0, n, kChunkRows, run);
-    else run(0, n);
-    ctx->save_for_backward({hidden, items, g});
+    torch::Tensor grad_hidden = hidden.requires_grad() ? torch::empty_like(hidden, at::MemoryFormat::Contiguous) : torch::Tensor();
+    torch::Tensor grad_items = items.requires_grad() ? torch::zeros_like(items, at::MemoryFormat::Contiguous) : torch::Tensor();
+    const bool cpu = hidden.device().is_cpu();
+    const int64_t block = cpu ? std::min(n, kBlockRows) : n;
+    torch::Tensor buffer = logits_buffer(block, v, hidden.options());
+    for (int64_t b0 = 0; b0 < n; b0 += block) {
+      const int64_t b1 = std::min(n, b0 + block);
+      torch::Tensor h = hidden.slice(0, b0, b1), g = buffer.slice(0, 0, b1 - b0);
+      torch::mm_out(g, h, items.t());  // becomes the gradient in place
+      auto run = [&](int64_t r0, int64_t r1) {
+        for (int64_t c0 = r0; c0 < r1; c0 += kChunkRows) {
+          const int64_t c1 = std::min(r1, c0 + kChunkRows);
+          loss.slice(0, b0 + c0, b0 + c1)
+              .copy_(softmax_ce_rows(g.slice(0, c0, c1), t.slice(0, b0 + c0, b0 + c1), 1.0 / n, sampling, b0 + c0));
+        }
+      };
+      // On CPU, chunks of rows stay in the core's cache through all passes; ATen's
+      // vectorised kernels run on each chunk, one chunk per thread.
+      if (cpu) at::parallel_for(0, b1 - b0, kChunkRows, run);
+      else run(0, b1 - b0);
+      if (grad_hidden.defined()) grad_hidden.slice(0, b0, b1).copy_(torch::mm(g, items));
+      if (grad_items.defined()) grad_items.addmm_(g.t(), h);
+    }
+    ctx->saved_data["grad_hidden"] = grad_hidden;
+    ctx->saved_data["grad_items"] = grad_items;
     return loss.mean();
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_out) {
-    auto saved = ctx->get_saved_variables();
-    const torch::Tensor &hidden = saved[0], &items = saved[1], &g = saved[2];
-    torch::Tensor up = grad_out[0];
-    return {torch::mm(g, items) * up, torch::mm(g.t(), hidden) * up, torch::Tensor(), torch::Tensor()};
+    const torch::Tensor up = grad_out[0];
+    auto scaled = [&](const char* key) {
+      torch::Tensor g = ctx->saved_data[key].toTensor();
+      return g.defined() ? g * up : g;
+    };
+    return {scaled("grad_hidden"), scaled("grad_items"), torch::Tensor(), torch::Tensor()};
   }
 };
+
+}  // namespace
+
+namespace {
+
+/// Inverse-CDF draws with power 1 over all columns but 0, from rows of e = exp(logit - max)
+/// (float, rows `stride` apart) and their sums: each row is walked in blocks of 16 until the
+/// running sum passes u * (sum - e[0]), then entry by entry within the block. One partial
+/// read per row and no buffer (a cumsum pass over the block cost as much as the exp).
+void draw_rows(const float* e, int64_t rows, int64_t stride, int64_t v, const float* sum, const double* u, int64_t* out) {
+  constexpr int64_t kBlock = 16;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = e + r * stride;
+    const double target = u[r] * (static_cast<double>(sum[r]) - x[0]);
+    double acc = 0;
+    int64_t j = 1;
+    for (; j + kBlock <= v; j += kBlock) {
+      float a[4] = {0, 0, 0, 0};  // four chains, so the adds overlap
+      for (int64_t k = 0; k < kBlock; k += 4)
+        for (int64_t q = 0; q < 4; ++q) a[q] += x[j + k + q];
+      const double block = (a[0] + a[1]) + (a[2] + a[3]);
+      if (acc + block > target) break;
+      acc += block;
+    }
+    for (; j < v - 1; ++j)
+      if ((acc += x[j]) > target) break;
+    out[r] = j;
+  }
+}
 
 }  // namespace
 
@@ -59,20 +106,31 @@ torch::Tensor softmax_ce_rows(torch::Tensor logits, const torch::Tensor& targets
   torch::Tensor target_logit = logits.gather(1, targets);
   torch::Tensor m = std::get<0>(logits.max(1, /*keepdim=*/true));
   logits.sub_(m).exp_();  // e = exp(logit - max)
-  if (sampling) {
-    // exp(power * (logit - max)) = e^power over the candidates; inverse CDF with u.
-    const int64_t r1 = r0 + logits.size(0);
-    torch::Tensor w = sampling->candidates.defined() ? logits.index_select(1, sampling->candidates)
-                                                     : logits.slice(1, 1, logits.size(1));
-    if (sampling->power != 1.0) w = w.pow(sampling->power);
-    torch::Tensor cdf = w.cumsum(1);
-    torch::Tensor u = sampling->uniforms.slice(0, r0, r1).to(cdf.dtype()).unsqueeze(1) * cdf.slice(1, -1);
-    torch::Tensor idx = torch::searchsorted(cdf, u, /*out_int32=*/false, /*right=*/true).clamp_max_(cdf.size(1) - 1).squeeze(1);
-    sampling->samples.slice(0, r0, r1).copy_(sampling->candidates.defined() ? sampling->candidates.index_select(0, idx) : idx + 1);
-  }
   torch::Tensor s = logits.sum(1, /*keepdim=*/true);
+  if (sampling) {
+    const int64_t r1 = r0 + logits.size(0);
+    torch::Tensor u = sampling->uniforms.slice(0, r0, r1);
+    torch::Tensor out = sampling->samples.slice(0, r0, r1);
+    if (sampling->power == 1.0 && !sampling->candidates.defined() && logits.device().is_cpu() &&
+        logits.scalar_type() == torch::kFloat && logits.stride(1) == 1) {
+      torch::Tensor ud = u.to(torch::kDouble).contiguous();
+      torch::Tensor drawn = torch::empty({logits.size(0)}, out.options());
+      draw_rows(logits.data_ptr<float>(), logits.size(0), logits.stride(0), logits.size(1), s.contiguous().data_ptr<float>(),
+                ud.data_ptr<double>(), drawn.data_ptr<int64_t>());
+      out.copy_(drawn);
+    } else {
+      // exp(power * (logit - max)) = e^power over the candidates; inverse CDF with u.
+      torch::Tensor w = sampling->candidates.defined() ? logits.index_select(1, sampling->candidates)
+                                                       : logits.slice(1, 1, logits.size(1));
+      if (sampling->power != 1.0) w = w.pow(sampling->power);
+      torch::Tensor cdf = w.cumsum(1);
+      torch::Tensor x = u.to(cdf.dtype()).unsqueeze(1) * cdf.slice(1, -1);
+      torch::Tensor idx = torch::searchsorted(cdf, x, /*out_int32=*/false, /*right=*/true).clamp_max_(cdf.size(1) - 1).squeeze(1);
+      out.copy_(sampling->candidates.defined() ? sampling->candidates.index_select(0, idx) : idx + 1);
+    }
+  }
   torch::Tensor loss = (m + s.log() - target_logit).squeeze(1);
-  logits.div_(s / scale);
+  logits.mul_(scale / s);
   logits.scatter_add_(1, targets, torch::full_like(target_logit, -scale));
   return loss;
 }

@@ -1,9 +1,10 @@
 #pragma once
-/// Full-softmax cross-entropy over the whole catalogue, fused: logits are computed once,
-/// turned into the gradient (softmax - onehot) / N in place, a block of rows at a time while
-/// the block is in cache, and kept for backward. Value and gradients equal
-/// cross_entropy(hidden . items^T, targets) with mean reduction, with one [N, item_size]
-/// buffer instead of several. Optionally draws one item per row from the same logits
+/// Full-softmax cross-entropy over the whole catalogue, fused: a block of rows at a time
+/// (256 on CPU, all on other devices), the logits are computed, turned into the gradient
+/// (softmax - onehot) / N in place and multiplied into both input gradients while the block
+/// is in cache; backward only scales them. Value and gradients equal
+/// cross_entropy(hidden . items^T, targets) with mean reduction, with one [block, item_size]
+/// buffer instead of several [N, item_size] ones. Optionally draws one item per row from the same logits
 /// (ELECRec's generator, GenNi), so sampling costs no second matmul.
 #include <torch/types.h>
 
