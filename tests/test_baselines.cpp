@@ -88,11 +88,11 @@ TEST_P(EncoderConformance, EncodeLastIsTheNextItemRepresentation) {
   EXPECT_TRUE(torch::allclose(m->encode_last(seqs, 0), expected, 1e-5, 1e-6)) << GetParam();
 }
 
-INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderConformance, ::testing::Values("sasrec", "gru4rec", "bert4rec"));
+INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderConformance, ::testing::Values("sasrec", "sasrec-untied", "gru4rec", "bert4rec"));
 
 TEST(Encoders, EveryRegisteredEncoderIsCovered) {
   seqrec::testing::default_config();
-  std::set<std::string> covered = {"sasrec", "gru4rec", "bert4rec", "pop", "elecrec"};  // pop: no encoder; elecrec: test_elecrec
+  std::set<std::string> covered = {"sasrec", "sasrec-untied", "gru4rec", "bert4rec", "pop", "elecrec"};  // pop: no encoder; elecrec: test_elecrec
   for (const auto& [name, entry] : models().entries()) EXPECT_TRUE(covered.count(name)) << name << " lacks conformance tests";
 }
 

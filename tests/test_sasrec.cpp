@@ -31,6 +31,29 @@ TEST(SASRec, ParameterNamesMatchTheReference) {
   EXPECT_EQ(params.size(), 4u + 2 * 16u);
 }
 
+TEST(SASRec, UntiedOutputTableIsItsOwnParameter) {
+  // tied: scores use the input table itself; untied: a separate [V, d] table, initialised
+  // like the others, that a softmax loss trains while the input table learns only through
+  // the encoder (its rows absent from the inputs get no gradient).
+  torch::manual_seed(0);
+  SASRec tied{SASRecOptions(40).hidden_size(8).max_len(10)};
+  SASRec untied{SASRecOptions(40).hidden_size(8).max_len(10).tied_output(false)};
+  EXPECT_TRUE(tied.item_table().is_same(tied.item_embeddings->weight));
+  EXPECT_FALSE(untied.item_table().is_same(untied.item_embeddings->weight));
+  EXPECT_EQ(untied.named_parameters().size(), tied.named_parameters().size() + 1);
+  EXPECT_TRUE(untied.named_parameters().contains("output_embeddings.weight"));
+  EXPECT_EQ(untied.kind(), "sasrec-untied");
+  EXPECT_NEAR(untied.item_table().std().item<double>(), 0.02, 0.005);
+  untied.eval();
+  torch::Tensor seqs = torch::tensor({{0, 0, 3, 5}}, torch::kLong);
+  torch::Tensor h = untied.encode(seqs, 6).select(1, 3);
+  torch::nn::functional::cross_entropy(torch::mm(h, untied.item_table().t()), torch::tensor({7}, torch::kLong)).backward();
+  EXPECT_GT(untied.output_embeddings->weight.grad()[7].abs().sum().item<double>(), 0.0);
+  torch::Tensor in_grad = untied.item_embeddings->weight.grad();
+  EXPECT_GT(in_grad[3].abs().sum().item<double>(), 0.0);
+  EXPECT_EQ(in_grad[7].abs().sum().item<double>(), 0.0) << "item 7 is only an output here";
+}
+
 TEST(SASRec, InitialisationFollowsTheReference) {
   torch::manual_seed(0);
   SASRec m{SASRecOptions(5000)};

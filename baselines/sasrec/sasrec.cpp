@@ -113,6 +113,7 @@ SASRec::SASRec(const SASRecOptions& o) : options_(o) {
   LayerNorm = register_module("LayerNorm", make_layer_norm(d));
   dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
   item_encoder = register_module("item_encoder", Encoder(o));
+  if (!o.tied_output()) output_embeddings = register_module("output_embeddings", torch::nn::Embedding(o.item_size(), d));
   reset_parameters();
 }
 
@@ -157,7 +158,7 @@ std::string SASRec::options_json() const {
                       {"heads", options_.heads()},             {"dropout", options_.dropout()},
                       {"attn_dropout", options_.attn_dropout()}, {"max_len", options_.max_len()},
                       {"init_std", options_.init_std()},       {"item_size", options_.item_size()},
-                      {"causal", options_.causal()}};
+                      {"causal", options_.causal()},           {"tied_output", options_.tied_output()}};
   return j.dump();
 }
 

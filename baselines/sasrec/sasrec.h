@@ -26,6 +26,9 @@ struct SASRecOptions {
   TORCH_ARG(int64_t, max_len) = 50;
   TORCH_ARG(double, init_std) = 0.02;
   TORCH_ARG(bool, causal) = true;         ///< false gives a bidirectional encoder
+  /// false: a separate output item table scores the hidden states (model sasrec-untied,
+  /// gSASRec's default); true: the input embedding table does (the papers' SASRec).
+  TORCH_ARG(bool, tied_output) = true;
 };
 
 /// Reads `sasrec.*` and `max-len` from a config.
@@ -86,16 +89,17 @@ class SASRec : public Model {
   torch::Tensor encode(const torch::Tensor& seqs, int64_t position_offset) override;
   /// Runs the last block for the last column only (its keys and values still see all columns).
   torch::Tensor encode_last(const torch::Tensor& seqs, int64_t position_offset) override;
-  torch::Tensor item_table() override { return item_embeddings->weight; }
+  torch::Tensor item_table() override { return options_.tied_output() ? item_embeddings->weight : output_embeddings->weight; }
   int64_t max_len() const override { return options_.max_len(); }
   std::string options_json() const override;
-  std::string kind() const override { return "sasrec"; }
+  std::string kind() const override { return options_.tied_output() ? "sasrec" : "sasrec-untied"; }
   const SASRecOptions& options() const { return options_; }
   /// Re-draws every weight as the reference does: N(0, std) for Linear and Embedding
   /// weights (padding row too), zero biases, LayerNorm weight 1 and bias 0.
   void reset_parameters();
 
   torch::nn::Embedding item_embeddings{nullptr}, position_embeddings{nullptr};
+  torch::nn::Embedding output_embeddings{nullptr};  ///< only when untied
   torch::nn::LayerNorm LayerNorm{nullptr};
   torch::nn::Dropout dropout{nullptr};
   Encoder item_encoder{nullptr};

@@ -72,6 +72,11 @@ void register_builtins() {
                  return std::make_shared<SASRec>(sasrec_options_from(ctx.config, ctx.data.item_size()));
                },
                "causal post-LN transformer (S3Rec/ELECRec variant); keys sasrec.*");
+  models().add("sasrec-untied",
+               [](const ModelContext& ctx) -> std::shared_ptr<Model> {
+                 return std::make_shared<SASRec>(sasrec_options_from(ctx.config, ctx.data.item_size()).tied_output(false));
+               },
+               "sasrec scored by a separate output item table (gSASRec's default); keys sasrec.*");
   models().add("pop",
                [](const ModelContext& ctx) -> std::shared_ptr<Model> {
                  return std::make_shared<PopModel>(ctx.data, ctx.config.integer("max-len"));

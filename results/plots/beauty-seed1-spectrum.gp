@@ -1,7 +1,0 @@
-set terminal svg size 800,500 noenhanced font 'Sans,10'
-set output "results/plots/beauty-seed1-spectrum.svg"
-set title "Beauty: item-table singular values / largest"
-set xlabel 'index'
-set grid
-set key top right
-plot "results/plots/beauty-seed1-spectrum.dat" index 0 using 1:2 with lines lw 2 title "bert4rec", "results/plots/beauty-seed1-spectrum.dat" index 1 using 1:2 with lines lw 2 title "gru4rec-cce", "results/plots/beauty-seed1-spectrum.dat" index 2 using 1:2 with lines lw 2 title "gru4rec-ce", "results/plots/beauty-seed1-spectrum.dat" index 3 using 1:2 with lines lw 2 title "sasrec-genni", "results/plots/beauty-seed1-spectrum.dat" index 4 using 1:2 with lines lw 2 title "sasrec-sampled-softmax"
