@@ -175,3 +175,20 @@ TEST(Table, RefusesToMixProtocolsInOneColumn) {
     EXPECT_STREQ(e.what(), "table: refusing to mix protocols in the Toy column: full/reference/optimistic, full/strict/optimistic");
   }
 }
+
+TEST(Table, GridLayoutNamesTheMethodAndFindsRanksBesideTheResult) {
+  // A run without --label filed as {grid}/Toy/{method}/seed1-HASH.json is that method, and a
+  // rank file moved beside it (<result>.ranks.h5) replaces a recorded path that is gone.
+  TempDir dir;
+  fake_result(dir, "b1", "base", 1, "full/reference/optimistic", {0, 3, 50, 60, 70, 80});
+  fake_result(dir, "m1", "", 1, "full/reference/optimistic", {0, 3, 5, 6, 7, 80});
+  const std::filesystem::path grid = dir.path() / "grid" / "Toy" / "my-method";
+  std::filesystem::create_directories(grid);
+  std::filesystem::rename(dir.file("m1.json"), grid / "seed1-hm1.json");
+  std::filesystem::rename(dir.file("m1.h5"), grid / "seed1-hm1.ranks.h5");
+  ::testing::internal::CaptureStdout();
+  cmd_table({dir.file("b1.json"), (dir.path() / "grid").string(), "--metrics", "hit@10", "--baseline", "base"});
+  const std::string md = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(md.find("| my-method | **0.8333** (+150.0%) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("hit@10 my-method vs base: mean diff 0.50000 over 6 users"), std::string::npos) << md;
+}

@@ -11,9 +11,14 @@ using json = nlohmann::json;
 
 namespace seqrec {
 
-std::string method_name(const json& j) {
+std::string method_name(const json& j, const std::string& path) {
   const json& c = j.at("config");
   if (c.contains("label") && !c["label"].get<std::string>().empty()) return c["label"];
+  // A run filed in a grid's layout ({output}/{dataset}/{method}/seed*.json) is that method.
+  const fs::path dir = fs::path(path).parent_path();
+  if (!path.empty() && dir.parent_path().filename() == j["dataset"].value("name", "") &&
+      fs::path(path).filename().string().rfind("seed", 0) == 0)
+    return dir.filename().string();
   std::string m = j.value("model", "?");
   const std::string trainer = j.value("trainer", "plain");
   if (trainer == m) return m;  // a model with its own strategy, e.g. elecrec
@@ -55,13 +60,16 @@ std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool ot
     RunRecord r;
     r.path = f;
     r.doc = j;
-    r.method = names[f].empty() ? method_name(j) : names[f];
+    r.method = names[f].empty() ? method_name(j, f) : names[f];
     r.dataset = j["dataset"].value("name", "?");
     r.dataset_hash = j["dataset"].value("source_hash", "?");
     r.protocol = j["protocol"].value("label", "?");
     r.config_hash = j.value("config_hash", "?");
     r.commit = j["seqrec"].value("commit", "?") + (j["seqrec"].value("dirty", false) ? "+dirty" : "");
     r.ranks = j["config"].value("ranks", "");
+    // Rank files written elsewhere and filed beside the result later: <result>.ranks.h5.
+    const std::string beside = f.substr(0, f.size() - 5) + ".ranks.h5";
+    if ((r.ranks.empty() || !fs::exists(r.ranks)) && fs::exists(beside)) r.ranks = beside;
     r.seed = j.value("seed", 0);
     const json* test = &j["test"];
     if (other_protocol) {

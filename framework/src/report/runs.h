@@ -15,8 +15,9 @@ struct RunRecord {
   nlohmann::json doc;  ///< the whole file (curves, spectra)
 };
 
-/// The method's name in tables: the run's --label, else model+loss (or model+trainer).
-std::string method_name(const nlohmann::json& j);
+/// The method's name in tables: the run's --label, else the method folder of a grid layout
+/// ({output}/{dataset}/{method}/seed*.json), else model+loss (or model+trainer).
+std::string method_name(const nlohmann::json& j, const std::string& path = "");
 
 /// Reads result files and every *.json under directories; keeps train results only,
 /// sorted by path. An input NAME=PATH names its runs' method NAME. Throws seqrec::Error on unreadable input or when nothing is found.
