@@ -8,18 +8,20 @@ mkdir -p results/tables results/plots
 r=results/runs
 have() { for f in "$@"; do if [ -f "${f#*=}" ]; then echo "$f"; fi; done; }
 
-# Beauty, seed 1: every method trained here (issue 4 + the core runs), published rows beside.
-beauty=$(have "sasrec-bce=$r/beauty-sasrec-bce-seed1.json" "sasrec-cce=$r/beauty-sasrec-cce-seed1.json" \
-  "elecrec=$r/beauty-elecrec-include-split-seed1.json" "elecrec-mask=$r/beauty-elecrec-seed1.json" \
-  "bert4rec=$r/beauty-bert4rec-seed1.json" "gru4rec-ce=$r/beauty-gru4rec-ce-seed1.json" \
-  "gru4rec-cce=$r/beauty-gru4rec-cce-seed1.json" "sasrec-genni=$r/beauty-sasrec-genni-seed1.json" \
-  "sasrec-sampled-softmax=$r/beauty-sasrec-sampled-softmax-seed1.json" "sasrec-top1-max=$r/beauty-sasrec-top1-max-seed1.json" \
-  "sasrec-bpr-max=$r/beauty-sasrec-bpr-max-seed1.json")
-$S table $beauty --metrics hit@10,ndcg@10 --baseline sasrec-cce --wall --reference results/published.csv \
-  --output results/tables/beauty-seed1.md
-# The same runs under the strict protocol (only runs that recorded both protocols).
-strict=$(for f in $beauty; do if grep -q test_other_protocol "${f#*=}"; then echo "$f"; fi; done)
-$S table $strict --metrics hit@10,ndcg@10 --other-protocol --output results/tables/beauty-seed1-strict.md
+# The Beauty head-to-head (seqrec bench configs/grids/beauty-table.ini): every method, up to
+# three seeds, patience 10, paired tests against SASRec+CCE where rank files exist.
+grid=results/grids/beauty-table
+$S table $grid --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --reference results/published.csv \
+  --output results/tables/beauty-table.md
+$S table $grid --metrics hit@10,ndcg@10,ndcg@20 --other-protocol --output results/tables/beauty-table-strict.md
+$S plot $grid --out results/plots/beauty-table --title Beauty
+
+# Beauty core runs with the papers' patience 40, seed 1: ELECRec's two padding switches
+# beside SASRec with BCE and CCE.
+core=$(have "sasrec-bce=$r/beauty-sasrec-bce-seed1.json" "sasrec-cce=$r/beauty-sasrec-cce-seed1.json" \
+  "elecrec=$r/beauty-elecrec-include-split-seed1.json" "elecrec-mask=$r/beauty-elecrec-seed1.json")
+$S table $core --metrics hit@10,ndcg@10 --baseline sasrec-cce --wall --reference results/published.csv \
+  --output results/tables/beauty-core-patience40.md
 
 # Toys: SASRec+BCE with and without ATSRec, patience 10, seed 1.
 toys=$(have "sasrec-bce=$r/toys-sasrec-bce-p10-seed1.json" "sasrec-atsrec=$r/toys-sasrec-atsrec-seed1.json")
@@ -27,14 +29,16 @@ $S table $toys --metrics hit@10,ndcg@10 --baseline sasrec-bce --wall --reference
   --output results/tables/toys-atsrec.md
 $S plot $toys --out results/plots/toys-atsrec --title Toys_and_Games
 
-# The Beauty quick grid (seqrec bench configs/grids/beauty-quick.ini): seeds as far as run.
+# The Beauty quick grid (seqrec bench configs/grids/beauty-quick.ini).
 $S table results/grids/beauty-quick --metrics hit@10,ndcg@10,ndcg@20 --wall --output results/tables/beauty-quick-grid.md
-$S plot $beauty --out results/plots/beauty-seed1 --title Beauty
 
-# Patience-10 runs against the 3-seed SASRec+BCE of the grid, with paired tests over users
-# (needs the runs' rank files; those of results/runs/ were written outside the repository).
-p10=$(have "sasrec-genni=$r/beauty-sasrec-genni-seed1.json" "sasrec-sampled-softmax=$r/beauty-sasrec-sampled-softmax-seed1.json" \
-  "sasrec-top1-max=$r/beauty-sasrec-top1-max-seed1.json" "sasrec-bpr-max=$r/beauty-sasrec-bpr-max-seed1.json" \
-  "bert4rec=$r/beauty-bert4rec-seed1.json" "gru4rec-cce=$r/beauty-gru4rec-cce-seed1.json" "gru4rec-ce=$r/beauty-gru4rec-ce-seed1.json")
-$S table results/grids/beauty-quick $p10 --metrics hit@10,ndcg@10 --baseline sasrec-bce --wall \
-  --output results/tables/beauty-patience10-significance.md || echo "significance table skipped (rank files missing)"
+# Paste the tables into results/README.md between "<!-- tag -->" and "<!-- end -->".
+fill() {
+  local tag=$1 table=$2 readme=results/README.md
+  awk -v open="<!-- $tag -->" -v f="$table" '
+    $0 == open { print; while ((getline line < f) > 0) print line; skip = 1; next }
+    skip && $0 == "<!-- end -->" { skip = 0 }
+    !skip { print }' "$readme" > "$readme.tmp" && mv "$readme.tmp" "$readme"
+}
+fill beauty-table results/tables/beauty-table.md
+fill toys-atsrec results/tables/toys-atsrec.md
