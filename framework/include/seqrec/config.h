@@ -58,6 +58,8 @@ class Config {
   /// All values, sorted by key, as JSON text (an object of strings).
   std::string to_json() const;
   /// 16-hex-digit hash of the values of the keys that change results (not output paths).
+  /// Keys declared after hashes were introduced count only when set away from their default,
+  /// so declaring a key (or loading a plugin) does not change the hash of any existing run.
   std::string hash() const;
   const std::map<std::string, std::string>& values() const { return values_; }
 
