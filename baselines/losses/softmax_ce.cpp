@@ -21,6 +21,31 @@ torch::Tensor logits_buffer(int64_t n, int64_t v, const torch::TensorOptions& op
   return cache.slice(0, 0, n * v).view({n, v});
 }
 
+/// Inverse-CDF draws with power 1 over all columns but 0, from rows of e = exp(logit - max)
+/// (float, rows `stride` apart) and their sums: each row is walked in blocks of 16 until the
+/// running sum passes u * (sum - e[0]), then entry by entry within the block. One partial
+/// read per row and no buffer (a cumsum pass over the block cost as much as the exp).
+void draw_rows(const float* e, int64_t rows, int64_t stride, int64_t v, const float* sum, const double* u, int64_t* out) {
+  constexpr int64_t kBlock = 16;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = e + r * stride;
+    const double target = u[r] * (static_cast<double>(sum[r]) - x[0]);
+    double acc = 0;
+    int64_t j = 1;
+    for (; j + kBlock <= v; j += kBlock) {
+      float a[4] = {0, 0, 0, 0};  // four chains, so the adds overlap
+      for (int64_t k = 0; k < kBlock; k += 4)
+        for (int64_t q = 0; q < 4; ++q) a[q] += x[j + k + q];
+      const double block = (a[0] + a[1]) + (a[2] + a[3]);
+      if (acc + block > target) break;
+      acc += block;
+    }
+    for (; j < v - 1; ++j)
+      if ((acc += x[j]) > target) break;
+    out[r] = j;
+  }
+}
+
 /// The forward pass computes the loss and, block by block while the block's logits are hot,
 /// both gradients (for an upstream gradient of 1); backward only scales them.
 class FusedSoftmaxCE : public torch::autograd::Function<FusedSoftmaxCE> {
@@ -69,35 +94,6 @@ class FusedSoftmaxCE : public torch::autograd::Function<FusedSoftmaxCE> {
     return {scaled("grad_hidden"), scaled("grad_items"), torch::Tensor(), torch::Tensor()};
   }
 };
-
-}  // namespace
-
-namespace {
-
-/// Inverse-CDF draws with power 1 over all columns but 0, from rows of e = exp(logit - max)
-/// (float, rows `stride` apart) and their sums: each row is walked in blocks of 16 until the
-/// running sum passes u * (sum - e[0]), then entry by entry within the block. One partial
-/// read per row and no buffer (a cumsum pass over the block cost as much as the exp).
-void draw_rows(const float* e, int64_t rows, int64_t stride, int64_t v, const float* sum, const double* u, int64_t* out) {
-  constexpr int64_t kBlock = 16;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* x = e + r * stride;
-    const double target = u[r] * (static_cast<double>(sum[r]) - x[0]);
-    double acc = 0;
-    int64_t j = 1;
-    for (; j + kBlock <= v; j += kBlock) {
-      float a[4] = {0, 0, 0, 0};  // four chains, so the adds overlap
-      for (int64_t k = 0; k < kBlock; k += 4)
-        for (int64_t q = 0; q < 4; ++q) a[q] += x[j + k + q];
-      const double block = (a[0] + a[1]) + (a[2] + a[3]);
-      if (acc + block > target) break;
-      acc += block;
-    }
-    for (; j < v - 1; ++j)
-      if ((acc += x[j]) > target) break;
-    out[r] = j;
-  }
-}
 
 }  // namespace
 
