@@ -9,6 +9,7 @@
 #include "baselines/sasrec/sasrec.h"
 #include "seqrec/batch.h"
 #include "seqrec/dataset.h"
+#include "seqrec/dropout.h"
 #include "seqrec/evaluator.h"
 #include "plugin/elecrec/elecrec.h"
 #include "seqrec/registry.h"
@@ -172,6 +173,18 @@ static void BM_SoftmaxRows(benchmark::State& state) {
   state.counters["Melem/s"] = benchmark::Counter(1e-6 * n * kItems * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_SoftmaxRows)->Args({1536, 0})->Args({1536, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// One encoder dropout on a Beauty step's activations ([2,600 positions, 64]) in training mode,
+/// with the mask from range(0): 0 = fast (SplitMix64), 1 = torch (LibTorch's bernoulli_).
+static void BM_Dropout(benchmark::State& state) {
+  torch::nn::Dropout module(0.5);
+  torch::Tensor x = torch::randn({2600, kDim});
+  set_dropout_rng(state.range(0) == 0 ? DropoutRng::kFast : DropoutRng::kTorch);
+  for (auto _ : state) benchmark::DoNotOptimize(apply_dropout(x, module));
+  set_dropout_rng(DropoutRng::kFast);
+  state.counters["Melem/s"] = benchmark::Counter(1e-6 * x.numel() * state.iterations(), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_Dropout)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 /// GenNi's sampler for 2,300 positions (a Beauty batch) at candidate ratio range(0)/1000:
 /// its cost must fall about linearly with the ratio. FLOPs: the [N, d] x [d, |C|] scores.

@@ -1,9 +1,11 @@
-// SASRec: causal mask, padding invariance, padded = packed = bucketed, reference init.
+// SASRec: causal mask, padding invariance, padded = packed = bucketed, reference init; the
+// encoders' dropout.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "baselines/sasrec/sasrec.h"
 #include "seqrec/batch.h"
+#include "seqrec/dropout.h"
 #include "seqrec/trainer.h"
 #include "test_util.h"
 
@@ -169,4 +171,60 @@ TEST(Split, LeaveOneOutAsSpecified) {
   Batch e = make_eval_batch(test, {0}, 4);
   EXPECT_TRUE(torch::equal(e.inputs, torch::tensor({{3, 4, 5, 6}}, torch::kLong)));
   EXPECT_EQ(e.position_offset, 0);
+}
+
+TEST(Dropout, FastMaskKeepsTheStatedShareScaledAndIndependent) {
+  // 2^20 entries at p = 0.3: every entry is 0 or 1/0.7; the kept share lies within 5 sigma of
+  // 0.7; neighbours (the two halves of one 64-bit draw, and consecutive draws) are uncorrelated.
+  torch::manual_seed(11);
+  const int64_t n = 1 << 20;
+  torch::Tensor m = fast_dropout_mask(torch::empty({n / 64, 64}), 0.3).reshape(-1);
+  torch::Tensor kept = (m != 0).to(torch::kDouble);
+  EXPECT_TRUE(torch::all((m == 0) | (m == static_cast<float>(1 / 0.7))).item<bool>());
+  const double share = kept.mean().item<double>(), sigma = std::sqrt(0.21 / n);
+  EXPECT_NEAR(share, 0.7, 5 * sigma);
+  for (int64_t lag : {1, 2, 3}) {
+    torch::Tensor a = kept.slice(0, 0, n - lag) - share, b = kept.slice(0, lag, n) - share;
+    const double corr = (a * b).mean().item<double>() / 0.21;
+    EXPECT_LT(std::abs(corr), 5 / std::sqrt(static_cast<double>(n))) << "lag " << lag;
+  }
+}
+
+TEST(Dropout, FastMaskFollowsTheSeedNotTheThreadCount) {
+  const int threads = at::get_num_threads();
+  torch::manual_seed(4);
+  at::set_num_threads(1);
+  torch::Tensor one = fast_dropout_mask(torch::empty({3001, 7}), 0.5);
+  torch::manual_seed(4);
+  at::set_num_threads(2);
+  torch::Tensor two = fast_dropout_mask(torch::empty({3001, 7}), 0.5);
+  torch::Tensor next = fast_dropout_mask(torch::empty({3001, 7}), 0.5);
+  at::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(one, two));
+  EXPECT_FALSE(torch::equal(two, next));
+}
+
+TEST(Dropout, GradientIsTheMaskAndEvalIsIdentity) {
+  torch::nn::Dropout module(0.25);
+  torch::Tensor x = (torch::rand({50, 9}) + 0.5).requires_grad_();
+  torch::Tensor y = apply_dropout(x, module);
+  y.sum().backward();
+  torch::Tensor mask = y.detach() / x.detach();
+  EXPECT_TRUE(torch::allclose(x.grad(), mask));
+  EXPECT_TRUE(torch::all((mask.abs() < 1e-6) | ((mask - 1 / 0.75).abs() < 1e-5)).item<bool>());
+  module->eval();
+  EXPECT_TRUE(apply_dropout(x, module).is_same(x));
+}
+
+TEST(Dropout, TorchSwitchGivesLibTorchsMasks) {
+  torch::nn::Dropout module(0.5);
+  torch::Tensor x = torch::ones({40, 8});
+  set_dropout_rng(DropoutRng::kTorch);
+  torch::manual_seed(9);
+  torch::Tensor ours = apply_dropout(x, module);
+  set_dropout_rng(DropoutRng::kFast);
+  torch::manual_seed(9);
+  EXPECT_TRUE(torch::equal(ours, module->forward(x)));
+  torch::manual_seed(9);
+  EXPECT_FALSE(torch::equal(ours, apply_dropout(x, module)));
 }

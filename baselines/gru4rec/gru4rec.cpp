@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "seqrec/dropout.h"
 #include "seqrec/error.h"
 
 namespace seqrec {
@@ -36,7 +37,7 @@ GRU4Rec::GRU4Rec(const GRU4RecOptions& o) : options_(o) {
 
 torch::Tensor GRU4Rec::encode(const torch::Tensor& seqs, int64_t) {
   const int64_t b = seqs.size(0), w = seqs.size(1), d = options_.hidden_size();
-  torch::Tensor gi = input_gates(emb_dropout(item_embeddings(seqs)));  // [B, W, 3d], all steps at once
+  torch::Tensor gi = input_gates(apply_dropout(item_embeddings(seqs), emb_dropout));  // [B, W, 3d], all steps at once
   torch::Tensor real = (seqs > 0).unsqueeze(2);                          // [B, W, 1]
   torch::Tensor h = torch::zeros({b, d}, gi.options());
   std::vector<torch::Tensor> out;

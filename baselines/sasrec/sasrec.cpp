@@ -6,6 +6,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "seqrec/dropout.h"
 #include "seqrec/error.h"
 
 namespace seqrec {
@@ -63,9 +64,9 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Te
   torch::Tensor q = split_heads(query(xq)), k = split_heads(key(x)), v = split_heads(value(x));
   torch::Tensor m = mask.size(2) == wq ? mask : mask.slice(2, mask.size(2) - wq, mask.size(2));
   torch::Tensor scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(dh)) + m;
-  torch::Tensor probs = attn_dropout(torch::softmax(scores, -1));
+  torch::Tensor probs = apply_dropout(torch::softmax(scores, -1), attn_dropout);
   torch::Tensor ctx = torch::matmul(probs, v).transpose(1, 2).reshape({b, wq, d});
-  return LayerNorm(out_dropout(dense(ctx)) + xq);
+  return LayerNorm(apply_dropout(dense(ctx), out_dropout) + xq);
 }
 
 IntermediateImpl::IntermediateImpl(const SASRecOptions& o) {
@@ -77,7 +78,7 @@ IntermediateImpl::IntermediateImpl(const SASRecOptions& o) {
 }
 
 torch::Tensor IntermediateImpl::forward(const torch::Tensor& x) {
-  return LayerNorm(dropout(dense_2(torch::gelu(dense_1(x)))) + x);
+  return LayerNorm(apply_dropout(dense_2(torch::gelu(dense_1(x))), dropout) + x);
 }
 
 LayerImpl::LayerImpl(const SASRecOptions& o) {
@@ -138,7 +139,7 @@ torch::Tensor SASRec::embed(const torch::Tensor& seqs, int64_t position_offset) 
     throw Error("SASRec: input of width " + std::to_string(w) + " at offset " + std::to_string(position_offset) +
                 " exceeds max_len " + std::to_string(options_.max_len()));
   torch::Tensor pos = torch::arange(position_offset, position_offset + w, torch::dtype(torch::kLong).device(seqs.device()));
-  return dropout(LayerNorm(item_embeddings(seqs) + position_embeddings(pos).unsqueeze(0)));
+  return apply_dropout(LayerNorm(item_embeddings(seqs) + position_embeddings(pos).unsqueeze(0)), dropout);
 }
 
 torch::Tensor SASRec::encode(const torch::Tensor& seqs, int64_t position_offset) {

@@ -18,6 +18,7 @@
 #include "seqrec/checkpoint.h"
 #include "seqrec/cli.h"
 #include "seqrec/config.h"
+#include "seqrec/dropout.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
 #include "seqrec/plugin.h"
@@ -118,6 +119,7 @@ void apply_runtime(const Config& c) {
   if (threads < 0) throw Error("--threads must be 0 (one per core) or more");
   if (threads == 0) threads = std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
   at::set_num_threads(static_cast<int>(threads));
+  set_dropout_rng(c.str("dropout-rng") == "torch" ? DropoutRng::kTorch : DropoutRng::kFast);
   torch::manual_seed(static_cast<uint64_t>(c.integer("seed")));
   const std::string& dev = c.str("device");
   if (dev.rfind("cuda", 0) == 0 && !torch::cuda::is_available())

@@ -46,6 +46,10 @@ void declare_common_keys(Schema& s) {
          "LibTorch intra-op threads; 0 = one per core (OpenBLAS keeps its own threads; with OMP_WAIT_POLICY=passive, "
          "which the seqrec binary sets, sharing the cores measured fastest)", "general"});
   s.add({"device", KeyType::kString, "cpu", "cpu or cuda[:N]", "general"});
+  s.add({"dropout-rng", KeyType::kString, "fast",
+         "generator of the encoders' CPU dropout masks: fast (counter-based, seeded from --seed) or torch "
+         "(LibTorch's bernoulli_, about 3x slower; the masks of every result recorded before this key existed)", "general",
+         {"fast", "torch"}});
   s.add({"checkpoint", KeyType::kString, "", "checkpoint to evaluate (PyTorch state dict or seqrec file)", "output"});
   s.add({"stage", KeyType::kString, "test", "which held-out item eval ranks", "eval", {"valid", "test"}});
   s.add({"output", KeyType::kString, "", "train: write the run's JSON result here", "output"});
