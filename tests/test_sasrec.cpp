@@ -66,6 +66,16 @@ TEST(SASRec, InitialisationFollowsTheReference) {
   EXPECT_EQ(m.LayerNorm->weight.min().item<double>(), 1.0);
 }
 
+TEST(SASRec, ItemInitStdSetsBothItemTablesOnly) {
+  // gSASRec's code leaves its item table at PyTorch's N(0, 1); the rest keeps init_std.
+  torch::manual_seed(0);
+  SASRec m{SASRecOptions(5000).item_init_std(1.0).tied_output(false)};
+  EXPECT_NEAR(m.item_embeddings->weight.std().item<double>(), 1.0, 0.02);
+  EXPECT_NEAR(m.output_embeddings->weight.std().item<double>(), 1.0, 0.02);
+  EXPECT_NEAR(m.position_embeddings->weight.std().item<double>(), 0.02, 0.002);
+  EXPECT_NEAR(m.item_encoder->layer[0]->as<LayerImpl>()->attention->query->weight.std().item<double>(), 0.02, 0.002);
+}
+
 TEST(SASRec, CausalMaskHidesTheFuture) {
   auto m = small_model();
   torch::NoGradGuard g;

@@ -18,6 +18,9 @@ void declare_sasrec_keys(Schema& s) {
   s.add({"sasrec.dropout", KeyType::kFloat, "0.5", "hidden dropout", "sasrec"});
   s.add({"sasrec.attn-dropout", KeyType::kFloat, "0.5", "attention-probability dropout", "sasrec"});
   s.add({"sasrec.init-std", KeyType::kFloat, "0.02", "std of the normal weight init", "sasrec"});
+  s.add({"sasrec.item-init-std", KeyType::kFloat, "-1",
+         "std of the item tables' normal init (gSASRec's code: 1, PyTorch's default); negative = sasrec.init-std",
+         "sasrec"});
 }
 
 SASRecOptions sasrec_options_from(const Config& c, int64_t item_size) {
@@ -28,6 +31,7 @@ SASRecOptions sasrec_options_from(const Config& c, int64_t item_size) {
       .dropout(c.real("sasrec.dropout"))
       .attn_dropout(c.real("sasrec.attn-dropout"))
       .init_std(c.real("sasrec.init-std"))
+      .item_init_std(c.real("sasrec.item-init-std"))
       .max_len(c.integer("max-len"));
   check_sasrec_options(o, "sasrec");
   return o;
@@ -125,7 +129,8 @@ void SASRec::reset_parameters() {
       lin->weight.normal_(0.0, options_.init_std());
       lin->bias.zero_();
     } else if (auto* emb = m->as<torch::nn::EmbeddingImpl>()) {
-      emb->weight.normal_(0.0, options_.init_std());
+      const bool items = emb != position_embeddings.get() && options_.item_init_std() >= 0;
+      emb->weight.normal_(0.0, items ? options_.item_init_std() : options_.init_std());
     } else if (auto* ln = m->as<torch::nn::LayerNormImpl>()) {
       ln->weight.fill_(1.0);
       ln->bias.zero_();
@@ -158,7 +163,8 @@ std::string SASRec::options_json() const {
   nlohmann::json j = {{"hidden_size", options_.hidden_size()}, {"layers", options_.layers()},
                       {"heads", options_.heads()},             {"dropout", options_.dropout()},
                       {"attn_dropout", options_.attn_dropout()}, {"max_len", options_.max_len()},
-                      {"init_std", options_.init_std()},       {"item_size", options_.item_size()},
+                      {"init_std", options_.init_std()},       {"item_init_std", options_.item_init_std()},
+                      {"item_size", options_.item_size()},
                       {"causal", options_.causal()},           {"tied_output", options_.tied_output()}};
   return j.dump();
 }

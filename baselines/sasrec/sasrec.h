@@ -25,6 +25,7 @@ struct SASRecOptions {
   TORCH_ARG(double, attn_dropout) = 0.5;  ///< attention-probability dropout
   TORCH_ARG(int64_t, max_len) = 50;
   TORCH_ARG(double, init_std) = 0.02;
+  TORCH_ARG(double, item_init_std) = -1;  ///< std of the item tables' init; negative: init_std
   TORCH_ARG(bool, causal) = true;         ///< false gives a bidirectional encoder
   /// false: a separate output item table scores the hidden states (model sasrec-untied,
   /// gSASRec's default); true: the input embedding table does (the papers' SASRec).
