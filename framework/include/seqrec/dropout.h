@@ -10,8 +10,8 @@
 namespace seqrec {
 
 enum class DropoutRng { kFast, kTorch };
+/// Process-wide; `seqrec train` sets it from --dropout-rng.
 void set_dropout_rng(DropoutRng rng);
-DropoutRng dropout_rng();
 
 /// x with the module's dropout applied: identity in eval mode or at p = 0; the fast mask on
 /// CPU float tensors; LibTorch's dropout otherwise.

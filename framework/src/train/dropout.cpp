@@ -24,9 +24,6 @@ uint64_t mix(uint64_t z) {
 void set_dropout_rng(DropoutRng rng) {
   g_rng = rng;
 }
-DropoutRng dropout_rng() {
-  return g_rng;
-}
 
 torch::Tensor fast_dropout_mask(const torch::Tensor& like, double p) {
   uint64_t seed;
