@@ -6,8 +6,9 @@
 
 namespace seqrec {
 
-/// The seqrec source commit and whether the tree had uncommitted changes (read with git at
-/// run time from the source directory; "unknown" outside a checkout).
+/// The seqrec commit this binary was built from and whether its code (framework, baselines,
+/// plugin, benchmarks, tests, CMake) differed from it, taken at build time; the configure-time
+/// commit when the build saw no git checkout.
 struct SourceVersion {
   std::string commit;
   bool dirty = false;

@@ -5,38 +5,21 @@
 #include <unistd.h>
 
 #include <ATen/Parallel.h>
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "seqrec/build_info.h"
 #include "seqrec/error.h"
+#include "seqrec/git_version.h"
 
 namespace seqrec {
-namespace {
-std::string run_command(const std::string& cmd) {
-  std::array<char, 256> buf{};
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-}  // namespace
 
 SourceVersion source_version() {
   SourceVersion v;
-  const std::string git = std::string("git -C '") + SEQREC_SOURCE_DIR + "' ";
-  v.commit = run_command(git + "rev-parse HEAD 2>/dev/null");
-  if (v.commit.empty()) {
-    v.commit = SEQREC_GIT_COMMIT_AT_CONFIGURE;
-    return v;
-  }
-  v.dirty = !run_command(git + "status --porcelain --untracked-files=no 2>/dev/null").empty();
+  v.commit = SEQREC_BUILD_COMMIT;
+  v.dirty = SEQREC_BUILD_DIRTY;
+  if (v.commit.empty()) v.commit = SEQREC_GIT_COMMIT_AT_CONFIGURE;
   return v;
 }
 
