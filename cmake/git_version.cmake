@@ -5,6 +5,9 @@
 # runs go on do not make a build dirty.
 execute_process(COMMAND git -C "${SRC}" rev-parse HEAD OUTPUT_VARIABLE commit
                 OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+if(NOT commit)
+  set(commit unknown)
+endif()
 execute_process(COMMAND git -C "${SRC}" status --porcelain --untracked-files=no --
                         framework baselines plugin benchmarks tests cmake CMakeLists.txt
                 OUTPUT_VARIABLE status ERROR_QUIET)

@@ -7,8 +7,8 @@
 namespace seqrec {
 
 /// The seqrec commit this binary was built from and whether its code (framework, baselines,
-/// plugin, benchmarks, tests, CMake) differed from it, taken at build time; the configure-time
-/// commit when the build saw no git checkout.
+/// plugin, benchmarks, tests, CMake) differed from it, taken at build time ("unknown" when the
+/// build saw no git checkout).
 struct SourceVersion {
   std::string commit;
   bool dirty = false;

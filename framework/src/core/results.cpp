@@ -15,13 +15,7 @@
 
 namespace seqrec {
 
-SourceVersion source_version() {
-  SourceVersion v;
-  v.commit = SEQREC_BUILD_COMMIT;
-  v.dirty = SEQREC_BUILD_DIRTY;
-  if (v.commit.empty()) v.commit = SEQREC_GIT_COMMIT_AT_CONFIGURE;
-  return v;
-}
+SourceVersion source_version() { return {SEQREC_BUILD_COMMIT, SEQREC_BUILD_DIRTY}; }
 
 int64_t peak_rss_bytes() {
   struct rusage ru {};
