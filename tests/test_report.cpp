@@ -1,5 +1,5 @@
 // Head-to-head reporting: the paired tests against hand-computed values, a grid killed
-// mid-run and resumed, and tables that refuse mixed protocols.
+// mid-run and resumed, runs claimed by another bench, and tables that refuse mixed protocols.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "seqrec/build_info.h"
@@ -47,14 +48,14 @@ TEST(PairedTests, MatchHandComputedValues) {
 namespace {
 const std::string kBinary = std::string(SEQREC_BINARY_DIR) + "/seqrec";
 
-/// Runs `seqrec bench GRID` in its own process group; returns its pid.
-pid_t start_bench(const std::string& grid, const std::string& log) {
+/// Runs `seqrec bench GRID [OPTION]` in its own process group; returns its pid.
+pid_t start_bench(const std::string& grid, const std::string& log, const char* option = nullptr) {
   const pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
     std::freopen(log.c_str(), "w", stdout);
     dup2(fileno(stdout), STDERR_FILENO);
-    execl(kBinary.c_str(), kBinary.c_str(), "bench", grid.c_str(), static_cast<char*>(nullptr));
+    execl(kBinary.c_str(), kBinary.c_str(), "bench", grid.c_str(), option, static_cast<char*>(nullptr));
     _exit(127);
   }
   return pid;
@@ -79,16 +80,19 @@ size_t count(const std::string& text, const std::string& what) {
   for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
   return n;
 }
+/// A grid of one-epoch SASRec runs on the synthetic Markov data, written into `dir`.
+std::string markov_grid(const TempDir& dir, const std::string& seeds) {
+  write_file(dir.file("markov-sasrec.ini"), "data = synthetic:markov\nepochs = 1\nmax-len = 20\ncache-dir = " +
+                                                dir.file("cache") + "\nprogress = none\n[sasrec]\nhidden-size = 8\n");
+  return write_file(dir.file("grid.ini"), "[grid]\ndatasets = markov\nmethods = sasrec\nseeds = " + seeds +
+                                              "\nconfig = " + dir.file("{dataset}-{method}.ini") +
+                                              "\noutput = " + dir.file("out") + "\nthreads = 1\n");
+}
 }  // namespace
 
 TEST(Bench, KilledGridResumesOnlyTheMissingRuns) {
   TempDir dir;
-  write_file(dir.file("markov-sasrec.ini"),
-             "data = synthetic:markov\nepochs = 1\nmax-len = 20\ncache-dir = " + dir.file("cache") +
-                 "\nprogress = none\n[sasrec]\nhidden-size = 8\n");
-  const std::string grid = write_file(dir.file("grid.ini"), "[grid]\ndatasets = markov\nmethods = sasrec\nseeds = 1, 2, 3\n"
-                                                            "config = " + dir.file("{dataset}-{method}.ini") +
-                                                            "\noutput = " + dir.file("out") + "\nthreads = 1\n");
+  const std::string grid = markov_grid(dir, "1, 2, 3");
   const std::string out = dir.file("out");
   const pid_t pid = start_bench(grid, dir.file("first.log"));
   // Kill the whole grid (bench and its running child) as soon as the first run has finished.
@@ -115,14 +119,51 @@ TEST(Bench, KilledGridResumesOnlyTheMissingRuns) {
   EXPECT_EQ(st_before.st_mtime, st_after.st_mtime) << "the finished run was redone";
 
   // A third call has nothing to do; --dry-run lists every run as done.
-  const pid_t dry = fork();
-  if (dry == 0) {
-    std::freopen(dir.file("dry.log").c_str(), "w", stdout);
-    execl(kBinary.c_str(), kBinary.c_str(), "bench", grid.c_str(), "--dry-run", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  waitpid(dry, &status, 0);
+  waitpid(start_bench(grid, dir.file("dry.log"), "--dry-run"), &status, 0);
   EXPECT_EQ(count(slurp(dir.file("dry.log")), "  done  "), 3u) << slurp(dir.file("dry.log"));
+}
+
+TEST(Bench, RunClaimedByALiveProcessIsLeftToItAndAStaleClaimIsTakenOver) {
+  TempDir dir;
+  const std::string grid = markov_grid(dir, "1, 2");
+  // The runs' result files, from the dry run's lines "  todo  markov sasrec seed N [hash] PATH".
+  waitpid(start_bench(grid, dir.file("plan.log"), "--dry-run"), nullptr, 0);
+  std::vector<std::string> outputs;
+  std::istringstream plan(slurp(dir.file("plan.log")));
+  for (std::string line; std::getline(plan, line);)
+    if (line.rfind("  todo  ", 0) == 0) outputs.push_back(line.substr(line.rfind(' ') + 1));
+  ASSERT_EQ(outputs.size(), 2u) << slurp(dir.file("plan.log"));
+  const std::string lock = outputs[0].substr(0, outputs[0].size() - 5) + ".lock";
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  std::filesystem::create_directories(std::filesystem::path(lock).parent_path());
+  // Seed 1 is claimed by this (live) test process: bench must leave it alone.
+  write_file(lock, std::string(host) + " " + std::to_string(getpid()) + "\n");
+  const pid_t first = start_bench(grid, dir.file("first.log"));
+  int status = 0;
+  waitpid(first, &status, 0);
+  std::string log = slurp(dir.file("first.log"));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << log;
+  EXPECT_NE(log.find("skip  markov sasrec seed 1: running in another process"), std::string::npos) << log;
+  EXPECT_NE(log.find("1/2 finished, 0 failed, 1 left to another process"), std::string::npos) << log;
+  EXPECT_FALSE(std::filesystem::exists(outputs[0]));
+  EXPECT_TRUE(std::filesystem::exists(outputs[1]));
+  EXPECT_TRUE(std::filesystem::exists(lock)) << "bench removed a lock it did not own";
+  waitpid(start_bench(grid, dir.file("busy.log"), "--dry-run"), nullptr, 0);
+  EXPECT_NE(slurp(dir.file("busy.log")).find("  busy  markov sasrec seed 1"), std::string::npos) << slurp(dir.file("busy.log"));
+
+  // The claim's owner died without finishing (a reaped child's pid): the next bench runs it.
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  write_file(lock, std::string(host) + " " + std::to_string(dead) + "\n");
+  const pid_t second = start_bench(grid, dir.file("second.log"));
+  waitpid(second, &status, 0);
+  log = slurp(dir.file("second.log"));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << log;
+  EXPECT_EQ(count(log, "start "), 1u) << log;
+  EXPECT_TRUE(std::filesystem::exists(outputs[0])) << log;
+  EXPECT_FALSE(std::filesystem::exists(lock)) << "a finished run's lock was left behind";
 }
 
 namespace {

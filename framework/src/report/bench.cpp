@@ -1,15 +1,21 @@
 // seqrec bench GRID.ini [--dry-run] [--shard i/n]: runs a grid of (dataset, method, seed)
 // trainings as child processes, skipping those whose result file exists, so a re-run
 // resumes a grid after a crash or Ctrl-C. Results are written atomically by each child.
+// Each run is claimed with a lock file beside its result, so two bench processes on one
+// grid share its runs instead of training the same one twice.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <cstring>
 #include <map>
 #include <sstream>
 
@@ -49,6 +55,45 @@ std::vector<std::string> train_args(const Grid& g, const GridRun& r) {
   for (const auto& [k, v] : g.overrides) a.insert(a.end(), {"--" + k, v});
   return a;
 }
+
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
+/// Whether a lock file names a live process: one on another host always counts as live
+/// (a cluster's shared disk), one on this host while its pid exists.
+bool lock_held(const std::string& lock) {
+  std::ifstream in(lock);
+  if (!in) return false;
+  std::string host;
+  pid_t pid = 0;
+  in >> host >> pid;
+  if (host.empty() || pid <= 0) return true;  // being written by its owner this instant
+  return host != host_name() || kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+/// Claims a run for this process: creates its lock file exclusively, taking over a lock
+/// whose owner has died (a bench killed by SIGKILL leaves its locks behind).
+bool claim(const std::string& lock) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const int fd = open(lock.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
+    if (fd >= 0) {
+      const std::string owner = host_name() + " " + std::to_string(getpid()) + "\n";
+      const bool written = write(fd, owner.data(), owner.size()) == static_cast<ssize_t>(owner.size());
+      close(fd);
+      if (!written) throw Error(lock + ": cannot write lock file");
+      return true;
+    }
+    if (errno != EEXIST) throw Error(lock + ": cannot create lock file (" + std::strerror(errno) + ")");
+    if (lock_held(lock)) return false;
+    fs::remove(lock);
+  }
+  return false;
+}
+
+std::string stem_of(const GridRun& r) { return r.output.substr(0, r.output.size() - 5); }
 
 }  // namespace
 
@@ -145,7 +190,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     for (size_t i = 0; i < all.size(); ++i) {
       if (static_cast<int64_t>(i) % shards != shard) continue;
       const GridRun& r = all[i];
-      std::cout << (fs::exists(r.output) ? "  done  " : "  todo  ") << r.dataset << " " << r.method << " seed " << r.seed
+      const char* state = fs::exists(r.output) ? "  done  " : lock_held(stem_of(r) + ".lock") ? "  busy  " : "  todo  ";
+      std::cout << state << r.dataset << " " << r.method << " seed " << r.seed
                 << " [" << r.hash << "] " << r.output << std::endl;
     }
     return 0;
@@ -155,14 +201,26 @@ int cmd_bench(const std::vector<std::string>& args) {
   const auto t0 = clock::now();
   std::map<pid_t, std::pair<GridRun, clock::time_point>> running;
   size_t next = 0;
-  int64_t finished = 0, failed = 0;
+  int64_t finished = 0, failed = 0, elsewhere = 0;
   double run_seconds = 0;
   while (next < todo.size() || !running.empty()) {
     while (next < todo.size() && static_cast<int64_t>(running.size()) < g.parallel) {
       const GridRun& r = todo[next++];
+      const std::string stem = stem_of(r);
       fs::create_directories(fs::path(r.output).parent_path());
+      // Another bench on this grid may have finished or started this run since the plan
+      // (checked again after the claim: it may have finished in between).
+      bool ours = !fs::exists(r.output) && claim(stem + ".lock");
+      if (ours && fs::exists(r.output)) fs::remove(stem + ".lock"), ours = false;
+      if (!ours) {
+        const bool ended = fs::exists(r.output);
+        ended ? ++done : ++elsewhere;
+        std::cout << "skip  " << r.dataset << " " << r.method << " seed " << r.seed
+                  << (ended ? ": finished by another process" : ": running in another process (" + stem + ".lock)")
+                  << std::endl;
+        continue;
+      }
       std::vector<std::string> a = train_args(g, r);
-      const std::string stem = r.output.substr(0, r.output.size() - 5);
       a.insert(a.end(), {"--output", r.output, "--ranks", stem + ".ranks.h5", "--progress", "lines"});
       const pid_t pid = fork();
       if (pid < 0) throw Error("bench: fork failed");
@@ -187,6 +245,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     const GridRun r = it->second.first;
     const double secs = std::chrono::duration<double>(clock::now() - it->second.second).count();
     running.erase(it);
+    fs::remove(stem_of(r) + ".lock");
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(r.output);
     ok ? ++finished : ++failed;
     run_seconds += secs;
@@ -196,8 +255,9 @@ int cmd_bench(const std::vector<std::string>& args) {
               << std::setprecision(0) << secs << " s  [" << done + finished << "/" << mine << " finished, " << failed
               << " failed, ETA " << eta / 60 << " min]" << std::endl;
   }
-  std::cout << "grid " << grid_path << ": " << done + finished << "/" << mine << " finished, " << failed << " failed, "
-            << std::fixed << std::setprecision(0) << std::chrono::duration<double>(clock::now() - t0).count() << " s"
+  std::cout << "grid " << grid_path << ": " << done + finished << "/" << mine << " finished, " << failed << " failed, ";
+  if (elsewhere) std::cout << elsewhere << " left to another process, ";
+  std::cout << std::fixed << std::setprecision(0) << std::chrono::duration<double>(clock::now() - t0).count() << " s"
             << std::endl;
   return failed ? 1 : 0;
 }
