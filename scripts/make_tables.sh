@@ -6,12 +6,13 @@ cd "$(dirname "$0")/.."
 S=${SEQREC_BIN:-./build/seqrec}
 mkdir -p results/tables results/plots
 r=results/runs
-have() { for f in "$@"; do if [ -f "${f#*=}" ]; then echo "$f"; fi; done; }
+have() { for f in "$@"; do if [ -e "${f#*=}" ]; then echo "$f"; fi; done; }
 
 # The Beauty head-to-head (seqrec bench configs/grids/beauty-table.ini): every method, up to
 # three seeds, patience 10, paired tests against SASRec+CCE where rank files exist.
-# SASRec+ATSRec runs apart from the grid (same protocol and patience; about an hour a run).
-grid="results/grids/beauty-table $(have "sasrec-atsrec=$r/beauty-sasrec-atsrec-seed1.json")"
+# SASRec+ATSRec's seeds come from configs/grids/beauty-atsrec.ini (same folder, same patience);
+# gbce with patience 40 (configs/grids/beauty-gbce-patience40.ini) is one more, named row.
+grid="results/grids/beauty-table $(have "sasrec-gbce-p40=results/grids/beauty-gbce-patience40")"
 $S table $grid --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --reference results/published.csv \
   --output results/tables/beauty-table.md
 $S table $grid --metrics hit@10,ndcg@10,ndcg@20 --other-protocol --output results/tables/beauty-table-strict.md
