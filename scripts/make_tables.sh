@@ -36,6 +36,16 @@ $S table $toys --metrics hit@10,ndcg@10 --baseline sasrec-bce --wall --reference
   --output results/tables/toys-atsrec.md
 $S plot $toys --out results/plots/toys-atsrec --title Toys_and_Games
 
+# SASRec+CCE on a GPU (results/runs/cuda: an H100 with the CUDA LibTorch 2.11, padded
+# batching, patience 40): Sports and Yelp beside ELECRec's published numbers (both protocols:
+# Yelp's test answers often repeat a history item), and Toys against the CPU run of the same settings.
+c=results/runs/cuda
+cuda_sy=$(have "sasrec-cce-cuda="$c/{sports,yelp}-sasrec-cce-cuda-seed{1,2,3}.json)
+$S table $cuda_sy --metrics hit@10,ndcg@10 --wall --reference results/published.csv --output results/tables/sports-yelp-cuda.md
+$S table $cuda_sy --metrics hit@10,ndcg@10 --other-protocol --output results/tables/sports-yelp-cuda-strict.md
+$S table "sasrec-cce-cpu=$r/toys-sasrec-cce-seed1.json" "sasrec-cce-cuda=$c/toys-sasrec-cce-cuda-seed1.json" \
+  --metrics hit@10,ndcg@10,ndcg@20 --baseline "sasrec-cce-cpu" --wall --output results/tables/toys-cpu-vs-cuda.md
+
 # The Beauty quick grid (seqrec bench configs/grids/beauty-quick.ini).
 $S table results/grids/beauty-quick --metrics hit@10,ndcg@10,ndcg@20 --wall --output results/tables/beauty-quick-grid.md
 
@@ -50,3 +60,5 @@ fill() {
 fill beauty-table results/tables/beauty-table.md
 fill toys-elecrec results/tables/toys-elecrec.md
 fill toys-atsrec results/tables/toys-atsrec.md
+fill sports-yelp-cuda results/tables/sports-yelp-cuda.md
+fill toys-cpu-vs-cuda results/tables/toys-cpu-vs-cuda.md
