@@ -18,6 +18,12 @@ $S table $grid --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --r
 $S table $grid --metrics hit@10,ndcg@10,ndcg@20 --other-protocol --output results/tables/beauty-table-strict.md
 $S plot $grid --out results/plots/beauty-table --title Beauty
 
+# ATSRec's own comparison on Beauty: SASRec+BCE with and without adversarial training, same
+# seeds, from the grid above.
+g=results/grids/beauty-table/Beauty
+$S table "sasrec-bce=$g/sasrec-bce" "sasrec-atsrec=$g/sasrec-atsrec" --metrics hit@10,ndcg@10,ndcg@20 \
+  --baseline sasrec-bce --output results/tables/beauty-atsrec.md
+
 # Beauty core runs with the papers' patience 40, seed 1: ELECRec's two padding switches
 # beside SASRec with BCE and CCE.
 core=$(have "sasrec-bce=$r/beauty-sasrec-bce-seed1.json" "sasrec-cce=$r/beauty-sasrec-cce-seed1.json" \

@@ -169,6 +169,9 @@ int cmd_train(const Config& c) {
     std::cout << "training " << c.str("model") << " with " << (trainer->uses_loss() ? loss->name() : "its own objective") << " (" << trainer->name()
               << " trainer, " << c.str("batching") << " batches, " << at::get_num_threads() << " intra-op thread(s))"
               << std::endl;
+    if (c.str("device") != "cpu" && c.str("batching") == "split")
+      std::cout << "note: split batches encode each batch in parts, which saves padding FLOPs on a CPU but "
+                   "multiplies kernel launches on a GPU; --batching packed or padded is faster there" << std::endl;
     fr = fit(*model, *trainer, *loss, l.data, c, evaluator, std::cout);
   }
   print_metrics("test", fr.test, eo.ks);
