@@ -52,6 +52,13 @@ $S table $cuda_sy --metrics hit@10,ndcg@10 --other-protocol --output results/tab
 $S table "sasrec-cce-cpu=$r/toys-sasrec-cce-seed1.json" "sasrec-cce-cuda=$c/toys-sasrec-cce-cuda-seed1.json" \
   --metrics hit@10,ndcg@10,ndcg@20 --baseline "sasrec-cce-cpu" --wall --output results/tables/toys-cpu-vs-cuda.md
 
+# Ten-epoch end-to-end checks on Beauty (seed 1) of what the tables do not train: DNS, FGSM,
+# FGM, the CCE paper's bpr_max/top1_max code variants, beside plain BCE for ten epochs.
+short=results/runs/short
+$S table "sasrec-bce=$short/beauty-sasrec-bce-10epochs-seed1.json" \
+  $short/beauty-sasrec-{bce-dns,atsrec-fgsm,atsrec-fgm,bpr-max-cce,top1-max-cce}-10epochs-seed1.json \
+  --metrics hit@10,ndcg@10 --wall --output results/tables/beauty-short-checks.md
+
 # The Beauty quick grid (seqrec bench configs/grids/beauty-quick.ini).
 $S table results/grids/beauty-quick --metrics hit@10,ndcg@10,ndcg@20 --wall --output results/tables/beauty-quick-grid.md
 
