@@ -201,7 +201,8 @@ int cmd_bench(const std::vector<std::string>& args) {
   const auto t0 = clock::now();
   std::map<pid_t, std::pair<GridRun, clock::time_point>> running;
   size_t next = 0;
-  int64_t finished = 0, failed = 0, elsewhere = 0;
+  int64_t finished = 0, failed = 0;
+  std::vector<std::string> elsewhere;  // outputs of runs left to another process
   double run_seconds = 0;
   while (next < todo.size() || !running.empty()) {
     while (next < todo.size() && static_cast<int64_t>(running.size()) < g.parallel) {
@@ -214,7 +215,8 @@ int cmd_bench(const std::vector<std::string>& args) {
       if (ours && fs::exists(r.output)) fs::remove(stem + ".lock"), ours = false;
       if (!ours) {
         const bool ended = fs::exists(r.output);
-        ended ? ++done : ++elsewhere;
+        if (ended) ++done;
+        else elsewhere.push_back(r.output);
         std::cout << "skip  " << r.dataset << " " << r.method << " seed " << r.seed
                   << (ended ? ": finished by another process" : ": running in another process (" + stem + ".lock)")
                   << std::endl;
@@ -255,8 +257,10 @@ int cmd_bench(const std::vector<std::string>& args) {
               << std::setprecision(0) << secs << " s  [" << done + finished << "/" << mine << " finished, " << failed
               << " failed, ETA " << eta / 60 << " min]" << std::endl;
   }
+  int64_t still_running = 0;  // the others have finished meanwhile
+  for (const auto& out : elsewhere) fs::exists(out) ? ++done : ++still_running;
   std::cout << "grid " << grid_path << ": " << done + finished << "/" << mine << " finished, " << failed << " failed, ";
-  if (elsewhere) std::cout << elsewhere << " left to another process, ";
+  if (still_running) std::cout << still_running << " left to another process, ";
   std::cout << std::fixed << std::setprecision(0) << std::chrono::duration<double>(clock::now() - t0).count() << " s"
             << std::endl;
   return failed ? 1 : 0;
