@@ -94,6 +94,7 @@ bool claim(const std::string& lock) {
 }
 
 std::string stem_of(const GridRun& r) { return r.output.substr(0, r.output.size() - 5); }
+std::string lock_of(const GridRun& r) { return stem_of(r) + ".lock"; }
 
 }  // namespace
 
@@ -190,7 +191,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     for (size_t i = 0; i < all.size(); ++i) {
       if (static_cast<int64_t>(i) % shards != shard) continue;
       const GridRun& r = all[i];
-      const char* state = fs::exists(r.output) ? "  done  " : lock_held(stem_of(r) + ".lock") ? "  busy  " : "  todo  ";
+      const char* state = fs::exists(r.output) ? "  done  " : lock_held(lock_of(r)) ? "  busy  " : "  todo  ";
       std::cout << state << r.dataset << " " << r.method << " seed " << r.seed
                 << " [" << r.hash << "] " << r.output << std::endl;
     }
@@ -211,14 +212,14 @@ int cmd_bench(const std::vector<std::string>& args) {
       fs::create_directories(fs::path(r.output).parent_path());
       // Another bench on this grid may have finished or started this run since the plan
       // (checked again after the claim: it may have finished in between).
-      bool ours = !fs::exists(r.output) && claim(stem + ".lock");
-      if (ours && fs::exists(r.output)) fs::remove(stem + ".lock"), ours = false;
+      bool ours = !fs::exists(r.output) && claim(lock_of(r));
+      if (ours && fs::exists(r.output)) fs::remove(lock_of(r)), ours = false;
       if (!ours) {
         const bool ended = fs::exists(r.output);
         if (ended) ++done;
         else elsewhere.push_back(r.output);
         std::cout << "skip  " << r.dataset << " " << r.method << " seed " << r.seed
-                  << (ended ? ": finished by another process" : ": running in another process (" + stem + ".lock)")
+                  << (ended ? ": finished by another process" : ": running in another process (" + lock_of(r) + ")")
                   << std::endl;
         continue;
       }
@@ -247,7 +248,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     const GridRun r = it->second.first;
     const double secs = std::chrono::duration<double>(clock::now() - it->second.second).count();
     running.erase(it);
-    fs::remove(stem_of(r) + ".lock");
+    fs::remove(lock_of(r));
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(r.output);
     ok ? ++finished : ++failed;
     run_seconds += secs;
