@@ -100,13 +100,16 @@ static void BM_SASRecStep(benchmark::State& state) {
 }
 BENCHMARK(BM_SASRecStep)->Arg(8)->Arg(50)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-/// One ELECRec training step (Beauty settings, full sharing) on a split batch of 256 users
-/// drawn from a Beauty-sized synthetic catalogue. FLOP counter: the generator's softmax
-/// GEMMs (6 N V d for N trained positions), the step's dominant term; the encoders add
-/// roughly 3 x 2 x 200 kFLOP per encoded position. Argument: gen-loss-padding include (1)
-/// or mask (0); with include the generator also trains on the padded positions of each part.
+/// One ELECRec training step (Beauty settings, full sharing) on a batch of 256 users drawn
+/// from a Beauty-sized synthetic catalogue. FLOP counter: the generator's softmax GEMMs
+/// (6 N V d for N trained positions), the step's dominant term; the encoders add roughly
+/// 3 x 2 x 200 kFLOP per encoded position. Argument: 0 mask (real positions, split batch),
+/// 1 include-pieces (padding of each part too, split batch), 2 include (the reference: every
+/// position of a padded batch), 3 reference-weight (real positions, split batch).
 static void BM_ElecRecStep(benchmark::State& state) {
-  const bool include = state.range(0) == 1;
+  static const char* modes[] = {"mask", "include-pieces", "include", "reference-weight"};
+  const std::string mode = modes[state.range(0)];
+  const bool padded = mode == "include", with_padding = mode == "include" || mode == "include-pieces";
   register_builtins();
   static bool declared = false;
   if (!declared) {
@@ -117,7 +120,8 @@ static void BM_ElecRecStep(benchmark::State& state) {
   c.set("elecrec.sharing", "full");
   c.set("elecrec.sample-ratio", "0.45");
   c.set("elecrec.dis-loss-weight", "0.6");
-  c.set("elecrec.gen-loss-padding", include ? "include" : "mask");
+  c.set("elecrec.gen-loss-padding", mode);
+  c.set("batching", padded ? "padded" : "split");
   Dataset d = make_markov_dataset(2000, kItems - 2, 5, 20, 1);
   torch::manual_seed(0);
   elecrec::ElecRecModel m(elecrec::elecrec_options_from(c, d.item_size()));
@@ -127,19 +131,19 @@ static void BM_ElecRecStep(benchmark::State& state) {
   TrainContext ctx{m, *loss, sampler, c, rng, torch::kCPU};
   elecrec::ElecRecTrainer t;
   t.setup(ctx);
-  TrainBatcher batcher(d, 50, 256, Batching::kSplit);
+  TrainBatcher batcher(d, 50, 256, padded ? Batching::kPadded : Batching::kSplit);
   Batch b = batcher.epoch(rng)[0];
   int64_t positions = 0, encoded = 0;
   for (const Batch* p : b.pieces()) {
     encoded += p->inputs.numel();
-    positions += include ? p->targets.numel() : (p->targets > 0).sum().item<int64_t>();
+    positions += with_padding ? p->targets.numel() : (p->targets > 0).sum().item<int64_t>();
   }
   for (auto _ : state) t.step(b);
   set_flops(state, 6.0 * positions * kItems * kDim);
   state.counters["positions"] = static_cast<double>(positions);
   state.counters["encoded"] = static_cast<double>(encoded);
 }
-BENCHMARK(BM_ElecRecStep)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ElecRecStep)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 int main(int argc, char** argv) {
   at::set_num_threads(2);

@@ -40,8 +40,10 @@ for spec in "cce split 2" "cce bucketed 2" "cce padded 1" "bce split 2"; do
 done
 
 # ELECRec on Beauty, one epoch each way of the generator's padding (one LibTorch thread,
-# OpenBLAS on both cores: the fastest setting measured here).
-for pad in include mask; do
-  $bin train --config configs/Beauty-elecrec.ini --cache-dir "$cache" --elecrec.gen-loss-padding $pad --epochs 1 --threads 1 \
-    --progress lines --output results/timing/beauty-elecrec-$pad-1epoch-1thread.json | grep epoch
+# OpenBLAS on both cores: the fastest setting measured here): the reference's objective on
+# padded batches, and the split-batch variants.
+for spec in "include padded" "include-pieces split" "reference-weight split" "mask split"; do
+  set -- $spec
+  $bin train --config configs/Beauty-elecrec.ini --cache-dir "$cache" --elecrec.gen-loss-padding $1 --batching $2 \
+    --epochs 1 --threads 1 --progress lines --output results/timing/beauty-elecrec-$1-$2-1epoch-1thread.json | grep epoch
 done

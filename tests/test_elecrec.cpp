@@ -33,17 +33,35 @@ std::shared_ptr<ElecRecModel> make(const Config& c, int64_t item_size, uint64_t 
   return std::make_shared<ElecRecModel>(elecrec_options_from(c, item_size));
 }
 
-/// One ElecRecTrainer step on the first batch of an epoch laid out as `layout`.
-double one_step(ElecRecModel& m, const Config& c, const Dataset& d, Batching layout, int64_t batch_size) {
+const char* batching_name(Batching layout) {
+  switch (layout) {
+    case Batching::kPadded: return "padded";
+    case Batching::kPacked: return "packed";
+    case Batching::kBucketed: return "bucketed";
+    case Batching::kSplit: return "split";
+  }
+  return "?";
+}
+
+/// The first batch of an epoch laid out as `layout` (max_len 10).
+Batch first_batch(const Dataset& d, Batching layout, int64_t batch_size) {
+  TrainBatcher batcher(d, 10, batch_size, layout);
+  std::mt19937_64 brng(2);
+  return batcher.epoch(brng)[0];
+}
+
+/// One ElecRecTrainer step on the first batch of an epoch laid out as `layout` (the config's
+/// batching key set to match).
+double one_step(ElecRecModel& m, const Config& config, const Dataset& d, Batching layout, int64_t batch_size) {
+  Config c = config;
+  c.set("batching", batching_name(layout));
   UniformSampler sampler(d);
   std::mt19937_64 rng(1);
   auto loss = losses().create("loss", "cce", c);
   TrainContext ctx{m, *loss, sampler, c, rng, torch::kCPU};
   ElecRecTrainer t;
   t.setup(ctx);
-  TrainBatcher batcher(d, 10, batch_size, layout);
-  std::mt19937_64 brng(2);
-  Batch b = batcher.epoch(brng)[0];
+  Batch b = first_batch(d, layout, batch_size);
   torch::manual_seed(9);
   return t.step(b);
 }
@@ -112,7 +130,7 @@ TEST(ElecRec, DoubleStepChangesExactlyTheSharedTensors) {
     Config c = elecrec_config({{"elecrec.sharing", "embed_only"}, {"elecrec.double-step-shared", twice ? "true" : "false"},
                                {"lr", "0.01"}});
     auto m = make(c, d.item_size(), 5);
-    one_step(*m, c, d, Batching::kPacked, 64);
+    one_step(*m, c, d, Batching::kPadded, 64);
     return m;
   };
   auto once = run(false), twice = run(true);
@@ -142,9 +160,78 @@ TEST(ElecRec, BucketedStepEqualsPaddedStep) {
   EXPECT_NEAR(step_loss(Batching::kSplit, "0"), step_loss(Batching::kPadded, "0"), 1e-5);
 }
 
+namespace {
+/// A deterministic step whose loss is the generator's CE alone: no dropout, no replacements,
+/// the discriminator's loss weighted 0.
+Config generator_only(const char* padding) {
+  return elecrec_config({{"elecrec.gen-loss-padding", padding}, {"sasrec.dropout", "0"}, {"sasrec.attn-dropout", "0"},
+                         {"elecrec.sample-ratio", "0"}, {"elecrec.dis-loss-weight", "0"}});
+}
+
+/// The generator's CE over the padded batch's positions, from ATen (independent of the
+/// fused kernel and of the trainer): summed over all positions or over real ones only.
+double generator_ce_sum(ElecRecModel& m, const Batch& padded, bool real_only) {
+  torch::NoGradGuard g;
+  m.eval();
+  torch::Tensor h = m.generator->encode(padded.inputs, padded.position_offset);
+  torch::Tensor logits = torch::matmul(h, m.generator->item_table().t()).reshape({-1, m.generator->item_table().size(0)});
+  torch::Tensor y = padded.targets.reshape(-1);
+  torch::Tensor ce = torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  if (real_only) ce = ce * (y > 0).to(ce.dtype());
+  return ce.sum().item<double>();
+}
+}  // namespace
+
+TEST(ElecRec, IncludeIsTheMeanOverEveryPositionOfTheMaxLenGrid) {
+  // The reference's generator loss: CE at all B x max_len positions, padded ones with target 0.
+  Dataset d = make_markov_dataset(32, 25, 4, 9, 6);
+  Config c = generator_only("include");
+  auto m = make(c, d.item_size(), 3);
+  Batch b = first_batch(d, Batching::kPadded, 32);
+  ASSERT_EQ(b.width(), 10);
+  const double want = generator_ce_sum(*m, b, false) / static_cast<double>(b.inputs.numel());
+  EXPECT_NEAR(one_step(*m, c, d, Batching::kPadded, 32), want, 1e-5);
+}
+
+TEST(ElecRec, ReferenceWeightGivesRealPositionsTheReferenceWeightInAnyLayout) {
+  // Real positions' CE summed, over B x max_len: include's value less the padded positions'
+  // own loss, the same whatever the batch layout.
+  Dataset d = make_markov_dataset(32, 25, 4, 9, 6);
+  Config c = generator_only("reference-weight");
+  auto probe = make(c, d.item_size(), 3);
+  Batch b = first_batch(d, Batching::kPadded, 32);
+  const double want = generator_ce_sum(*probe, b, true) / static_cast<double>(b.inputs.numel());
+  for (Batching layout : {Batching::kPadded, Batching::kPacked, Batching::kSplit}) {
+    auto m = make(c, d.item_size(), 3);
+    EXPECT_NEAR(one_step(*m, c, d, layout, 32), want, 1e-5) << batching_name(layout);
+  }
+  // mask: the same sum over the real positions' count.
+  Config mask = generator_only("mask");
+  auto m = make(mask, d.item_size(), 3);
+  const double real = (b.targets > 0).sum().item<double>();
+  EXPECT_NEAR(one_step(*m, mask, d, Batching::kSplit, 32), generator_ce_sum(*probe, b, true) / real, 1e-5);
+}
+
+TEST(ElecRec, IncludeWithoutPaddedBatchesIsAClearError) {
+  Dataset d = make_markov_dataset(32, 25, 4, 9, 6);
+  Config c = elecrec_config({{"elecrec.gen-loss-padding", "include"}});
+  auto m = make(c, d.item_size(), 3);
+  try {
+    one_step(*m, c, d, Batching::kSplit, 32);
+    FAIL() << "include with split batches trained";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("needs --batching padded"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+  }
+  // include-pieces keeps the per-piece mean for split batches.
+  Config pieces = elecrec_config({{"elecrec.gen-loss-padding", "include-pieces"}});
+  auto p = make(pieces, d.item_size(), 3);
+  EXPECT_TRUE(std::isfinite(one_step(*p, pieces, d, Batching::kSplit, 32)));
+}
+
 TEST(ElecRec, TrainsAndBeatsChanceOnMarkovData) {
   Dataset d = make_markov_dataset(300, 50, 6, 20, 8);
-  Config c = elecrec_config({{"epochs", "4"}, {"progress", "none"}, {"elecrec.sharing", "full"}});
+  Config c = elecrec_config({{"epochs", "4"}, {"progress", "none"}, {"elecrec.sharing", "full"}, {"batching", "padded"}});
   auto m = make(c, d.item_size());
   auto loss = losses().create("loss", "cce", c);
   ElecRecTrainer t;

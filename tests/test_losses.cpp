@@ -236,6 +236,34 @@ TEST(FusedSoftmaxCE, MatchesATenValueAndGradients) {
   EXPECT_TRUE(torch::allclose(e1.grad(), e2.grad(), 1e-4, 1e-6));
 }
 
+TEST(FusedSoftmaxCE, OneChunkEqualsRowChunks) {
+  // Off the CPU a whole block is one chunk; on it, 32-row chunks. softmax_ce_rows must give
+  // the same losses, in-place gradients and draws either way (cumsum sampling path, which is
+  // the one a GPU takes, and the float block walk).
+  const int64_t n = 100, v = 301;
+  torch::manual_seed(21);
+  torch::Tensor logits = torch::randn({n, v}) * 3;
+  torch::Tensor t = torch::randint(0, v, {n, 1}, torch::kLong);
+  torch::Tensor u = torch::rand({n}, torch::kDouble);
+  for (double power : {1.0, 4.4}) {
+    SoftmaxSampling whole, chunked;
+    whole.power = chunked.power = power;
+    whole.uniforms = chunked.uniforms = u;
+    whole.samples = torch::empty({n}, torch::kLong);
+    chunked.samples = torch::empty({n}, torch::kLong);
+    torch::Tensor g1 = logits.clone(), g2 = logits.clone();
+    torch::Tensor l1 = softmax_ce_rows(g1, t, 1.0 / n, &whole, 0);
+    std::vector<torch::Tensor> parts;
+    for (int64_t r0 = 0; r0 < n; r0 += 32) {
+      const int64_t r1 = std::min(n, r0 + 32);
+      parts.push_back(softmax_ce_rows(g2.slice(0, r0, r1), t.slice(0, r0, r1), 1.0 / n, &chunked, r0));
+    }
+    EXPECT_TRUE(torch::allclose(l1, torch::cat(parts), 1e-6, 1e-6)) << "power " << power;
+    EXPECT_TRUE(torch::allclose(g1, g2, 1e-6, 1e-8)) << "power " << power;
+    EXPECT_TRUE(torch::equal(whole.samples, chunked.samples)) << "power " << power;
+  }
+}
+
 TEST(FusedSoftmaxCE, DoubleGradientMatchesFiniteDifferences) {
   torch::manual_seed(3);
   torch::Tensor h = torch::randn({4, 3}, torch::kDouble), e = torch::randn({7, 3}, torch::kDouble);

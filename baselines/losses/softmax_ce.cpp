@@ -65,15 +65,18 @@ class FusedSoftmaxCE : public torch::autograd::Function<FusedSoftmaxCE> {
       const int64_t b1 = std::min(n, b0 + block);
       torch::Tensor h = hidden.slice(0, b0, b1), g = buffer.slice(0, 0, b1 - b0);
       torch::mm_out(g, h, items.t());  // becomes the gradient in place
+      // On CPU, chunks of rows stay in the core's cache through all passes; ATen's
+      // vectorised kernels run on each chunk, one chunk per thread. Elsewhere the block is one
+      // chunk: a GPU runs each pass over all rows as one kernel (32-row chunks made an
+      // ELECRec step a few thousand kernel launches).
+      const int64_t chunk = cpu ? kChunkRows : b1 - b0;
       auto run = [&](int64_t r0, int64_t r1) {
-        for (int64_t c0 = r0; c0 < r1; c0 += kChunkRows) {
-          const int64_t c1 = std::min(r1, c0 + kChunkRows);
+        for (int64_t c0 = r0; c0 < r1; c0 += chunk) {
+          const int64_t c1 = std::min(r1, c0 + chunk);
           loss.slice(0, b0 + c0, b0 + c1)
               .copy_(softmax_ce_rows(g.slice(0, c0, c1), t.slice(0, b0 + c0, b0 + c1), 1.0 / n, sampling, b0 + c0));
         }
       };
-      // On CPU, chunks of rows stay in the core's cache through all passes; ATen's
-      // vectorised kernels run on each chunk, one chunk per thread.
       if (cpu) at::parallel_for(0, b1 - b0, kChunkRows, run);
       else run(0, b1 - b0);
       if (grad_hidden.defined()) grad_hidden.slice(0, b0, b1).copy_(torch::mm(g, items));

@@ -55,9 +55,12 @@ void declare_elecrec_keys(Schema& s) {
          "discriminator loss over all real positions (full) or only those offered a generated item (mask_only)", g,
          {"full", "mask_only"}});
   s.add({"elecrec.gen-loss-padding", KeyType::kString, "include",
-         "generator CE over padded positions too, target 0, mean over all positions (include: the reference; exact "
-         "with --batching padded) or over real positions only (mask)",
-         g, {"include", "mask"}});
+         "generator CE: include = the reference's, over every position of max_len-wide batches, padding included "
+         "(target 0; needs --batching padded); include-pieces = padding included but the mean over each batch piece's "
+         "own width (split/packed batches; not the reference's weighting); reference-weight = real positions only, "
+         "summed and divided by batch x max_len (the reference's weight on them, padded positions' loss and "
+         "replacements left out; any batching); mask = real positions only, their mean",
+         g, {"include", "include-pieces", "reference-weight", "mask"}});
   s.add({"elecrec.double-step-shared", KeyType::kBool, "true",
          "list shared tensors twice in Adam, which then updates them twice per step (the reference's behaviour); "
          "false = one step", g});
@@ -147,6 +150,10 @@ void ElecRecTrainer::setup(TrainContext& ctx) {
   ctx_ = &ctx;
   model_ = dynamic_cast<ElecRecModel*>(&ctx.model);
   if (!model_) throw Error("--trainer elecrec needs --model elecrec");
+  if (model_->elecrec_options().gen_loss_padding() == "include" && ctx.config.str("batching") != "padded")
+    throw Error("--elecrec.gen-loss-padding include (the reference's objective) needs --batching padded; with --batching " +
+                ctx.config.str("batching") + " use include-pieces (padding included, mean over each piece's width) or "
+                "reference-weight (real positions, the reference's weight)");
   optimizer_ = make_adam(optimiser_parameters(*model_, model_->elecrec_options().double_step_shared()), ctx.config);
 }
 
@@ -155,7 +162,7 @@ double ElecRecTrainer::step(const Batch& batch) {
   const torch::Device dev = ctx_->device;
   model_->train();
   optimizer_->zero_grad();
-  const bool include_padding = o.gen_loss_padding() == "include";
+  const bool include_padding = o.gen_loss_padding() == "include" || o.gen_loss_padding() == "include-pieces";
 
   // 1. Generator over every piece of the batch; its CE and one draw per position come from
   //    the same logits, computed once for all pieces.
@@ -185,6 +192,13 @@ double ElecRecTrainer::step(const Batch& batch) {
   }
   sampling.uniforms = torch::rand({n}, torch::TensorOptions().device(dev));
   torch::Tensor gen_loss = fused_softmax_ce(torch::cat(hidden), model_->generator->item_table(), yp, &sampling);
+  if (o.gen_loss_padding() == "reference-weight") {
+    // The mean over real positions times their share of the batch's max_len-wide grid: the
+    // weight the reference's mean over every position gives them.
+    int64_t rows = 0;
+    for (const Piece& pc : pieces) rows += pc.y.size(0);
+    gen_loss = gen_loss * (static_cast<double>(n) / static_cast<double>(rows * o.gen().max_len()));
+  }
 
   // 2. Offer a generated item at a share sample_ratio of the positions.
   torch::Tensor offered = torch::rand({n}, torch::TensorOptions().device(dev)) < o.sample_ratio();

@@ -30,7 +30,7 @@ struct ElecRecOptions {
   TORCH_ARG(std::string, project_type) = "affine";  ///< affine: Linear(d,1); sum: sum(h)/temperature
   TORCH_ARG(double, temperature) = 1.0;
   TORCH_ARG(std::string, dis_opt) = "full";         ///< full | mask_only (only replaced-offered positions)
-  TORCH_ARG(std::string, gen_loss_padding) = "include";  ///< include (reference) | mask
+  TORCH_ARG(std::string, gen_loss_padding) = "include";  ///< include (reference; padded batches) | include-pieces | reference-weight | mask
   TORCH_ARG(bool, double_step_shared) = true;            ///< Adam steps shared tensors twice (reference)
 };
 
