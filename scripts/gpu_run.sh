@@ -5,6 +5,12 @@
 #   - configs/grids/elecrec-table-gpu.ini with seqrec bench (ELECRec cells, Beauty first);
 #   - Beauty ELECRec seed 1 with gen-loss-padding reference-weight beside it (packed batches).
 # Usage: scripts/gpu_run.sh OUTDIR SECONDS   (SECONDS: wall-clock budget for the whole script)
+# Prepared on the Debian machine first (.gpu is git-ignored through .git/info/exclude):
+#   mkdir -p .gpu/debs .gpu/rt .gpu/data && cp ../shared/data/*.txt .gpu/data/
+#   (cd .gpu/debs && apt-get download libhdf5-dev libhdf5-103-1 libsz2 libaec0 libboost1.74-dev \
+#      libboost-program-options1.74-dev libboost-program-options1.74.0 nlohmann-json3-dev)
+#   ldd /usr/lib/x86_64-linux-gnu/hdf5/serial/libhdf5.so | awk '$3 ~ /^\// {print $3}' |
+#     grep -v -e libc.so -e libm.so -e libresolv -e ld-linux | xargs -I{} cp -L {} .gpu/rt/
 set -uo pipefail
 out=$1 budget=$2
 t0=$(date +%s)

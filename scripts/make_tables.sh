@@ -12,11 +12,31 @@ have() { for f in "$@"; do if [ -e "${f#*=}" ]; then echo "$f"; fi; done; }
 # three seeds, patience 10, paired tests against SASRec+CCE where rank files exist.
 # SASRec+ATSRec's seeds come from configs/grids/beauty-atsrec.ini (same folder, same patience);
 # gbce with patience 40 (configs/grids/beauty-gbce-patience40.ini) is one more, named row.
-grid="results/grids/beauty-table $(have "sasrec-gbce-p40=results/grids/beauty-gbce-patience40")"
+# ELECRec's row there is the split batches' objective (include-pieces); the reference's
+# objective (padded batches, patience 40, from the four-dataset grid) is one more, named row.
+grid="results/grids/beauty-table $(have "sasrec-gbce-p40=results/grids/beauty-gbce-patience40" \
+  "elecrec-padded-p40=results/grids/elecrec-table/Beauty/elecrec")"
 $S table $grid --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --reference results/published.csv \
   --output results/tables/beauty-table.md
 $S table $grid --metrics hit@10,ndcg@10,ndcg@20 --other-protocol --output results/tables/beauty-table-strict.md
 $S plot $grid --out results/plots/beauty-table --title Beauty
+$S plot results/grids/elecrec-table --out results/plots/elecrec-table --title "ELECRec paper comparison"
+
+# The four-dataset comparison of the ELECRec paper (seqrec bench configs/grids/elecrec-table.ini,
+# patience 40; ELECRec's cells from configs/grids/elecrec-table-gpu.ini on a GPU), as far as it has run.
+$S table results/grids/elecrec-table --metrics hit@10,ndcg@10 --baseline sasrec-cce --wall \
+  --reference results/published.csv --output results/tables/elecrec-table.md
+$S table results/grids/elecrec-table --metrics hit@10,ndcg@10 --other-protocol --output results/tables/elecrec-table-strict.md
+
+# ELECRec on Beauty under each generator objective: the reference's (padded batches, the
+# configs' default since 2026-11-26), the split batches' per-piece mean (include-pieces: the
+# head-to-head grid's patience-10 runs and the core run), and reference-weight (packed, GPU).
+$S table "elecrec-padded-p40=results/grids/elecrec-table/Beauty/elecrec" \
+  "elecrec-split-p10=results/grids/beauty-table/Beauty/elecrec" \
+  $(have "elecrec-split-p40=$r/beauty-elecrec-include-split-seed1.json" \
+    "elecrec-refweight-packed-p40=$r/cuda/beauty-elecrec-reference-weight-packed-seed1.json") \
+  --metrics hit@10,ndcg@10,hit@20,ndcg@20 --baseline elecrec-padded-p40 --wall --reference results/published.csv \
+  --output results/tables/beauty-elecrec-objectives.md
 
 # ATSRec's own comparison on Beauty: SASRec+BCE with and without adversarial training, same
 # seeds, from the grid above.
@@ -71,6 +91,8 @@ fill() {
     !skip { print }' "$readme" > "$readme.tmp" && mv "$readme.tmp" "$readme"
 }
 fill beauty-table results/tables/beauty-table.md
+fill elecrec-table results/tables/elecrec-table.md
+fill beauty-elecrec-objectives results/tables/beauty-elecrec-objectives.md
 fill toys-elecrec results/tables/toys-elecrec.md
 fill toys-atsrec results/tables/toys-atsrec.md
 fill sports-yelp-cuda results/tables/sports-yelp-cuda.md
