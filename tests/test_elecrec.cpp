@@ -169,47 +169,62 @@ Config generator_only(const char* padding) {
 }
 
 /// The generator's CE over the padded batch's positions, from ATen (independent of the
-/// fused kernel and of the trainer): summed over all positions or over real ones only.
-double generator_ce_sum(ElecRecModel& m, const Batch& padded, bool real_only) {
-  torch::NoGradGuard g;
-  m.eval();
+/// fused kernel and of the trainer), differentiable: summed over all positions or over real
+/// ones only.
+torch::Tensor generator_ce_sum(ElecRecModel& m, const Batch& padded, bool real_only) {
   torch::Tensor h = m.generator->encode(padded.inputs, padded.position_offset);
   torch::Tensor logits = torch::matmul(h, m.generator->item_table().t()).reshape({-1, m.generator->item_table().size(0)});
   torch::Tensor y = padded.targets.reshape(-1);
   torch::Tensor ce = torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
   if (real_only) ce = ce * (y > 0).to(ce.dtype());
-  return ce.sum().item<double>();
+  return ce.sum();
+}
+
+/// Every generator parameter's gradient equals the probe's (after its backward()).
+void expect_same_generator_gradients(ElecRecModel& trained, ElecRecModel& probe, const std::string& what) {
+  auto want = probe.generator->named_parameters();
+  for (const auto& p : trained.generator->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << what << ": " << p.key();
+    EXPECT_TRUE(torch::allclose(p.value().grad(), want[p.key()].grad(), 1e-4, 1e-7)) << what << ": " << p.key();
+  }
 }
 }  // namespace
 
 TEST(ElecRec, IncludeIsTheMeanOverEveryPositionOfTheMaxLenGrid) {
-  // The reference's generator loss: CE at all B x max_len positions, padded ones with target 0.
+  // The reference's generator loss: CE at all B x max_len positions, padded ones with target
+  // 0; value and gradients against ATen's cross-entropy on the same weights.
   Dataset d = make_markov_dataset(32, 25, 4, 9, 6);
   Config c = generator_only("include");
-  auto m = make(c, d.item_size(), 3);
   Batch b = first_batch(d, Batching::kPadded, 32);
   ASSERT_EQ(b.width(), 10);
-  const double want = generator_ce_sum(*m, b, false) / static_cast<double>(b.inputs.numel());
-  EXPECT_NEAR(one_step(*m, c, d, Batching::kPadded, 32), want, 1e-5);
+  auto probe = make(c, d.item_size(), 3);
+  torch::Tensor want = generator_ce_sum(*probe, b, false) / static_cast<double>(b.inputs.numel());
+  want.backward();
+  auto m = make(c, d.item_size(), 3);
+  EXPECT_NEAR(one_step(*m, c, d, Batching::kPadded, 32), want.item<double>(), 1e-5);
+  expect_same_generator_gradients(*m, *probe, "include");
 }
 
 TEST(ElecRec, ReferenceWeightGivesRealPositionsTheReferenceWeightInAnyLayout) {
   // Real positions' CE summed, over B x max_len: include's value less the padded positions'
-  // own loss, the same whatever the batch layout.
+  // own loss; value and gradients the same whatever the batch layout.
   Dataset d = make_markov_dataset(32, 25, 4, 9, 6);
   Config c = generator_only("reference-weight");
   auto probe = make(c, d.item_size(), 3);
   Batch b = first_batch(d, Batching::kPadded, 32);
-  const double want = generator_ce_sum(*probe, b, true) / static_cast<double>(b.inputs.numel());
+  torch::Tensor sum = generator_ce_sum(*probe, b, true);
+  torch::Tensor want = sum / static_cast<double>(b.inputs.numel());
+  want.backward();
   for (Batching layout : {Batching::kPadded, Batching::kPacked, Batching::kSplit}) {
     auto m = make(c, d.item_size(), 3);
-    EXPECT_NEAR(one_step(*m, c, d, layout, 32), want, 1e-5) << batching_name(layout);
+    EXPECT_NEAR(one_step(*m, c, d, layout, 32), want.item<double>(), 1e-5) << batching_name(layout);
+    expect_same_generator_gradients(*m, *probe, batching_name(layout));
   }
   // mask: the same sum over the real positions' count.
   Config mask = generator_only("mask");
   auto m = make(mask, d.item_size(), 3);
   const double real = (b.targets > 0).sum().item<double>();
-  EXPECT_NEAR(one_step(*m, mask, d, Batching::kSplit, 32), generator_ce_sum(*probe, b, true) / real, 1e-5);
+  EXPECT_NEAR(one_step(*m, mask, d, Batching::kSplit, 32), sum.item<double>() / real, 1e-5);
 }
 
 TEST(ElecRec, IncludeWithoutPaddedBatchesIsAClearError) {
