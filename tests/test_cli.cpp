@@ -96,3 +96,31 @@ TEST(Cli, UsageErrors) {
   EXPECT_EQ(list.code, 0);
   EXPECT_NE(list.out.find("cce  [builtin]"), std::string::npos) << list.out;
 }
+
+TEST(Cli, AFullDiskIsOneLineAndLeavesNoResult) {
+  // Writes past a file-size limit fail as writes to a full disk do (the shell's ulimit -f,
+  // SIGXFSZ ignored): one line naming the file, exit 1, and neither the rank file nor the
+  // result JSON that would mark the run finished. Before: HDF5's error stack, a segmentation
+  // fault and a truncated rank file under its final name.
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const std::string common = "--data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache");
+  ASSERT_EQ(seqrec_cli("prepare " + common).code, 0);  // the cache is written without the limit
+  const std::string cmd = "bash -c \"trap '' XFSZ; ulimit -f 1; exec " + std::string(SEQREC_BINARY_DIR) + "/seqrec train " +
+                          common + " --sasrec.hidden-size 16 --epochs 1 --threads 1 --output " + dir.file("r.json") +
+                          " --ranks " + dir.file("ranks.h5") + "\" 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+  const int status = pclose(p);
+  EXPECT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  const std::string last = out.substr(out.rfind('\n', out.size() - 2) + 1);
+  EXPECT_EQ(last, "seqrec: error: " + dir.file("ranks.h5") + ": File too large\n") << out;
+  EXPECT_EQ(out.find("HDF5"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("ranks.h5")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("r.json")));
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << e.path();
+}

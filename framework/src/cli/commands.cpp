@@ -52,14 +52,8 @@ std::string resolve_data_path(const Config& c) {
   if (data.empty()) throw Error("--data is required");
   if (data != "synthetic:markov") return data;
   fs::path dir = fs::path(expand_home(c.str("cache-dir"))) / "synthetic";
-  fs::create_directories(dir);
   fs::path file = dir / "markov.txt";
-  if (!fs::exists(file)) {
-    Dataset d = make_markov_dataset(3000, 500, 5, 40, 7);
-    const std::string tmp = file.string() + ".tmp";
-    write_lines(d, tmp);
-    fs::rename(tmp, file);
-  }
+  if (!fs::exists(file)) write_lines(make_markov_dataset(3000, 500, 5, 40, 7), file.string());
   return file.string();
 }
 
@@ -227,10 +221,9 @@ int cmd_train(const Config& c) {
   j["timing"] = timing;
   j["peak_rss_bytes"] = peak_rss_bytes();
   j["seqrec"] = provenance_json(c);
-  if (c.has("output")) {
-    write_json(c.str("output"), j);
-    std::cout << "result written to " << c.str("output") << std::endl;
-  }
+  // The rank file and the checkpoint first: the result JSON, written last, is what marks a
+  // run finished (bench, table), so a failed write never leaves a result without its ranks.
+  if (c.has("ranks")) save_ranks(fr.test, c.str("ranks"));
   if (c.has("save")) {
     StateDict sd = state_dict_of(*model);
     json meta;
@@ -243,7 +236,10 @@ int cmd_train(const Config& c) {
     write_state_dict(c.str("save"), sd);
     std::cout << "checkpoint written to " << c.str("save") << std::endl;
   }
-  if (c.has("ranks")) save_ranks(fr.test, c.str("ranks"));
+  if (c.has("output")) {
+    write_json(c.str("output"), j);
+    std::cout << "result written to " << c.str("output") << std::endl;
+  }
   return 0;
 }
 
@@ -291,6 +287,7 @@ int cmd_eval(const Config& cli) {
   print_metrics(c.str("stage"), r, eo.ks);
   std::cout << std::fixed << std::setprecision(3) << "eval " << r.seconds << " s, total with loading " << total << " s"
             << std::endl;
+  if (c.has("ranks")) save_ranks(r, c.str("ranks"));  // before the JSON, as in train
   if (c.has("json")) {
     json j;
     j["command"] = "eval";
@@ -307,7 +304,6 @@ int cmd_eval(const Config& cli) {
     j["seqrec"] = provenance_json(c);
     write_json(c.str("json"), j);
   }
-  if (c.has("ranks")) save_ranks(r, c.str("ranks"));
   return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "seqrec/build_info.h"
 #include "seqrec/error.h"
+#include "seqrec/files.h"
 #include "seqrec/git_version.h"
 
 namespace seqrec {
@@ -38,18 +39,7 @@ nlohmann::ordered_json environment_json(const std::string& device) {
   return j;
 }
 
-void write_json(const std::string& path, const nlohmann::ordered_json& j) {
-  namespace fs = std::filesystem;
-  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) throw Error(path + ": cannot open for writing");
-    out << j.dump(2) << "\n";
-    if (!out) throw Error(path + ": write failed");
-  }
-  fs::rename(tmp, path);
-}
+void write_json(const std::string& path, const nlohmann::ordered_json& j) { write_file_atomically(path, j.dump(2) + "\n"); }
 
 nlohmann::ordered_json metrics_json(const std::map<std::string, double>& m, const std::vector<int64_t>& ks) {
   nlohmann::ordered_json j;

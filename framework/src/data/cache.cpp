@@ -9,8 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "seqrec/error.h"
 #include "io/h5.h"
+#include "seqrec/error.h"
+#include "seqrec/files.h"
 
 namespace seqrec {
 namespace {
@@ -57,28 +58,18 @@ std::string cache_path_for(const std::string& data_path, const std::string& cach
 }
 
 void write_cache(const Dataset& d, const std::string& path, const std::string& source_hash, const PrepareOptions& o) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  try {
-    h5::H5Handle file{H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
-    if (file.id < 0) throw Error(tmp + ": cannot create cache file");
-    h5::write_vec(file.id, "offsets", d.offsets);
-    h5::write_vec(file.id, "items", d.items);
-    if (!d.timestamps.empty()) h5::write_vec(file.id, "timestamps", d.timestamps);
-    h5::write_strings(file.id, "user_tokens", d.user_ids);
-    h5::write_strings(file.id, "item_tokens", d.item_ids);
-    h5::write_attr_int(file.id, "format_version", kCacheFormatVersion);
-    h5::write_attr_int(file.id, "num_items", d.num_items);
-    h5::write_attr_string(file.id, "source_hash", source_hash);
-    h5::write_attr_string(file.id, "options", options_key(o));
-    h5::write_attr_string(file.id, "name", d.name);
-  } catch (...) {
-    std::remove(tmp.c_str());
-    throw;
-  }
-  fs::rename(tmp, target);
+  write_file_atomically(path, h5::file_image([&](hid_t file) {
+                          h5::write_vec(file, "offsets", d.offsets);
+                          h5::write_vec(file, "items", d.items);
+                          if (!d.timestamps.empty()) h5::write_vec(file, "timestamps", d.timestamps);
+                          h5::write_strings(file, "user_tokens", d.user_ids);
+                          h5::write_strings(file, "item_tokens", d.item_ids);
+                          h5::write_attr_int(file, "format_version", kCacheFormatVersion);
+                          h5::write_attr_int(file, "num_items", d.num_items);
+                          h5::write_attr_string(file, "source_hash", source_hash);
+                          h5::write_attr_string(file, "options", options_key(o));
+                          h5::write_attr_string(file, "name", d.name);
+                        }));
 }
 
 bool read_cache(const std::string& path, const std::string& source_hash, const PrepareOptions& o, Dataset* out) {

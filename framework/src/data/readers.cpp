@@ -14,6 +14,7 @@
 
 #include "seqrec/dataset.h"
 #include "seqrec/error.h"
+#include "seqrec/files.h"
 
 namespace seqrec {
 namespace {
@@ -337,14 +338,13 @@ Dataset make_markov_dataset(int64_t num_users, int64_t num_items, int min_len, i
 }
 
 void write_lines(const Dataset& d, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) throw Error(path + ": cannot open for writing");
+  std::ostringstream out;
   for (int64_t u = 0; u < d.num_users(); ++u) {
     out << (d.user_ids.empty() ? std::to_string(u + 1) : d.user_ids[u]);
     for (int64_t i = d.offsets[u]; i < d.offsets[u + 1]; ++i) out << ' ' << d.items[i];
     out << '\n';
   }
-  if (!out) throw Error(path + ": write failed");
+  write_file_atomically(path, out.str());
 }
 
 }  // namespace seqrec

@@ -14,6 +14,7 @@
 
 #include "io/h5.h"
 #include "seqrec/error.h"
+#include "seqrec/files.h"
 
 namespace seqrec {
 
@@ -238,15 +239,11 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
 }
 
 void save_ranks(const EvalResult& r, const std::string& path) {
-  std::string tmp = path + ".tmp";
-  {
-    h5::H5Handle file{H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose};
-    if (file.id < 0) throw Error(path + ": cannot create rank file");
-    h5::write_vec(file.id, "users", r.users);
-    h5::write_vec(file.id, "ranks", r.ranks);
-    h5::write_attr_string(file.id, "label", r.label);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error(path + ": cannot rename rank file into place");
+  write_file_atomically(path, h5::file_image([&](hid_t file) {
+                          h5::write_vec(file, "users", r.users);
+                          h5::write_vec(file, "ranks", r.ranks);
+                          h5::write_attr_string(file, "label", r.label);
+                        }));
 }
 
 EvalResult load_ranks(const std::string& path) {

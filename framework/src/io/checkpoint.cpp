@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "seqrec/error.h"
+#include "seqrec/files.h"
 
 namespace seqrec {
 namespace {
@@ -385,11 +386,12 @@ StateDict read_state_dict(const std::string& path) {
 }
 
 void write_state_dict(const std::string& path, const StateDict& sd) {
-  namespace fs = std::filesystem;
-  if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path());
-  const std::string tmp = path + ".tmp";
+  std::string bytes;
   {
-    caffe2::serialize::PyTorchStreamWriter zip(tmp);
+    caffe2::serialize::PyTorchStreamWriter zip([&](const void* data, size_t n) {
+      bytes.append(static_cast<const char*>(data), n);
+      return n;
+    });
     PickleWriter w;
     w.op(0x80);
     w.op(2);
@@ -430,7 +432,7 @@ void write_state_dict(const std::string& path, const StateDict& sd) {
     if (!sd.metadata_json.empty()) zip.writeRecord("seqrec.json", sd.metadata_json.data(), sd.metadata_json.size());
     zip.writeEndOfFile();
   }
-  fs::rename(tmp, path);
+  write_file_atomically(path, bytes);
 }
 
 StateDict state_dict_of(Model& model) {

@@ -116,15 +116,39 @@ inline int64_t read_attr_int(hid_t obj, const char* name) {
   return v;
 }
 
-/// Opens an existing file read-only, or returns -1 without printing HDF5's error stack.
+/// Turns HDF5's automatic error printing off: a failure is reported by the caller, in one
+/// line, never as HDF5's stack on stderr.
+inline void quiet() {
+  static const bool done = (H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr), true);
+  (void)done;
+}
+
+/// Opens an existing file read-only, or returns -1 (without printing HDF5's error stack).
 inline hid_t open_quiet(const std::string& path) {
-  H5E_auto2_t old_func;
-  void* old_data;
-  H5Eget_auto2(H5E_DEFAULT, &old_func, &old_data);
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  H5Eset_auto2(H5E_DEFAULT, old_func, old_data);
-  return f;
+  quiet();
+  return H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+}
+
+/// The bytes of an HDF5 file that `fill(file_id)` writes, built in memory (the core driver,
+/// no backing store). Pass them to write_file_atomically: HDF5 itself never writes to disk,
+/// so a full disk or a failed close cannot leave a partial file or crash at exit.
+template <typename Fill>
+std::string file_image(Fill&& fill) {
+  quiet();
+  static int serial = 0;  // distinct names for HDF5's open-file table
+  H5Handle fapl{H5Pcreate(H5P_FILE_ACCESS), H5Pclose};
+  if (fapl.id < 0 || H5Pset_fapl_core(fapl.id, 1 << 20, /*backing_store=*/0) < 0)
+    throw Error("HDF5: cannot set up an in-memory file");
+  const std::string name = "seqrec-image-" + std::to_string(serial++) + ".h5";
+  H5Handle file{H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id), H5Fclose};
+  if (file.id < 0) throw Error("HDF5: cannot create an in-memory file");
+  fill(file.id);
+  if (H5Fflush(file.id, H5F_SCOPE_GLOBAL) < 0) throw Error("HDF5: cannot flush an in-memory file");
+  const ssize_t n = H5Fget_file_image(file.id, nullptr, 0);
+  if (n < 0) throw Error("HDF5: cannot read back an in-memory file");
+  std::string image(static_cast<size_t>(n), '\0');
+  if (H5Fget_file_image(file.id, image.data(), image.size()) != n) throw Error("HDF5: cannot read back an in-memory file");
+  return image;
 }
 
 }  // namespace seqrec::h5

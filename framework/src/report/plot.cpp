@@ -13,6 +13,7 @@
 
 #include "report/runs.h"
 #include "seqrec/error.h"
+#include "seqrec/files.h"
 #include "seqrec/report.h"
 #include "seqrec/stats.h"
 
@@ -32,11 +33,11 @@ void draw(const std::string& prefix, const std::string& name, const std::string&
   for (const char* ext : {"png", "svg"}) {
     const std::string out = prefix + "-" + name + "." + ext;
     const std::string gp = prefix + "-" + name + ".gp";
-    std::ofstream f(gp);
+    std::ostringstream f;
     f << (std::string(ext) == "png" ? "set terminal pngcairo size " : "set terminal svg size ") << width << "," << height
       << " noenhanced font 'Sans,10'\nset output " << quote(out) << "\n"
       << script;
-    f.close();
+    write_file_atomically(gp, f.str());
     const std::string cmd = "gnuplot " + quote(gp) + " 2>&1";
     if (std::system(cmd.c_str()) != 0) throw Error("plot: gnuplot failed on " + gp + " (is gnuplot installed? Debian: gnuplot-nox)");
     std::cout << "wrote " << out << std::endl;
@@ -84,7 +85,7 @@ int cmd_plot(const std::vector<std::string>& args) {
   // Learning curves.
   const std::string curves = prefix + "-curves.dat";
   {
-    std::ofstream f(curves);
+    std::ostringstream f;
     for (const auto& g : order) {
       f << "# " << g << "\n";
       for (const auto& e : first_seed(g)->doc["curve"]) {
@@ -95,6 +96,7 @@ int cmd_plot(const std::vector<std::string>& args) {
       }
       f << "\n\n";
     }
+    write_file_atomically(curves, f.str());
   }
   std::ostringstream s;
   s << "set multiplot layout 1,2\nset key bottom right\nset grid\nset xlabel 'epoch'\n"
@@ -110,7 +112,7 @@ int cmd_plot(const std::vector<std::string>& args) {
   // Bars: test metric, mean +- std over seeds.
   const std::string bars = prefix + "-bars.dat";
   {
-    std::ofstream f(bars);
+    std::ostringstream f;
     for (size_t i = 0; i < order.size(); ++i) {
       std::vector<double> v;
       for (const RunRecord* r : groups[order[i]]) {
@@ -121,6 +123,7 @@ int cmd_plot(const std::vector<std::string>& args) {
       mean_std(v, &m, &sd);
       f << i << " " << m << " " << sd << " " << quote(order[i] + " (n=" + std::to_string(v.size()) + ")") << "\n";
     }
+    write_file_atomically(bars, f.str());
   }
   std::ostringstream b;
   b << "set title " << quote(head + "test " + bar_metric + " (mean ± std over seeds)") << "\nset style fill solid 0.6\n"
@@ -134,14 +137,14 @@ int cmd_plot(const std::vector<std::string>& args) {
     if (first_seed(g)->doc.contains("item_spectrum")) with_spectrum.push_back(g);
   if (!with_spectrum.empty()) {
     const std::string spec = prefix + "-spectrum.dat";
-    std::ofstream f(spec);
+    std::ostringstream f;
     for (const auto& g : with_spectrum) {
       f << "# " << g << "\n";
       int64_t k = 1;
       for (const auto& x : first_seed(g)->doc["item_spectrum"]) f << k++ << " " << x.get<double>() << "\n";
       f << "\n\n";
     }
-    f.close();
+    write_file_atomically(spec, f.str());
     std::ostringstream p;
     p << "set title " << quote(head + "item-table singular values / largest") << "\nset xlabel 'index'\nset grid\n"
       << "set key top right\nplot ";

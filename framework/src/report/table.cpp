@@ -13,11 +13,12 @@
 #include <set>
 #include <sstream>
 
+#include "report/runs.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
+#include "seqrec/files.h"
 #include "seqrec/report.h"
 #include "seqrec/stats.h"
-#include "report/runs.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -328,8 +329,7 @@ int cmd_table(const std::vector<std::string>& args) {
   if (output.empty()) {
     std::cout << o.str();
   } else {
-    fs::create_directories(fs::path(output).parent_path().empty() ? "." : fs::path(output).parent_path());
-    std::ofstream(output) << o.str();
+    write_file_atomically(output, o.str());
     std::cout << "table written to " << output << std::endl;
   }
   return 0;

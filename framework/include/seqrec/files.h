@@ -1,0 +1,18 @@
+#pragma once
+/// The one way seqrec writes a file (results, rank files, caches, checkpoints, tables, plot
+/// data): a reader sees the old file or the whole new one, never a part.
+#include <string>
+#include <string_view>
+
+namespace seqrec {
+
+/// Writes `bytes` to `path`: a temporary file with a unique name in the target's directory,
+/// written, flushed to disk (fsync), renamed over `path`, then the directory synced. Missing
+/// parent directories are created. On any failure the temporary file is removed, `path` is
+/// left as it was, and Error says "PATH: reason" in one line (the reason in errno's words).
+void write_file_atomically(const std::string& path, std::string_view bytes);
+
+/// Creates `dir` and its missing parents; Error "DIR: reason" in one line on failure.
+void create_directories(const std::string& dir);
+
+}  // namespace seqrec

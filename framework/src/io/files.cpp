@@ -1,0 +1,76 @@
+#include "seqrec/files.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "seqrec/error.h"
+
+namespace seqrec {
+namespace fs = std::filesystem;
+
+namespace {
+
+Error os_error(const std::string& path, int err) { return Error(path + ": " + std::strerror(err)); }
+
+/// A temporary name beside `path`, unique across processes and threads.
+std::string temp_name(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+}
+
+/// Syncs a directory so a rename in it survives a crash; best effort (some file systems
+/// refuse to open or sync directories, and the file itself is already on disk).
+void sync_directory(const fs::path& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+void create_directories(const std::string& dir) {
+  if (dir.empty()) return;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir + ": " + ec.message());
+}
+
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  const fs::path target(path);
+  if (target.has_parent_path()) create_directories(target.parent_path().string());
+  const std::string tmp = temp_name(path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw os_error(path, errno);
+  auto fail = [&](int err) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    return os_error(path, err);
+  };
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw fail(errno);
+    if (n == 0) throw fail(ENOSPC);
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) throw fail(errno);
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw os_error(path, err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw os_error(path, err);
+  }
+  sync_directory(target.parent_path());
+}
+
+}  // namespace seqrec

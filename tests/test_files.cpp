@@ -1,0 +1,96 @@
+// The one file writer: whole files or nothing, one-line errors, no temporary left behind,
+// provoked with a file-size limit (an unprivileged stand-in for a full disk) and a parent
+// path that is a file.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "seqrec/error.h"
+#include "seqrec/files.h"
+#include "test_util.h"
+
+using namespace seqrec;
+using seqrec::testing::TempDir;
+
+namespace {
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// Caps the size of files this process writes (RLIMIT_FSIZE); writes past it fail with
+/// EFBIG, as writes to a full disk fail with ENOSPC. SIGXFSZ is ignored meanwhile.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &old_);
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim = old_;
+    lim.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &lim);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+};
+}  // namespace
+
+TEST(Files, WritesWholeFilesAndCreatesParents) {
+  TempDir dir;
+  const std::string path = dir.file("a/b/result.json");
+  write_file_atomically(path, "first");
+  EXPECT_EQ(read(path), "first");
+  std::string big(1 << 20, 'x');
+  write_file_atomically(path, big);
+  EXPECT_EQ(read(path), big);
+  EXPECT_EQ(dir.count(), 3u) << "no temporary left beside the file";  // a, a/b, result.json
+}
+
+TEST(Files, AFailedWriteLeavesTheOldFileAndNoTemporary) {
+  TempDir dir;
+  const std::string path = dir.file("ranks.h5");
+  write_file_atomically(path, "old");
+  try {
+    FileSizeLimit limit(4096);
+    write_file_atomically(path, std::string(100000, 'y'));
+    FAIL() << "a write past the file-size limit succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": File too large");
+  }
+  EXPECT_EQ(read(path), "old");
+  EXPECT_EQ(dir.count(), 1u);
+  // A new file that cannot be written is not created at all.
+  try {
+    FileSizeLimit limit(4096);
+    write_file_atomically(dir.file("new.json"), std::string(100000, 'y'));
+    FAIL();
+  } catch (const Error&) {
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("new.json")));
+  EXPECT_EQ(dir.count(), 1u);
+}
+
+TEST(Files, AParentThatIsAFileIsOneLine) {
+  TempDir dir;
+  write_file_atomically(dir.file("plain"), "x");
+  try {
+    write_file_atomically(dir.file("plain/sub/r.json"), "{}");
+    FAIL();
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    EXPECT_NE(m.find(dir.file("plain/sub")), std::string::npos) << m;
+    EXPECT_NE(m.find("Not a directory"), std::string::npos) << m;
+  }
+}
