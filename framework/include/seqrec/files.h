@@ -12,6 +12,14 @@ namespace seqrec {
 /// left as it was, and Error says "PATH: reason" in one line (the reason in errno's words).
 void write_file_atomically(const std::string& path, std::string_view bytes);
 
+/// `payload` followed by a trailer that read_checked_file verifies: 8 bytes of FNV-1a over
+/// the payload, then the tag "SQRCHK01". For binary files seqrec reads back whole.
+std::string with_checksum(std::string payload);
+
+/// The payload of a file written with with_checksum. Error in one line ("PATH: damaged: ...")
+/// when it is missing, shorter than the trailer, or its bytes do not match the checksum.
+std::string read_checked_file(const std::string& path);
+
 /// Creates `dir` and its missing parents; Error "DIR: reason" in one line on failure.
 void create_directories(const std::string& dir);
 

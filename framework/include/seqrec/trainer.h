@@ -1,6 +1,7 @@
 #pragma once
 /// Training strategies and the epoch loop shared by all of them.
 #include <torch/optim/optimizer.h>
+#include <torch/serialize/archive.h>
 #include <torch/types.h>
 
 #include <functional>
@@ -11,6 +12,7 @@
 
 #include "seqrec/batch.h"
 #include "seqrec/config.h"
+#include "seqrec/error.h"
 #include "seqrec/evaluator.h"
 #include "seqrec/loss.h"
 #include "seqrec/model.h"
@@ -40,7 +42,27 @@ class Trainer {
   virtual std::string name() const = 0;
   /// False for strategies with their own objective (the --loss key is then unused).
   virtual bool uses_loss() const { return true; }
+  /// What the strategy keeps between steps beyond the model's weights (optimiser moments and
+  /// step counts, counters of its own), saved into a run's training state and restored from
+  /// it, so that a resumed run continues exactly. The default covers optimizer(); a strategy
+  /// with more state (a plugin's too) overrides both.
+  virtual void save_state(torch::serialize::OutputArchive& archive) const;
+  virtual void load_state(torch::serialize::InputArchive& archive);
+  /// The optimiser that the default save_state / load_state cover; nullptr when none.
+  virtual torch::optim::Optimizer* optimizer() const { return nullptr; }
 };
+
+/// Thrown by fit() after a stop signal (SIGTERM, SIGINT, SIGUSR1): the step in flight
+/// finished and the training state was written. what() is the one line to print; exit with
+/// 128 + signal.
+class Interrupted : public Error {
+ public:
+  Interrupted(const std::string& what, int signal) : Error(what), signal(signal) {}
+  int signal;
+};
+
+/// Where a run keeps its training state: beside its --output, or "" (no state) without one.
+std::string state_path_of(const Config& config);
 
 /// Representations and targets of the positions a loss trains on, padding rows dropped.
 struct PackedPositions {
@@ -64,6 +86,7 @@ class PlainTrainer : public Trainer {
   void setup(TrainContext& ctx) override;
   double step(const Batch& batch) override;
   std::string name() const override { return "plain"; }
+  torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
 
  private:
   TrainContext* ctx_ = nullptr;
@@ -90,13 +113,18 @@ struct FitResult {
   std::map<std::string, double> best_valid_metrics;
   EvalResult test;
   bool stopped_early = false;
-  double total_seconds = 0;
+  double total_seconds = 0;  ///< over every process of the run, when resumed
+  int64_t resumes = 0;       ///< times the run continued from its training state
 };
 
 /// Trains with early stopping on `metric` of the validation set (strict improvement,
 /// `patience` validations without one stop the run), restores the best weights, then
 /// evaluates on the test set. Progress goes to `log` (one line per epoch) and, on a
-/// terminal, a bar.
+/// terminal, a bar. With a state path (state_path_of), the training state (weights, best
+/// weights, the strategy's state, every random stream, the curve and the early-stopping
+/// state) is written every `state-every` epochs and when a stop signal arrives (then
+/// Interrupted is thrown); `resume` continues from it, bit for bit on a CPU at the same
+/// thread count.
 FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, const Config& config,
               RankingEvaluator& evaluator, std::ostream& log);
 

@@ -189,6 +189,7 @@ int cmd_train(const Config& c) {
   j["model_options"] = json::parse(model->options_json());
   j["best_epoch"] = fr.best_epoch;
   j["stopped_early"] = fr.stopped_early;
+  j["resumes"] = fr.resumes;
   j["epochs_run"] = static_cast<int64_t>(fr.curve.size());
   j["valid_best"] = fr.best_valid_metrics.empty() ? json::object() : metrics_json(fr.best_valid_metrics, eo.ks);
   j["test"] = metrics_json(fr.test.metrics, eo.ks);
@@ -239,6 +240,7 @@ int cmd_train(const Config& c) {
   if (c.has("output")) {
     write_json(c.str("output"), j);
     std::cout << "result written to " << c.str("output") << std::endl;
+    if (!c.flag("keep-state")) std::filesystem::remove(state_path_of(c));
   }
   return 0;
 }
@@ -397,6 +399,9 @@ int run_cli(const std::vector<std::string>& args) {
     if (cmd == "train") return cmd_train(c);
     if (cmd == "eval") return cmd_eval(c);
     return cmd_demo(c);
+  } catch (const Interrupted& e) {
+    std::cerr << "seqrec: " << e.what() << std::endl;
+    return 128 + e.signal;
   } catch (const Error& e) {
     std::cerr << "seqrec: error: " << e.what() << std::endl;
     return 1;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "seqrec/error.h"
+#include "seqrec/hash.h"
 
 namespace po = boost::program_options;
 
@@ -177,7 +178,7 @@ std::string Config::to_json() const {
 
 bool is_output_key(const std::string& name) {
   static const char* keys[] = {"config", "output", "json", "save", "ranks", "cache-dir", "progress", "log-file",
-                               "log-every", "label"};
+                               "log-every", "label", "resume", "state-every", "keep-state"};
   for (const char* k : keys)
     if (name == k) return true;
   return false;
@@ -223,14 +224,10 @@ std::string Config::hash() const {
     const KeySpec* spec = schema_ ? schema_->find(k) : nullptr;
     if (hashed.count(k) || !spec || v != spec->default_value) hashed[k] = v;
   }
-  uint64_t h = 1469598103934665603ULL;
-  for (const auto& [k, v] : hashed) {
-    if (is_output_key(k)) continue;
-    for (char c : k + "=" + v + ";") h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  uint64_t h = kFnv1aOffset;
+  for (const auto& [k, v] : hashed)
+    if (!is_output_key(k)) h = fnv1a(k + "=" + v + ";", h);
+  return hex_digits(h);
 }
 
 namespace {

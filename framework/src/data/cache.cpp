@@ -12,6 +12,7 @@
 #include "io/h5.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
+#include "seqrec/hash.h"
 
 namespace seqrec {
 namespace {
@@ -33,27 +34,19 @@ std::string expand_home(const std::string& path) {
 std::string hash_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw data_error(path, 0, "cannot open for reading");
-  uint64_t h = 1469598103934665603ULL;
+  uint64_t h = kFnv1aOffset;
   std::vector<char> buf(1 << 16);
   while (in) {
     in.read(buf.data(), buf.size());
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h ^= static_cast<unsigned char>(buf[i]);
-      h *= 1099511628211ULL;
-    }
+    h = fnv1a(std::string_view(buf.data(), static_cast<size_t>(in.gcount())), h);
   }
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
-  return out;
+  return hex_digits(h);
 }
 
 std::string cache_path_for(const std::string& data_path, const std::string& cache_dir, const PrepareOptions& o) {
   namespace fs = std::filesystem;
   std::string abs = fs::absolute(data_path).lexically_normal().string();
-  uint64_t h = 1469598103934665603ULL;
-  for (char c : abs + "|" + options_key(o)) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-  char tag[9];
-  std::snprintf(tag, sizeof tag, "%08llx", static_cast<unsigned long long>(h & 0xffffffffULL));
+  const std::string tag = hex_digits(fnv1a(abs + "|" + options_key(o)), 8);
   return (fs::path(expand_home(cache_dir)) / (fs::path(data_path).stem().string() + "-" + tag + ".h5")).string();
 }
 

@@ -7,8 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "seqrec/error.h"
+#include "seqrec/hash.h"
 
 namespace seqrec {
 namespace fs = std::filesystem;
@@ -33,6 +36,34 @@ void sync_directory(const fs::path& dir) {
 }
 
 }  // namespace
+
+namespace {
+constexpr std::string_view kChecksumTag = "SQRCHK01";
+}
+
+std::string with_checksum(std::string payload) {
+  const uint64_t h = fnv1a(payload);
+  for (int i = 0; i < 8; ++i) payload.push_back(static_cast<char>((h >> (8 * i)) & 0xff));
+  payload.append(kChecksumTag);
+  return payload;
+}
+
+std::string read_checked_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw os_error(path, errno);
+  std::ostringstream s;
+  s << in.rdbuf();
+  std::string bytes = s.str();
+  const size_t trailer = 8 + kChecksumTag.size();
+  if (bytes.size() < trailer || std::string_view(bytes).substr(bytes.size() - kChecksumTag.size()) != kChecksumTag)
+    throw Error(path + ": damaged: no checksum trailer (truncated, or not written by seqrec)");
+  bytes.resize(bytes.size() - kChecksumTag.size());
+  uint64_t want = 0;
+  for (int i = 0; i < 8; ++i) want |= uint64_t{static_cast<unsigned char>(bytes[bytes.size() - 8 + i])} << (8 * i);
+  bytes.resize(bytes.size() - 8);
+  if (fnv1a(bytes) != want) throw Error(path + ": damaged: checksum mismatch");
+  return bytes;
+}
 
 void create_directories(const std::string& dir) {
   if (dir.empty()) return;

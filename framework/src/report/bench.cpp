@@ -224,7 +224,8 @@ int cmd_bench(const std::vector<std::string>& args) {
         continue;
       }
       std::vector<std::string> a = train_args(g, r);
-      a.insert(a.end(), {"--output", r.output, "--ranks", stem + ".ranks.h5", "--progress", "lines"});
+      // --resume: a run that was interrupted (killed, preempted) continues from its state.
+      a.insert(a.end(), {"--output", r.output, "--ranks", stem + ".ranks.h5", "--progress", "lines", "--resume"});
       const pid_t pid = fork();
       if (pid < 0) throw Error("bench: fork failed");
       if (pid == 0) {

@@ -1,16 +1,27 @@
 #include "seqrec/trainer.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "seqrec/error.h"
+#include "seqrec/files.h"
 #include "seqrec/registry.h"
 
 namespace seqrec {
@@ -34,6 +45,78 @@ void declare_train_keys(Schema& s) {
   s.add({"sampler", KeyType::kString, "uniform", "negative sampler of sampled losses (see seqrec list)", "train"});
   s.add({"progress", KeyType::kString, "auto", "progress display: auto (bar on a terminal), bar, lines, none",
          "output", {"auto", "bar", "lines", "none"}});
+  s.add({"resume", KeyType::kBool, "false",
+         "train: continue from the training state beside --output (OUTPUT.state) when there is one", "output"});
+  s.add({"state-every", KeyType::kInt, "1",
+         "train: write the training state beside --output every N epochs (0: only on a stop signal)", "output"});
+  s.add({"keep-state", KeyType::kBool, "false", "train: keep the training state after the result is written", "output"});
+}
+
+namespace {
+
+/// The optimiser's parameters in order, each once (ELECRec's double step lists shared
+/// tensors twice; they have one state).
+std::vector<torch::Tensor> unique_parameters(torch::optim::Optimizer& o) {
+  std::vector<torch::Tensor> out;
+  std::set<const void*> seen;
+  for (auto& group : o.param_groups())
+    for (auto& p : group.params())
+      if (seen.insert(p.unsafeGetTensorImpl()).second) out.push_back(p);
+  return out;
+}
+
+std::string adam_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+
+}  // namespace
+
+// Adam's state is saved per parameter here rather than with Optimizer::save: LibTorch's
+// loader moves each saved state once per listed parameter, so a tensor listed twice comes
+// back without state (and the next step crashes). Other optimisers use LibTorch's own.
+void Trainer::save_state(torch::serialize::OutputArchive& archive) const {
+  torch::optim::Optimizer* o = optimizer();
+  if (!o) return;
+  auto* adam = dynamic_cast<torch::optim::Adam*>(o);
+  if (!adam) return o->save(archive);
+  std::vector<torch::Tensor> params = unique_parameters(*o);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string k = "p" + std::to_string(i);
+    auto it = o->state().find(adam_key(params[i]));
+    archive.write(k + "_step", c10::IValue(it == o->state().end() ? int64_t{-1} : int64_t{
+                                                static_cast<torch::optim::AdamParamState&>(*it->second).step()}));
+    if (it == o->state().end()) continue;
+    const auto& st = static_cast<const torch::optim::AdamParamState&>(*it->second);
+    archive.write(k + "_m", st.exp_avg(), /*is_buffer=*/true);
+    archive.write(k + "_v", st.exp_avg_sq(), /*is_buffer=*/true);
+    if (st.max_exp_avg_sq().defined()) archive.write(k + "_vmax", st.max_exp_avg_sq(), /*is_buffer=*/true);
+  }
+}
+
+void Trainer::load_state(torch::serialize::InputArchive& archive) {
+  torch::optim::Optimizer* o = optimizer();
+  if (!o) return;
+  auto* adam = dynamic_cast<torch::optim::Adam*>(o);
+  if (!adam) return o->load(archive);
+  std::vector<torch::Tensor> params = unique_parameters(*o);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const std::string k = "p" + std::to_string(i);
+    c10::IValue step;
+    archive.read(k + "_step", step);
+    o->state().erase(adam_key(params[i]));
+    if (step.toInt() < 0) continue;
+    auto st = std::make_unique<torch::optim::AdamParamState>();
+    st->step(step.toInt());
+    torch::Tensor m, v, vmax;
+    archive.read(k + "_m", m, /*is_buffer=*/true);
+    archive.read(k + "_v", v, /*is_buffer=*/true);
+    st->exp_avg(m);
+    st->exp_avg_sq(v);
+    if (archive.try_read(k + "_vmax", vmax, /*is_buffer=*/true)) st->max_exp_avg_sq(vmax);
+    o->state()[adam_key(params[i])] = std::move(st);
+  }
+}
+
+std::string state_path_of(const Config& config) {
+  return config.str("output").empty() ? "" : config.str("output") + ".state";
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_adam(std::vector<torch::Tensor> params, const Config& c) {
@@ -126,24 +209,256 @@ class ProgressBar {
   int64_t total_;
 };
 
+constexpr int64_t kStateFormat = 1;
+
+std::atomic<int> g_stop_signal{0};
+extern "C" void on_stop_signal(int signal) { g_stop_signal = signal; }
+
+/// While alive, SIGTERM, SIGINT and SIGUSR1 only set g_stop_signal (fit finishes the step in
+/// flight, writes the state and stops); the previous handlers come back after.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~StopSignals() {
+    for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+  }
+
+ private:
+  static constexpr std::array<int, 3> kSignals = {SIGTERM, SIGINT, SIGUSR1};
+  std::array<struct sigaction, 3> old_{};
+};
+
+std::string signal_name(int signal) {
+  switch (signal) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGUSR1: return "SIGUSR1";
+  }
+  return "signal " + std::to_string(signal);
+}
+
+std::string rng_text(const std::mt19937_64& rng) {
+  std::ostringstream o;
+  o << rng;
+  return o.str();
+}
+
+std::mt19937_64 rng_from(const std::string& text) {
+  std::mt19937_64 rng;
+  std::istringstream in(text);
+  in >> rng;
+  return rng;
+}
+
+torch::Tensor generator_state(at::Generator g) {
+  std::lock_guard<std::mutex> lock(g.mutex());
+  return g.get_state();
+}
+
+void set_generator_state(at::Generator g, const torch::Tensor& state) {
+  std::lock_guard<std::mutex> lock(g.mutex());
+  g.set_state(state.cpu());
+}
+
+/// The tensors a state holds for `model` (parameters, then buffers), under names "t0", "t1", ...
+/// (archive keys cannot hold the modules' dots).
+std::vector<torch::Tensor> state_tensors(Model& model) {
+  std::vector<torch::Tensor> t;
+  for (const auto& p : model.named_parameters()) t.push_back(p.value());
+  for (const auto& b : model.named_buffers()) t.push_back(b.value());
+  return t;
+}
+
+nlohmann::json metrics_to_json(const std::map<std::string, double>& m) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : m) j[k] = v;
+  return j;
+}
+
+std::map<std::string, double> metrics_from_json(const nlohmann::json& j) {
+  std::map<std::string, double> m;
+  for (auto it = j.begin(); it != j.end(); ++it) m[it.key()] = it.value().get<double>();
+  return m;
+}
+
+/// Where a run stands: the epoch in progress and the next step in it, with everything the
+/// loop has accumulated so far.
+struct RunPosition {
+  int64_t epoch = 1;
+  int64_t next_batch = 0;
+  double loss_sum = 0;
+  double epoch_seconds = 0;    ///< training time of the epoch in progress so far
+  double seconds_before = 0;   ///< wall time of the run's earlier processes
+  int64_t since_best = 0;
+  std::mt19937_64 rng, epoch_rng;  ///< the stream now, and as it was when the epoch drew its batch order
+};
+
+void write_state(const std::string& path, const Config& config, Model& model, const Trainer& trainer,
+                 const std::vector<std::pair<std::string, torch::Tensor>>& best, const FitResult& result,
+                 const RunPosition& at, double seconds_now, torch::Device device) {
+  nlohmann::json progress;
+  progress["epoch"] = at.epoch;
+  progress["next_batch"] = at.next_batch;
+  progress["loss_sum"] = at.loss_sum;
+  progress["epoch_seconds"] = at.epoch_seconds;
+  progress["seconds"] = at.seconds_before + seconds_now;
+  progress["since_best"] = at.since_best;
+  progress["best_epoch"] = result.best_epoch;
+  progress["best_valid"] = result.best_valid;
+  progress["best_valid_metrics"] = metrics_to_json(result.best_valid_metrics);
+  progress["resumes"] = result.resumes;
+  nlohmann::json curve = nlohmann::json::array();
+  for (const EpochLog& e : result.curve)
+    curve.push_back({{"epoch", e.epoch}, {"loss", e.loss}, {"train_seconds", e.train_seconds},
+                     {"eval_seconds", e.eval_seconds}, {"valid", metrics_to_json(e.valid)}});
+  progress["curve"] = curve;
+
+  torch::serialize::OutputArchive a;
+  a.write("format", c10::IValue(kStateFormat));
+  a.write("config", c10::IValue(config.to_json()));
+  a.write("config_hash", c10::IValue(config.hash()));
+  a.write("progress", c10::IValue(progress.dump()));
+  a.write("rng", c10::IValue(rng_text(at.rng)));
+  a.write("epoch_rng", c10::IValue(rng_text(at.epoch_rng)));
+  a.write("cpu_generator", generator_state(at::detail::getDefaultCPUGenerator()));
+  if (device.is_cuda()) a.write("cuda_generator", generator_state(at::globalContext().defaultGenerator(device)));
+  torch::serialize::OutputArchive weights, best_weights, strategy;
+  std::vector<torch::Tensor> t = state_tensors(model);
+  for (size_t i = 0; i < t.size(); ++i) weights.write("t" + std::to_string(i), t[i].detach(), /*is_buffer=*/true);
+  for (size_t i = 0; i < best.size(); ++i) best_weights.write("t" + std::to_string(i), best[i].second, /*is_buffer=*/true);
+  trainer.save_state(strategy);
+  a.write("weights", weights);
+  a.write("best", best_weights);
+  a.write("trainer", strategy);
+  std::ostringstream bytes;
+  a.save_to(bytes);
+  write_file_atomically(path, with_checksum(bytes.str()));
+}
+
+/// The keys whose values differ between two resolved configs (as JSON objects), "a, b, ...".
+std::string differing_keys(const std::string& a_json, const std::string& b_json) {
+  const nlohmann::json a = nlohmann::json::parse(a_json), b = nlohmann::json::parse(b_json);
+  std::string out;
+  for (auto it = a.begin(); it != a.end(); ++it)
+    if (!is_output_key(it.key()) && (!b.contains(it.key()) || b[it.key()] != it.value()))
+      out += (out.empty() ? "" : ", ") + it.key();
+  for (auto it = b.begin(); it != b.end(); ++it)
+    if (!is_output_key(it.key()) && !a.contains(it.key())) out += (out.empty() ? "" : ", ") + it.key();
+  return out;
+}
+
+/// Restores a run from its state; false when there is none. One-line Error when the file
+/// cannot be read or another config wrote it.
+bool read_state(const std::string& path, const Config& config, Model& model, Trainer& trainer,
+                std::vector<std::pair<std::string, torch::Tensor>>* best, FitResult* result, RunPosition* at,
+                torch::Device device) {
+  if (!std::filesystem::exists(path)) return false;
+  torch::serialize::InputArchive a;
+  nlohmann::json progress;
+  try {
+    std::istringstream bytes(read_checked_file(path));
+    a.load_from(bytes, device);
+    c10::IValue v;
+    a.read("format", v);
+    if (v.toInt() != kStateFormat)
+      throw Error(path + ": training state format " + std::to_string(v.toInt()) + ", this seqrec reads " +
+                  std::to_string(kStateFormat) + "; remove it to start over");
+    a.read("config_hash", v);
+    if (v.toStringRef() != config.hash()) {
+      c10::IValue cfg;
+      a.read("config", cfg);
+      throw Error(path + ": written by another config (differs in: " + differing_keys(cfg.toStringRef(), config.to_json()) +
+                  "); remove it to start over");
+    }
+    a.read("progress", v);
+    progress = nlohmann::json::parse(v.toStringRef());
+    a.read("rng", v);
+    at->rng = rng_from(v.toStringRef());
+    a.read("epoch_rng", v);
+    at->epoch_rng = rng_from(v.toStringRef());
+    torch::Tensor gen;
+    a.read("cpu_generator", gen);
+    set_generator_state(at::detail::getDefaultCPUGenerator(), gen);
+    if (device.is_cuda()) {
+      a.read("cuda_generator", gen);
+      set_generator_state(at::globalContext().defaultGenerator(device), gen);
+    }
+    torch::serialize::InputArchive weights, best_weights, strategy;
+    a.read("weights", weights);
+    a.read("best", best_weights);
+    a.read("trainer", strategy);
+    torch::NoGradGuard g;
+    std::vector<torch::Tensor> t = state_tensors(model);
+    for (size_t i = 0; i < t.size(); ++i) {
+      torch::Tensor x;
+      weights.read("t" + std::to_string(i), x, /*is_buffer=*/true);
+      t[i].copy_(x);
+    }
+    best->clear();
+    if (progress["best_epoch"].get<int64_t>() > 0) {
+      for (const auto& p : model.named_parameters()) {
+        torch::Tensor x;
+        best_weights.read("t" + std::to_string(best->size()), x, /*is_buffer=*/true);
+        best->emplace_back(p.key(), x);
+      }
+    }
+    trainer.load_state(strategy);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(path + ": not a readable training state of this run (" +
+                std::string(e.what()).substr(0, std::string(e.what()).find('\n')) + "); remove it to start over");
+  }
+  at->epoch = progress["epoch"];
+  at->next_batch = progress["next_batch"];
+  at->loss_sum = progress["loss_sum"];
+  at->epoch_seconds = progress["epoch_seconds"];
+  at->seconds_before = progress["seconds"];
+  at->since_best = progress["since_best"];
+  result->best_epoch = progress["best_epoch"];
+  result->best_valid = progress["best_valid"];
+  result->best_valid_metrics = metrics_from_json(progress["best_valid_metrics"]);
+  result->resumes = progress["resumes"].get<int64_t>() + 1;
+  for (const auto& e : progress["curve"])
+    result->curve.push_back({e["epoch"], e["loss"], e["train_seconds"], e["eval_seconds"], metrics_from_json(e["valid"])});
+  return true;
+}
+
+/// Fault injection for tests: SEQREC_FAULT_SIGNAL_AT_STEP=N sends this process SIGTERM, and
+/// SEQREC_FAULT_KILL_AT_STEP=N SIGKILL, after its N-th training step.
+int64_t fault_step(const char* variable) {
+  const char* v = std::getenv(variable);
+  return v ? std::atoll(v) : -1;
+}
+
 }  // namespace
 
 FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, const Config& config,
               RankingEvaluator& evaluator, std::ostream& log) {
   using clock = std::chrono::steady_clock;
   const auto run_start = clock::now();
+  auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
   const int64_t epochs = config.integer("epochs"), patience = config.integer("patience");
   const int64_t eval_every = std::max<int64_t>(1, config.integer("eval-every"));
   const std::string metric = config.str("metric");
   const std::string progress = config.str("progress");
   const bool bar = progress == "bar" || (progress == "auto" && isatty(STDERR_FILENO));
   const bool lines = progress != "none";
+  const std::string state_path = state_path_of(config);
+  const int64_t state_every = config.integer("state-every");
 
-  std::mt19937_64 rng(static_cast<uint64_t>(config.integer("seed")));
+  RunPosition at;
+  at.rng.seed(static_cast<uint64_t>(config.integer("seed")));
   std::unique_ptr<NegativeSampler> sampler = samplers().create("sampler", config.str("sampler"), config, data);
   torch::Device device(config.str("device"));
   loss.prepare(data);
-  TrainContext ctx{model, loss, *sampler, config, rng, device};
+  TrainContext ctx{model, loss, *sampler, config, at.rng, device};
   trainer.setup(ctx);
   TrainBatcher batcher(data, model.max_len(), config.integer("batch-size"), batching_from_string(config.str("batching")));
   EvalSet valid = make_eval_set(data, Stage::kValid), test = make_eval_set(data, Stage::kTest);
@@ -156,19 +471,57 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
     best.clear();
     for (const auto& p : model.named_parameters()) best.emplace_back(p.key(), p.value().detach().clone());
   };
-  int64_t since_best = 0;
-  for (int64_t epoch = 1; epoch <= epochs; ++epoch) {
-    const auto t0 = clock::now();
-    std::vector<Batch> batches = batcher.epoch(rng);
-    ProgressBar pb(bar, static_cast<int64_t>(batches.size()));
-    double sum = 0;
-    for (size_t i = 0; i < batches.size(); ++i) {
-      sum += trainer.step(batches[i]);
-      if (bar && (i % 8 == 7 || i + 1 == batches.size()))
-        pb.update(static_cast<int64_t>(i + 1), sum / (i + 1), std::chrono::duration<double>(clock::now() - t0).count());
+  bool mid_epoch = false;
+  if (config.flag("resume")) {
+    if (state_path.empty()) throw Error("--resume needs --output (the training state lives beside it)");
+    if (read_state(state_path, config, model, trainer, &best, &result, &at, device)) {
+      mid_epoch = at.next_batch > 0;
+      log << "resuming from " << state_path << " at epoch " << at.epoch << ", step " << at.next_batch + 1 << std::endl;
+    } else {
+      log << "no training state at " << state_path << ": starting from epoch 1" << std::endl;
     }
-    EpochLog e{epoch, sum / std::max<size_t>(1, batches.size()),
-               std::chrono::duration<double>(clock::now() - t0).count(), 0, {}};
+  }
+  std::unique_ptr<StopSignals> signals = state_path.empty() ? nullptr : std::make_unique<StopSignals>();
+  const int64_t term_at = fault_step("SEQREC_FAULT_SIGNAL_AT_STEP"), kill_at = fault_step("SEQREC_FAULT_KILL_AT_STEP");
+  int64_t steps_here = 0;
+  auto save = [&](const RunPosition& p) {
+    write_state(state_path, config, model, trainer, best, result, p, seconds_since(run_start), device);
+  };
+
+  for (int64_t epoch = at.epoch; epoch <= epochs; ++epoch) {
+    const auto t0 = clock::now();
+    // The batch order is the stream's first draw of the epoch; a run resumed mid-epoch draws
+    // it again from the stream as it was then, and goes on with the stream as it was stopped.
+    const std::mt19937_64 resumed_rng = at.rng;
+    if (mid_epoch) at.rng = at.epoch_rng;
+    at.epoch_rng = at.rng;
+    std::vector<Batch> batches = batcher.epoch(at.rng);
+    if (mid_epoch) at.rng = resumed_rng;
+    const size_t first = mid_epoch ? static_cast<size_t>(at.next_batch) : 0;
+    double sum = mid_epoch ? at.loss_sum : 0, before = mid_epoch ? at.epoch_seconds : 0;
+    mid_epoch = false;
+    ProgressBar pb(bar, static_cast<int64_t>(batches.size()));
+    for (size_t i = first; i < batches.size(); ++i) {
+      sum += trainer.step(batches[i]);
+      ++steps_here;
+      if (steps_here == term_at) std::raise(SIGTERM);
+      if (steps_here == kill_at) std::raise(SIGKILL);
+      if (g_stop_signal && signals) {
+        RunPosition p = at;
+        p.epoch = epoch;
+        p.next_batch = static_cast<int64_t>(i + 1);
+        p.loss_sum = sum;
+        p.epoch_seconds = before + seconds_since(t0);
+        save(p);
+        throw Interrupted("stopped by " + signal_name(g_stop_signal) + " at epoch " + std::to_string(epoch) + ", step " +
+                              std::to_string(i + 1) + " of " + std::to_string(batches.size()) + "; training state written to " +
+                              state_path + "; run the same command with --resume to continue",
+                          g_stop_signal);
+      }
+      if (bar && (i % 8 == 7 || i + 1 == batches.size()))
+        pb.update(static_cast<int64_t>(i + 1), sum / (i + 1), before + seconds_since(t0));
+    }
+    EpochLog e{epoch, sum / std::max<size_t>(1, batches.size()), before + seconds_since(t0), 0, {}};
     if (epoch % eval_every == 0 || epoch == epochs) {
       EvalResult v = evaluator.evaluate(model, data, valid);
       e.eval_seconds = v.seconds;
@@ -180,9 +533,9 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
         result.best_epoch = epoch;
         result.best_valid_metrics = v.metrics;
         snapshot();
-        since_best = 0;
+        at.since_best = 0;
       } else {
-        ++since_best;
+        ++at.since_best;
       }
     }
     result.curve.push_back(e);
@@ -195,9 +548,16 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
           << " best " << result.best_valid << " @" << result.best_epoch;
       log << o.str() << std::endl;
     }
-    if (since_best >= patience) {
+    if (at.since_best >= patience) {
       result.stopped_early = true;
       break;
+    }
+    if (!state_path.empty() && state_every > 0 && epoch % state_every == 0 && epoch < epochs) {
+      RunPosition p = at;
+      p.epoch = epoch + 1;
+      p.next_batch = 0;
+      p.loss_sum = p.epoch_seconds = 0;
+      save(p);
     }
   }
   if (!best.empty()) {
@@ -206,7 +566,7 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
     for (const auto& [name, t] : best) params[name].copy_(t);
   }
   result.test = evaluator.evaluate(model, data, test);
-  result.total_seconds = std::chrono::duration<double>(clock::now() - run_start).count();
+  result.total_seconds = at.seconds_before + seconds_since(run_start);
   return result;
 }
 

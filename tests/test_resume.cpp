@@ -1,0 +1,131 @@
+// Interrupted runs: a stop signal mid-epoch or a SIGKILL, then --resume, must give the
+// uninterrupted run's curve, best epoch and test metrics bit for bit (CPU, one thread). The
+// faults are injected at a chosen step (SEQREC_FAULT_*_AT_STEP), so the tests are exact.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "seqrec/build_info.h"
+#include "seqrec/dataset.h"
+#include "test_util.h"
+
+using namespace seqrec;
+using seqrec::testing::TempDir;
+
+namespace {
+struct Proc {
+  int code;
+  std::string out;
+};
+
+Proc run(const std::string& env, const std::string& args) {
+  const std::string cmd = env + " " + std::string(SEQREC_BINARY_DIR) + "/seqrec " + args + " --threads 1 2>&1";
+  Proc r{0, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  while (fgets(buf.data(), buf.size(), p)) r.out += buf.data();
+  const int status = pclose(p);
+  r.code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+  return r;
+}
+
+nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(std::ifstream(path)); }
+
+/// The parts of a result that must not depend on interruptions (timings do).
+nlohmann::json outcome(const nlohmann::json& r) {
+  nlohmann::json curve = nlohmann::json::array();
+  for (auto e : r["curve"]) {
+    e.erase("train_seconds");
+    e.erase("eval_seconds");
+    curve.push_back(e);
+  }
+  return {{"curve", curve}, {"best_epoch", r["best_epoch"]}, {"test", r["test"]}, {"valid_best", r["valid_best"]}};
+}
+
+class Resume : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir_.file("m.txt"));
+    common_ = "train --data " + dir_.file("m.txt") + " --cache-dir " + dir_.file("cache") +
+              " --sasrec.hidden-size 16 --batch-size 32 --epochs 3 --patience 5 --progress lines " + GetParam();
+    Proc full = run("", common_ + " --output " + dir_.file("full.json"));
+    ASSERT_EQ(full.code, 0) << full.out;
+    want_ = outcome(read_json(dir_.file("full.json")));
+  }
+  TempDir dir_;
+  std::string common_;
+  nlohmann::json want_;
+};
+}  // namespace
+
+// 300 users in batches of 32: 10 steps an epoch. Step 13 is the third of epoch 2.
+TEST_P(Resume, StopSignalMidEpochThenResumeIsBitIdentical) {
+  const std::string out = dir_.file("cut.json");
+  Proc cut = run("SEQREC_FAULT_SIGNAL_AT_STEP=13", common_ + " --output " + out);
+  EXPECT_EQ(cut.code, 128 + 15) << cut.out;
+  EXPECT_NE(cut.out.find("seqrec: stopped by SIGTERM at epoch 2, step 3 of 10; training state written to " + out +
+                         ".state; run the same command with --resume to continue\n"),
+            std::string::npos)
+      << cut.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  Proc resumed = run("", common_ + " --output " + out + " --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("at epoch 2, step 4"), std::string::npos) << resumed.out;
+  nlohmann::json r = read_json(out);
+  EXPECT_EQ(outcome(r), want_);
+  EXPECT_EQ(r["resumes"], 1);
+  EXPECT_FALSE(std::filesystem::exists(out + ".state")) << "the state goes once the result is written";
+}
+
+// SIGKILL in epoch 3: the state of the end of epoch 2 is what is left; resuming redoes epoch 3.
+TEST_P(Resume, KilledRunResumesFromItsLastStateBitIdentical) {
+  const std::string out = dir_.file("cut.json");
+  Proc cut = run("SEQREC_FAULT_KILL_AT_STEP=25", common_ + " --output " + out);
+  EXPECT_EQ(cut.code, 128 + 9) << cut.out;
+  ASSERT_TRUE(std::filesystem::exists(out + ".state"));
+  Proc resumed = run("", common_ + " --output " + out + " --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("at epoch 3, step 1"), std::string::npos) << resumed.out;
+  EXPECT_EQ(outcome(read_json(out)), want_);
+}
+
+const std::string kMethods[] = {"--loss cce", "--loss bce", "--model bert4rec --trainer cloze",
+                                 "--loss bce --sampler genni", "--loss bce --trainer atsrec --atsrec.steps 2",
+                                 "--model elecrec --trainer elecrec --batching padded --elecrec.gen-hidden-size 16 "
+                                 "--elecrec.dis-hidden-size 16"};
+const char* const kMethodNames[] = {"SASRecCCE", "SASRecBCE", "BERT4Rec", "GenNi", "ATSRec", "ElecRec"};
+std::string method_name(const ::testing::TestParamInfo<std::string>& info) { return kMethodNames[info.index]; }
+INSTANTIATE_TEST_SUITE_P(Methods, Resume, ::testing::ValuesIn(kMethods), method_name);
+
+TEST(ResumeErrors, AStateOfAnotherConfigOrAFlippedByteIsOneLine) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const std::string common = "train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                             " --sasrec.hidden-size 16 --batch-size 32 --epochs 3 --progress none --output " + dir.file("r.json");
+  ASSERT_EQ(run("SEQREC_FAULT_SIGNAL_AT_STEP=5", common).code, 143);
+  Proc other = run("", common + " --lr 0.01 --resume");
+  EXPECT_EQ(other.code, 1) << other.out;
+  EXPECT_NE(other.out.find("seqrec: error: " + dir.file("r.json.state") + ": written by another config (differs in: lr)"),
+            std::string::npos)
+      << other.out;
+  // A flipped byte in the middle of the state.
+  const std::string state = dir.file("r.json.state");
+  std::fstream f(state, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(0, std::ios::end);
+  const auto size = f.tellg();
+  for (std::streamoff at : {std::streamoff(size / 2), std::streamoff(size / 3)}) {
+    f.seekp(at);
+    f.put('\x5a');
+  }
+  f.close();
+  Proc broken = run("", common + " --resume");
+  EXPECT_EQ(broken.code, 1) << broken.out;
+  const std::string last = broken.out.substr(broken.out.rfind('\n', broken.out.size() - 2) + 1);
+  EXPECT_EQ(last.rfind("seqrec: error: " + state + ": ", 0), 0u) << broken.out;
+  EXPECT_EQ(std::count(last.begin(), last.end(), '\n'), 1) << broken.out;
+}
