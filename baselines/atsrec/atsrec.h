@@ -26,6 +26,7 @@ class AdversarialTrainer : public Trainer {
   void setup(TrainContext& ctx) override;
   double step(const Batch& batch) override;
   std::string name() const override { return "atsrec"; }
+  torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
 
  private:
   /// The perturbation direction of gradient g, scaled to unit norm (whole table or per row).

@@ -44,6 +44,7 @@ class ClozeTrainer : public Trainer {
   void setup(TrainContext& ctx) override;
   double step(const Batch& batch) override;
   std::string name() const override { return "cloze"; }
+  torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
   bool uses_loss() const override { return false; }
 
  private:

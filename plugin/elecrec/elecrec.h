@@ -61,6 +61,7 @@ class ElecRecTrainer : public Trainer {
   void setup(TrainContext& ctx) override;
   double step(const Batch& batch) override;
   std::string name() const override { return "elecrec"; }
+  torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
   bool uses_loss() const override { return false; }
 
   /// Parameters handed to Adam: G's then D's, shared tensors listed twice when
