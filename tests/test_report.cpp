@@ -233,3 +233,42 @@ TEST(Table, GridLayoutNamesTheMethodAndFindsRanksBesideTheResult) {
   EXPECT_NE(md.find("| my-method | **0.8333** (+150.0%) |"), std::string::npos) << md;
   EXPECT_NE(md.find("hit@10 my-method vs base: mean diff 0.50000 over 6 users"), std::string::npos) << md;
 }
+
+TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
+  // SIGTERM to bench (a preemption): its run writes its training state and stops, bench exits
+  // 143 leaving no lock; the next bench resumes the run, which ends as an uninterrupted one.
+  TempDir dir;
+  const std::string grid = markov_grid(dir, "1");
+  std::string ini = slurp(dir.file("markov-sasrec.ini"));
+  ini.replace(ini.find("epochs = 1"), 10, "epochs = 6\npatience = 10");
+  write_file(dir.file("markov-sasrec.ini"), ini);
+  const std::string out = dir.file("out");
+  const pid_t pid = start_bench(grid, dir.file("first.log"));
+  auto states = [&] {
+    std::vector<std::string> s;
+    if (std::filesystem::exists(out))
+      for (const auto& e : std::filesystem::recursive_directory_iterator(out))
+        if (e.path().extension() == ".state") s.push_back(e.path().string());
+    return s;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (states().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(states().size(), 1u) << slurp(dir.file("first.log"));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const std::string first = slurp(dir.file("first.log"));
+  ASSERT_TRUE(WIFEXITED(status)) << first;
+  if (!jsons(out).empty()) GTEST_SKIP() << "the run ended before the signal arrived";
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM) << first;
+  EXPECT_NE(first.find("bench: stopped by signal 15 (Terminated); run the same bench command to resume"), std::string::npos) << first;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(out))
+    EXPECT_NE(e.path().extension(), ".lock") << e.path();
+
+  waitpid(start_bench(grid, dir.file("second.log")), &status, 0);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(dir.file("second.log"));
+  ASSERT_EQ(jsons(out).size(), 1u);
+  const std::string run_log = slurp(jsons(out)[0].substr(0, jsons(out)[0].size() - 5) + ".log");
+  EXPECT_NE(run_log.find("resuming from"), std::string::npos) << run_log;
+  EXPECT_TRUE(states().empty());
+}

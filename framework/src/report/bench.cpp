@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -27,6 +28,29 @@ namespace fs = std::filesystem;
 
 namespace seqrec {
 namespace {
+
+std::atomic<int> g_bench_signal{0};
+extern "C" void on_bench_signal(int signal) { g_bench_signal = signal; }
+
+/// While alive, SIGTERM, SIGINT and SIGUSR1 only set g_bench_signal, so bench can forward
+/// them to its runs and wait for their states.
+class StopForwarding {
+ public:
+  StopForwarding() {
+    g_bench_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_bench_signal;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < 3; ++i) sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~StopForwarding() {
+    for (size_t i = 0; i < 3; ++i) sigaction(kSignals[i], &old_[i], nullptr);
+  }
+
+ private:
+  static constexpr int kSignals[3] = {SIGTERM, SIGINT, SIGUSR1};
+  struct sigaction old_[3] {};
+};
 
 std::string trim(const std::string& s) {
   const size_t a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
@@ -198,6 +222,8 @@ int cmd_bench(const std::vector<std::string>& args) {
     return 0;
   }
   const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  StopForwarding stop_signals;
+  bool stopping = false;
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   std::map<pid_t, std::pair<GridRun, clock::time_point>> running;
@@ -206,6 +232,15 @@ int cmd_bench(const std::vector<std::string>& args) {
   std::vector<std::string> elsewhere;  // outputs of runs left to another process
   double run_seconds = 0;
   while (next < todo.size() || !running.empty()) {
+    if (g_bench_signal && !stopping) {
+      // Preemption: every run in flight finishes its step, writes its training state and
+      // exits; no new run starts. The next bench on this grid resumes them.
+      stopping = true;
+      next = todo.size();
+      for (const auto& [child, run] : running) kill(child, g_bench_signal);
+      std::cout << "bench: signal " << g_bench_signal << " (" << strsignal(g_bench_signal) << "): stopping " << running.size()
+                << " run(s) in flight (each writes its training state)" << std::endl;
+    }
     while (next < todo.size() && static_cast<int64_t>(running.size()) < g.parallel) {
       const GridRun& r = todo[next++];
       const std::string stem = stem_of(r);
@@ -229,7 +264,8 @@ int cmd_bench(const std::vector<std::string>& args) {
       const pid_t pid = fork();
       if (pid < 0) throw Error("bench: fork failed");
       if (pid == 0) {
-        std::FILE* log = std::freopen((stem + ".log").c_str(), "w", stdout);
+        // Appended: a resumed run's log keeps the epochs before its interruption.
+        std::FILE* log = std::freopen((stem + ".log").c_str(), "a", stdout);
         if (!log || dup2(fileno(stdout), STDERR_FILENO) < 0) _exit(127);
         if (g.threads > 0) setenv("OPENBLAS_NUM_THREADS", std::to_string(g.threads).c_str(), 1);
         std::vector<char*> argv = {const_cast<char*>(exe.c_str())};
@@ -242,7 +278,12 @@ int cmd_bench(const std::vector<std::string>& args) {
       std::cout << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << std::endl;
     }
     int status = 0;
-    const pid_t pid = wait(&status);
+    // Polled, so a stop signal is forwarded at once whenever it arrives.
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid == 0 || (pid < 0 && errno == EINTR)) {
+      usleep(50000);
+      continue;
+    }
     if (pid < 0) break;
     auto it = running.find(pid);
     if (it == running.end()) continue;
@@ -251,6 +292,11 @@ int cmd_bench(const std::vector<std::string>& args) {
     running.erase(it);
     fs::remove(lock_of(r));
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(r.output);
+    if (stopping && !ok) {
+      std::cout << "stopped " << r.dataset << " " << r.method << " seed " << r.seed << " (state: " << r.output << ".state)"
+                << std::endl;
+      continue;
+    }
     ok ? ++finished : ++failed;
     run_seconds += secs;
     const int64_t left = static_cast<int64_t>(todo.size() - next + running.size());
@@ -258,6 +304,11 @@ int cmd_bench(const std::vector<std::string>& args) {
     std::cout << (ok ? "done  " : "FAILED ") << r.dataset << " " << r.method << " seed " << r.seed << " in " << std::fixed
               << std::setprecision(0) << secs << " s  [" << done + finished << "/" << mine << " finished, " << failed
               << " failed, ETA " << eta / 60 << " min]" << std::endl;
+  }
+  if (stopping) {
+    std::cout << "bench: stopped by signal " << g_bench_signal << " (" << strsignal(g_bench_signal)
+              << "); run the same bench command to resume" << std::endl;
+    return 128 + g_bench_signal;
   }
   int64_t still_running = 0;  // the others have finished meanwhile
   for (const auto& out : elsewhere) fs::exists(out) ? ++done : ++still_running;
