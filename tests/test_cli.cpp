@@ -124,3 +124,30 @@ TEST(Cli, AFullDiskIsOneLineAndLeavesNoResult) {
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
     EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << e.path();
 }
+
+TEST(Cli, DivergenceStopsAtTheStepWithOneLineAndNoResult) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  CliRun r = seqrec_cli("train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                        " --sasrec.hidden-size 16 --epochs 3 --lr 1e30 --progress none --output " + dir.file("r.json"));
+  EXPECT_EQ(r.code, 3) << r.out;
+  const std::string last = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
+  EXPECT_EQ(last.rfind("seqrec: error: training diverged at epoch ", 0), 0u) << r.out;
+  EXPECT_NE(last.find(": loss nan; no result written"), std::string::npos) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("r.json")));
+}
+
+TEST(Cli, NumbersOutsideTheirRangeAreOneLine) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"--seed 99999999999999999999999", "--seed: '99999999999999999999999' does not fit a 64-bit integer"},
+      {"--seed -1", "--seed: -1 is out of range [0, inf]"},
+      {"--lr -0.1", "--lr: -0.1 is out of range [0, inf]"},
+      {"--batch-size 0", "--batch-size: 0 is out of range [1, inf]"},
+      {"--sasrec.dropout 1", "--sasrec.dropout: 1 is out of range [0, 1)"},
+  };
+  for (const auto& [args, want] : cases) {
+    CliRun r = seqrec_cli(std::string("train --data synthetic:markov ") + args);
+    EXPECT_EQ(r.code, 1) << args;
+    EXPECT_EQ(r.out, std::string("seqrec: error: ") + want + "\n") << args;
+  }
+}

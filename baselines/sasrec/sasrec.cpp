@@ -21,6 +21,9 @@ void declare_sasrec_keys(Schema& s) {
   s.add({"sasrec.item-init-std", KeyType::kFloat, "-1",
          "std of the item tables' normal init (gSASRec's code: 1, PyTorch's default); negative = sasrec.init-std",
          "sasrec"});
+  for (const char* k : {"sasrec.hidden-size", "sasrec.layers", "sasrec.heads"}) s.limit(k, {1, HUGE_VAL});
+  for (const char* k : {"sasrec.dropout", "sasrec.attn-dropout"}) s.limit(k, {0, 1, false, /*hi_open=*/true});
+  s.limit("sasrec.init-std", {0, HUGE_VAL});
 }
 
 SASRecOptions sasrec_options_from(const Config& c, int64_t item_size) {

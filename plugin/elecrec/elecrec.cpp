@@ -64,6 +64,13 @@ void declare_elecrec_keys(Schema& s) {
   s.add({"elecrec.double-step-shared", KeyType::kBool, "true",
          "list shared tensors twice in Adam, which then updates them twice per step (the reference's behaviour); "
          "false = one step", g});
+  for (const char* k : {"elecrec.gen-hidden-size", "elecrec.gen-layers", "elecrec.gen-heads", "elecrec.dis-hidden-size",
+                        "elecrec.dis-layers", "elecrec.dis-heads"})
+    s.limit(k, {1, HUGE_VAL});
+  s.limit("elecrec.sample-ratio", {0, 1});
+  s.limit("elecrec.item-sample-ratio", {0, 1, /*lo_open=*/true});
+  for (const char* k : {"elecrec.prob-power", "elecrec.temperature"}) s.limit(k, {0, HUGE_VAL, true});
+  for (const char* k : {"elecrec.gen-loss-weight", "elecrec.dis-loss-weight"}) s.limit(k, {0, HUGE_VAL});
 }
 
 ElecRecOptions elecrec_options_from(const Config& c, int64_t item_size) {
@@ -85,8 +92,6 @@ ElecRecOptions elecrec_options_from(const Config& c, int64_t item_size) {
       .dis_opt(c.str("elecrec.dis-opt"))
       .gen_loss_padding(c.str("elecrec.gen-loss-padding"))
       .double_step_shared(c.flag("elecrec.double-step-shared"));
-  if (o.sample_ratio() < 0 || o.sample_ratio() > 1) throw Error("--elecrec.sample-ratio must lie in [0, 1]");
-  if (o.item_sample_ratio() <= 0 || o.item_sample_ratio() > 1) throw Error("--elecrec.item-sample-ratio must lie in (0, 1]");
   return o;
 }
 

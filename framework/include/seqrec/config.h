@@ -3,6 +3,7 @@
 /// parser, INI files under configs/, --help and the resolved config in results all derive
 /// from that one table. Precedence: command line > config file > default.
 #include <map>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,12 @@ struct KeySpec {
   std::string help;
   std::string group;          ///< shown as a heading in --help: "data", "train", "sasrec", ...
   std::vector<std::string> choices = {};  ///< allowed values for strings (empty: any)
+  /// Allowed numeric values (ints, floats, each entry of an int list): lo..hi, each end open
+  /// (excluded) or closed. Set with Schema::limit.
+  struct Range {
+    double lo = -HUGE_VAL, hi = HUGE_VAL;
+    bool lo_open = false, hi_open = false;
+  } range = {};
 };
 
 /// The table of all keys. Built-in components declare theirs at start-up; plugins add more.
@@ -27,6 +34,8 @@ class Schema {
   /// Adds a key; declaring the same name twice is an error unless the specs are identical.
   void add(const KeySpec& spec);
   const KeySpec* find(const std::string& name) const;
+  /// Restricts a declared numeric key to `range` (its default must lie inside).
+  void limit(const std::string& name, KeySpec::Range range);
   const std::vector<KeySpec>& keys() const { return keys_; }
 
  private:

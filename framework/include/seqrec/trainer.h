@@ -61,6 +61,13 @@ class Interrupted : public Error {
   int signal;
 };
 
+/// Thrown by fit() when a step's loss is not finite: training stops at that step and no
+/// result is written. Exit code 3.
+class Diverged : public Error {
+ public:
+  using Error::Error;
+};
+
 /// Where a run keeps its training state: beside its --output, or "" (no state) without one.
 std::string state_path_of(const Config& config);
 

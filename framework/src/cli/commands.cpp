@@ -402,6 +402,9 @@ int run_cli(const std::vector<std::string>& args) {
   } catch (const Interrupted& e) {
     std::cerr << "seqrec: " << e.what() << std::endl;
     return 128 + e.signal;
+  } catch (const Diverged& e) {
+    std::cerr << "seqrec: error: " << e.what() << std::endl;
+    return 3;
   } catch (const Error& e) {
     std::cerr << "seqrec: error: " << e.what() << std::endl;
     return 1;

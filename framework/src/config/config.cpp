@@ -1,6 +1,7 @@
 #include "seqrec/config.h"
 
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -18,8 +19,9 @@ namespace {
 bool parse_int_text(const std::string& s, int64_t* v) {
   if (s.empty()) return false;
   char* end = nullptr;
+  errno = 0;
   long long x = std::strtoll(s.c_str(), &end, 10);
-  if (*end != '\0') return false;
+  if (*end != '\0' || errno == ERANGE) return false;  // ERANGE: beyond a 64-bit integer
   if (v) *v = x;
   return true;
 }
@@ -77,7 +79,21 @@ void validate(const KeySpec& spec, const std::string& value) {
       break;
     case KeyType::kString: break;
   }
+  if (!ok && spec.type == KeyType::kInt && errno == ERANGE)
+    throw Error("--" + spec.name + ": '" + value + "' does not fit a 64-bit integer");
   if (!ok) throw Error("--" + spec.name + ": '" + value + "' is not a valid " + type_name(spec.type));
+  if (spec.type == KeyType::kInt || spec.type == KeyType::kFloat || spec.type == KeyType::kIntList) {
+    const KeySpec::Range& r = spec.range;
+    for (const auto& x : spec.type == KeyType::kIntList ? split_list(value) : std::vector<std::string>{value}) {
+      const double d = std::strtod(x.c_str(), nullptr);
+      const bool inside = (r.lo_open ? d > r.lo : d >= r.lo) && (r.hi_open ? d < r.hi : d <= r.hi);
+      if (!inside) {
+        auto end = [](double e) { std::ostringstream o; o << e; return o.str(); };
+        throw Error("--" + spec.name + ": " + x + " is out of range " + (r.lo_open ? "(" : "[") + end(r.lo) + ", " +
+                    end(r.hi) + (r.hi_open ? ")" : "]"));
+      }
+    }
+  }
   if (!spec.choices.empty() &&
       std::find(spec.choices.begin(), spec.choices.end(), value) == spec.choices.end()) {
     std::string all;
@@ -98,6 +114,13 @@ void Schema::add(const KeySpec& spec) {
   validate(spec, spec.default_value.empty() && spec.type != KeyType::kString ? "0" : spec.default_value);
   index_[spec.name] = keys_.size();
   keys_.push_back(spec);
+}
+
+void Schema::limit(const std::string& name, KeySpec::Range range) {
+  auto it = index_.find(name);
+  if (it == index_.end()) throw Error("configuration key '" + name + "' is not declared");
+  keys_[it->second].range = range;
+  validate(keys_[it->second], keys_[it->second].default_value);
 }
 
 const KeySpec* Schema::find(const std::string& name) const {

@@ -57,6 +57,11 @@ void declare_common_keys(Schema& s) {
   s.add({"json", KeyType::kString, "", "eval: write the metrics JSON here", "output"});
   s.add({"save", KeyType::kString, "", "train: save the best model as a checkpoint here", "output"});
   s.add({"ranks", KeyType::kString, "", "write per-user ranks of the test evaluation to this HDF5 file", "output"});
+  const double inf = HUGE_VAL;
+  s.limit("k-core", {0, inf});
+  s.limit("max-len", {1, inf});
+  s.limit("seed", {0, inf});
+  s.limit("threads", {0, inf});
 }
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -50,6 +51,12 @@ void declare_train_keys(Schema& s) {
   s.add({"state-every", KeyType::kInt, "1",
          "train: write the training state beside --output every N epochs (0: only on a stop signal)", "output"});
   s.add({"keep-state", KeyType::kBool, "false", "train: keep the training state after the result is written", "output"});
+  const double inf = HUGE_VAL;
+  for (const char* k : {"epochs", "patience", "eval-every", "batch-size"}) s.limit(k, {1, inf});
+  s.limit("state-every", {0, inf});
+  s.limit("lr", {0, inf});  // 0 freezes the weights (tests use it)
+  for (const char* k : {"adam-beta1", "adam-beta2"}) s.limit(k, {0, 1, false, /*hi_open=*/true});
+  s.limit("weight-decay", {0, inf});
 }
 
 namespace {
@@ -502,7 +509,16 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
     mid_epoch = false;
     ProgressBar pb(bar, static_cast<int64_t>(batches.size()));
     for (size_t i = first; i < batches.size(); ++i) {
-      sum += trainer.step(batches[i]);
+      const double step_loss = trainer.step(batches[i]);
+      if (!std::isfinite(step_loss)) {
+        std::ostringstream o;
+        o << "training diverged at epoch " << epoch << ", step " << i + 1 << " of " << batches.size() << ": loss "
+          << (std::isnan(step_loss) ? "nan" : step_loss > 0 ? "inf" : "-inf")
+          << "; no result written (a lower --lr, or a look at the data, may help)";
+        if (!state_path.empty() && std::filesystem::exists(state_path)) o << "; the last good state is " << state_path;
+        throw Diverged(o.str());
+      }
+      sum += step_loss;
       ++steps_here;
       if (steps_here == term_at) std::raise(SIGTERM);
       if (steps_here == kill_at) std::raise(SIGKILL);
