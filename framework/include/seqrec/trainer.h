@@ -122,6 +122,9 @@ struct FitResult {
   bool stopped_early = false;
   double total_seconds = 0;  ///< over every process of the run, when resumed
   int64_t resumes = 0;       ///< times the run continued from its training state
+  double state_seconds = 0;  ///< spent writing training states (this process)
+  int64_t states_written = 0;
+  int64_t state_bytes = 0;  ///< size of the last state written
 };
 
 /// Trains with early stopping on `metric` of the validation set (strict improvement,

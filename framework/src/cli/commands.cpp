@@ -219,6 +219,10 @@ int cmd_train(const Config& c) {
   timing["valid_eval_seconds_mean"] = evals ? eval_sum / evals : 0.0;
   timing["test_eval_seconds"] = fr.test.seconds;
   timing["total_seconds"] = fr.total_seconds;
+  if (fr.states_written) {
+    timing["state_write_seconds_mean"] = fr.state_seconds / fr.states_written;
+    timing["state_bytes"] = fr.state_bytes;
+  }
   j["timing"] = timing;
   j["peak_rss_bytes"] = peak_rss_bytes();
   j["seqrec"] = provenance_json(c);

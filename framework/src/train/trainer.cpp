@@ -306,7 +306,8 @@ struct RunPosition {
   std::mt19937_64 rng, epoch_rng;  ///< the stream now, and as it was when the epoch drew its batch order
 };
 
-void write_state(const std::string& path, const Config& config, Model& model, const Trainer& trainer,
+/// Writes the state; returns its size in bytes.
+int64_t write_state(const std::string& path, const Config& config, Model& model, const Trainer& trainer,
                  const std::vector<std::pair<std::string, torch::Tensor>>& best, const FitResult& result,
                  const RunPosition& at, double seconds_now, torch::Device device) {
   nlohmann::json progress;
@@ -345,7 +346,9 @@ void write_state(const std::string& path, const Config& config, Model& model, co
   a.write("trainer", strategy);
   std::ostringstream bytes;
   a.save_to(bytes);
-  write_file_atomically(path, with_checksum(bytes.str()));
+  const std::string file = with_checksum(bytes.str());
+  write_file_atomically(path, file);
+  return static_cast<int64_t>(file.size());
 }
 
 /// The keys whose values differ between two resolved configs (as JSON objects), "a, b, ...".
@@ -492,7 +495,10 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
   const int64_t term_at = fault_step("SEQREC_FAULT_SIGNAL_AT_STEP"), kill_at = fault_step("SEQREC_FAULT_KILL_AT_STEP");
   int64_t steps_here = 0;
   auto save = [&](const RunPosition& p) {
-    write_state(state_path, config, model, trainer, best, result, p, seconds_since(run_start), device);
+    const auto t = clock::now();
+    result.state_bytes = write_state(state_path, config, model, trainer, best, result, p, seconds_since(run_start), device);
+    result.state_seconds += seconds_since(t);
+    ++result.states_written;
   };
 
   for (int64_t epoch = at.epoch; epoch <= epochs; ++epoch) {
