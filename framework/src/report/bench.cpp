@@ -8,7 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -23,34 +22,12 @@
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/report.h"
+#include "seqrec/signals.h"
 
 namespace fs = std::filesystem;
 
 namespace seqrec {
 namespace {
-
-std::atomic<int> g_bench_signal{0};
-extern "C" void on_bench_signal(int signal) { g_bench_signal = signal; }
-
-/// While alive, SIGTERM, SIGINT and SIGUSR1 only set g_bench_signal, so bench can forward
-/// them to its runs and wait for their states.
-class StopForwarding {
- public:
-  StopForwarding() {
-    g_bench_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_bench_signal;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < 3; ++i) sigaction(kSignals[i], &sa, &old_[i]);
-  }
-  ~StopForwarding() {
-    for (size_t i = 0; i < 3; ++i) sigaction(kSignals[i], &old_[i], nullptr);
-  }
-
- private:
-  static constexpr int kSignals[3] = {SIGTERM, SIGINT, SIGUSR1};
-  struct sigaction old_[3] {};
-};
 
 std::string trim(const std::string& s) {
   const size_t a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
@@ -222,7 +199,7 @@ int cmd_bench(const std::vector<std::string>& args) {
     return 0;
   }
   const std::string exe = fs::read_symlink("/proc/self/exe").string();
-  StopForwarding stop_signals;
+  StopSignals stop_signals;
   bool stopping = false;
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
@@ -232,13 +209,13 @@ int cmd_bench(const std::vector<std::string>& args) {
   std::vector<std::string> elsewhere;  // outputs of runs left to another process
   double run_seconds = 0;
   while (next < todo.size() || !running.empty()) {
-    if (g_bench_signal && !stopping) {
+    if (stop_signal() && !stopping) {
       // Preemption: every run in flight finishes its step, writes its training state and
       // exits; no new run starts. The next bench on this grid resumes them.
       stopping = true;
       next = todo.size();
-      for (const auto& [child, run] : running) kill(child, g_bench_signal);
-      std::cout << "bench: signal " << g_bench_signal << " (" << strsignal(g_bench_signal) << "): stopping " << running.size()
+      for (const auto& [child, run] : running) kill(child, stop_signal());
+      std::cout << "bench: signal " << stop_signal() << " (" << strsignal(stop_signal()) << "): stopping " << running.size()
                 << " run(s) in flight (each writes its training state)" << std::endl;
     }
     while (next < todo.size() && static_cast<int64_t>(running.size()) < g.parallel) {
@@ -306,9 +283,9 @@ int cmd_bench(const std::vector<std::string>& args) {
               << " failed, ETA " << eta / 60 << " min]" << std::endl;
   }
   if (stopping) {
-    std::cout << "bench: stopped by signal " << g_bench_signal << " (" << strsignal(g_bench_signal)
+    std::cout << "bench: stopped by signal " << stop_signal() << " (" << strsignal(stop_signal())
               << "); run the same bench command to resume" << std::endl;
-    return 128 + g_bench_signal;
+    return 128 + stop_signal();
   }
   int64_t still_running = 0;  // the others have finished meanwhile
   for (const auto& out : elsewhere) fs::exists(out) ? ++done : ++still_running;

@@ -6,8 +6,6 @@
 #include <torch/utils.h>
 #include <unistd.h>
 
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -24,6 +22,7 @@
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/registry.h"
+#include "seqrec/signals.h"
 
 namespace seqrec {
 
@@ -217,38 +216,6 @@ class ProgressBar {
 };
 
 constexpr int64_t kStateFormat = 1;
-
-std::atomic<int> g_stop_signal{0};
-extern "C" void on_stop_signal(int signal) { g_stop_signal = signal; }
-
-/// While alive, SIGTERM, SIGINT and SIGUSR1 only set g_stop_signal (fit finishes the step in
-/// flight, writes the state and stops); the previous handlers come back after.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &sa, &old_[i]);
-  }
-  ~StopSignals() {
-    for (size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &old_[i], nullptr);
-  }
-
- private:
-  static constexpr std::array<int, 3> kSignals = {SIGTERM, SIGINT, SIGUSR1};
-  std::array<struct sigaction, 3> old_{};
-};
-
-std::string signal_name(int signal) {
-  switch (signal) {
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGUSR1: return "SIGUSR1";
-  }
-  return "signal " + std::to_string(signal);
-}
 
 std::string rng_text(const std::mt19937_64& rng) {
   std::ostringstream o;
@@ -528,17 +495,17 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
       ++steps_here;
       if (steps_here == term_at) std::raise(SIGTERM);
       if (steps_here == kill_at) std::raise(SIGKILL);
-      if (g_stop_signal && signals) {
+      if (signals && stop_signal()) {
         RunPosition p = at;
         p.epoch = epoch;
         p.next_batch = static_cast<int64_t>(i + 1);
         p.loss_sum = sum;
         p.epoch_seconds = before + seconds_since(t0);
         save(p);
-        throw Interrupted("stopped by " + signal_name(g_stop_signal) + " at epoch " + std::to_string(epoch) + ", step " +
+        throw Interrupted("stopped by " + std::string(stop_signal_name(stop_signal())) + " at epoch " + std::to_string(epoch) + ", step " +
                               std::to_string(i + 1) + " of " + std::to_string(batches.size()) + "; training state written to " +
                               state_path + "; run the same command with --resume to continue",
-                          g_stop_signal);
+                          stop_signal());
       }
       if (bar && (i % 8 == 7 || i + 1 == batches.size()))
         pb.update(static_cast<int64_t>(i + 1), sum / (i + 1), before + seconds_since(t0));
