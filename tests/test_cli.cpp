@@ -2,6 +2,7 @@
 // results, determinism, and one-line errors.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -150,4 +151,30 @@ TEST(Cli, NumbersOutsideTheirRangeAreOneLine) {
     EXPECT_EQ(r.code, 1) << args;
     EXPECT_EQ(r.out, std::string("seqrec: error: ") + want + "\n") << args;
   }
+}
+
+TEST(Cli, TwoRunsCannotWriteOneOutput) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const std::string out = dir.file("r.json");
+  const std::string train = "train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                            " --sasrec.hidden-size 16 --epochs 1 --progress none --output " + out;
+  // A live process (this test) holds the output's lock: refused in one line, nothing written.
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  seqrec::testing::write_file(out + ".lock", std::string(host) + " " + std::to_string(getpid()) + "\n");
+  CliRun held = seqrec_cli(train);
+  EXPECT_EQ(held.code, 1) << held.out;
+  EXPECT_NE(held.out.find("seqrec: error: " + out + ": another seqrec process is writing this result"), std::string::npos)
+      << held.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // A lock left by a process that has died is taken over, and released at the end.
+  const pid_t gone = fork();
+  if (gone == 0) _exit(0);
+  waitpid(gone, nullptr, 0);
+  seqrec::testing::write_file(out + ".lock", std::string(host) + " " + std::to_string(gone) + "\n");
+  CliRun stale = seqrec_cli(train);
+  EXPECT_EQ(stale.code, 0) << stale.out;
+  EXPECT_TRUE(std::filesystem::exists(out));
+  EXPECT_FALSE(std::filesystem::exists(out + ".lock"));
 }

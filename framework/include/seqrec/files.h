@@ -20,6 +20,15 @@ std::string with_checksum(std::string payload);
 /// when it is missing, shorter than the trailer, or its bytes do not match the checksum.
 std::string read_checked_file(const std::string& path);
 
+/// Claims `lock` for this process: creates it exclusively with "HOST PID", taking over a lock
+/// whose owner has died on this host (a process killed by SIGKILL leaves its lock behind).
+/// False when a live process holds it (one on another host always counts as live: a
+/// cluster's shared disk). Error in one line when the file cannot be created.
+bool claim_lock(const std::string& lock);
+
+/// Whether `lock` names a live process (as claim_lock judges it).
+bool lock_held(const std::string& lock);
+
 /// Creates `dir` and its missing parents; Error "DIR: reason" in one line on failure.
 void create_directories(const std::string& dir);
 

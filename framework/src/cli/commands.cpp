@@ -21,6 +21,7 @@
 #include "seqrec/dropout.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
+#include "seqrec/files.h"
 #include "seqrec/plugin.h"
 #include "seqrec/registry.h"
 #include "seqrec/report.h"
@@ -141,7 +142,29 @@ std::shared_ptr<Model> make_model(const Config& c, const Dataset& d) {
   return m;
 }
 
+/// Holds `OUTPUT.lock` while a run writes OUTPUT, so two runs with one --output cannot both
+/// write it; released on every way out.
+class OutputLock {
+ public:
+  explicit OutputLock(const std::string& output) {
+    if (output.empty()) return;
+    if (std::filesystem::path(output).has_parent_path()) create_directories(std::filesystem::path(output).parent_path());
+    if (!claim_lock(output + ".lock"))
+      throw Error(output + ": another seqrec process is writing this result (lock " + output +
+                  ".lock); wait for it, or remove the lock if that process is gone");
+    lock_ = output + ".lock";
+  }
+  ~OutputLock() {
+    std::error_code ec;
+    if (!lock_.empty()) std::filesystem::remove(lock_, ec);
+  }
+
+ private:
+  std::string lock_;
+};
+
 int cmd_train(const Config& c) {
+  OutputLock lock(c.str("output"));
   LoadedData l = load(c);
   std::cout << l.data.name << ": " << format_stats(compute_stats(l.data)) << std::endl;
   std::shared_ptr<Model> model = make_model(c, l.data);

@@ -1,10 +1,12 @@
 #include "seqrec/files.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -63,6 +65,42 @@ std::string read_checked_file(const std::string& path) {
   bytes.resize(bytes.size() - 8);
   if (fnv1a(bytes) != want) throw Error(path + ": damaged: checksum mismatch");
   return bytes;
+}
+
+namespace {
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+}  // namespace
+
+bool lock_held(const std::string& lock) {
+  std::ifstream in(lock);
+  if (!in) return false;
+  std::string host;
+  pid_t pid = 0;
+  in >> host >> pid;
+  if (host.empty() || pid <= 0) return true;  // being written by its owner this instant
+  return host != host_name() || kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+bool claim_lock(const std::string& lock) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const int fd = ::open(lock.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      const std::string owner = host_name() + " " + std::to_string(getpid()) + "\n";
+      const bool written = ::write(fd, owner.data(), owner.size()) == static_cast<ssize_t>(owner.size());
+      ::close(fd);
+      if (!written) throw Error(lock + ": cannot write lock file");
+      return true;
+    }
+    if (errno != EEXIST) throw os_error(lock, errno);
+    if (lock_held(lock)) return false;
+    std::error_code ec;
+    fs::remove(lock, ec);
+  }
+  return false;
 }
 
 void create_directories(const std::string& dir) {

@@ -3,14 +3,12 @@
 // resumes a grid after a crash or Ctrl-C. Results are written atomically by each child.
 // Each run is claimed with a lock file beside its result, so two bench processes on one
 // grid share its runs instead of training the same one twice.
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +19,7 @@
 
 #include "seqrec/config.h"
 #include "seqrec/error.h"
+#include "seqrec/files.h"
 #include "seqrec/report.h"
 #include "seqrec/signals.h"
 
@@ -55,43 +54,6 @@ std::vector<std::string> train_args(const Grid& g, const GridRun& r) {
                                 "--threads", std::to_string(g.threads)};
   for (const auto& [k, v] : g.overrides) a.insert(a.end(), {"--" + k, v});
   return a;
-}
-
-std::string host_name() {
-  char name[HOST_NAME_MAX + 1] = {};
-  gethostname(name, sizeof(name) - 1);
-  return name;
-}
-
-/// Whether a lock file names a live process: one on another host always counts as live
-/// (a cluster's shared disk), one on this host while its pid exists.
-bool lock_held(const std::string& lock) {
-  std::ifstream in(lock);
-  if (!in) return false;
-  std::string host;
-  pid_t pid = 0;
-  in >> host >> pid;
-  if (host.empty() || pid <= 0) return true;  // being written by its owner this instant
-  return host != host_name() || kill(pid, 0) == 0 || errno != ESRCH;
-}
-
-/// Claims a run for this process: creates its lock file exclusively, taking over a lock
-/// whose owner has died (a bench killed by SIGKILL leaves its locks behind).
-bool claim(const std::string& lock) {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    const int fd = open(lock.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0644);
-    if (fd >= 0) {
-      const std::string owner = host_name() + " " + std::to_string(getpid()) + "\n";
-      const bool written = write(fd, owner.data(), owner.size()) == static_cast<ssize_t>(owner.size());
-      close(fd);
-      if (!written) throw Error(lock + ": cannot write lock file");
-      return true;
-    }
-    if (errno != EEXIST) throw Error(lock + ": cannot create lock file (" + std::strerror(errno) + ")");
-    if (lock_held(lock)) return false;
-    fs::remove(lock);
-  }
-  return false;
 }
 
 std::string stem_of(const GridRun& r) { return r.output.substr(0, r.output.size() - 5); }
@@ -224,7 +186,7 @@ int cmd_bench(const std::vector<std::string>& args) {
       fs::create_directories(fs::path(r.output).parent_path());
       // Another bench on this grid may have finished or started this run since the plan
       // (checked again after the claim: it may have finished in between).
-      bool ours = !fs::exists(r.output) && claim(lock_of(r));
+      bool ours = !fs::exists(r.output) && claim_lock(lock_of(r));
       if (ours && fs::exists(r.output)) fs::remove(lock_of(r)), ours = false;
       if (!ours) {
         const bool ended = fs::exists(r.output);
