@@ -28,6 +28,14 @@ std::string temp_name(const std::string& path) {
   return path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
 }
 
+constexpr std::string_view kChecksumTag = "SQRCHK01";
+
+std::string host_name() {
+  char name[HOST_NAME_MAX + 1] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
+
 /// Syncs a directory so a rename in it survives a crash; best effort (some file systems
 /// refuse to open or sync directories, and the file itself is already on disk).
 void sync_directory(const fs::path& dir) {
@@ -38,10 +46,6 @@ void sync_directory(const fs::path& dir) {
 }
 
 }  // namespace
-
-namespace {
-constexpr std::string_view kChecksumTag = "SQRCHK01";
-}
 
 std::string with_checksum(std::string payload) {
   const uint64_t h = fnv1a(payload);
@@ -66,14 +70,6 @@ std::string read_checked_file(const std::string& path) {
   if (fnv1a(bytes) != want) throw Error(path + ": damaged: checksum mismatch");
   return bytes;
 }
-
-namespace {
-std::string host_name() {
-  char name[HOST_NAME_MAX + 1] = {};
-  gethostname(name, sizeof(name) - 1);
-  return name;
-}
-}  // namespace
 
 bool lock_held(const std::string& lock) {
   std::ifstream in(lock);
@@ -116,29 +112,21 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   const std::string tmp = temp_name(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw os_error(path, errno);
-  auto fail = [&](int err) {
-    if (fd >= 0) ::close(fd);
+  // The temporary file goes on every failure (errno is read before the clean-up).
+  auto fail = [&](int err, bool still_open) {
+    if (still_open) ::close(fd);
     ::unlink(tmp.c_str());
     return os_error(path, err);
   };
   for (size_t done = 0; done < bytes.size();) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw fail(errno);
-    if (n == 0) throw fail(ENOSPC);
+    if (n <= 0) throw fail(n < 0 ? errno : ENOSPC, true);
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) throw fail(errno);
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw os_error(path, err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw os_error(path, err);
-  }
+  if (::fsync(fd) != 0) throw fail(errno, true);
+  if (::close(fd) != 0) throw fail(errno, false);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) throw fail(errno, false);
   sync_directory(target.parent_path());
 }
 
