@@ -81,27 +81,24 @@ std::string adam_key(const torch::Tensor& p) { return c10::guts::to_string(p.uns
 void Trainer::save_state(torch::serialize::OutputArchive& archive) const {
   torch::optim::Optimizer* o = optimizer();
   if (!o) return;
-  auto* adam = dynamic_cast<torch::optim::Adam*>(o);
-  if (!adam) return o->save(archive);
+  if (!dynamic_cast<torch::optim::Adam*>(o)) return o->save(archive);
   std::vector<torch::Tensor> params = unique_parameters(*o);
   for (size_t i = 0; i < params.size(); ++i) {
     const std::string k = "p" + std::to_string(i);
     auto it = o->state().find(adam_key(params[i]));
-    archive.write(k + "_step", c10::IValue(it == o->state().end() ? int64_t{-1} : int64_t{
-                                                static_cast<torch::optim::AdamParamState&>(*it->second).step()}));
-    if (it == o->state().end()) continue;
-    const auto& st = static_cast<const torch::optim::AdamParamState&>(*it->second);
-    archive.write(k + "_m", st.exp_avg(), /*is_buffer=*/true);
-    archive.write(k + "_v", st.exp_avg_sq(), /*is_buffer=*/true);
-    if (st.max_exp_avg_sq().defined()) archive.write(k + "_vmax", st.max_exp_avg_sq(), /*is_buffer=*/true);
+    const auto* st = it == o->state().end() ? nullptr : static_cast<const torch::optim::AdamParamState*>(it->second.get());
+    archive.write(k + "_step", c10::IValue(st ? st->step() : int64_t{-1}));  // -1: no step taken yet
+    if (!st) continue;
+    archive.write(k + "_m", st->exp_avg(), /*is_buffer=*/true);
+    archive.write(k + "_v", st->exp_avg_sq(), /*is_buffer=*/true);
+    if (st->max_exp_avg_sq().defined()) archive.write(k + "_vmax", st->max_exp_avg_sq(), /*is_buffer=*/true);
   }
 }
 
 void Trainer::load_state(torch::serialize::InputArchive& archive) {
   torch::optim::Optimizer* o = optimizer();
   if (!o) return;
-  auto* adam = dynamic_cast<torch::optim::Adam*>(o);
-  if (!adam) return o->load(archive);
+  if (!dynamic_cast<torch::optim::Adam*>(o)) return o->load(archive);
   std::vector<torch::Tensor> params = unique_parameters(*o);
   for (size_t i = 0; i < params.size(); ++i) {
     const std::string k = "p" + std::to_string(i);
