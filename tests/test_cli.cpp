@@ -21,9 +21,9 @@ struct CliRun {
   int code;
   std::string out;
 };
-CliRun seqrec_cli(const std::string& args) {
+CliRun seqrec_cli(const std::string& args, bool one_thread = true) {
   // One intra-op thread: ctest runs tests side by side on 2 cores.
-  const std::string cmd = std::string(SEQREC_BINARY_DIR) + "/seqrec " + args + " --threads 1 2>&1";
+  const std::string cmd = std::string(SEQREC_BINARY_DIR) + "/seqrec " + args + (one_thread ? " --threads 1" : "") + " 2>&1";
   CliRun r{0, ""};
   FILE* p = popen(cmd.c_str(), "r");
   std::array<char, 4096> buf{};
@@ -177,4 +177,31 @@ TEST(Cli, TwoRunsCannotWriteOneOutput) {
   EXPECT_EQ(stale.code, 0) << stale.out;
   EXPECT_TRUE(std::filesystem::exists(out));
   EXPECT_FALSE(std::filesystem::exists(out + ".lock"));
+}
+
+TEST(Cli, TableRefusesAResultWhoseRankFileIsMissingOrChanged) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const std::string out = dir.file("runs/r.json"), ranks = dir.file("runs/r.ranks.h5");
+  CliRun train = seqrec_cli("train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                            " --sasrec.hidden-size 16 --epochs 1 --progress none --output " + out + " --ranks " + ranks);
+  ASSERT_EQ(train.code, 0) << train.out;
+  EXPECT_EQ(read_json(out)["ranks_fnv1a"].get<std::string>().size(), 16u);
+  EXPECT_EQ(seqrec_cli("table " + dir.file("runs"), false).code, 0);
+  // One flipped byte in the rank file.
+  std::string bytes;
+  {
+    std::ifstream in(ranks, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  bytes[bytes.size() / 2] ^= 0x01;
+  seqrec::testing::write_file(ranks, bytes);
+  CliRun changed = seqrec_cli("table " + dir.file("runs"), false);
+  EXPECT_EQ(changed.code, 1);
+  EXPECT_EQ(changed.out, "seqrec: error: " + out + ": its rank file " + ranks +
+                             " does not match the checksum the result recorded (damaged or replaced)\n");
+  std::filesystem::remove(ranks);
+  CliRun missing = seqrec_cli("table " + dir.file("runs"), false);
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(missing.out, "seqrec: error: " + out + ": its rank file " + ranks + " is missing\n");
 }

@@ -88,7 +88,9 @@ class RankingEvaluator : public Evaluator {
 };
 
 /// Writes per-user ranks (and the eval label) to an HDF5 file: /users, /ranks.
-void save_ranks(const EvalResult& r, const std::string& path);
+/// Returns the file's checksum (64-bit FNV-1a of its bytes, 16 hex digits, as hash_file
+/// gives it), which the result JSON records so that tables can verify the file.
+std::string save_ranks(const EvalResult& r, const std::string& path);
 /// Reads them back.
 EvalResult load_ranks(const std::string& path);
 

@@ -251,7 +251,7 @@ int cmd_train(const Config& c) {
   j["seqrec"] = provenance_json(c);
   // The rank file and the checkpoint first: the result JSON, written last, is what marks a
   // run finished (bench, table), so a failed write never leaves a result without its ranks.
-  if (c.has("ranks")) save_ranks(fr.test, c.str("ranks"));
+  if (c.has("ranks")) j["ranks_fnv1a"] = save_ranks(fr.test, c.str("ranks"));
   if (c.has("save")) {
     StateDict sd = state_dict_of(*model);
     json meta;
@@ -316,9 +316,11 @@ int cmd_eval(const Config& cli) {
   print_metrics(c.str("stage"), r, eo.ks);
   std::cout << std::fixed << std::setprecision(3) << "eval " << r.seconds << " s, total with loading " << total << " s"
             << std::endl;
-  if (c.has("ranks")) save_ranks(r, c.str("ranks"));  // before the JSON, as in train
+  std::string ranks_checksum;
+  if (c.has("ranks")) ranks_checksum = save_ranks(r, c.str("ranks"));  // before the JSON, as in train
   if (c.has("json")) {
     json j;
+    if (!ranks_checksum.empty()) j["ranks_fnv1a"] = ranks_checksum;
     j["command"] = "eval";
     j["checkpoint"] = c.str("checkpoint");
     j["stage"] = c.str("stage");

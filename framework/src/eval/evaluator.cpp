@@ -15,6 +15,7 @@
 #include "io/h5.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
+#include "seqrec/hash.h"
 
 namespace seqrec {
 
@@ -238,12 +239,14 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
   return result;
 }
 
-void save_ranks(const EvalResult& r, const std::string& path) {
-  write_file_atomically(path, h5::file_image([&](hid_t file) {
-                          h5::write_vec(file, "users", r.users);
-                          h5::write_vec(file, "ranks", r.ranks);
-                          h5::write_attr_string(file, "label", r.label);
-                        }));
+std::string save_ranks(const EvalResult& r, const std::string& path) {
+  const std::string image = h5::file_image([&](hid_t file) {
+    h5::write_vec(file, "users", r.users);
+    h5::write_vec(file, "ranks", r.ranks);
+    h5::write_attr_string(file, "label", r.label);
+  });
+  write_file_atomically(path, image);
+  return hex_digits(fnv1a(image));
 }
 
 EvalResult load_ranks(const std::string& path) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "seqrec/cache.h"
 #include "seqrec/error.h"
 
 namespace fs = std::filesystem;
@@ -70,6 +71,13 @@ std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool ot
     // Rank files written elsewhere and filed beside the result later: <result>.ranks.h5.
     const std::string beside = f.substr(0, f.size() - 5) + ".ranks.h5";
     if ((r.ranks.empty() || !fs::exists(r.ranks)) && fs::exists(beside)) r.ranks = beside;
+    // A result that recorded its rank file's checksum is only read with that very file.
+    if (j.contains("ranks_fnv1a")) {
+      if (r.ranks.empty() || !fs::exists(r.ranks))
+        throw Error(f + ": its rank file " + (r.ranks.empty() ? beside : r.ranks) + " is missing");
+      if (hash_file(r.ranks) != j["ranks_fnv1a"].get<std::string>())
+        throw Error(f + ": its rank file " + r.ranks + " does not match the checksum the result recorded (damaged or replaced)");
+    }
     r.seed = j.value("seed", 0);
     const json* test = &j["test"];
     if (other_protocol) {
