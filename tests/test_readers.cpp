@@ -176,4 +176,10 @@ TEST(Readers, MarkovDatasetIsDeterministic) {
   EXPECT_EQ(s.interactions, a.num_interactions());
   EXPECT_LE(s.min_length, s.p50);
   EXPECT_LE(s.p99, s.max_length);
+  // Test answers that occur earlier in the sequence, counted by a slow path.
+  Dataset r;
+  r.offsets = {0, 3, 6, 8};
+  r.items = {1, 2, 1, 3, 4, 5, 7, 7};
+  r.num_items = 7;
+  EXPECT_EQ(compute_stats(r).test_repeats, 2);  // users 1 and 3 repeat; user 2 does not
 }

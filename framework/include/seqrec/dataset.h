@@ -53,6 +53,9 @@ struct DatasetStats {
   int64_t users, items, interactions;
   double mean_length;
   int64_t min_length, p50, p90, p99, max_length;
+  /// Users whose last item (the test answer) also occurs earlier in their sequence: the
+  /// reference protocol scores history items 0, so it ranks those answers below most items.
+  int64_t test_repeats;
 };
 DatasetStats compute_stats(const Dataset& d);
 std::string format_stats(const DatasetStats& s);

@@ -86,6 +86,7 @@ json dataset_json(const LoadedData& l) {
   j["users"] = l.data.num_users();
   j["items"] = l.data.num_items;
   j["interactions"] = l.data.num_interactions();
+  j["test_answer_repeats"] = compute_stats(l.data).test_repeats;
   return j;
 }
 

@@ -293,6 +293,11 @@ DatasetStats compute_stats(const Dataset& d) {
   s.p90 = pct(0.9);
   s.p99 = pct(0.99);
   s.max_length = len.back();
+  for (int64_t u = 0; u < d.num_users(); ++u) {
+    const int64_t a = d.offsets[u], b = d.offsets[u + 1];
+    if (b - a >= 2 && std::find(d.items.begin() + a, d.items.begin() + b - 1, d.items[b - 1]) != d.items.begin() + b - 1)
+      ++s.test_repeats;
+  }
   return s;
 }
 
@@ -302,7 +307,8 @@ std::string format_stats(const DatasetStats& s) {
     << ", mean length " << std::fixed;
   o.precision(2);
   o << s.mean_length << ", length min/p50/p90/p99/max " << s.min_length << "/" << s.p50 << "/"
-    << s.p90 << "/" << s.p99 << "/" << s.max_length;
+    << s.p90 << "/" << s.p99 << "/" << s.max_length << ", test answers repeating a history item " << s.test_repeats
+    << " (" << 100.0 * s.test_repeats / std::max<int64_t>(1, s.users) << "%)";
   return o.str();
 }
 

@@ -310,6 +310,14 @@ int cmd_table(const std::vector<std::string>& args) {
     for (const auto& d : datasets) {
       const RunRecord* any = cell[d].begin()->second.front();
       o << c << "- " << d << ": protocol " << any->protocol << ", leave-one-out, dataset source hash " << any->dataset_hash << "\n";
+      const nlohmann::json& ds = any->doc["dataset"];
+      if (ds.contains("users") && ds.contains("test_answer_repeats")) {
+        const double users = ds["users"].get<double>(), repeats = ds["test_answer_repeats"].get<double>();
+        o << c << "  - " << ds["users"] << " users, " << ds["items"] << " items, " << ds["interactions"]
+          << " interactions, mean length " << std::fixed << std::setprecision(2) << ds["interactions"].get<double>() / users
+          << "; " << ds["test_answer_repeats"] << " test answers (" << std::setprecision(1) << 100 * repeats / users
+          << "%) repeat a history item, which the reference protocol scores 0\n";
+      }
       for (const auto& m : methods) {
         auto it = cell[d].find(m);
         if (it == cell[d].end()) continue;
