@@ -149,7 +149,7 @@ class OutputLock {
  public:
   explicit OutputLock(const std::string& output) {
     if (output.empty()) return;
-    if (std::filesystem::path(output).has_parent_path()) create_directories(std::filesystem::path(output).parent_path());
+    if (std::filesystem::path(output).has_parent_path()) seqrec::create_directories(std::filesystem::path(output).parent_path().string());
     if (!claim_lock(output + ".lock"))
       throw Error(output + ": another seqrec process is writing this result (lock " + output +
                   ".lock); wait for it, or remove the lock if that process is gone");
