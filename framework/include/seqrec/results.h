@@ -12,6 +12,7 @@ namespace seqrec {
 struct SourceVersion {
   std::string commit;
   bool dirty = false;
+  std::string code_tree;  ///< git tree id of the code paths as built (scripts/verify_build.sh)
 };
 SourceVersion source_version();
 

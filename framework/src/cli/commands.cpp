@@ -105,6 +105,7 @@ json provenance_json(const Config& c) {
   SourceVersion v = source_version();
   j["commit"] = v.commit;
   j["dirty"] = v.dirty;
+  j["code_tree"] = v.code_tree;
   j["environment"] = environment_json(c.str("device"));
   return j;
 }

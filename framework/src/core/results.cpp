@@ -16,7 +16,7 @@
 
 namespace seqrec {
 
-SourceVersion source_version() { return {SEQREC_BUILD_COMMIT, SEQREC_BUILD_DIRTY}; }
+SourceVersion source_version() { return {SEQREC_BUILD_COMMIT, SEQREC_BUILD_DIRTY, SEQREC_BUILD_CODE_TREE}; }
 
 int64_t peak_rss_bytes() {
   struct rusage ru {};
