@@ -10,7 +10,7 @@ want=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['seqrec']
 index=$(mktemp)
 trap 'rm -f "$index"' EXIT
 rm -f "$index"
-git ls-tree "$commit" -- framework baselines plugin benchmarks tests cmake CMakeLists.txt |
+git ls-tree -r "$commit" -- framework baselines plugin benchmarks tests cmake CMakeLists.txt |
   GIT_INDEX_FILE="$index" git update-index --add --index-info
 have=$(GIT_INDEX_FILE="$index" git write-tree)
 if [ "$have" = "$want" ]; then

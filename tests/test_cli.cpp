@@ -49,7 +49,8 @@ TEST(Cli, TrainSaveEvalRoundTrip) {
   EXPECT_EQ(r["curve"].size(), 3u);
   EXPECT_EQ(r["config"]["epochs"], "3");
   EXPECT_EQ(r["config_hash"].get<std::string>().size(), 16u);
-  for (const char* k : {"commit", "dirty", "environment"}) EXPECT_TRUE(r["seqrec"].contains(k)) << k;
+  for (const char* k : {"commit", "dirty", "code_tree", "environment"}) EXPECT_TRUE(r["seqrec"].contains(k)) << k;
+  EXPECT_EQ(r["seqrec"]["code_tree"].get<std::string>().size(), 40u) << "a git tree id";
   EXPECT_GT(r["peak_rss_bytes"].get<int64_t>(), 0);
 
   // The checkpoint carries its options: eval needs no model flags and reproduces the test metrics.
