@@ -6,8 +6,6 @@
 
 #include <ATen/Parallel.h>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 
 #include "seqrec/build_info.h"
 #include "seqrec/error.h"

@@ -3,9 +3,7 @@
 // Attributes on the root: format_version, source_hash, options, num_items, name.
 #include "seqrec/cache.h"
 
-#include <unistd.h>
-
-#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 

@@ -5,7 +5,6 @@
 // the images so a figure can be restyled without re-running anything.
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
