@@ -7,7 +7,7 @@
 namespace seqrec {
 
 /// Bumped whenever the cache layout changes; part of the cache key.
-constexpr int kCacheFormatVersion = 1;
+constexpr int kCacheFormatVersion = 2;
 
 /// 64-bit FNV-1a of a file's bytes, as 16 hex digits.
 std::string hash_file(const std::string& path);
@@ -33,7 +33,8 @@ Dataset load_dataset(const std::string& data_path, const PrepareOptions& options
 /// Low-level: writes `d` with the given key attributes to `path` atomically.
 void write_cache(const Dataset& d, const std::string& path, const std::string& source_hash,
                  const PrepareOptions& options);
-/// Low-level: reads a cache file; returns false if its key does not match.
+/// Low-level: reads a cache file, checking its checksum trailer and its contents; returns
+/// false (with a one-line note on stderr when it is damaged) if it cannot be used.
 bool read_cache(const std::string& path, const std::string& source_hash,
                 const PrepareOptions& options, Dataset* out);
 

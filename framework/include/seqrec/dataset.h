@@ -48,6 +48,11 @@ Dataset read_csv(const std::string& path, int k_core = 0);
 /// Dispatches on options.format.
 Dataset read_dataset(const std::string& path, const PrepareOptions& options);
 
+/// What makes `d` unusable ("" when it is sound): offsets not starting at 0, decreasing or
+/// not ending at the item count; item ids outside 1..num_items; timestamps or token lists
+/// of the wrong length. Readers build sound datasets; a cache file is checked with it.
+std::string dataset_defect(const Dataset& d);
+
 /// Summary numbers printed by `seqrec prepare`.
 struct DatasetStats {
   int64_t users, items, interactions;

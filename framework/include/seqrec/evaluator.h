@@ -87,11 +87,11 @@ class RankingEvaluator : public Evaluator {
   mutable torch::Tensor scores_;                  // score buffer reused across blocks
 };
 
-/// Writes per-user ranks (and the eval label) to an HDF5 file: /users, /ranks.
-/// Returns the file's checksum (64-bit FNV-1a of its bytes, 16 hex digits, as hash_file
-/// gives it), which the result JSON records so that tables can verify the file.
+/// Writes per-user ranks (and the eval label) to an HDF5 file (/users, /ranks) followed by
+/// with_checksum's trailer. Returns the whole file's checksum (64-bit FNV-1a of its bytes,
+/// 16 hex digits, as hash_file gives it), which the result JSON records for `table`.
 std::string save_ranks(const EvalResult& r, const std::string& path);
-/// Reads them back.
+/// Reads them back, verifying the trailer (a damaged file is one line naming it).
 EvalResult load_ranks(const std::string& path);
 
 }  // namespace seqrec

@@ -16,8 +16,17 @@ void write_file_atomically(const std::string& path, std::string_view bytes);
 /// the payload, then the tag "SQRCHK01". For binary files seqrec reads back whole.
 std::string with_checksum(std::string payload);
 
-/// The payload of a file written with with_checksum. Error in one line ("PATH: damaged: ...")
-/// when it is missing, shorter than the trailer, or its bytes do not match the checksum.
+/// Whether `bytes` end in with_checksum's trailer (not whether it matches).
+bool has_checksum(std::string_view bytes);
+
+/// The payload of `bytes` made by with_checksum. Error in one line ("PATH: damaged: ...")
+/// when they are shorter than the trailer, lack it, or do not match the checksum.
+std::string checked_payload(std::string bytes, const std::string& path);
+
+/// A whole file's bytes; Error "PATH: reason" (errno's words) when it cannot be read.
+std::string read_file(const std::string& path);
+
+/// checked_payload of the file at `path`.
 std::string read_checked_file(const std::string& path);
 
 /// Claims `lock` for this process: creates it exclusively with "HOST PID", taking over a lock

@@ -3,6 +3,7 @@
 // Attributes on the root: format_version, source_hash, options, num_items, name.
 #include "seqrec/cache.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -49,7 +50,7 @@ std::string cache_path_for(const std::string& data_path, const std::string& cach
 }
 
 void write_cache(const Dataset& d, const std::string& path, const std::string& source_hash, const PrepareOptions& o) {
-  write_file_atomically(path, h5::file_image([&](hid_t file) {
+  write_file_atomically(path, with_checksum(h5::file_image([&](hid_t file) {
                           h5::write_vec(file, "offsets", d.offsets);
                           h5::write_vec(file, "items", d.items);
                           if (!d.timestamps.empty()) h5::write_vec(file, "timestamps", d.timestamps);
@@ -60,25 +61,39 @@ void write_cache(const Dataset& d, const std::string& path, const std::string& s
                           h5::write_attr_string(file, "source_hash", source_hash);
                           h5::write_attr_string(file, "options", options_key(o));
                           h5::write_attr_string(file, "name", d.name);
-                        }));
+                        })));
 }
 
 bool read_cache(const std::string& path, const std::string& source_hash, const PrepareOptions& o, Dataset* out) {
   if (!std::filesystem::exists(path)) return false;
-  h5::H5Handle file{h5::open_quiet(path), H5Fclose};  // a corrupt cache is rebuilt, not reported
-  if (file.id < 0) return false;
-  if (h5::read_attr_int(file.id, "format_version") != kCacheFormatVersion) return false;
-  if (h5::read_attr_string(file.id, "source_hash") != source_hash) return false;
-  if (h5::read_attr_string(file.id, "options") != options_key(o)) return false;
-  Dataset d;
-  d.num_items = h5::read_attr_int(file.id, "num_items");
-  d.name = h5::read_attr_string(file.id, "name");
-  if (!h5::read_vec(file.id, "offsets", &d.offsets) || !h5::read_vec(file.id, "items", &d.items)) return false;
-  h5::read_vec(file.id, "timestamps", &d.timestamps);
-  d.user_ids = h5::read_strings(file.id, "user_tokens");
-  d.item_ids = h5::read_strings(file.id, "item_tokens");
-  *out = std::move(d);
-  return true;
+  // A cache that is damaged, from another format or for another source is rebuilt; only
+  // damage is worth a note (the others are the cache doing its job).
+  std::string image;
+  try {
+    image = read_file(path);
+    if (!has_checksum(image)) return false;  // written before caches carried checksums
+    image = checked_payload(std::move(image), path);
+    h5::H5Handle file{h5::open_image(image), H5Fclose};
+    if (file.id < 0) throw Error(path + ": damaged: not an HDF5 file");
+    if (h5::read_attr_int(file.id, "format_version") != kCacheFormatVersion) return false;
+    if (h5::read_attr_string(file.id, "source_hash") != source_hash) return false;
+    if (h5::read_attr_string(file.id, "options") != options_key(o)) return false;
+    Dataset d;
+    d.num_items = h5::read_attr_int(file.id, "num_items");
+    d.name = h5::read_attr_string(file.id, "name");
+    if (!h5::read_vec(file.id, "offsets", &d.offsets) || !h5::read_vec(file.id, "items", &d.items))
+      throw Error(path + ": damaged: lacks /offsets or /items");
+    h5::read_vec(file.id, "timestamps", &d.timestamps);
+    d.user_ids = h5::read_strings(file.id, "user_tokens");
+    d.item_ids = h5::read_strings(file.id, "item_tokens");
+    const std::string defect = dataset_defect(d);
+    if (!defect.empty()) throw Error(path + ": damaged: " + defect);
+    *out = std::move(d);
+    return true;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "note: %s; rebuilding it\n", e.what());
+    return false;
+  }
 }
 
 Dataset load_dataset(const std::string& data_path, const PrepareOptions& o, const std::string& cache_dir,

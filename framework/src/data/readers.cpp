@@ -278,6 +278,20 @@ Dataset read_dataset(const std::string& path, const PrepareOptions& o) {
   return read_lines(path);
 }
 
+std::string dataset_defect(const Dataset& d) {
+  if (d.offsets.empty() || d.offsets.front() != 0) return "offsets do not start at 0";
+  for (size_t u = 0; u + 1 < d.offsets.size(); ++u)
+    if (d.offsets[u] > d.offsets[u + 1]) return "offsets decrease at row " + std::to_string(u);
+  if (d.offsets.back() != d.num_interactions()) return "offsets do not end at the item count";
+  if (d.num_items < 0 || d.num_items > INT32_MAX) return "num_items out of range";
+  for (int32_t i : d.items)
+    if (i < 1 || i > d.num_items) return "item id " + std::to_string(i) + " outside 1.." + std::to_string(d.num_items);
+  if (!d.timestamps.empty() && d.timestamps.size() != d.items.size()) return "timestamps and items differ in length";
+  if (!d.user_ids.empty() && static_cast<int64_t>(d.user_ids.size()) != d.num_users()) return "user tokens and rows differ in number";
+  if (!d.item_ids.empty() && static_cast<int64_t>(d.item_ids.size()) != d.num_items) return "item tokens and items differ in number";
+  return "";
+}
+
 DatasetStats compute_stats(const Dataset& d) {
   std::vector<int64_t> len(d.num_users());
   for (int64_t u = 0; u < d.num_users(); ++u) len[u] = d.length(u);

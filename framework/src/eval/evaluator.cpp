@@ -240,22 +240,33 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
 }
 
 std::string save_ranks(const EvalResult& r, const std::string& path) {
-  const std::string image = h5::file_image([&](hid_t file) {
+  const std::string bytes = with_checksum(h5::file_image([&](hid_t file) {
     h5::write_vec(file, "users", r.users);
     h5::write_vec(file, "ranks", r.ranks);
     h5::write_attr_string(file, "label", r.label);
-  });
-  write_file_atomically(path, image);
-  return hex_digits(fnv1a(image));
+  }));
+  write_file_atomically(path, bytes);
+  return hex_digits(fnv1a(bytes));
 }
 
 EvalResult load_ranks(const std::string& path) {
-  h5::H5Handle file{h5::open_quiet(path), H5Fclose};
+  std::string image = read_file(path);
+  // Rank files written before they carried a checksum are read as they are; `table` checks
+  // those against the checksum their result recorded, where it did.
+  if (has_checksum(image)) image = checked_payload(std::move(image), path);
+  h5::H5Handle file{h5::open_image(image), H5Fclose};
   if (file.id < 0) throw Error(path + ": not a readable HDF5 rank file");
   EvalResult r;
-  if (!h5::read_vec(file.id, "users", &r.users) || !h5::read_vec(file.id, "ranks", &r.ranks))
-    throw Error(path + ": rank file lacks /users or /ranks");
-  r.label = h5::read_attr_string(file.id, "label");
+  try {
+    if (!h5::read_vec(file.id, "users", &r.users) || !h5::read_vec(file.id, "ranks", &r.ranks))
+      throw Error("lacks /users or /ranks");
+    r.label = h5::read_attr_string(file.id, "label");
+  } catch (const Error& e) {
+    throw Error(path + ": damaged: " + e.what());
+  }
+  if (r.users.size() != r.ranks.size()) throw Error(path + ": damaged: /users and /ranks differ in length");
+  for (int64_t rank : r.ranks)
+    if (rank < 0) throw Error(path + ": damaged: negative rank " + std::to_string(rank));
   return r;
 }
 

@@ -6,10 +6,12 @@
 #include <caffe2/serialize/inline_container.h>
 #include <torch/utils.h>
 
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <sstream>
 
 #include "seqrec/error.h"
 #include "seqrec/files.h"
@@ -297,6 +299,90 @@ class Unpickler {
   std::map<std::string, Obj> storages_;
 };
 
+// --- zip integrity -------------------------------------------------------------------
+// PyTorch's reader does not check the CRC-32 each zip entry carries, so a flipped bit in a
+// tensor would load silently. seqrec checks every entry against the central directory
+// before reading any of it; torch.save and seqrec both write the CRCs.
+
+uint32_t crc32_of(const char* p, size_t n) {
+  static const std::array<uint32_t, 256> table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; ++i) c = table[(c ^ static_cast<uint8_t>(p[i])) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+/// Little-endian fields of a byte string, each read bounds-checked.
+struct ZipBytes {
+  const std::string& b;
+  const std::string& path;
+  [[noreturn]] void damaged(const std::string& why) const { throw Error(path + ": damaged: " + why); }
+  uint64_t get(uint64_t at, int width) const {
+    if (at > b.size() || b.size() - at < static_cast<uint64_t>(width)) damaged("zip structure points past the end of the file");
+    uint64_t v = 0;
+    for (int i = 0; i < width; ++i) v |= uint64_t{static_cast<uint8_t>(b[at + i])} << (8 * i);
+    return v;
+  }
+};
+
+void check_zip_crcs(const std::string& bytes, const std::string& path) {
+  const ZipBytes z{bytes, path};
+  // The end record: within the last 22 + 65535 bytes (a zip comment may follow it).
+  const Error not_zip(path + ": not a PyTorch zip checkpoint (legacy pickled .pt files are not supported)");
+  if (bytes.size() < 22) throw not_zip;
+  uint64_t eocd = bytes.size() - 22;
+  const uint64_t lowest = eocd > 0xFFFF ? eocd - 0xFFFF : 0;
+  while (z.get(eocd, 4) != 0x06054b50) {
+    if (eocd == lowest) throw not_zip;
+    --eocd;
+  }
+  uint64_t entries = z.get(eocd + 10, 2), dir = z.get(eocd + 16, 4);
+  if ((entries == 0xFFFF || dir == 0xFFFFFFFF) && eocd >= 20 && z.get(eocd - 20, 4) == 0x07064b50) {
+    const uint64_t eocd64 = z.get(eocd - 20 + 8, 8);
+    if (z.get(eocd64, 4) != 0x06064b50) z.damaged("bad zip64 end record");
+    entries = z.get(eocd64 + 32, 8);
+    dir = z.get(eocd64 + 48, 8);
+  }
+  for (uint64_t e = 0, at = dir; e < entries; ++e) {
+    if (z.get(at, 4) != 0x02014b50) z.damaged("bad zip central directory");
+    const uint64_t method = z.get(at + 10, 2), crc = z.get(at + 16, 4);
+    uint64_t size = z.get(at + 20, 4), local = z.get(at + 42, 4);
+    const uint64_t name_len = z.get(at + 28, 2), extra_len = z.get(at + 30, 2), comment_len = z.get(at + 32, 2);
+    if (bytes.size() - at < 46 + name_len) z.damaged("zip structure points past the end of the file");
+    const std::string name = bytes.substr(at + 46, name_len);
+    // Zip64: the 32-bit fields that overflowed (0xFFFFFFFF) follow in the extra field id 1.
+    for (uint64_t x = at + 46 + name_len, end = x + extra_len; x + 4 <= end;) {
+      const uint64_t id = z.get(x, 2), len = z.get(x + 2, 2);
+      if (id == 1) {
+        uint64_t f = x + 4;
+        if (z.get(at + 24, 4) == 0xFFFFFFFF) f += 8;  // uncompressed size
+        if (size == 0xFFFFFFFF) size = z.get(f, 8), f += 8;
+        if (local == 0xFFFFFFFF) local = z.get(f, 8);
+      }
+      x += 4 + len;
+    }
+    // PyTorch stores every entry uncompressed (method 0), and so does seqrec.
+    if (method != 0) z.damaged(name + " is compressed (zip method " + std::to_string(method) + "); checkpoints store entries");
+    if (z.get(local, 4) != 0x04034b50) z.damaged("bad zip entry header for " + name);
+    // The name is in both headers (no CRC covers it): a record renamed by a flipped bit
+    // would otherwise just go missing.
+    const uint64_t local_name_len = z.get(local + 26, 2);
+    if (local_name_len != name_len || bytes.size() - local - 30 < name_len || bytes.compare(local + 30, name_len, name) != 0)
+      z.damaged("zip entry " + name + " has another name in its local header");
+    const uint64_t data = local + 30 + local_name_len + z.get(local + 28, 2);
+    if (data > bytes.size() || bytes.size() - data < size) z.damaged(name + " runs past the end of the file");
+    if (crc32_of(bytes.data() + data, size) != crc) z.damaged(name + " fails its CRC-32");
+    at += 46 + name_len + extra_len + comment_len;
+  }
+}
+
 // --- writer ---------------------------------------------------------------------------
 
 struct PickleWriter {
@@ -358,12 +444,14 @@ const torch::Tensor* StateDict::find(const std::string& name) const {
   return nullptr;
 }
 
-StateDict read_state_dict(const std::string& path) {
-  if (std::filesystem::is_directory(path)) throw Error(path + ": is a directory, expected a checkpoint file");
-  if (!std::filesystem::exists(path)) throw Error(path + ": no such checkpoint file");
+namespace {
+
+/// The state dict in a checkpoint's bytes, which check_zip_crcs has passed.
+StateDict parse_checkpoint(const std::string& bytes, const std::string& path) {
+  std::istringstream stream(bytes);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> zip;
   try {
-    zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+    zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(&stream);
   } catch (const std::exception& e) {
     throw Error(path + ": not a PyTorch zip checkpoint (legacy pickled .pt files are not supported)");
   }
@@ -383,6 +471,21 @@ StateDict read_state_dict(const std::string& path) {
     sd.metadata_json.assign(static_cast<const char*>(meta.get()), n);
   }
   return sd;
+}
+
+}  // namespace
+
+StateDict read_state_dict(const std::string& path) {
+  if (std::filesystem::is_directory(path)) throw Error(path + ": is a directory, expected a checkpoint file");
+  if (!std::filesystem::exists(path)) throw Error(path + ": no such checkpoint file");
+  const std::string bytes = read_file(path);
+  check_zip_crcs(bytes, path);
+  try {
+    return parse_checkpoint(bytes, path);
+  } catch (const c10::Error& e) {  // the zip reader's own refusals, as one line
+    const std::string why = e.what_without_backtrace();
+    throw Error(path + ": damaged: " + why.substr(0, why.find('\n')));
+  }
 }
 
 void write_state_dict(const std::string& path, const StateDict& sd) {

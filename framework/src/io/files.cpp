@@ -54,15 +54,21 @@ std::string with_checksum(std::string payload) {
   return payload;
 }
 
-std::string read_checked_file(const std::string& path) {
+std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw os_error(path, errno);
   std::ostringstream s;
   s << in.rdbuf();
-  std::string bytes = s.str();
-  const size_t trailer = 8 + kChecksumTag.size();
-  if (bytes.size() < trailer || std::string_view(bytes).substr(bytes.size() - kChecksumTag.size()) != kChecksumTag)
-    throw Error(path + ": damaged: no checksum trailer (truncated, or not written by seqrec)");
+  if (in.bad()) throw os_error(path, errno ? errno : EIO);
+  return s.str();
+}
+
+bool has_checksum(std::string_view bytes) {
+  return bytes.size() >= 8 + kChecksumTag.size() && bytes.substr(bytes.size() - kChecksumTag.size()) == kChecksumTag;
+}
+
+std::string checked_payload(std::string bytes, const std::string& path) {
+  if (!has_checksum(bytes)) throw Error(path + ": damaged: no checksum trailer (truncated, or not written by seqrec)");
   bytes.resize(bytes.size() - kChecksumTag.size());
   uint64_t want = 0;
   for (int i = 0; i < 8; ++i) want |= uint64_t{static_cast<unsigned char>(bytes[bytes.size() - 8 + i])} << (8 * i);
@@ -70,6 +76,8 @@ std::string read_checked_file(const std::string& path) {
   if (fnv1a(bytes) != want) throw Error(path + ": damaged: checksum mismatch");
   return bytes;
 }
+
+std::string read_checked_file(const std::string& path) { return checked_payload(read_file(path), path); }
 
 bool lock_held(const std::string& lock) {
   std::ifstream in(lock);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -61,6 +62,16 @@ std::string lock_of(const GridRun& r) { return stem_of(r) + ".lock"; }
 
 }  // namespace
 
+/// An integer grid value, or one line naming the key.
+int64_t grid_integer(const std::string& path, const std::string& key, const std::string& text) {
+  int64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || stop != end || text.empty())
+    throw Error(path + ": '" + key + "' takes integers; got '" + text + "'");
+  return v;
+}
+
 Grid read_grid(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error(path + ": cannot open grid file");
@@ -82,7 +93,7 @@ Grid read_grid(const std::string& path) {
   };
   g.datasets = split(need("datasets"), ',');
   g.methods = split(need("methods"), ',');
-  for (const auto& s : split(kv.count("seeds") ? kv["seeds"] : "1", ',')) g.seeds.push_back(std::stoll(s));
+  for (const auto& s : split(kv.count("seeds") ? kv["seeds"] : "1", ',')) g.seeds.push_back(grid_integer(path, "seeds", s));
   g.config_pattern = need("config");
   g.output = need("output");
   for (const auto& o : split(kv["set"], ';')) {
@@ -90,8 +101,8 @@ Grid read_grid(const std::string& path) {
     if (eq == std::string::npos) throw Error(path + ": 'set' entries are key=value; got '" + o + "'");
     g.overrides.emplace_back(trim(o.substr(0, eq)), trim(o.substr(eq + 1)));
   }
-  if (kv.count("parallel")) g.parallel = std::max<int64_t>(1, std::stoll(kv["parallel"]));
-  if (kv.count("threads")) g.threads = std::stoll(kv["threads"]);
+  if (kv.count("parallel")) g.parallel = std::max<int64_t>(1, grid_integer(path, "parallel", kv["parallel"]));
+  if (kv.count("threads")) g.threads = grid_integer(path, "threads", kv["threads"]);
   for (const auto& k : kv)
     if (k.first != "datasets" && k.first != "methods" && k.first != "seeds" && k.first != "config" && k.first != "output" &&
         k.first != "set" && k.first != "parallel" && k.first != "threads")

@@ -17,7 +17,8 @@ std::string method_name(const json& j, const std::string& path) {
   if (c.contains("label") && !c["label"].get<std::string>().empty()) return c["label"];
   // A run filed in a grid's layout ({output}/{dataset}/{method}/seed*.json) is that method.
   const fs::path dir = fs::path(path).parent_path();
-  if (!path.empty() && dir.parent_path().filename() == j["dataset"].value("name", "") &&
+  const bool named = j.contains("dataset") && j["dataset"].is_object();
+  if (!path.empty() && named && dir.parent_path().filename() == j["dataset"].value("name", "") &&
       fs::path(path).filename().string().rfind("seed", 0) == 0)
     return dir.filename().string();
   std::string m = j.value("model", "?");
@@ -26,6 +27,44 @@ std::string method_name(const json& j, const std::string& path) {
   if (trainer != "plain") return m + "+" + trainer;
   return m + "+" + c.value("loss", "?");
 }
+
+namespace {
+
+/// One train result's record (json errors are the caller's to word). By value: a missing
+/// key reads as null, which then fails with a json error, not undefined behaviour.
+RunRecord read_run(const std::string& f, json j, const std::string& name, bool other_protocol) {
+  RunRecord r;
+  r.path = f;
+  r.doc = j;
+  r.method = name.empty() ? method_name(j, f) : name;
+  r.dataset = j["dataset"].value("name", "?");
+  r.dataset_hash = j["dataset"].value("source_hash", "?");
+  r.protocol = j["protocol"].value("label", "?");
+  r.config_hash = j.value("config_hash", "?");
+  r.commit = j["seqrec"].value("commit", "?") + (j["seqrec"].value("dirty", false) ? "+dirty" : "");
+  r.ranks = j["config"].value("ranks", "");
+  // Rank files written elsewhere and filed beside the result later: <result>.ranks.h5.
+  const std::string beside = f.substr(0, f.size() - 5) + ".ranks.h5";
+  if ((r.ranks.empty() || !fs::exists(r.ranks)) && fs::exists(beside)) r.ranks = beside;
+  // A result that recorded its rank file's checksum is only read with that very file.
+  if (j.contains("ranks_fnv1a")) {
+    if (r.ranks.empty() || !fs::exists(r.ranks))
+      throw Error(f + ": its rank file " + (r.ranks.empty() ? beside : r.ranks) + " is missing");
+    if (hash_file(r.ranks) != j["ranks_fnv1a"].get<std::string>())
+      throw Error(f + ": its rank file " + r.ranks + " does not match the checksum the result recorded (damaged or replaced)");
+  }
+  r.seed = j.value("seed", 0);
+  const json* test = &j["test"];
+  if (other_protocol) {
+    if (!j.contains("test_other_protocol")) throw Error(f + ": no test_other_protocol (trained before seqrec recorded both)");
+    test = &j["test_other_protocol"]["metrics"];
+    r.protocol = j["test_other_protocol"]["protocol"].value("label", "?");
+  }
+  for (const auto& [k, v] : test->items()) r.test[k] = v.get<double>();
+  return r;
+}
+
+}  // namespace
 
 std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool other_protocol) {
   std::vector<std::string> files;
@@ -57,36 +96,11 @@ std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool ot
     } catch (const std::exception& e) {
       throw Error(f + ": not JSON (" + e.what() + ")");
     }
-    if (j.value("command", "") != "train") continue;
-    RunRecord r;
-    r.path = f;
-    r.doc = j;
-    r.method = names[f].empty() ? method_name(j, f) : names[f];
-    r.dataset = j["dataset"].value("name", "?");
-    r.dataset_hash = j["dataset"].value("source_hash", "?");
-    r.protocol = j["protocol"].value("label", "?");
-    r.config_hash = j.value("config_hash", "?");
-    r.commit = j["seqrec"].value("commit", "?") + (j["seqrec"].value("dirty", false) ? "+dirty" : "");
-    r.ranks = j["config"].value("ranks", "");
-    // Rank files written elsewhere and filed beside the result later: <result>.ranks.h5.
-    const std::string beside = f.substr(0, f.size() - 5) + ".ranks.h5";
-    if ((r.ranks.empty() || !fs::exists(r.ranks)) && fs::exists(beside)) r.ranks = beside;
-    // A result that recorded its rank file's checksum is only read with that very file.
-    if (j.contains("ranks_fnv1a")) {
-      if (r.ranks.empty() || !fs::exists(r.ranks))
-        throw Error(f + ": its rank file " + (r.ranks.empty() ? beside : r.ranks) + " is missing");
-      if (hash_file(r.ranks) != j["ranks_fnv1a"].get<std::string>())
-        throw Error(f + ": its rank file " + r.ranks + " does not match the checksum the result recorded (damaged or replaced)");
+    try {
+      if (j.is_object() && j.value("command", "") == "train") runs.push_back(read_run(f, j, names[f], other_protocol));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(f + ": not a seqrec result (" + e.what() + ")");
     }
-    r.seed = j.value("seed", 0);
-    const json* test = &j["test"];
-    if (other_protocol) {
-      if (!j.contains("test_other_protocol")) throw Error(f + ": no test_other_protocol (trained before seqrec recorded both)");
-      test = &j["test_other_protocol"]["metrics"];
-      r.protocol = j["test_other_protocol"]["protocol"].value("label", "?");
-    }
-    for (const auto& [k, v] : test->items()) r.test[k] = v.get<double>();
-    runs.push_back(r);
   }
   if (runs.empty()) throw Error("no train results among the inputs");
   return runs;

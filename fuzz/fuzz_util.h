@@ -1,0 +1,38 @@
+#pragma once
+// Shared by the libFuzzer targets: each writes the input where the reader expects a file
+// and calls the reader. A seqrec::Error is the reader's one-line refusal: fine. Anything
+// else escaping (another exception type, a crash, a sanitizer report) is a finding.
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include "seqrec/error.h"
+
+namespace seqrec::fuzz {
+
+/// A file of this process under $TMPDIR (default /tmp) holding `bytes`; the same path each call.
+inline const std::string& write_input(std::string_view bytes, const std::string& suffix) {
+  static const std::string dir = [] {
+    const char* t = std::getenv("TMPDIR");
+    return std::string(t && *t ? t : "/tmp") + "/seqrec-fuzz-" + std::to_string(getpid());
+  }();
+  static std::string path;
+  path = dir + suffix;
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return path;
+}
+
+template <typename F>
+int refuse_or_read(F&& read) {
+  try {
+    read();
+  } catch (const seqrec::Error&) {
+  }
+  return 0;
+}
+
+}  // namespace seqrec::fuzz
