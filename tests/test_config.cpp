@@ -47,6 +47,8 @@ TEST(Config, ErrorsNameTheKey) {
   EXPECT_EQ(parse_error({"--epochs", "many"}), "--epochs: 'many' is not a valid int");
   EXPECT_EQ(parse_error({"--protocol", "loose"}), "--protocol: 'loose' is not one of reference, strict");
   EXPECT_NE(parse_error({"--no-such-key", "1"}).find("no-such-key"), std::string::npos);
+  // No abbreviations: --dropout is not taken for --dropout-rng (nor for any other key).
+  EXPECT_EQ(parse_error({"--dropout", "0.2"}), "command line: unrecognised option '--dropout'");
   TempDir dir;
   const std::string ini = write_file(dir.file("bad.ini"), "lr = fast\n");
   EXPECT_EQ(parse_error({"--config", ini}), ini + ": --lr: 'fast' is not a valid float");

@@ -94,3 +94,29 @@ TEST(Files, AParentThatIsAFileIsOneLine) {
     EXPECT_NE(m.find("Not a directory"), std::string::npos) << m;
   }
 }
+
+TEST(Files, ALockThatCannotBeWrittenIsNotLeftBehind) {
+  TempDir dir;
+  const std::string lock = dir.file("r.json.lock");
+  try {
+    FileSizeLimit limit(0);  // creating the file works; writing its owner does not
+    claim_lock(lock);
+    FAIL() << "a lock was claimed on a full disk";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), lock + ": File too large");
+  }
+  EXPECT_FALSE(std::filesystem::exists(lock));
+  EXPECT_TRUE(claim_lock(lock));
+}
+
+TEST(Files, AnEmptyLockCountsAsHeldOnlyWhileFresh) {
+  TempDir dir;
+  const std::string lock = dir.file("r.json.lock");
+  std::ofstream(lock).close();  // its owner is between creating and writing it
+  EXPECT_TRUE(lock_held(lock));
+  EXPECT_FALSE(claim_lock(lock));
+  // Left empty by a process that died there: stale after a few seconds, and taken over.
+  std::filesystem::last_write_time(lock, std::filesystem::file_time_type::clock::now() - std::chrono::minutes(1));
+  EXPECT_FALSE(lock_held(lock));
+  EXPECT_TRUE(claim_lock(lock));
+}

@@ -300,7 +300,9 @@ bool parse_config(const std::vector<std::string>& args, Config* out, std::string
   po::options_description desc = make_description(s);
   po::variables_map cli, file;
   try {
-    po::store(po::command_line_parser(args).options(desc).run(), cli);
+    // No abbreviations: boost would otherwise take --dropout for --dropout-rng.
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(args).options(desc).style(style).run(), cli);
   } catch (const po::error& e) {
     throw Error(std::string("command line: ") + e.what());
   }

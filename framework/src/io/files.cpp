@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -85,7 +86,11 @@ bool lock_held(const std::string& lock) {
   std::string host;
   pid_t pid = 0;
   in >> host >> pid;
-  if (host.empty() || pid <= 0) return true;  // being written by its owner this instant
+  if (host.empty() || pid <= 0) {  // being written by its owner this instant, or left empty by a crash
+    std::error_code ec;
+    const auto age = fs::file_time_type::clock::now() - fs::last_write_time(lock, ec);
+    return !ec && age < std::chrono::seconds(10);
+  }
   return host != host_name() || kill(pid, 0) == 0 || errno != ESRCH;
 }
 
@@ -94,9 +99,13 @@ bool claim_lock(const std::string& lock) {
     const int fd = ::open(lock.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
     if (fd >= 0) {
       const std::string owner = host_name() + " " + std::to_string(getpid()) + "\n";
-      const bool written = ::write(fd, owner.data(), owner.size()) == static_cast<ssize_t>(owner.size());
+      const ssize_t n = ::write(fd, owner.data(), owner.size());
+      const int err = n < 0 ? errno : ENOSPC;
       ::close(fd);
-      if (!written) throw Error(lock + ": cannot write lock file");
+      if (n != static_cast<ssize_t>(owner.size())) {
+        ::unlink(lock.c_str());  // an empty lock would read as "being written" for good
+        throw os_error(lock, err);
+      }
       return true;
     }
     if (errno != EEXIST) throw os_error(lock, errno);
