@@ -6,7 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -14,16 +17,24 @@
 
 namespace seqrec::fuzz {
 
-/// A file of this process under $TMPDIR (default /tmp) holding `bytes`; the same path each call.
+/// A file of this process under $TMPDIR (default /tmp) holding `bytes`; the same path for
+/// the same suffix, removed when the process exits.
 inline const std::string& write_input(std::string_view bytes, const std::string& suffix) {
-  static const std::string dir = [] {
+  struct Paths {
+    std::string prefix, last;
+    std::set<std::string> made;
+    ~Paths() {
+      for (const auto& p : made) std::remove(p.c_str());
+    }
+  };
+  static Paths paths{[] {
     const char* t = std::getenv("TMPDIR");
     return std::string(t && *t ? t : "/tmp") + "/seqrec-fuzz-" + std::to_string(getpid());
-  }();
-  static std::string path;
-  path = dir + suffix;
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return path;
+  }(), "", {}};
+  paths.last = paths.prefix + suffix;
+  paths.made.insert(paths.last);
+  std::ofstream(paths.last, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return paths.last;
 }
 
 template <typename F>
