@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "plugin/elecrec/elecrec.h"
 #include "seqrec/build_info.h"
 #include "seqrec/error.h"
@@ -87,6 +90,25 @@ TEST(Plugin, OutOfTreeLossPluginLoadsAndTrains) {
   FitResult r = fit(m, t, *loss, d, c, ev, log);
   ASSERT_EQ(r.curve.size(), 2u);
   EXPECT_LT(r.curve[1].loss, r.curve[0].loss);
+}
+
+TEST(Plugin, ANameTakenTwiceIsRefusedAndThePluginNotMarkedLoaded) {
+  const std::string path = std::string(SEQREC_BINARY_DIR) + "/test_plugins/seqrec_toy_loss.so";
+  load_plugin(path);
+  seqrec::testing::TempDir dir;
+  const std::string copy = dir.file("copy.so");
+  std::filesystem::copy_file(path, copy);
+  try {
+    load_plugin(copy);
+    FAIL() << "a second plugin replaced label_smoothing_ce";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "plugin " + copy + ": 'label_smoothing_ce' is registered twice: by " +
+                                         std::filesystem::canonical(path).string() + " and by " +
+                                         std::filesystem::canonical(copy).string());
+  }
+  EXPECT_EQ(losses().entries().at("label_smoothing_ce").origin, std::filesystem::canonical(path).string());
+  const auto& loaded = loaded_plugins();
+  EXPECT_EQ(std::count(loaded.begin(), loaded.end(), std::filesystem::canonical(copy).string()), 0);
 }
 
 TEST(Plugin, ClearErrorsForNonPlugins) {

@@ -86,6 +86,12 @@ bool parse_config(const std::vector<std::string>& args, Config* out, std::string
 /// --help text for the whole schema.
 std::string describe_schema(const Schema& schema);
 
+/// The whole of `text` as a 64-bit integer, or as a finite real; otherwise Error
+/// "WHAT: 'TEXT' is not a valid int|float", the config layer's wording. For numbers read
+/// outside the schema: grid files, command arguments, CSV fields.
+int64_t to_integer(const std::string& text, const std::string& what);
+double to_real(const std::string& text, const std::string& what);
+
 /// Keys excluded from the result hash: they choose where output goes, not what is computed.
 bool is_output_key(const std::string& name);
 

@@ -28,8 +28,11 @@ class Registry {
     std::string help;
     std::string origin;
   };
+  /// Adds `name`; a name registered before (by the built-ins or another plugin) is an Error
+  /// naming both origins, never a silent replacement.
   void add(const std::string& name, Factory make, const std::string& help, const std::string& origin = "builtin") {
-    entries_[name] = Entry{std::move(make), help, origin};
+    auto [it, added] = entries_.try_emplace(name, Entry{std::move(make), help, origin});
+    if (!added) throw Error("'" + name + "' is registered twice: by " + it->second.origin + " and by " + origin);
   }
   bool has(const std::string& name) const { return entries_.count(name) > 0; }
   T create(const std::string& kind, const std::string& name, Args... args) const;

@@ -199,9 +199,21 @@ std::string Config::to_json() const {
   return j.dump();
 }
 
+int64_t to_integer(const std::string& text, const std::string& what) {
+  int64_t v = 0;
+  if (!parse_int_text(text, &v)) throw Error(what + ": '" + text + "' is not a valid int");
+  return v;
+}
+
+double to_real(const std::string& text, const std::string& what) {
+  double v = 0;
+  if (!parse_real_text(text, &v)) throw Error(what + ": '" + text + "' is not a valid float");
+  return v;
+}
+
 bool is_output_key(const std::string& name) {
-  static const char* keys[] = {"config", "output", "json", "save", "ranks", "cache-dir", "progress", "log-file",
-                               "log-every", "label", "resume", "state-every", "keep-state"};
+  static const char* keys[] = {"config",   "output", "json",  "save",   "ranks",       "cache-dir",
+                               "progress", "label",  "resume", "state-every", "keep-state"};
   for (const char* k : keys)
     if (name == k) return true;
   return false;

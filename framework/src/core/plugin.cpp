@@ -39,9 +39,13 @@ void load_plugin(const std::string& path) {
     throw Error("plugin " + path + ": built for plugin ABI " + std::to_string(v) + ", this seqrec has ABI " +
                 std::to_string(SEQREC_PLUGIN_ABI_VERSION) + "; rebuild the plugin against these headers");
   }
-  loaded().push_back(canonical);
-  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, loaded().back().c_str(), &schema(), &models(), &losses(), &trainers(), &samplers()};
-  reg(&host);  // the handle stays open for the life of the process
+  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, canonical.c_str(), &schema(), &models(), &losses(), &trainers(), &samplers()};
+  try {
+    reg(&host);  // the handle stays open for the life of the process
+  } catch (const Error& e) {
+    throw Error("plugin " + path + ": " + e.what());
+  }
+  loaded().push_back(canonical);  // only once its registration has succeeded
 }
 
 void load_plugin_dir(const std::string& dir) {

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -62,16 +61,6 @@ std::string lock_of(const GridRun& r) { return stem_of(r) + ".lock"; }
 
 }  // namespace
 
-/// An integer grid value, or one line naming the key.
-int64_t grid_integer(const std::string& path, const std::string& key, const std::string& text) {
-  int64_t v = 0;
-  const char* end = text.data() + text.size();
-  const auto [stop, ec] = std::from_chars(text.data(), end, v);
-  if (ec != std::errc() || stop != end || text.empty())
-    throw Error(path + ": '" + key + "' takes integers; got '" + text + "'");
-  return v;
-}
-
 Grid read_grid(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error(path + ": cannot open grid file");
@@ -93,7 +82,7 @@ Grid read_grid(const std::string& path) {
   };
   g.datasets = split(need("datasets"), ',');
   g.methods = split(need("methods"), ',');
-  for (const auto& s : split(kv.count("seeds") ? kv["seeds"] : "1", ',')) g.seeds.push_back(grid_integer(path, "seeds", s));
+  for (const auto& s : split(kv.count("seeds") ? kv["seeds"] : "1", ',')) g.seeds.push_back(to_integer(s, path + ": seeds"));
   g.config_pattern = need("config");
   g.output = need("output");
   for (const auto& o : split(kv["set"], ';')) {
@@ -101,8 +90,8 @@ Grid read_grid(const std::string& path) {
     if (eq == std::string::npos) throw Error(path + ": 'set' entries are key=value; got '" + o + "'");
     g.overrides.emplace_back(trim(o.substr(0, eq)), trim(o.substr(eq + 1)));
   }
-  if (kv.count("parallel")) g.parallel = std::max<int64_t>(1, grid_integer(path, "parallel", kv["parallel"]));
-  if (kv.count("threads")) g.threads = grid_integer(path, "threads", kv["threads"]);
+  if (kv.count("parallel")) g.parallel = std::max<int64_t>(1, to_integer(kv["parallel"], path + ": parallel"));
+  if (kv.count("threads")) g.threads = to_integer(kv["threads"], path + ": threads");
   for (const auto& k : kv)
     if (k.first != "datasets" && k.first != "methods" && k.first != "seeds" && k.first != "config" && k.first != "output" &&
         k.first != "set" && k.first != "parallel" && k.first != "threads")
@@ -139,8 +128,8 @@ int cmd_bench(const std::vector<std::string>& args) {
       const std::string s = args[++i];
       const size_t slash = s.find('/');
       if (slash == std::string::npos) throw Error("--shard takes i/n, e.g. 0/4");
-      shard = std::stoll(s.substr(0, slash));
-      shards = std::stoll(s.substr(slash + 1));
+      shard = to_integer(s.substr(0, slash), "--shard");
+      shards = to_integer(s.substr(slash + 1), "--shard");
       if (shards < 1 || shard < 0 || shard >= shards) throw Error("--shard i/n needs 0 <= i < n");
     } else if (grid_path.empty() && args[i][0] != '-') {
       grid_path = args[i];

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "report/runs.h"
+#include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
 #include "seqrec/files.h"
@@ -30,7 +31,7 @@ namespace {
 double user_metric(const std::string& metric, int64_t rank) {
   if (metric == "mrr") return 1.0 / (rank + 1);
   const size_t at = metric.find('@');
-  const int64_t k = at == std::string::npos ? 0 : std::stoll(metric.substr(at + 1));
+  const int64_t k = at == std::string::npos ? 0 : to_integer(metric.substr(at + 1), "metric " + metric);
   if (rank >= k) return 0.0;
   return metric.rfind("ndcg", 0) == 0 ? 1.0 / std::log2(rank + 2.0) : 1.0;
 }
@@ -83,7 +84,7 @@ int cmd_table(const std::vector<std::string>& args) {
     else if (args[i] == "--format") format = value();
     else if (args[i] == "--reference") reference = value();
     else if (args[i] == "--output") output = value();
-    else if (args[i] == "--alpha") alpha = std::stod(value());
+    else if (args[i] == "--alpha") alpha = to_real(value(), "--alpha");
     else if (args[i] == "--other-protocol") other_protocol = true;
     else if (args[i] == "--wall") wall = true;
     else if (args[i][0] == '-') throw Error("table: unknown option " + args[i]);
@@ -204,7 +205,7 @@ int cmd_table(const std::vector<std::string>& args) {
         published.push_back({f[0], f[4], {}});
         it = published.end() - 1;
       }
-      it->v[{f[1], f[2]}] = std::stod(f[3]);
+      it->v[{f[1], f[2]}] = to_real(f[3], reference + ":" + std::to_string(no));
     }
   }
 
