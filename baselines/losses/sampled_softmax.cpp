@@ -13,10 +13,7 @@ class SampledSoftmaxLoss : public Loss {
   SampledSoftmaxLoss(int64_t n, bool popularity) : n_(n), popularity_(popularity) {}
   void prepare(const Dataset& data) override {
     if (!popularity_) return;
-    std::vector<float> counts(data.item_size(), 0.0f);
-    for (int64_t u = 0; u < data.num_users(); ++u)
-      for (int64_t i = 0; i + 2 < data.length(u); ++i) counts[data.begin(u)[i]] += 1;  // training part only
-    proposal_ = torch::tensor(counts);
+    proposal_ = torch::tensor(training_popularity(data), torch::kFloat);
     proposal_ = proposal_ / proposal_.sum();
   }
   torch::Tensor forward(const LossInput& in) override {

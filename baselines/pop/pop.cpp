@@ -3,11 +3,7 @@
 namespace seqrec {
 
 PopModel::PopModel(const Dataset& data, int64_t max_len) : max_len_(max_len) {
-  counts_ = torch::zeros({data.item_size(), 1});
-  float* c = counts_.data_ptr<float>();
-  for (int64_t u = 0; u < data.num_users(); ++u)
-    for (int64_t i = 0; i + 2 < data.length(u); ++i) c[data.begin(u)[i]] += 1;
-  counts_ = register_buffer("counts", counts_);
+  counts_ = register_buffer("counts", torch::tensor(training_popularity(data), torch::kFloat).unsqueeze(1));
 }
 
 torch::Tensor PopModel::encode(const torch::Tensor& seqs, int64_t) {

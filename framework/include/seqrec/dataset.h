@@ -53,6 +53,11 @@ Dataset read_dataset(const std::string& path, const PrepareOptions& options);
 /// of the wrong length. Readers build sound datasets; a cache file is checked with it.
 std::string dataset_defect(const Dataset& d);
 
+/// How often each item id (index 0..item_size()-1; padding and mask stay 0) occurs in the
+/// users' training parts: all but the last two items, so the validation and test answers
+/// never inform it. The one popularity of seqrec (pop model, pop100 candidates, proposals).
+std::vector<double> training_popularity(const Dataset& d);
+
 /// Summary numbers printed by `seqrec prepare`.
 struct DatasetStats {
   int64_t users, items, interactions;

@@ -59,20 +59,14 @@ std::map<std::string, double> metrics_from_ranks(const std::vector<int64_t>& ran
 /// "HIT@5 0.0703  NDCG@5 0.0503 ..." with 4 decimals.
 std::string format_metrics(const std::map<std::string, double>& m, const std::vector<int64_t>& ks);
 
-/// Scores representations against the catalogue and ranks the answers.
-class Evaluator {
- public:
-  virtual ~Evaluator() = default;
-  virtual EvalResult evaluate(Model& model, const Dataset& data, const EvalSet& set) = 0;
-};
-
-/// Full-ranking (or sampled-candidate) evaluator, block-wise with bounded memory:
+/// Scores representations against the catalogue and ranks the answers: full ranking (or
+/// sampled candidates), block-wise with bounded memory:
 /// at most user_block x item_block scores exist at a time. Users are grouped by input
 /// length so each is encoded without padding, and results do not depend on block sizes.
-class RankingEvaluator : public Evaluator {
+class RankingEvaluator {
  public:
   explicit RankingEvaluator(const EvalOptions& o) : options_(o) {}
-  EvalResult evaluate(Model& model, const Dataset& data, const EvalSet& set) override;
+  EvalResult evaluate(Model& model, const Dataset& data, const EvalSet& set);
   /// Ranks for given representations [M, d] against item table [V, d]: the kernel
   /// benchmarked on its own. `idx` selects the users of `set` (same order as rows of h).
   std::vector<int64_t> rank_block(const torch::Tensor& h, const torch::Tensor& items, const EvalSet& set,

@@ -292,6 +292,13 @@ std::string dataset_defect(const Dataset& d) {
   return "";
 }
 
+std::vector<double> training_popularity(const Dataset& d) {
+  std::vector<double> counts(static_cast<size_t>(d.item_size()), 0.0);
+  for (int64_t u = 0; u < d.num_users(); ++u)
+    for (int64_t i = 0; i + 2 < d.length(u); ++i) counts[d.begin(u)[i]] += 1;
+  return counts;
+}
+
 DatasetStats compute_stats(const Dataset& d) {
   std::vector<int64_t> len(d.num_users());
   for (int64_t u = 0; u < d.num_users(); ++u) len[u] = d.length(u);

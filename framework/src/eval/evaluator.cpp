@@ -99,14 +99,9 @@ std::vector<std::vector<int32_t>> RankingEvaluator::sample_candidates(const Data
   const int64_t n_items = data.num_items;
   std::vector<double> weight(n_items, 1.0);
   if (options_.candidates == Candidates::kPopularity100) {
-    // Popularity from the training part only (items before the validation answer), so the
-    // held-out items never inform the candidate distribution.
-    std::fill(weight.begin(), weight.end(), 0.0);
-    for (int64_t u = 0; u < data.num_users(); ++u) {
-      const int64_t n_train = std::max<int64_t>(0, data.length(u) - 2);
-      for (int64_t i = 0; i < n_train; ++i) weight[data.begin(u)[i] - 1] += 1.0;
-    }
-    for (double& w : weight) w += 1e-3;  // never-seen items stay drawable
+    // Popularity from the training parts only: held-out items never inform the candidates.
+    const std::vector<double> counts = training_popularity(data);
+    for (int64_t i = 0; i < n_items; ++i) weight[i] = counts[i + 1] + 1e-3;  // never-seen items stay drawable
   }
   std::discrete_distribution<int32_t> draw(weight.begin(), weight.end());
   std::mt19937_64 rng(options_.seed * 1000003ULL + static_cast<uint64_t>(set.stage));
