@@ -19,8 +19,9 @@ grid="results/grids/beauty-table $(have "sasrec-gbce-p40=results/grids/beauty-gb
 $S table $grid --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --reference results/published.csv \
   --output results/tables/beauty-table.md
 $S table $grid --metrics hit@10,ndcg@10,ndcg@20 --other-protocol --output results/tables/beauty-table-strict.md
-$S plot $grid --out results/plots/beauty-table --title Beauty
-$S plot results/grids/elecrec-table --out results/plots/elecrec-table --title "ELECRec paper comparison"
+$S plot $grid --out results/plots/beauty-table --title Beauty --baseline sasrec-cce --reference results/published.csv
+$S plot results/grids/elecrec-table --out results/plots/elecrec-table --title "ELECRec paper comparison" \
+  --baseline sasrec-cce --reference results/published.csv
 
 # The four-dataset comparison of the ELECRec paper (seqrec bench configs/grids/elecrec-table.ini,
 # patience 40; ELECRec's cells from configs/grids/elecrec-table-gpu.ini on a GPU), as far as it has run.
@@ -62,7 +63,7 @@ $S table $toys_h2h --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall
 toys=$(have "sasrec-bce=$r/toys-sasrec-bce-p10-seed1.json" "sasrec-atsrec=$r/toys-sasrec-atsrec-seed1.json" $toys_h2h)
 $S table $toys --metrics hit@10,ndcg@10 --baseline sasrec-bce --wall --reference results/published.csv \
   --output results/tables/toys-atsrec.md
-$S plot $toys --out results/plots/toys-atsrec --title Toys_and_Games
+$S plot $toys --out results/plots/toys-atsrec --title Toys_and_Games --baseline sasrec-bce --reference results/published.csv
 
 # SASRec+CCE on a GPU (results/runs/cuda: an H100 with the CUDA LibTorch 2.11, padded
 # batching, patience 40): Sports and Yelp beside ELECRec's published numbers (both protocols:

@@ -1,7 +1,9 @@
-set terminal svg size 800,500 noenhanced font 'Sans,10'
+set terminal svg size 720,480 noenhanced font 'Sans,10'
 set output "results/plots/toys-atsrec-spectrum.svg"
-set title "Toys_and_Games: item-table singular values / largest"
+set multiplot layout 1,1 title "Toys_and_Games: item-table singular values / largest (lowest seed)"
 set xlabel 'index'
 set grid
 set key top right
-plot "results/plots/toys-atsrec-spectrum.dat" index 0 using 1:2 with lines lw 2 title "elecrec-padded", "results/plots/toys-atsrec-spectrum.dat" index 1 using 1:2 with lines lw 2 title "elecrec-split", "results/plots/toys-atsrec-spectrum.dat" index 2 using 1:2 with lines lw 2 title "sasrec-atsrec", "results/plots/toys-atsrec-spectrum.dat" index 3 using 1:2 with lines lw 2 title "sasrec-bce", "results/plots/toys-atsrec-spectrum.dat" index 4 using 1:2 with lines lw 2 title "sasrec-cce"
+set title "Toys_and_Games"
+plot "results/plots/toys-atsrec-spectrum.dat" index 0 using 1:2 with lines lc rgb '#0072B2' dt 1 lw 2 title "elecrec-padded", "results/plots/toys-atsrec-spectrum.dat" index 1 using 1:2 with lines lc rgb '#D55E00' dt 1 lw 2 title "elecrec-split", "results/plots/toys-atsrec-spectrum.dat" index 2 using 1:2 with lines lc rgb '#009E73' dt 1 lw 2 title "sasrec-atsrec", "results/plots/toys-atsrec-spectrum.dat" index 3 using 1:2 with lines lc rgb '#CC79A7' dt 1 lw 2 title "sasrec-bce", "results/plots/toys-atsrec-spectrum.dat" index 4 using 1:2 with lines lc rgb '#E69F00' dt 1 lw 2 title "sasrec-cce"
+unset multiplot

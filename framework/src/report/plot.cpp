@@ -1,8 +1,12 @@
 // seqrec plot RESULTS... --out PREFIX: learning curves (validation metric and training loss
 // per epoch, one line per method: its lowest seed), a bar chart of a test metric (mean +-
-// std over seeds) and, where runs recorded it, the item tables' normalised singular-value
-// spectra. Drawn by gnuplot (PNG via pngcairo, and SVG); the data and script stay beside
-// the images so a figure can be restyled without re-running anything.
+// std over seeds, sorted, the baseline's mean as a line, published values as markers) and,
+// where runs recorded it, the item tables' normalised singular-value spectra; one row or
+// panel per dataset. A method keeps its colour and dash in every panel and figure. Drawn by
+// gnuplot (PNG via pngcairo, and SVG); the data and script stay beside the images so a
+// figure can be restyled without re-running anything.
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -43,11 +47,24 @@ void draw(const std::string& prefix, const std::string& name, const std::string&
   }
 }
 
+/// Line style of series `i`: eight colours that stay apart for colour-blind readers
+/// (Okabe-Ito, with grey for the yellow), then the next dash pattern: 32 distinct styles.
+std::string series_colour(size_t i) {
+  static const char* colours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"};
+  return colours[i % 8];
+}
+std::string series_style(size_t i) {
+  return "lc rgb '" + series_colour(i) + "' dt " + std::to_string(i / 8 % 4 + 1) + " lw 2";
+}
+
+/// gnuplot's multiplot grid for `n` panels: up to two columns.
+std::string layout(size_t n) { return std::to_string((n + 1) / 2) + "," + std::to_string(std::min<size_t>(n, 2)); }
+
 }  // namespace
 
 int cmd_plot(const std::vector<std::string>& args) {
   std::vector<std::string> inputs;
-  std::string prefix, metric = "ndcg@20", bar_metric = "ndcg@10", title;
+  std::string prefix, metric = "ndcg@20", bar_metric = "ndcg@10", title, baseline, reference;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&]() -> std::string {
       if (i + 1 >= args.size()) throw Error("plot: " + args[i] + " needs a value");
@@ -57,100 +74,163 @@ int cmd_plot(const std::vector<std::string>& args) {
     else if (args[i] == "--metric") metric = value();
     else if (args[i] == "--bar-metric") bar_metric = value();
     else if (args[i] == "--title") title = value();
+    else if (args[i] == "--baseline") baseline = value();
+    else if (args[i] == "--reference") reference = value();
     else if (args[i][0] == '-') throw Error("plot: unknown option " + args[i]);
     else inputs.push_back(args[i]);
   }
-  if (prefix.empty()) throw Error("usage: seqrec plot RESULTS... --out PREFIX [--metric ndcg@20] [--bar-metric ndcg@10] [--title T]");
-  if (!fs::path(prefix).parent_path().empty()) fs::create_directories(fs::path(prefix).parent_path());
-  std::vector<RunRecord> runs = read_runs(inputs);
-  // Label runs "method" (one dataset) or "method / dataset".
-  std::set<std::string> datasets;
-  for (const auto& r : runs) datasets.insert(r.dataset);
-  auto label = [&](const RunRecord& r) { return datasets.size() > 1 ? r.method + " / " + r.dataset : r.method; };
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<const RunRecord*>> groups;
+  if (prefix.empty())
+    throw Error("usage: seqrec plot RESULTS... --out PREFIX [--metric ndcg@20] [--bar-metric ndcg@10] [--title T] "
+                "[--baseline METHOD] [--reference published.csv]");
+  if (!fs::path(prefix).parent_path().empty()) create_directories(fs::path(prefix).parent_path().string());
+  const std::vector<RunRecord> runs = read_runs(inputs);
+  const std::vector<Published> published = reference.empty() ? std::vector<Published>{} : read_published(reference);
+
+  // Datasets in order of appearance; each method's runs per dataset; one style per method.
+  std::vector<std::string> datasets, methods;
+  std::map<std::string, std::map<std::string, std::vector<const RunRecord*>>> groups;  // dataset -> method -> runs
   for (const auto& r : runs) {
-    if (!groups.count(label(r))) order.push_back(label(r));
-    groups[label(r)].push_back(&r);
+    if (!groups.count(r.dataset)) datasets.push_back(r.dataset);
+    if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) methods.push_back(r.method);
+    groups[r.dataset][r.method].push_back(&r);
   }
-  auto first_seed = [&](const std::string& g) {
-    const RunRecord* best = groups[g].front();
-    for (const RunRecord* r : groups[g])
-      if (r->seed < best->seed) best = r;
-    return best;
+  std::sort(methods.begin(), methods.end());
+  auto index_of = [&](const std::string& m) { return static_cast<size_t>(std::find(methods.begin(), methods.end(), m) - methods.begin()); };
+  auto style = [&](const std::string& m) { return series_style(index_of(m)); };
+  auto first_seed = [](const std::vector<const RunRecord*>& rs) {
+    return *std::min_element(rs.begin(), rs.end(), [](const RunRecord* a, const RunRecord* b) { return a->seed < b->seed; });
   };
   const std::string head = title.empty() ? "" : title + ": ";
+  // The figure's title says what is drawn; each panel is titled by its dataset.
+  auto figure_title = [&](const std::string& what) { return quote(head + what); };
 
-  // Learning curves.
+  // Learning curves: a row per dataset, validation metric left, training loss right, the
+  // legend outside on the right.
   const std::string curves = prefix + "-curves.dat";
-  {
-    std::ostringstream f;
-    for (const auto& g : order) {
-      f << "# " << g << "\n";
-      for (const auto& e : first_seed(g)->doc["curve"]) {
-        f << e["epoch"].get<int64_t>() << " " << e["loss"].get<double>() << " ";
-        if (e.contains("valid") && e["valid"].contains(metric)) f << e["valid"][metric].get<double>();
-        else f << "NaN";
-        f << "\n";
+  std::ostringstream cd, cs;
+  cs << "set multiplot layout " << datasets.size() << ",2 title " << figure_title("learning curves (lowest seed)")
+     << "\nset grid\nset xlabel 'epoch'\n";
+  int block = 0;
+  for (const auto& d : datasets) {
+    std::vector<std::pair<int, std::string>> series;  // data block, method
+    for (const auto& [m, rs] : groups[d]) {
+      cd << "# " << d << " / " << m << "\n";
+      for (const auto& e : first_seed(rs)->doc["curve"]) {
+        cd << e["epoch"].get<int64_t>() << " " << e["loss"].get<double>() << " ";
+        if (e.contains("valid") && e["valid"].contains(metric)) cd << e["valid"][metric].get<double>();
+        else cd << "NaN";
+        cd << "\n";
       }
-      f << "\n\n";
+      cd << "\n\n";
+      series.emplace_back(block++, m);
     }
-    write_file_atomically(curves, f.str());
+    cs << "unset key\nunset logscale y\nset title " << quote(d + ": validation " + metric) << "\nplot ";
+    for (size_t i = 0; i < series.size(); ++i)
+      cs << (i ? ", " : "") << quote(curves) << " index " << series[i].first << " using 1:3 with lines "
+         << style(series[i].second) << " notitle";
+    cs << "\nset key outside right top\nset logscale y\nset title " << quote(d + ": training loss") << "\nplot ";
+    for (size_t i = 0; i < series.size(); ++i)
+      cs << (i ? ", " : "") << quote(curves) << " index " << series[i].first << " using 1:2 with lines "
+         << style(series[i].second) << " title " << quote(series[i].second);
+    cs << "\n";
   }
-  std::ostringstream s;
-  s << "set multiplot layout 1,2\nset key bottom right\nset grid\nset xlabel 'epoch'\n"
-    << "set title " << quote(head + "validation " + metric) << "\nplot ";
-  for (size_t i = 0; i < order.size(); ++i)
-    s << (i ? ", " : "") << quote(curves) << " index " << i << " using 1:3 with lines lw 2 title " << quote(order[i]);
-  s << "\nset key top right\nset title " << quote(head + "training loss") << "\nset logscale y\nplot ";
-  for (size_t i = 0; i < order.size(); ++i)
-    s << (i ? ", " : "") << quote(curves) << " index " << i << " using 1:2 with lines lw 2 title " << quote(order[i]);
-  s << "\nunset multiplot\n";
-  draw(prefix, "curves", s.str(), 1200, 450);
+  cs << "unset multiplot\n";
+  write_file_atomically(curves, cd.str());
+  draw(prefix, "curves", cs.str(), 1400, 60 + 380 * static_cast<int>(datasets.size()));
 
-  // Bars: test metric, mean +- std over seeds.
+  // Bars: a panel per dataset, methods sorted by mean (best left), the baseline's mean as a
+  // dashed line, published values as diamonds after the bars.
   const std::string bars = prefix + "-bars.dat";
-  {
-    std::ostringstream f;
-    for (size_t i = 0; i < order.size(); ++i) {
+  std::ostringstream bd, bs;
+  bs << "set multiplot layout " << layout(datasets.size()) << " title "
+     << figure_title("test " + bar_metric + ", mean ± std over seeds; dashed: the baseline; diamonds: published")
+     << "\nset style fill solid 0.7 border lc rgb 'black'\nset boxwidth 0.7\nset grid ytics\nset yrange [0:*]\n"
+     << "set xtics rotate by 45 right nomirror\nset bmargin 17\nset lmargin 24\nunset key\n";
+  block = 0;
+  size_t most_bars = 0;
+  for (const auto& d : datasets) {
+    struct Bar {
+      std::string label, colour;
+      double mean, sd;
+      bool ours;
+    };
+    std::vector<Bar> rows;
+    double base = std::nan("");
+    for (const auto& [m, rs] : groups[d]) {
       std::vector<double> v;
-      for (const RunRecord* r : groups[order[i]]) {
+      for (const RunRecord* r : rs) {
         if (!r->test.count(bar_metric)) throw Error(r->path + ": no test " + bar_metric);
         v.push_back(r->test.at(bar_metric));
       }
-      double m, sd;
-      mean_std(v, &m, &sd);
-      f << i << " " << m << " " << sd << " " << quote(order[i] + " (n=" + std::to_string(v.size()) + ")") << "\n";
+      double mean, sd;
+      mean_std(v, &mean, &sd);
+      if (m == baseline) base = mean;
+      rows.push_back({m + (m == baseline ? " (baseline)" : "") + " n=" + std::to_string(v.size()), series_colour(index_of(m)), mean, sd, true});
     }
-    write_file_atomically(bars, f.str());
+    std::sort(rows.begin(), rows.end(), [](const Bar& a, const Bar& b) { return a.mean > b.mean; });
+    for (const auto& p : published) {
+      auto it = p.value.find({d, bar_metric});
+      if (it != p.value.end()) rows.push_back({p.method + " [" + p.source + "]", "", it->second, 0, false});
+    }
+    most_bars = std::max(most_bars, rows.size());
+    bd << "# " << d << ": x mean std label (ours), then published\n";
+    for (size_t i = 0; i < rows.size(); ++i)
+      bd << i << " " << rows[i].mean << " " << rows[i].sd << " " << quote(rows[i].label) << "\n";
+    bd << "\n\n";
+    bs << "set title " << quote(d) << "\n"
+       << "set xrange [-0.6:" << rows.size() - 0.4 << "]\n";
+    if (!std::isnan(base)) bs << "set arrow 1 from graph 0, first " << base << " to graph 1, first " << base
+                              << " nohead dt 2 lw 1.5 lc rgb '#444444' front\n";
+    else bs << "unset arrow 1\n";
+    bs << "plot ";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const std::string one = quote(bars) + " index " + std::to_string(block) + " every ::" + std::to_string(i) +
+                              "::" + std::to_string(i);
+      if (rows[i].ours)
+        bs << (i ? ", " : "") << one << " using 1:2:xtic(4) with boxes fc rgb '" << rows[i].colour << "', "
+           << one << " using 1:2:3 with yerrorbars lc rgb 'black' pt 0";
+      else
+        bs << (i ? ", " : "") << one << " using 1:2:xtic(4) with points pt 13 ps 2 lc rgb 'black'";
+    }
+    bs << "\n";
+    ++block;
   }
-  std::ostringstream b;
-  b << "set title " << quote(head + "test " + bar_metric + " (mean ± std over seeds)") << "\nset style fill solid 0.6\n"
-    << "set boxwidth 0.6\nset grid ytics\nset yrange [0:*]\nset xtics rotate by -30\nunset key\n"
-    << "plot " << quote(bars) << " using 1:2:xtic(4) with boxes, '' using 1:2:3 with yerrorbars lc rgb 'black' pt 0\n";
-  draw(prefix, "bars", b.str(), 900, 500);
+  bs << "unset multiplot\n";
+  write_file_atomically(bars, bd.str());
+  const int cols = static_cast<int>(std::min<size_t>(datasets.size(), 2)), rows = static_cast<int>((datasets.size() + 1) / 2);
+  const int panel_width = static_cast<int>(std::max<size_t>(720, 260 + 40 * most_bars));
+  draw(prefix, "bars", bs.str(), 40 + panel_width * cols, 60 + 600 * rows);
 
-  // Spectra, where recorded.
-  std::vector<std::string> with_spectrum;
-  for (const auto& g : order)
-    if (first_seed(g)->doc.contains("item_spectrum")) with_spectrum.push_back(g);
-  if (!with_spectrum.empty()) {
-    const std::string spec = prefix + "-spectrum.dat";
-    std::ostringstream f;
-    for (const auto& g : with_spectrum) {
-      f << "# " << g << "\n";
+  // Spectra, where recorded: a panel per dataset.
+  std::ostringstream sd, ss;
+  ss << "set multiplot layout " << layout(datasets.size()) << " title "
+     << figure_title("item-table singular values / largest (lowest seed)") << "\nset xlabel 'index'\nset grid\n"
+     << "set key top right\n";
+  block = 0;
+  bool any = false;
+  for (const auto& d : datasets) {
+    std::vector<std::pair<int, std::string>> series;
+    for (const auto& [m, rs] : groups[d]) {
+      const RunRecord* r = first_seed(rs);
+      if (!r->doc.contains("item_spectrum")) continue;
+      sd << "# " << d << " / " << m << "\n";
       int64_t k = 1;
-      for (const auto& x : first_seed(g)->doc["item_spectrum"]) f << k++ << " " << x.get<double>() << "\n";
-      f << "\n\n";
+      for (const auto& x : r->doc["item_spectrum"]) sd << k++ << " " << x.get<double>() << "\n";
+      sd << "\n\n";
+      series.emplace_back(block++, m);
     }
-    write_file_atomically(spec, f.str());
-    std::ostringstream p;
-    p << "set title " << quote(head + "item-table singular values / largest") << "\nset xlabel 'index'\nset grid\n"
-      << "set key top right\nplot ";
-    for (size_t i = 0; i < with_spectrum.size(); ++i)
-      p << (i ? ", " : "") << quote(spec) << " index " << i << " using 1:2 with lines lw 2 title " << quote(with_spectrum[i]);
-    p << "\n";
-    draw(prefix, "spectrum", p.str(), 800, 500);
+    if (series.empty()) continue;
+    any = true;
+    ss << "set title " << quote(d) << "\nplot ";
+    for (size_t i = 0; i < series.size(); ++i)
+      ss << (i ? ", " : "") << quote(prefix + "-spectrum.dat") << " index " << series[i].first << " using 1:2 with lines "
+         << style(series[i].second) << " title " << quote(series[i].second);
+    ss << "\n";
+  }
+  ss << "unset multiplot\n";
+  if (any) {
+    write_file_atomically(prefix + "-spectrum.dat", sd.str());
+    draw(prefix, "spectrum", ss.str(), 160 + 560 * cols, 60 + 420 * rows);
   }
   return 0;
 }

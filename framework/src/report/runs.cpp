@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "seqrec/cache.h"
+#include "seqrec/config.h"
 #include "seqrec/error.h"
 
 namespace fs = std::filesystem;
@@ -104,6 +106,25 @@ std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool ot
   }
   if (runs.empty()) throw Error("no train results among the inputs");
   return runs;
+}
+
+std::vector<Published> read_published(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open");
+  std::vector<Published> published;
+  std::string line;
+  for (int no = 1; std::getline(in, line); ++no) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    if (f.size() != 5) throw Error(path + ":" + std::to_string(no) + ": expected method,dataset,metric,value,source");
+    if (f[0] == "method") continue;  // header
+    auto it = std::find_if(published.begin(), published.end(), [&](const Published& p) { return p.method == f[0] && p.source == f[4]; });
+    if (it == published.end()) it = published.insert(published.end(), {f[0], f[4], {}});
+    it->value[{f[1], f[2]}] = to_real(f[3], path + ":" + std::to_string(no));
+  }
+  return published;
 }
 
 }  // namespace seqrec

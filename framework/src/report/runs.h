@@ -25,4 +25,12 @@ std::string method_name(const nlohmann::json& j, const std::string& path = "");
 /// the other history protocol (test_other_protocol); runs without them are an error.
 std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool other_protocol = false);
 
+/// A published method's numbers: CSV lines method,dataset,metric,value,source (a header
+/// line and #-comments allowed), one entry per method and source, in file order.
+struct Published {
+  std::string method, source;
+  std::map<std::pair<std::string, std::string>, double> value;  ///< (dataset, metric) -> value
+};
+std::vector<Published> read_published(const std::string& path);
+
 }  // namespace seqrec

@@ -181,33 +181,7 @@ int cmd_table(const std::vector<std::string>& args) {
       }
     }
 
-  // Published rows: CSV lines method,dataset,metric,value,source.
-  struct Published {
-    std::string method, source;
-    std::map<std::pair<std::string, std::string>, double> v;
-  };
-  std::vector<Published> published;
-  if (!reference.empty()) {
-    std::ifstream in(reference);
-    if (!in) throw Error(reference + ": cannot open");
-    std::string line;
-    int no = 0;
-    while (std::getline(in, line)) {
-      ++no;
-      if (line.empty() || line[0] == '#') continue;
-      std::vector<std::string> f;
-      std::stringstream ss(line);
-      for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
-      if (f.size() != 5) throw Error(reference + ":" + std::to_string(no) + ": expected method,dataset,metric,value,source");
-      if (f[0] == "method") continue;  // header
-      auto it = std::find_if(published.begin(), published.end(), [&](const Published& p) { return p.method == f[0] && p.source == f[4]; });
-      if (it == published.end()) {
-        published.push_back({f[0], f[4], {}});
-        it = published.end() - 1;
-      }
-      it->v[{f[1], f[2]}] = to_real(f[3], reference + ":" + std::to_string(no));
-    }
-  }
+  const std::vector<Published> published = reference.empty() ? std::vector<Published>{} : read_published(reference);
 
   std::ostringstream o;
   const bool md = format == "md", tex = format == "latex";
@@ -223,7 +197,7 @@ int cmd_table(const std::vector<std::string>& args) {
             << (s.tested ? fmt(s.test.w_p, 6) : "") << ",seqrec\n";
         }
     for (const auto& p : published)
-      for (const auto& [k, v] : p.v) o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,," << p.source << "\n";
+      for (const auto& [k, v] : p.value) o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,," << p.source << "\n";
   } else {
     std::vector<std::string> header = {"method"};
     for (const auto& d : datasets) {
@@ -264,9 +238,9 @@ int cmd_table(const std::vector<std::string>& args) {
       bool any = false;
       for (const auto& d : datasets) {
         for (const auto& metric : metrics) {
-          auto it = p.v.find({d, metric});
-          row.push_back(it == p.v.end() ? "–" : fmt(it->second));
-          any = any || it != p.v.end();
+          auto it = p.value.find({d, metric});
+          row.push_back(it == p.value.end() ? "–" : fmt(it->second));
+          any = any || it != p.value.end();
         }
         if (wall) row.push_back("");
       }
