@@ -23,6 +23,7 @@
 #include "seqrec/evaluator.h"
 #include "seqrec/files.h"
 #include "seqrec/plugin.h"
+#include "seqrec/progress.h"
 #include "seqrec/registry.h"
 #include "seqrec/report.h"
 #include "seqrec/results.h"
@@ -117,6 +118,7 @@ void apply_runtime(const Config& c) {
   if (threads == 0) threads = std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
   at::set_num_threads(static_cast<int>(threads));
   set_dropout_rng(c.str("dropout-rng") == "torch" ? DropoutRng::kTorch : DropoutRng::kFast);
+  set_progress(c.str("progress"), c.real("progress-every"));
   torch::manual_seed(static_cast<uint64_t>(c.integer("seed")));
   const std::string& dev = c.str("device");
   if (dev.rfind("cuda", 0) == 0 && !torch::cuda::is_available())

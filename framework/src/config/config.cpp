@@ -213,7 +213,7 @@ double to_real(const std::string& text, const std::string& what) {
 
 bool is_output_key(const std::string& name) {
   static const char* keys[] = {"config",   "output", "json",  "save",   "ranks",       "cache-dir",
-                               "progress", "label",  "resume", "state-every", "keep-state"};
+                               "progress", "progress-every", "label", "resume", "state-every", "keep-state"};
   for (const char* k : keys)
     if (name == k) return true;
   return false;

@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <random>
@@ -15,6 +16,7 @@
 #include "seqrec/dataset.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
+#include "seqrec/progress.h"
 
 namespace seqrec {
 namespace {
@@ -29,6 +31,22 @@ std::ifstream open_source(const std::string& path) {
   if (!in) throw data_error(path, 0, "cannot open for reading");
   return in;
 }
+
+/// Reports how far reading a source file has got (by bytes), every 64K lines.
+class ReadProgress {
+ public:
+  ReadProgress(const std::string& path, std::ifstream& in)
+      : in_(in), progress_("reading " + path, static_cast<int64_t>(std::filesystem::file_size(path)), "bytes") {}
+  void line(long lineno) {
+    if ((lineno & 0xFFFF) != 0 || progress_mode() == ProgressMode::kNone) return;
+    const auto at = static_cast<int64_t>(in_.tellg());
+    if (at > 0) progress_.update(at, static_cast<double>(at));
+  }
+
+ private:
+  std::ifstream& in_;
+  Progress progress_;
+};
 
 std::vector<std::string_view> split(std::string_view line, char sep) {
   std::vector<std::string_view> out;
@@ -162,8 +180,9 @@ Dataset read_lines(const std::string& path) {
   d.name = base_name(path);
   std::string line;
   long lineno = 0;
+  ReadProgress progress(path, in);
   while (std::getline(in, line)) {
-    ++lineno;
+    progress.line(++lineno);
     std::string_view v = trim(line);
     if (v.empty()) continue;
     size_t pos = 0;
@@ -223,8 +242,9 @@ Dataset read_inter(const std::string& path, int k_core) {
   Interner users, items;
   std::vector<Row> rows;
   long lineno = 1;
+  ReadProgress progress(path, in);
   while (std::getline(in, line)) {
-    ++lineno;
+    progress.line(++lineno);
     std::string_view v = line;
     if (!v.empty() && v.back() == '\r') v.remove_suffix(1);
     if (trim(v).empty()) continue;
@@ -249,8 +269,9 @@ Dataset read_csv(const std::string& path, int k_core) {
   std::vector<Row> rows;
   std::string line;
   long lineno = 0;
+  ReadProgress progress(path, in);
   while (std::getline(in, line)) {
-    ++lineno;
+    progress.line(++lineno);
     std::string_view v = trim(line);
     if (v.empty()) continue;
     auto f = split(v, ',');

@@ -16,6 +16,7 @@
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/hash.h"
+#include "seqrec/progress.h"
 
 namespace seqrec {
 
@@ -218,6 +219,9 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
   EvalResult result;
   result.users = set.users;
   result.ranks.assign(set.users.size(), 0);
+  const int64_t n = static_cast<int64_t>(set.users.size());
+  Progress progress(set.stage == Stage::kValid ? "validation" : "test", n, "users");
+  int64_t done = 0;
   for (const auto& group : by_len) {
     for (size_t g = 0; g < group.size(); g += options_.user_block) {
       std::vector<int64_t> idx(group.begin() + g, group.begin() + std::min(group.size(), g + options_.user_block));
@@ -225,6 +229,8 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
       torch::Tensor h = model.encode_last(batch.inputs.to(device), batch.position_offset).contiguous();
       std::vector<int64_t> r = rank_block(h, items, set, idx);
       for (size_t i = 0; i < idx.size(); ++i) result.ranks[idx[i]] = r[i];
+      done += static_cast<int64_t>(idx.size());
+      progress.update(done, static_cast<double>(done));
     }
   }
   if (was_training) model.train();

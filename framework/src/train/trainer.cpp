@@ -21,6 +21,7 @@
 
 #include "seqrec/error.h"
 #include "seqrec/files.h"
+#include "seqrec/progress.h"
 #include "seqrec/registry.h"
 #include "seqrec/signals.h"
 
@@ -43,8 +44,12 @@ void declare_train_keys(Schema& s) {
          "train", {"padded", "packed", "split", "bucketed"}});
   s.add({"trainer", KeyType::kString, "plain", "training strategy", "train"});
   s.add({"sampler", KeyType::kString, "uniform", "negative sampler of sampled losses (see seqrec list)", "train"});
-  s.add({"progress", KeyType::kString, "auto", "progress display: auto (bar on a terminal), bar, lines, none",
+  s.add({"progress", KeyType::kString, "auto",
+         "progress display: auto (a bar on a terminal, else lines), bar, lines (epoch lines, and a line within long "
+         "work every --progress-every seconds), none",
          "output", {"auto", "bar", "lines", "none"}});
+  s.add({"progress-every", KeyType::kFloat, "30", "seconds between progress lines within an epoch, evaluation or read",
+         "output"});
   s.add({"resume", KeyType::kBool, "false",
          "train: continue from the training state beside --output (OUTPUT.state) when there is one", "output"});
   s.add({"state-every", KeyType::kInt, "1",
@@ -53,6 +58,7 @@ void declare_train_keys(Schema& s) {
   const double inf = HUGE_VAL;
   for (const char* k : {"epochs", "patience", "eval-every", "batch-size"}) s.limit(k, {1, inf});
   s.limit("state-every", {0, inf});
+  s.limit("progress-every", {0, inf});
   s.limit("lr", {0, inf});  // 0 freezes the weights (tests use it)
   for (const char* k : {"adam-beta1", "adam-beta2"}) s.limit(k, {0, 1, false, /*hi_open=*/true});
   s.limit("weight-decay", {0, inf});
@@ -190,27 +196,6 @@ double PlainTrainer::step(const Batch& batch) {
 }
 
 namespace {
-
-/// Progress of one epoch: a redrawn bar on a terminal, nothing otherwise (the epoch line
-/// is printed either way).
-class ProgressBar {
- public:
-  ProgressBar(bool enabled, int64_t total) : enabled_(enabled), total_(total) {}
-  void update(int64_t done, double loss, double seconds) {
-    if (!enabled_) return;
-    const int width = 30;
-    int filled = static_cast<int>(width * done / std::max<int64_t>(1, total_));
-    std::fprintf(stderr, "\r  [%s%s] %lld/%lld loss %.4f %.1fs", std::string(filled, '#').c_str(),
-                 std::string(width - filled, '.').c_str(), static_cast<long long>(done),
-                 static_cast<long long>(total_), loss, seconds);
-    if (done == total_) std::fprintf(stderr, "\r%*s\r", 80, "");
-    std::fflush(stderr);
-  }
-
- private:
-  bool enabled_;
-  int64_t total_;
-};
 
 constexpr int64_t kStateFormat = 1;
 
@@ -421,9 +406,7 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
   const int64_t epochs = config.integer("epochs"), patience = config.integer("patience");
   const int64_t eval_every = std::max<int64_t>(1, config.integer("eval-every"));
   const std::string metric = config.str("metric");
-  const std::string progress = config.str("progress");
-  const bool bar = progress == "bar" || (progress == "auto" && isatty(STDERR_FILENO));
-  const bool lines = progress != "none";
+  const bool lines = config.str("progress") != "none";
   const std::string state_path = state_path_of(config);
   const int64_t state_every = config.integer("state-every");
 
@@ -477,7 +460,8 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
     const size_t first = mid_epoch ? static_cast<size_t>(at.next_batch) : 0;
     double sum = mid_epoch ? at.loss_sum : 0, before = mid_epoch ? at.epoch_seconds : 0;
     mid_epoch = false;
-    ProgressBar pb(bar, static_cast<int64_t>(batches.size()));
+    Progress progress("epoch " + std::to_string(epoch), static_cast<int64_t>(batches.size()), "seq");
+    double sequences = 0;
     for (size_t i = first; i < batches.size(); ++i) {
       const double step_loss = trainer.step(batches[i]);
       if (!std::isfinite(step_loss)) {
@@ -504,8 +488,12 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
                               state_path + "; run the same command with --resume to continue",
                           stop_signal());
       }
-      if (bar && (i % 8 == 7 || i + 1 == batches.size()))
-        pb.update(static_cast<int64_t>(i + 1), sum / (i + 1), before + seconds_since(t0));
+      for (const Batch* piece : batches[i].pieces()) sequences += static_cast<double>(piece->users.size());
+      if (progress_mode() != ProgressMode::kNone) {
+        std::ostringstream extra;
+        extra << "loss " << std::fixed << std::setprecision(4) << sum / static_cast<double>(i + 1);
+        progress.update(static_cast<int64_t>(i + 1), sequences, extra.str());
+      }
     }
     EpochLog e{epoch, sum / std::max<size_t>(1, batches.size()), before + seconds_since(t0), 0, {}};
     if (epoch % eval_every == 0 || epoch == epochs) {

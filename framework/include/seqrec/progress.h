@@ -1,0 +1,39 @@
+#pragma once
+/// Progress inside long work (an epoch, an evaluation, reading a large file): a bar redrawn
+/// in place when stderr is a terminal, a plain line every few seconds when it is not (logs,
+/// Slurm), or nothing. Lines go to stderr and never change a result.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace seqrec {
+
+enum class ProgressMode { kBar, kLines, kNone };
+
+/// The process-wide display, set once from --progress (auto: a bar on a terminal, lines
+/// otherwise) and --progress-every (seconds between lines).
+void set_progress(const std::string& setting, double every_seconds);
+ProgressMode progress_mode();
+
+/// One piece of work of `total` steps. update() is cheap when nothing is due.
+class Progress {
+ public:
+  /// `what` names the work ("epoch 3", "valid", "reading Beauty.txt"); `unit` what `units`
+  /// counts ("seq", "users", "MB").
+  Progress(std::string what, int64_t total, std::string unit);
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
+  /// `done` of the steps and `units` processed so far; `extra` is appended ("loss 6.1234").
+  void update(int64_t done, double units, const std::string& extra = "");
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::string what_, unit_;
+  int64_t total_;
+  ProgressMode mode_;
+  Clock::time_point start_, last_;
+  bool drawn_ = false;
+};
+
+}  // namespace seqrec

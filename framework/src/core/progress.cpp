@@ -1,0 +1,57 @@
+#include "seqrec/progress.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "seqrec/error.h"
+
+namespace seqrec {
+namespace {
+ProgressMode g_mode = ProgressMode::kNone;
+double g_every = 30;
+}  // namespace
+
+void set_progress(const std::string& setting, double every_seconds) {
+  if (setting == "bar") g_mode = ProgressMode::kBar;
+  else if (setting == "lines") g_mode = ProgressMode::kLines;
+  else if (setting == "none") g_mode = ProgressMode::kNone;
+  else if (setting == "auto") g_mode = isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kLines;
+  else throw Error("--progress must be auto, bar, lines or none");
+  g_every = every_seconds;
+}
+
+ProgressMode progress_mode() { return g_mode; }
+
+Progress::Progress(std::string what, int64_t total, std::string unit)
+    : what_(std::move(what)), unit_(std::move(unit)), total_(std::max<int64_t>(1, total)), mode_(g_mode),
+      start_(Clock::now()), last_(start_) {}
+
+Progress::~Progress() {
+  if (drawn_ && mode_ == ProgressMode::kBar) std::fprintf(stderr, "\r%*s\r", 100, "");
+}
+
+void Progress::update(int64_t done, double units, const std::string& extra) {
+  if (mode_ == ProgressMode::kNone) return;
+  const auto now = Clock::now();
+  const double since_last = std::chrono::duration<double>(now - last_).count();
+  if (mode_ == ProgressMode::kBar ? since_last < 0.2 && done < total_ : since_last < g_every || done >= total_) return;
+  last_ = now;
+  const double elapsed = std::chrono::duration<double>(now - start_).count();
+  const double rate = elapsed > 0 ? units / elapsed : 0;
+  const double eta = done > 0 ? elapsed * static_cast<double>(total_ - done) / static_cast<double>(done) : 0;
+  char line[256];
+  std::snprintf(line, sizeof line, "%s %lld/%lld (%.0f%%), %.0f %s/s, %.0f s, ETA %.0f s%s%s", what_.c_str(),
+                static_cast<long long>(done), static_cast<long long>(total_), 100.0 * done / total_, rate, unit_.c_str(),
+                elapsed, eta, extra.empty() ? "" : ", ", extra.c_str());
+  if (mode_ == ProgressMode::kBar) {
+    std::fprintf(stderr, "\r  %-98.98s", line);
+    drawn_ = true;
+  } else {
+    std::fprintf(stderr, "  %s\n", line);
+  }
+  std::fflush(stderr);
+}
+
+}  // namespace seqrec
