@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "seqrec/cache.h"
 #include "seqrec/dataset.h"
@@ -16,7 +18,7 @@ namespace {
 std::vector<int32_t> items_of(const Dataset& d, int64_t u) { return {d.begin(u), d.begin(u) + d.length(u)}; }
 
 /// Loads through a fresh cache and returns the error text; asserts the cache dir stays empty.
-std::string load_error(const std::string& path, Format f) {
+std::string load_error(const std::string& path, const std::string& f) {
   TempDir cache;
   PrepareOptions o;
   o.format = f;
@@ -83,7 +85,7 @@ TEST(Readers, MalformedLinesInput) {
   };
   for (const auto& c : cases) {
     const std::string path = write_file(dir.file("bad.txt"), c.text);
-    std::string err = load_error(path, Format::kLines);
+    std::string err = load_error(path, "lines");
     const std::string want = c.expect[0] == ':' ? path + c.expect : c.expect;
     EXPECT_NE(err.find(want), std::string::npos) << err;
     EXPECT_EQ(err.find('\n'), std::string::npos) << "error must be one line: " << err;
@@ -93,25 +95,25 @@ TEST(Readers, MalformedLinesInput) {
 TEST(Readers, MalformedInterAndCsvInput) {
   TempDir dir;
   const std::string bad_header = write_file(dir.file("h.inter"), "user\titem_id:token\nu\ti\n");
-  EXPECT_NE(load_error(bad_header, Format::kInter).find(bad_header + ":1: header field 'user' has no type"), std::string::npos);
+  EXPECT_NE(load_error(bad_header, "inter").find(bad_header + ":1: header field 'user' has no type"), std::string::npos);
   const std::string no_item = write_file(dir.file("n.inter"), "user_id:token\tts:float\nu\t1\n");
-  EXPECT_NE(load_error(no_item, Format::kInter).find(":1: header lacks user_id:token or item_id:token"), std::string::npos);
+  EXPECT_NE(load_error(no_item, "inter").find(":1: header lacks user_id:token or item_id:token"), std::string::npos);
   const std::string missing_col = write_file(dir.file("m.inter"), "user_id:token\titem_id:token\tx:float\nu\ti\t1\nu\tj\n");
-  EXPECT_NE(load_error(missing_col, Format::kInter).find(missing_col + ":3: expected 3 tab-separated columns, found 2"),
+  EXPECT_NE(load_error(missing_col, "inter").find(missing_col + ":3: expected 3 tab-separated columns, found 2"),
             std::string::npos);
   const std::string bad_ts = write_file(dir.file("t.csv"), "a,x,1\nb,y,soon\n");
-  EXPECT_NE(load_error(bad_ts, Format::kCsv).find(bad_ts + ":2: timestamp 'soon' is not a number"), std::string::npos);
+  EXPECT_NE(load_error(bad_ts, "csv").find(bad_ts + ":2: timestamp 'soon' is not a number"), std::string::npos);
   const std::string short_csv = write_file(dir.file("s.csv"), "a,x\n");
-  EXPECT_NE(load_error(short_csv, Format::kCsv).find(":1: expected 3 comma-separated columns"), std::string::npos);
+  EXPECT_NE(load_error(short_csv, "csv").find(":1: expected 3 comma-separated columns"), std::string::npos);
 }
 
 TEST(Readers, EmptyFileAndDirectory) {
   TempDir dir;
   const std::string empty = write_file(dir.file("empty.txt"), "");
-  EXPECT_EQ(load_error(empty, Format::kLines), empty + ": file is empty");
+  EXPECT_EQ(load_error(empty, "lines"), empty + ": file is empty");
   std::filesystem::create_directories(dir.file("sub"));
-  EXPECT_EQ(load_error(dir.file("sub"), Format::kLines), dir.file("sub") + ": is a directory, expected a data file");
-  EXPECT_EQ(load_error(dir.file("missing.txt"), Format::kLines), dir.file("missing.txt") + ": no such file");
+  EXPECT_EQ(load_error(dir.file("sub"), "lines"), dir.file("sub") + ": is a directory, expected a data file");
+  EXPECT_EQ(load_error(dir.file("missing.txt"), "lines"), dir.file("missing.txt") + ": no such file");
 }
 
 TEST(Cache, RoundTripAndKeyInvalidation) {
@@ -119,7 +121,7 @@ TEST(Cache, RoundTripAndKeyInvalidation) {
   const std::string path = write_file(dir.file("d.inter"),
                                       "user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\t2\nv\tb\t1\nv\tc\t2\n");
   PrepareOptions o;
-  o.format = Format::kInter;
+  o.format = "inter";
   CacheInfo info;
   Dataset first = load_dataset(path, o, cache.path().string(), &info);
   EXPECT_TRUE(info.rebuilt);
@@ -182,4 +184,41 @@ TEST(Readers, MarkovDatasetIsDeterministic) {
   r.items = {1, 2, 1, 3, 4, 5, 7, 7};
   r.num_items = 7;
   EXPECT_EQ(compute_stats(r).test_repeats, 2);  // users 1 and 3 repeat; user 2 does not
+}
+
+TEST(Readers, ANewFormatIsOneRegistration) {
+  // A format of `item;item;...` lines, one user each, claimed for files ending in .semi.
+  register_format("semi", {[](const std::string& path, int) {
+                             std::ifstream in(path);
+                             Dataset d;
+                             d.name = "semi";
+                             for (std::string line; std::getline(in, line);) {
+                               std::stringstream ss(line);
+                               for (std::string x; std::getline(ss, x, ';');) {
+                                 d.items.push_back(std::stoi(x));
+                                 d.num_items = std::max<int64_t>(d.num_items, d.items.back());
+                               }
+                               d.offsets.push_back(static_cast<int64_t>(d.items.size()));
+                             }
+                             return d;
+                           },
+                           {".semi"},
+                           "test format"});
+  TempDir dir, cache;
+  const std::string path = write_file(dir.file("d.semi"), "1;2;3\n3;2;1;4\n");
+  EXPECT_EQ(guess_format(path), "semi");
+  PrepareOptions o;
+  o.format = guess_format(path);
+  Dataset d = load_dataset(path, o, cache.path().string());
+  EXPECT_EQ(items_of(d, 1), (std::vector<int32_t>{3, 2, 1, 4}));
+  EXPECT_EQ(guess_format("x.inter"), "inter");
+  EXPECT_EQ(guess_format("x.txt"), "lines");
+  try {
+    register_format("csv", {});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "format 'csv' is registered twice: by builtin and by builtin");
+  }
+  o.format = "parquet";
+  EXPECT_EQ(load_error(path, "parquet"), "unknown data format 'parquet' (registered: csv, inter, lines, semi)");
 }

@@ -1,6 +1,8 @@
 #pragma once
 /// Interaction data in CSR layout and the readers that build it.
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,19 +27,26 @@ struct Dataset {
   int64_t item_size() const { return num_items + 2; }
 };
 
-/// Source formats seqrec reads.
-enum class Format { kLines, kInter, kCsv };
-
 /// How to turn a source file into a Dataset. Part of the cache key.
 struct PrepareOptions {
-  Format format = Format::kLines;
-  int k_core = 0;  ///< iterative k-core on users and items (inter/csv only); 0 = off
+  std::string format = "lines";  ///< a registered source format (formats())
+  int k_core = 0;                ///< iterative k-core on users and items (formats with rows); 0 = off
 };
 
-Format format_from_string(const std::string& s);
-std::string format_name(Format f);
-/// Guesses the format from the extension: .inter, .csv, anything else = lines.
-Format guess_format(const std::string& path);
+/// A source format: its reader and the file endings `--format auto` picks it for. A new
+/// format is one file with its reader plus one register_format call.
+struct SourceFormat {
+  std::function<Dataset(const std::string& path, int k_core)> read;
+  std::vector<std::string> endings;  ///< e.g. ".inter"
+  std::string help;
+  std::string origin = "builtin";
+};
+/// Registers `format` under `name`; a name taken already is an Error naming both origins.
+void register_format(const std::string& name, SourceFormat format);
+/// Every registered format by name: lines, inter and csv built in.
+const std::map<std::string, SourceFormat>& formats();
+/// The format whose ending `path` has (the first registered, by name), else "lines".
+std::string guess_format(const std::string& path);
 
 /// `user item item ...` per line, items already in time order (S3Rec / ELECRec files).
 Dataset read_lines(const std::string& path);
@@ -45,7 +54,7 @@ Dataset read_lines(const std::string& path);
 Dataset read_inter(const std::string& path, int k_core = 0);
 /// `user,item,timestamp` CSV (header optional).
 Dataset read_csv(const std::string& path, int k_core = 0);
-/// Dispatches on options.format.
+/// Reads `path` with the format options.format names (an Error listing the known ones).
 Dataset read_dataset(const std::string& path, const PrepareOptions& options);
 
 /// What makes `d` unusable ("" when it is sound): offsets not starting at 0, decreasing or

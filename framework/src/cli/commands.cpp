@@ -61,7 +61,7 @@ std::string resolve_data_path(const Config& c) {
 
 PrepareOptions prepare_options(const Config& c, const std::string& path) {
   PrepareOptions o;
-  o.format = c.str("format") == "auto" ? guess_format(path) : format_from_string(c.str("format"));
+  o.format = c.str("format") == "auto" ? guess_format(path) : c.str("format");
   o.k_core = static_cast<int>(c.integer("k-core"));
   return o;
 }

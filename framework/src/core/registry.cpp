@@ -35,7 +35,8 @@ namespace {
 void declare_common_keys(Schema& s) {
   s.add({"config", KeyType::kString, "", "INI file with more keys (command line wins)", "general"});
   s.add({"data", KeyType::kString, "", "dataset file (lines, .inter or .csv), or synthetic:markov", "data"});
-  s.add({"format", KeyType::kString, "auto", "source format", "data", {"auto", "lines", "inter", "csv"}});
+  s.add({"format", KeyType::kString, "auto", "source format: auto (by the file's ending) or a registered one (seqrec list)",
+         "data"});
   s.add({"k-core", KeyType::kInt, "0", "iterative k-core filter for inter/csv sources (0 = off)", "data"});
   s.add({"cache-dir", KeyType::kString, "~/.cache/seqrec", "where HDF5 dataset caches live", "data"});
   s.add({"max-len", KeyType::kInt, "50", "input window: the last max-len items", "data"});
@@ -124,6 +125,8 @@ std::string describe_registries() {
   list("losses", losses());
   list("trainers", trainers());
   list("samplers", samplers());
+  o << "formats:\n";
+  for (const auto& [name, f] : formats()) o << "  " << name << "  [" << f.origin << "]  " << f.help << "\n";
   return o.str();
 }
 

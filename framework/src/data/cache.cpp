@@ -17,7 +17,7 @@ namespace seqrec {
 namespace {
 
 std::string options_key(const PrepareOptions& o) {
-  return "format=" + format_name(o.format) + ";k_core=" + std::to_string(o.k_core);
+  return "format=" + o.format + ";k_core=" + std::to_string(o.k_core);
 }
 
 }  // namespace

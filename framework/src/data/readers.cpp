@@ -149,29 +149,36 @@ std::string base_name(const std::string& path) {
 
 }  // namespace
 
-Format format_from_string(const std::string& s) {
-  if (s == "lines") return Format::kLines;
-  if (s == "inter") return Format::kInter;
-  if (s == "csv") return Format::kCsv;
-  throw Error("unknown data format '" + s + "' (expected lines, inter or csv)");
+namespace {
+std::map<std::string, SourceFormat>& format_table() {
+  static std::map<std::string, SourceFormat> table = [] {
+    std::map<std::string, SourceFormat> t;
+    t["lines"] = {[](const std::string& path, int k_core) {
+                    if (k_core > 0) throw Error("--k-core applies to inter and csv files only");
+                    return read_lines(path);
+                  },
+                  {},
+                  "`user item item ...` per line, items in time order (S3Rec / ELECRec files)"};
+    t["inter"] = {read_inter, {".inter"}, "RecBole atomic file: typed tab-separated header, user_id, item_id, timestamp"};
+    t["csv"] = {read_csv, {".csv"}, "user,item,timestamp rows (header optional)"};
+    return t;
+  }();
+  return table;
+}
+}  // namespace
+
+void register_format(const std::string& name, SourceFormat format) {
+  auto [it, added] = format_table().try_emplace(name, format);
+  if (!added) throw Error("format '" + name + "' is registered twice: by " + it->second.origin + " and by " + format.origin);
 }
 
-std::string format_name(Format f) {
-  switch (f) {
-    case Format::kLines: return "lines";
-    case Format::kInter: return "inter";
-    case Format::kCsv: return "csv";
-  }
-  return "?";
-}
+const std::map<std::string, SourceFormat>& formats() { return format_table(); }
 
-Format guess_format(const std::string& path) {
-  auto ends_with = [&](const std::string& ext) {
-    return path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0;
-  };
-  if (ends_with(".inter")) return Format::kInter;
-  if (ends_with(".csv")) return Format::kCsv;
-  return Format::kLines;
+std::string guess_format(const std::string& path) {
+  for (const auto& [name, f] : formats())
+    for (const auto& end : f.endings)
+      if (path.size() >= end.size() && path.compare(path.size() - end.size(), end.size(), end) == 0) return name;
+  return "lines";
 }
 
 Dataset read_lines(const std::string& path) {
@@ -292,11 +299,13 @@ Dataset read_csv(const std::string& path, int k_core) {
 }
 
 Dataset read_dataset(const std::string& path, const PrepareOptions& o) {
-  if (o.format != Format::kLines) {
-    return o.format == Format::kInter ? read_inter(path, o.k_core) : read_csv(path, o.k_core);
+  auto it = formats().find(o.format);
+  if (it == formats().end()) {
+    std::string known;
+    for (const auto& [name, f] : formats()) known += (known.empty() ? "" : ", ") + name;
+    throw Error("unknown data format '" + o.format + "' (registered: " + known + ")");
   }
-  if (o.k_core > 0) throw Error("--k-core applies to inter and csv files only");
-  return read_lines(path);
+  return it->second.read(path, o.k_core);
 }
 
 std::string dataset_defect(const Dataset& d) {
