@@ -1,0 +1,15 @@
+# find_package(seqrec): the installed seqrec library (seqrec::seqrec_lib, with LibTorch as its
+# dependency) and seqrec_add_plugin(NAME SOURCES...), which builds NAME.so, a plugin the
+# installed `seqrec` loads with `--plugin PATH` (or from its bin/plugins directory).
+include(CMakeFindDependencyMacro)
+find_dependency(Torch)
+include("${CMAKE_CURRENT_LIST_DIR}/seqrecTargets.cmake")
+
+function(seqrec_add_plugin name)
+  if(NOT ARGN)
+    message(FATAL_ERROR "seqrec_add_plugin(${name}): give the plugin's source files")
+  endif()
+  add_library(${name} MODULE ${ARGN})
+  target_link_libraries(${name} PRIVATE seqrec::seqrec_lib)
+  set_target_properties(${name} PROPERTIES PREFIX "" CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON)
+endfunction()
