@@ -1,6 +1,7 @@
 // HDF5 cache in CSR layout. Datasets: /offsets (int64), /items (int32), optional
 // /timestamps (float64), /user_tokens and /item_tokens (char blob + int64 offsets).
-// Attributes on the root: format_version, source_hash, options, num_items, name.
+// Attributes on the root: format_version, source_hash, options, num_items, name. The HDF5
+// image is followed by with_checksum's trailer and is parsed from memory once it passes.
 #include "seqrec/cache.h"
 
 #include <cstdio>
