@@ -41,8 +41,8 @@ for t in $targets; do
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
   if [ "$t" = hdf5 ]; then  # fork mode: "#EXECS: cov: ... exec/s: R ..." lines
-    execs=$(grep -o '^#[0-9]*: cov' "$log" | tail -n1 | tr -dc 0-9)
-    rate=$(grep -o 'exec/s: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
+    execs=$(grep -o '^#[0-9]*: cov' "$log" | tail -n1 | tr -dc 0-9 || true)
+    rate=$(grep -o 'exec/s:* [0-9]*' "$log" | tail -n1 | tr -dc 0-9 || true)
     theirs=0 ours=0 alone=0
     for f in build-fuzz/findings/$t/*; do
       [ -e "$f" ] || continue
@@ -59,6 +59,7 @@ for t in $targets; do
     done
     echo "    hdf5: $theirs crash(es) with libhdf5 on top, $alone that do not recur alone (libhdf5's state" \
       "across inputs), all on images with a valid trailer (removed); $ours in seqrec's code"
+    [ "$ours" -eq 0 ] && status=0  # the forked run exits 1 after the crashes it went past
   fi
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
   corpus=$(ls "build-fuzz/corpus/$t" | wc -l)
