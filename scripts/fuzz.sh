@@ -49,16 +49,18 @@ for t in $targets; do
       replay=$(TMPDIR=$scratch timeout 60 "build-fuzz/fuzz_$t" "$f" 2>&1 || true)
       top=$(echo "$replay" | grep -E '^ +#[0-9]+ .* in [^_]' |
         grep -v -E 'interceptor|in (malloc|calloc|realloc|free|memcpy|memmove|memset) ' | head -n1 || true)
+      # Out of memory: the caller of the largest live allocation.
+      echo "$replay" | grep -q 'out-of-memory' && top=$(echo "$replay" | grep -m1 -E '^ +#1 ' || true)
       if ! echo "$replay" | grep -q -E 'ERROR|terminate|Aborted|deadly'; then
         alone=$((alone + 1)); rm -f "$f"  # crashed only after earlier inputs: libhdf5's global state
       elif echo "$top" | grep -q libhdf5; then
         theirs=$((theirs + 1)); rm -f "$f"
       else
-        ours=$((ours + 1)); echo "    ours: $f: $top"
+        ours=$((ours + 1)); echo "    to look at: $f: $top"
       fi
     done
     echo "    hdf5: $theirs crash(es) with libhdf5 on top, $alone that do not recur alone (libhdf5's state" \
-      "across inputs), all on images with a valid trailer (removed); $ours in seqrec's code"
+      "across inputs), all on images with a valid trailer (removed); $ours to look at (kept)"
     [ "$ours" -eq 0 ] && status=0  # the forked run exits 1 after the crashes it went past
   fi
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
