@@ -99,12 +99,21 @@ TEST(Encoders, EveryRegisteredEncoderIsCovered) {
 TEST(BERT4Rec, NeedsTheClozeTrainerAndLearns) {
   Config c = small_config({{"model", "bert4rec"}});
   try {
-    models().create("model", "bert4rec", ModelContext{c, tiny_data()});
+    check_needs(c);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "--model bert4rec trains with --trainer cloze");
+    EXPECT_STREQ(e.what(), "--model bert4rec needs --trainer cloze (got plain)");
   }
   c.set("trainer", "cloze");
+  check_needs(c);
+  c.set("model", "sasrec");
+  try {
+    check_needs(c);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "--trainer cloze needs --model bert4rec (got sasrec)");
+  }
+  c.set("model", "bert4rec");
   c.set("bert4rec.mask-prob", "0.4");
   torch::manual_seed(2);
   auto m = models().create("model", "bert4rec", ModelContext{c, tiny_data()});

@@ -78,10 +78,10 @@ void register_bert4rec(ModelRegistry& models, TrainerRegistry& trainers, Schema&
          "cloze: share of sequences trained with only their last item masked (our choice of mix)", "bert4rec"});
   models.add("bert4rec",
              [](const ModelContext& ctx) -> std::shared_ptr<Model> {
-               if (ctx.config.str("trainer") != "cloze") throw Error("--model bert4rec trains with --trainer cloze");
                return std::make_shared<BERT4Rec>(sasrec_options_from(ctx.config, ctx.data.item_size()));
              },
-             "bidirectional transformer with mask token and biased output head (sizes: sasrec.*); --trainer cloze");
+             "bidirectional transformer with mask token and biased output head (sizes: sasrec.*); --trainer cloze",
+             "builtin", {{"trainer", "cloze"}});
   trainers.add("cloze",
                [](const Config& c) -> std::unique_ptr<Trainer> {
                  const double p = c.real("bert4rec.mask-prob"), q = c.real("bert4rec.last-item-prob");
@@ -89,7 +89,8 @@ void register_bert4rec(ModelRegistry& models, TrainerRegistry& trainers, Schema&
                  if (q < 0 || q > 1) throw Error("--bert4rec.last-item-prob must lie in [0, 1]");
                  return std::make_unique<ClozeTrainer>(ClozeOptions().mask_prob(p).last_item_prob(q));
                },
-               "BERT4Rec's cloze task: masked positions, full-softmax CE (keys bert4rec.*)");
+               "BERT4Rec's cloze task: masked positions, full-softmax CE (keys bert4rec.*)", "builtin",
+               {{"model", "bert4rec"}});
 }
 
 }  // namespace seqrec

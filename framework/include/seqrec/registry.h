@@ -27,11 +27,15 @@ class Registry {
     Factory make;
     std::string help;
     std::string origin;
+    /// What the component needs of the run's other keys, e.g. {"trainer", "cloze"} for a
+    /// model only the cloze strategy trains: check_needs() enforces it in one place.
+    std::map<std::string, std::string> needs;
   };
   /// Adds `name`; a name registered before (by the built-ins or another plugin) is an Error
   /// naming both origins, never a silent replacement.
-  void add(const std::string& name, Factory make, const std::string& help, const std::string& origin = "builtin") {
-    auto [it, added] = entries_.try_emplace(name, Entry{std::move(make), help, origin});
+  void add(const std::string& name, Factory make, const std::string& help, const std::string& origin = "builtin",
+           std::map<std::string, std::string> needs = {}) {
+    auto [it, added] = entries_.try_emplace(name, Entry{std::move(make), help, origin, std::move(needs)});
     if (!added) throw Error("'" + name + "' is registered twice: by " + it->second.origin + " and by " + origin);
   }
   bool has(const std::string& name) const { return entries_.count(name) > 0; }
@@ -60,6 +64,10 @@ SamplerRegistry& samplers();
 
 /// Registers the framework's and baselines' keys and components (idempotent).
 void register_builtins();
+
+/// Checks what the model, trainer, loss and sampler `c` names declare they need (their
+/// entries' `needs`): an Error in one line naming the component, the key and both values.
+void check_needs(const Config& c);
 
 /// Lists every registered component, for `seqrec list`.
 std::string describe_registries();

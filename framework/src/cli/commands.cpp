@@ -168,6 +168,7 @@ class OutputLock {
 };
 
 int cmd_train(const Config& c) {
+  check_needs(c);
   OutputLock lock(c.str("output"));
   LoadedData l = load(c);
   std::cout << l.data.name << ": " << format_stats(compute_stats(l.data)) << std::endl;

@@ -115,6 +115,20 @@ void register_builtins() {
                  "one forward, one loss, one Adam step per batch");
 }
 
+void check_needs(const Config& c) {
+  auto check = [&](const std::string& kind, const auto& registry) {
+    auto it = registry.entries().find(c.str(kind));
+    if (it == registry.entries().end()) return;  // create() names unknown components
+    for (const auto& [key, want] : it->second.needs)
+      if (c.str(key) != want)
+        throw Error("--" + kind + " " + it->first + " needs --" + key + " " + want + " (got " + c.str(key) + ")");
+  };
+  check("model", models());
+  check("trainer", trainers());
+  check("loss", losses());
+  check("sampler", samplers());
+}
+
 std::string describe_registries() {
   std::ostringstream o;
   auto list = [&](const char* title, const auto& reg) {
