@@ -98,21 +98,19 @@ TEST(Encoders, EveryRegisteredEncoderIsCovered) {
 
 TEST(BERT4Rec, NeedsTheClozeTrainerAndLearns) {
   Config c = small_config({{"model", "bert4rec"}});
-  try {
-    check_needs(c);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "--model bert4rec needs --trainer cloze (got plain)");
-  }
+  auto refusal = [&] {
+    try {
+      check_needs(c);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(accepted)");
+  };
+  EXPECT_EQ(refusal(), "--model bert4rec needs --trainer cloze (got plain)");
   c.set("trainer", "cloze");
-  check_needs(c);
+  EXPECT_EQ(refusal(), "(accepted)");
   c.set("model", "sasrec");
-  try {
-    check_needs(c);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "--trainer cloze needs --model bert4rec (got sasrec)");
-  }
+  EXPECT_EQ(refusal(), "--trainer cloze needs --model bert4rec (got sasrec)");
   c.set("model", "bert4rec");
   c.set("bert4rec.mask-prob", "0.4");
   torch::manual_seed(2);
