@@ -5,8 +5,8 @@
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/utils.h>
+#include <zlib.h>
 
-#include <array>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -304,21 +304,6 @@ class Unpickler {
 // tensor would load silently. seqrec checks every entry against the central directory
 // before reading any of it; torch.save and seqrec both write the CRCs.
 
-uint32_t crc32_of(const char* p, size_t n) {
-  static const std::array<uint32_t, 256> table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; ++i) c = table[(c ^ static_cast<uint8_t>(p[i])) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
-}
-
 /// Little-endian fields of a byte string, each read bounds-checked.
 struct ZipBytes {
   const std::string& b;
@@ -378,7 +363,7 @@ void check_zip_crcs(const std::string& bytes, const std::string& path) {
       z.damaged("zip entry " + name + " has another name in its local header");
     const uint64_t data = local + 30 + local_name_len + z.get(local + 28, 2);
     if (data > bytes.size() || bytes.size() - data < size) z.damaged(name + " runs past the end of the file");
-    if (crc32_of(bytes.data() + data, size) != crc) z.damaged(name + " fails its CRC-32");
+    if (crc32_z(0, reinterpret_cast<const Bytef*>(bytes.data() + data), size) != crc) z.damaged(name + " fails its CRC-32");
     at += 46 + name_len + extra_len + comment_len;
   }
 }
