@@ -13,7 +13,6 @@ enum class ProgressMode { kBar, kLines, kNone };
 /// The process-wide display, set once from --progress (auto: a bar on a terminal, lines
 /// otherwise) and --progress-every (seconds between lines).
 void set_progress(const std::string& setting, double every_seconds);
-ProgressMode progress_mode();
 
 /// One piece of work of `total` steps. update() is cheap when nothing is due.
 class Progress {
@@ -24,6 +23,8 @@ class Progress {
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
+  /// Whether update(done, ...) would print now: callers with an `extra` to format ask first.
+  bool due(int64_t done) const;
   /// `done` of the steps and `units` processed so far; `extra` is appended ("loss 6.1234").
   void update(int64_t done, double units, const std::string& extra = "");
 

@@ -22,8 +22,6 @@ void set_progress(const std::string& setting, double every_seconds) {
   g_every = every_seconds;
 }
 
-ProgressMode progress_mode() { return g_mode; }
-
 Progress::Progress(std::string what, int64_t total, std::string unit)
     : what_(std::move(what)), unit_(std::move(unit)), total_(std::max<int64_t>(1, total)), mode_(g_mode),
       start_(Clock::now()), last_(start_) {}
@@ -32,11 +30,17 @@ Progress::~Progress() {
   if (drawn_ && mode_ == ProgressMode::kBar) std::fprintf(stderr, "\r%*s\r", 100, "");
 }
 
+bool Progress::due(int64_t done) const {
+  if (mode_ == ProgressMode::kNone) return false;
+  const double since_last = std::chrono::duration<double>(Clock::now() - last_).count();
+  // A bar is redrawn 5 times a second and at the end; lines come every g_every seconds, but
+  // not at the end (the caller's own summary line follows).
+  return mode_ == ProgressMode::kBar ? since_last >= 0.2 || done >= total_ : since_last >= g_every && done < total_;
+}
+
 void Progress::update(int64_t done, double units, const std::string& extra) {
-  if (mode_ == ProgressMode::kNone) return;
+  if (!due(done)) return;
   const auto now = Clock::now();
-  const double since_last = std::chrono::duration<double>(now - last_).count();
-  if (mode_ == ProgressMode::kBar ? since_last < 0.2 && done < total_ : since_last < g_every || done >= total_) return;
   last_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double rate = elapsed > 0 ? units / elapsed : 0;

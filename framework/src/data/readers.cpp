@@ -38,7 +38,7 @@ class ReadProgress {
   ReadProgress(const std::string& path, std::ifstream& in)
       : in_(in), progress_("reading " + path, static_cast<int64_t>(std::filesystem::file_size(path)), "bytes") {}
   void line(long lineno) {
-    if ((lineno & 0xFFFF) != 0 || progress_mode() == ProgressMode::kNone) return;
+    if ((lineno & 0xFFFF) != 0 || !progress_.due(0)) return;
     const auto at = static_cast<int64_t>(in_.tellg());
     if (at > 0) progress_.update(at, static_cast<double>(at));
   }
@@ -147,9 +147,6 @@ std::string base_name(const std::string& path) {
   return b.substr(0, b.find('.'));
 }
 
-}  // namespace
-
-namespace {
 std::map<std::string, SourceFormat>& format_table() {
   static std::map<std::string, SourceFormat> table = [] {
     std::map<std::string, SourceFormat> t;

@@ -489,7 +489,7 @@ FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, c
                           stop_signal());
       }
       for (const Batch* piece : batches[i].pieces()) sequences += static_cast<double>(piece->users.size());
-      if (progress_mode() != ProgressMode::kNone) {
+      if (progress.due(static_cast<int64_t>(i + 1))) {
         std::ostringstream extra;
         extra << "loss " << std::fixed << std::setprecision(4) << sum / static_cast<double>(i + 1);
         progress.update(static_cast<int64_t>(i + 1), sequences, extra.str());
