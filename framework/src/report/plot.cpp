@@ -47,8 +47,8 @@ void draw(const std::string& prefix, const std::string& name, const std::string&
   }
 }
 
-/// Line style of series `i`: eight colours that stay apart for colour-blind readers
-/// (Okabe-Ito, with grey for the yellow), then the next dash pattern: 32 distinct styles.
+/// The colour of series `i`: eight that stay apart for colour-blind readers (Okabe-Ito, with
+/// grey for the yellow); its style adds the next dash pattern every eight: 32 distinct styles.
 std::string series_colour(size_t i) {
   static const char* colours[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"};
   return colours[i % 8];
@@ -58,64 +58,59 @@ std::string series_style(size_t i) {
 }
 
 /// gnuplot's multiplot grid for `n` panels: up to two columns.
-std::string layout(size_t n) { return std::to_string((n + 1) / 2) + "," + std::to_string(std::min<size_t>(n, 2)); }
+int grid_cols(size_t n) { return static_cast<int>(std::min<size_t>(n, 2)); }
+int grid_rows(size_t n) { return static_cast<int>((n + 1) / 2); }
+std::string layout(size_t n) { return std::to_string(grid_rows(n)) + "," + std::to_string(grid_cols(n)); }
 
-}  // namespace
-
-int cmd_plot(const std::vector<std::string>& args) {
-  std::vector<std::string> inputs;
-  std::string prefix, metric = "ndcg@20", bar_metric = "ndcg@10", title, baseline, reference;
-  for (size_t i = 0; i < args.size(); ++i) {
-    auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw Error("plot: " + args[i] + " needs a value");
-      return args[++i];
-    };
-    if (args[i] == "--out") prefix = value();
-    else if (args[i] == "--metric") metric = value();
-    else if (args[i] == "--bar-metric") bar_metric = value();
-    else if (args[i] == "--title") title = value();
-    else if (args[i] == "--baseline") baseline = value();
-    else if (args[i] == "--reference") reference = value();
-    else if (args[i][0] == '-') throw Error("plot: unknown option " + args[i]);
-    else inputs.push_back(args[i]);
-  }
-  if (prefix.empty())
-    throw Error("usage: seqrec plot RESULTS... --out PREFIX [--metric ndcg@20] [--bar-metric ndcg@10] [--title T] "
-                "[--baseline METHOD] [--reference published.csv]");
-  if (!fs::path(prefix).parent_path().empty()) create_directories(fs::path(prefix).parent_path().string());
-  const std::vector<RunRecord> runs = read_runs(inputs);
-  const std::vector<Published> published = reference.empty() ? std::vector<Published>{} : read_published(reference);
-
-  // Datasets in order of appearance; each method's runs per dataset; one style per method.
+/// The runs to draw: datasets in order of appearance, each method's runs per dataset, and
+/// one style per method (sorted by name) that every panel and figure shares.
+struct Figures {
   std::vector<std::string> datasets, methods;
   std::map<std::string, std::map<std::string, std::vector<const RunRecord*>>> groups;  // dataset -> method -> runs
-  for (const auto& r : runs) {
-    if (!groups.count(r.dataset)) datasets.push_back(r.dataset);
-    if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) methods.push_back(r.method);
-    groups[r.dataset][r.method].push_back(&r);
-  }
-  std::sort(methods.begin(), methods.end());
-  auto index_of = [&](const std::string& m) { return static_cast<size_t>(std::find(methods.begin(), methods.end(), m) - methods.begin()); };
-  auto style = [&](const std::string& m) { return series_style(index_of(m)); };
-  auto first_seed = [](const std::vector<const RunRecord*>& rs) {
-    return *std::min_element(rs.begin(), rs.end(), [](const RunRecord* a, const RunRecord* b) { return a->seed < b->seed; });
-  };
-  const std::string head = title.empty() ? "" : title + ": ";
-  // The figure's title says what is drawn; each panel is titled by its dataset.
-  auto figure_title = [&](const std::string& what) { return quote(head + what); };
+  std::string head;  ///< "TITLE: " or ""
 
-  // Learning curves: a row per dataset, validation metric left, training loss right, the
-  // legend outside on the right.
+  Figures(const std::vector<RunRecord>& runs, const std::string& title) : head(title.empty() ? "" : title + ": ") {
+    for (const auto& r : runs) {
+      if (!groups.count(r.dataset)) datasets.push_back(r.dataset);
+      if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) methods.push_back(r.method);
+      groups[r.dataset][r.method].push_back(&r);
+    }
+    std::sort(methods.begin(), methods.end());
+  }
+  size_t index_of(const std::string& m) const {
+    return static_cast<size_t>(std::find(methods.begin(), methods.end(), m) - methods.begin());
+  }
+  /// The figure's title says what is drawn; each panel is titled by its dataset.
+  std::string title(const std::string& what) const { return quote(head + what); }
+  static const RunRecord* first_seed(const std::vector<const RunRecord*>& rs) {
+    return *std::min_element(rs.begin(), rs.end(), [](const RunRecord* a, const RunRecord* b) { return a->seed < b->seed; });
+  }
+};
+
+/// One gnuplot `plot` of line series: (data block, method) pairs of `file`, `using` columns.
+std::string line_plot(const Figures& f, const std::string& file, const std::vector<std::pair<int, std::string>>& series,
+                      const char* columns, bool titled) {
+  std::ostringstream s;
+  s << "plot ";
+  for (size_t i = 0; i < series.size(); ++i)
+    s << (i ? ", " : "") << quote(file) << " index " << series[i].first << " using " << columns << " with lines "
+      << series_style(f.index_of(series[i].second)) << (titled ? " title " + quote(series[i].second) : " notitle");
+  return s.str() + "\n";
+}
+
+/// Learning curves: a row per dataset, validation metric left, training loss right, the
+/// legend outside on the right.
+void draw_curves(const Figures& f, const std::string& prefix, const std::string& metric) {
   const std::string curves = prefix + "-curves.dat";
   std::ostringstream cd, cs;
-  cs << "set multiplot layout " << datasets.size() << ",2 title " << figure_title("learning curves (lowest seed)")
+  cs << "set multiplot layout " << f.datasets.size() << ",2 title " << f.title("learning curves (lowest seed)")
      << "\nset grid\nset xlabel 'epoch'\n";
   int block = 0;
-  for (const auto& d : datasets) {
+  for (const auto& d : f.datasets) {
     std::vector<std::pair<int, std::string>> series;  // data block, method
-    for (const auto& [m, rs] : groups[d]) {
+    for (const auto& [m, rs] : f.groups.at(d)) {
       cd << "# " << d << " / " << m << "\n";
-      for (const auto& e : first_seed(rs)->doc["curve"]) {
+      for (const auto& e : Figures::first_seed(rs)->doc["curve"]) {
         cd << e["epoch"].get<int64_t>() << " " << e["loss"].get<double>() << " ";
         if (e.contains("valid") && e["valid"].contains(metric)) cd << e["valid"][metric].get<double>();
         else cd << "NaN";
@@ -124,31 +119,28 @@ int cmd_plot(const std::vector<std::string>& args) {
       cd << "\n\n";
       series.emplace_back(block++, m);
     }
-    cs << "unset key\nunset logscale y\nset title " << quote(d + ": validation " + metric) << "\nplot ";
-    for (size_t i = 0; i < series.size(); ++i)
-      cs << (i ? ", " : "") << quote(curves) << " index " << series[i].first << " using 1:3 with lines "
-         << style(series[i].second) << " notitle";
-    cs << "\nset key outside right top\nset logscale y\nset title " << quote(d + ": training loss") << "\nplot ";
-    for (size_t i = 0; i < series.size(); ++i)
-      cs << (i ? ", " : "") << quote(curves) << " index " << series[i].first << " using 1:2 with lines "
-         << style(series[i].second) << " title " << quote(series[i].second);
-    cs << "\n";
+    cs << "unset key\nunset logscale y\nset title " << quote(d + ": validation " + metric) << "\n"
+       << line_plot(f, curves, series, "1:3", false) << "set key outside right top\nset logscale y\nset title "
+       << quote(d + ": training loss") << "\n" << line_plot(f, curves, series, "1:2", true);
   }
   cs << "unset multiplot\n";
   write_file_atomically(curves, cd.str());
-  draw(prefix, "curves", cs.str(), 1400, 60 + 380 * static_cast<int>(datasets.size()));
+  draw(prefix, "curves", cs.str(), 1400, 60 + 380 * static_cast<int>(f.datasets.size()));
+}
 
-  // Bars: a panel per dataset, methods sorted by mean (best left), the baseline's mean as a
-  // dashed line, published values as diamonds after the bars.
+/// Bars: a panel per dataset, methods sorted by mean (best left), the baseline's mean as a
+/// dashed line, published values as diamonds after the bars.
+void draw_bars(const Figures& f, const std::string& prefix, const std::string& bar_metric, const std::string& baseline,
+               const std::vector<Published>& published) {
   const std::string bars = prefix + "-bars.dat";
   std::ostringstream bd, bs;
-  bs << "set multiplot layout " << layout(datasets.size()) << " title "
-     << figure_title("test " + bar_metric + ", mean ± std over seeds; dashed: the baseline; diamonds: published")
+  bs << "set multiplot layout " << layout(f.datasets.size()) << " title "
+     << f.title("test " + bar_metric + ", mean ± std over seeds; dashed: the baseline; diamonds: published")
      << "\nset style fill solid 0.7 border lc rgb 'black'\nset boxwidth 0.7\nset grid ytics\nset yrange [0:*]\n"
      << "set xtics rotate by 45 right nomirror\nset bmargin 17\nset lmargin 24\nunset key\n";
-  block = 0;
+  int block = 0;
   size_t most_bars = 0;
-  for (const auto& d : datasets) {
+  for (const auto& d : f.datasets) {
     struct Bar {
       std::string label, colour;
       double mean, sd;
@@ -156,7 +148,7 @@ int cmd_plot(const std::vector<std::string>& args) {
     };
     std::vector<Bar> rows;
     double base = std::nan("");
-    for (const auto& [m, rs] : groups[d]) {
+    for (const auto& [m, rs] : f.groups.at(d)) {
       std::vector<double> v;
       for (const RunRecord* r : rs) {
         if (!r->test.count(bar_metric)) throw Error(r->path + ": no test " + bar_metric);
@@ -165,7 +157,7 @@ int cmd_plot(const std::vector<std::string>& args) {
       double mean, sd;
       mean_std(v, &mean, &sd);
       if (m == baseline) base = mean;
-      rows.push_back({m + (m == baseline ? " (baseline)" : "") + " n=" + std::to_string(v.size()), series_colour(index_of(m)), mean, sd, true});
+      rows.push_back({m + (m == baseline ? " (baseline)" : "") + " n=" + std::to_string(v.size()), series_colour(f.index_of(m)), mean, sd, true});
     }
     std::sort(rows.begin(), rows.end(), [](const Bar& a, const Bar& b) { return a.mean > b.mean; });
     for (const auto& p : published) {
@@ -197,21 +189,23 @@ int cmd_plot(const std::vector<std::string>& args) {
   }
   bs << "unset multiplot\n";
   write_file_atomically(bars, bd.str());
-  const int cols = static_cast<int>(std::min<size_t>(datasets.size(), 2)), rows = static_cast<int>((datasets.size() + 1) / 2);
   const int panel_width = static_cast<int>(std::max<size_t>(720, 260 + 40 * most_bars));
-  draw(prefix, "bars", bs.str(), 40 + panel_width * cols, 60 + 600 * rows);
+  draw(prefix, "bars", bs.str(), 40 + panel_width * grid_cols(f.datasets.size()), 60 + 600 * grid_rows(f.datasets.size()));
 
-  // Spectra, where recorded: a panel per dataset.
+}
+
+/// Spectra, where recorded: a panel per dataset.
+void draw_spectra(const Figures& f, const std::string& prefix) {
   std::ostringstream sd, ss;
-  ss << "set multiplot layout " << layout(datasets.size()) << " title "
-     << figure_title("item-table singular values / largest (lowest seed)") << "\nset xlabel 'index'\nset grid\n"
+  ss << "set multiplot layout " << layout(f.datasets.size()) << " title "
+     << f.title("item-table singular values / largest (lowest seed)") << "\nset xlabel 'index'\nset grid\n"
      << "set key top right\n";
-  block = 0;
+  int block = 0;
   bool any = false;
-  for (const auto& d : datasets) {
+  for (const auto& d : f.datasets) {
     std::vector<std::pair<int, std::string>> series;
-    for (const auto& [m, rs] : groups[d]) {
-      const RunRecord* r = first_seed(rs);
+    for (const auto& [m, rs] : f.groups.at(d)) {
+      const RunRecord* r = Figures::first_seed(rs);
       if (!r->doc.contains("item_spectrum")) continue;
       sd << "# " << d << " / " << m << "\n";
       int64_t k = 1;
@@ -221,17 +215,45 @@ int cmd_plot(const std::vector<std::string>& args) {
     }
     if (series.empty()) continue;
     any = true;
-    ss << "set title " << quote(d) << "\nplot ";
-    for (size_t i = 0; i < series.size(); ++i)
-      ss << (i ? ", " : "") << quote(prefix + "-spectrum.dat") << " index " << series[i].first << " using 1:2 with lines "
-         << style(series[i].second) << " title " << quote(series[i].second);
-    ss << "\n";
+    ss << "set title " << quote(d) << "\n" << line_plot(f, prefix + "-spectrum.dat", series, "1:2", true);
   }
   ss << "unset multiplot\n";
   if (any) {
     write_file_atomically(prefix + "-spectrum.dat", sd.str());
-    draw(prefix, "spectrum", ss.str(), 160 + 560 * cols, 60 + 420 * rows);
+    draw(prefix, "spectrum", ss.str(), 160 + 560 * grid_cols(f.datasets.size()), 60 + 420 * grid_rows(f.datasets.size()));
   }
+}
+
+}  // namespace
+
+int cmd_plot(const std::vector<std::string>& args) {
+  std::vector<std::string> inputs;
+  std::string prefix, metric = "ndcg@20", bar_metric = "ndcg@10", title, baseline, reference;
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto value = [&]() -> std::string {
+      if (i + 1 >= args.size()) throw Error("plot: " + args[i] + " needs a value");
+      return args[++i];
+    };
+    if (args[i] == "--out") prefix = value();
+    else if (args[i] == "--metric") metric = value();
+    else if (args[i] == "--bar-metric") bar_metric = value();
+    else if (args[i] == "--title") title = value();
+    else if (args[i] == "--baseline") baseline = value();
+    else if (args[i] == "--reference") reference = value();
+    else if (args[i][0] == '-') throw Error("plot: unknown option " + args[i]);
+    else inputs.push_back(args[i]);
+  }
+  if (prefix.empty())
+    throw Error("usage: seqrec plot RESULTS... --out PREFIX [--metric ndcg@20] [--bar-metric ndcg@10] [--title T] "
+                "[--baseline METHOD] [--reference published.csv]");
+  if (!fs::path(prefix).parent_path().empty()) create_directories(fs::path(prefix).parent_path().string());
+  const std::vector<RunRecord> runs = read_runs(inputs);
+  const std::vector<Published> published = reference.empty() ? std::vector<Published>{} : read_published(reference);
+
+  const Figures f(runs, title);
+  draw_curves(f, prefix, metric);
+  draw_bars(f, prefix, bar_metric, baseline, published);
+  draw_spectra(f, prefix);
   return 0;
 }
 
