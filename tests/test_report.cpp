@@ -121,6 +121,19 @@ TEST(Bench, KilledGridResumesOnlyTheMissingRuns) {
   // A third call has nothing to do; --dry-run lists every run as done.
   waitpid(start_bench(grid, dir.file("dry.log"), "--dry-run"), &status, 0);
   EXPECT_EQ(count(slurp(dir.file("dry.log")), "  done  "), 3u) << slurp(dir.file("dry.log"));
+
+  // A result filed under a run's hash but made with another value of a hashed key (what a
+  // changed default would leave behind) is refused, not counted as the run.
+  const std::string filed = jsons(out)[1];
+  nlohmann::json j = nlohmann::json::parse(slurp(filed));
+  j["config"]["max-len"] = "30";
+  write_file(filed, j.dump(2));
+  waitpid(start_bench(grid, dir.file("stale.log"), "--dry-run"), &status, 0);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_NE(slurp(dir.file("stale.log")).find("seqrec: error: " + filed + ": filed under this run's hash but made with "
+                                               "other values of max-len (a default changed since?)"),
+            std::string::npos)
+      << slurp(dir.file("stale.log"));
 }
 
 TEST(Bench, RunClaimedByALiveProcessIsLeftToItAndAStaleClaimIsTakenOver) {

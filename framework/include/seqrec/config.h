@@ -26,6 +26,16 @@ struct KeySpec {
     double lo = -HUGE_VAL, hi = HUGE_VAL;
     bool lo_open = false, hi_open = false;
   } range = {};
+  /// How the key enters a run's hash (Config::hash): kWhenNotDefault, as `key=value`, only
+  /// while its value differs from default_value, so declaring a key (a new option, a plugin,
+  /// whether loaded or not) moves no existing hash; kNever for keys that choose where output
+  /// goes or how it is shown, not what is computed.
+  enum class Hashing { kWhenNotDefault, kNever } hashing = Hashing::kWhenNotDefault;
+  /// Marks the key kNever, in its declaration: s.add(KeySpec{...}.unhashed()).
+  KeySpec& unhashed() {
+    hashing = Hashing::kNever;
+    return *this;
+  }
 };
 
 /// The table of all keys. Built-in components declare theirs at start-up; plugins add more.
@@ -66,10 +76,14 @@ class Config {
 
   /// All values, sorted by key, as JSON text (an object of strings).
   std::string to_json() const;
-  /// 16-hex-digit hash of the values of the keys that change results (not output paths).
-  /// Keys declared after hashes were introduced count only when set away from their default,
-  /// so declaring a key (or loading a plugin) does not change the hash of any existing run.
+  /// 16-hex-digit hash naming what a run computes: FNV-1a of `key=value;` over the hashed
+  /// keys (KeySpec::hashing) set away from their defaults, in key order. A key that no
+  /// declared spec knows (a plugin not loaded here) counts with its value.
   std::string hash() const;
+  /// The hashed keys whose values differ between this config and `recorded` (a resolved
+  /// config as written into results and training states; a key it lacks was at its
+  /// default), "a, b, ...": empty when both compute the same run.
+  std::string differing_keys(const std::map<std::string, std::string>& recorded) const;
   const std::map<std::string, std::string>& values() const { return values_; }
 
  private:
@@ -92,7 +106,5 @@ std::string describe_schema(const Schema& schema);
 int64_t to_integer(const std::string& text, const std::string& what);
 double to_real(const std::string& text, const std::string& what);
 
-/// Keys excluded from the result hash: they choose where output goes, not what is computed.
-bool is_output_key(const std::string& name);
 
 }  // namespace seqrec

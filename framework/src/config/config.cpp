@@ -211,58 +211,33 @@ double to_real(const std::string& text, const std::string& what) {
   return v;
 }
 
-bool is_output_key(const std::string& name) {
-  static const char* keys[] = {"config",   "output", "json",  "save",   "ranks",       "cache-dir",
-                               "progress", "progress-every", "label", "resume", "state-every", "keep-state"};
-  for (const char* k : keys)
-    if (name == k) return true;
-  return false;
-}
-
 namespace {
-
-/// The keys (and defaults) declared when run hashes were introduced, ELECRec plugin included.
-/// They enter every hash with their value, or with this default where undeclared (plugin not
-/// loaded), so results filed under their hashes stay found. Keys declared since (new options,
-/// users' plugins) enter a hash only when set to something other than their default: adding
-/// one re-keys no existing run.
-const std::map<std::string, std::string>& hashed_keys_v1() {
-  static const std::map<std::string, std::string> keys = {
-    {"adam-beta1", "0.9"}, {"adam-beta2", "0.999"}, {"advsoft.eps", "0.1"}, {"atsrec.eps", "1.0"},
-    {"atsrec.eta", "0.3"}, {"atsrec.method", "pgd"}, {"atsrec.norm", "frobenius"}, {"atsrec.steps", "5"},
-    {"atsrec.weight", "1.0"}, {"batch-size", "256"}, {"batching", "split"}, {"bce.negatives", "1"},
-    {"bert4rec.last-item-prob", "0.1"}, {"bert4rec.mask-prob", "0.2"}, {"bpr-max.lambda", "1.0"},
-    {"candidates", "full"}, {"checkpoint", ""}, {"data", ""}, {"device", "cpu"}, {"dns.candidates", "10"},
-    {"elecrec.dis-heads", "2"}, {"elecrec.dis-hidden-size", "64"}, {"elecrec.dis-layers", "2"},
-    {"elecrec.dis-loss-weight", "0.5"}, {"elecrec.dis-opt", "full"}, {"elecrec.double-step-shared", "true"},
-    {"elecrec.gen-heads", "2"}, {"elecrec.gen-hidden-size", "64"}, {"elecrec.gen-layers", "2"},
-    {"elecrec.gen-loss-padding", "include"}, {"elecrec.gen-loss-weight", "1.0"}, {"elecrec.item-sample-ratio", "1.0"},
-    {"elecrec.prob-power", "1.0"}, {"elecrec.project-type", "affine"}, {"elecrec.sample-ratio", "0.7"},
-    {"elecrec.sharing", "embed_only"}, {"elecrec.temperature", "1.0"}, {"epochs", "300"}, {"eval-every", "1"},
-    {"eval-item-block", "0"}, {"eval-user-block", "1024"}, {"format", "auto"}, {"gbce.negatives", "256"},
-    {"gbce.t", "0.75"}, {"genni.alpha", "1.0"}, {"genni.ratio", "1.0"}, {"genni.uniform-share", "0.0"},
-    {"gru4rec.dropout", "0.25"}, {"gru4rec.hidden-size", "64"}, {"k-core", "0"}, {"ks", "5,10,20"}, {"loss", "cce"},
-    {"lr", "0.001"}, {"max-len", "50"}, {"metric", "ndcg@20"}, {"model", "sasrec"}, {"pairwise.negatives", "100"},
-    {"pairwise.positions", "last"}, {"patience", "40"}, {"protocol", "reference"},
-    {"sampled-softmax.negatives", "256"}, {"sampled-softmax.proposal", "uniform"}, {"sampler", "uniform"},
-    {"sasrec.attn-dropout", "0.5"}, {"sasrec.dropout", "0.5"}, {"sasrec.heads", "2"}, {"sasrec.hidden-size", "64"},
-    {"sasrec.init-std", "0.02"}, {"sasrec.layers", "2"}, {"seed", "1"}, {"stage", "test"}, {"threads", "0"},
-    {"ties", "optimistic"}, {"trainer", "plain"}, {"weight-decay", "0"}};
-  return keys;
+/// What a key contributes to a run's hash: its value, or nothing (nullptr) when it is
+/// unhashed or at its declared default.
+const std::string* hashed_value(const Schema* schema, const std::string& key, const std::string& value) {
+  const KeySpec* spec = schema ? schema->find(key) : nullptr;
+  if (!spec) return &value;
+  if (spec->hashing == KeySpec::Hashing::kNever || value == spec->default_value) return nullptr;
+  return &value;
 }
-
 }  // namespace
 
 std::string Config::hash() const {
-  std::map<std::string, std::string> hashed = hashed_keys_v1();
-  for (const auto& [k, v] : values_) {
-    const KeySpec* spec = schema_ ? schema_->find(k) : nullptr;
-    if (hashed.count(k) || !spec || v != spec->default_value) hashed[k] = v;
-  }
   uint64_t h = kFnv1aOffset;
-  for (const auto& [k, v] : hashed)
-    if (!is_output_key(k)) h = fnv1a(k + "=" + v + ";", h);
+  for (const auto& [k, v] : values_)
+    if (hashed_value(schema_, k, v)) h = fnv1a(k + "=" + v + ";", h);
   return hex_digits(h);
+}
+
+std::string Config::differing_keys(const std::map<std::string, std::string>& recorded) const {
+  std::map<std::string, std::pair<const std::string*, const std::string*>> both;  // key -> (ours, recorded)
+  for (const auto& [k, v] : values_) both[k].first = hashed_value(schema_, k, v);
+  for (const auto& [k, v] : recorded) both[k].second = hashed_value(schema_, k, v);
+  std::string out;
+  for (const auto& [k, v] : both)
+    if ((v.first == nullptr) != (v.second == nullptr) || (v.first && *v.first != *v.second))
+      out += (out.empty() ? "" : ", ") + k;
+  return out;
 }
 
 namespace {

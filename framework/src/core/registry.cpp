@@ -33,12 +33,12 @@ SamplerRegistry& samplers() {
 
 namespace {
 void declare_common_keys(Schema& s) {
-  s.add({"config", KeyType::kString, "", "INI file with more keys (command line wins)", "general"});
+  s.add(KeySpec{"config", KeyType::kString, "", "INI file with more keys (command line wins)", "general"}.unhashed());
   s.add({"data", KeyType::kString, "", "dataset file (lines, .inter or .csv), or synthetic:markov", "data"});
   s.add({"format", KeyType::kString, "auto", "source format: auto (by the file's ending) or a registered one (seqrec list)",
          "data"});
   s.add({"k-core", KeyType::kInt, "0", "iterative k-core filter for inter/csv sources (0 = off)", "data"});
-  s.add({"cache-dir", KeyType::kString, "~/.cache/seqrec", "where HDF5 dataset caches live", "data"});
+  s.add(KeySpec{"cache-dir", KeyType::kString, "~/.cache/seqrec", "where HDF5 dataset caches live", "data"}.unhashed());
   s.add({"max-len", KeyType::kInt, "50", "input window: the last max-len items", "data"});
   s.add({"model", KeyType::kString, "sasrec", "encoder (see seqrec list)", "model"});
   s.add({"loss", KeyType::kString, "cce", "training loss (see seqrec list)", "model"});
@@ -53,11 +53,11 @@ void declare_common_keys(Schema& s) {
          {"fast", "torch"}});
   s.add({"checkpoint", KeyType::kString, "", "checkpoint to evaluate (PyTorch state dict or seqrec file)", "output"});
   s.add({"stage", KeyType::kString, "test", "which held-out item eval ranks", "eval", {"valid", "test"}});
-  s.add({"output", KeyType::kString, "", "train: write the run's JSON result here", "output"});
-  s.add({"label", KeyType::kString, "", "train: the method's name in tables (default model+loss, or model+trainer)", "output"});
-  s.add({"json", KeyType::kString, "", "eval: write the metrics JSON here", "output"});
-  s.add({"save", KeyType::kString, "", "train: save the best model as a checkpoint here", "output"});
-  s.add({"ranks", KeyType::kString, "", "write per-user ranks of the test evaluation to this HDF5 file", "output"});
+  s.add(KeySpec{"output", KeyType::kString, "", "train: write the run's JSON result here", "output"}.unhashed());
+  s.add(KeySpec{"label", KeyType::kString, "", "train: the method's name in tables (default model+loss, or model+trainer)", "output"}.unhashed());
+  s.add(KeySpec{"json", KeyType::kString, "", "eval: write the metrics JSON here", "output"}.unhashed());
+  s.add(KeySpec{"save", KeyType::kString, "", "train: save the best model as a checkpoint here", "output"}.unhashed());
+  s.add(KeySpec{"ranks", KeyType::kString, "", "write per-user ranks of the test evaluation to this HDF5 file", "output"}.unhashed());
   const double inf = HUGE_VAL;
   s.limit("k-core", {0, inf});
   s.limit("max-len", {1, inf});

@@ -44,17 +44,17 @@ void declare_train_keys(Schema& s) {
          "train", {"padded", "packed", "split", "bucketed"}});
   s.add({"trainer", KeyType::kString, "plain", "training strategy", "train"});
   s.add({"sampler", KeyType::kString, "uniform", "negative sampler of sampled losses (see seqrec list)", "train"});
-  s.add({"progress", KeyType::kString, "auto",
+  s.add(KeySpec{"progress", KeyType::kString, "auto",
          "progress display: auto (a bar on a terminal, else lines), bar, lines (epoch lines, and a line within long "
          "work every --progress-every seconds), none",
-         "output", {"auto", "bar", "lines", "none"}});
-  s.add({"progress-every", KeyType::kFloat, "30", "seconds between progress lines within an epoch, evaluation or read",
-         "output"});
-  s.add({"resume", KeyType::kBool, "false",
-         "train: continue from the training state beside --output (OUTPUT.state) when there is one", "output"});
-  s.add({"state-every", KeyType::kInt, "1",
-         "train: write the training state beside --output every N epochs (0: only on a stop signal)", "output"});
-  s.add({"keep-state", KeyType::kBool, "false", "train: keep the training state after the result is written", "output"});
+         "output", {"auto", "bar", "lines", "none"}}.unhashed());
+  s.add(KeySpec{"progress-every", KeyType::kFloat, "30", "seconds between progress lines within an epoch, evaluation or read",
+         "output"}.unhashed());
+  s.add(KeySpec{"resume", KeyType::kBool, "false",
+         "train: continue from the training state beside --output (OUTPUT.state) when there is one", "output"}.unhashed());
+  s.add(KeySpec{"state-every", KeyType::kInt, "1",
+         "train: write the training state beside --output every N epochs (0: only on a stop signal)", "output"}.unhashed());
+  s.add(KeySpec{"keep-state", KeyType::kBool, "false", "train: keep the training state after the result is written", "output"}.unhashed());
   const double inf = HUGE_VAL;
   for (const char* k : {"epochs", "patience", "eval-every", "batch-size"}) s.limit(k, {1, inf});
   s.limit("state-every", {0, inf});
@@ -300,18 +300,6 @@ int64_t write_state(const std::string& path, const Config& config, Model& model,
   return static_cast<int64_t>(file.size());
 }
 
-/// The keys whose values differ between two resolved configs (as JSON objects), "a, b, ...".
-std::string differing_keys(const std::string& a_json, const std::string& b_json) {
-  const nlohmann::json a = nlohmann::json::parse(a_json), b = nlohmann::json::parse(b_json);
-  std::string out;
-  for (auto it = a.begin(); it != a.end(); ++it)
-    if (!is_output_key(it.key()) && (!b.contains(it.key()) || b[it.key()] != it.value()))
-      out += (out.empty() ? "" : ", ") + it.key();
-  for (auto it = b.begin(); it != b.end(); ++it)
-    if (!is_output_key(it.key()) && !a.contains(it.key())) out += (out.empty() ? "" : ", ") + it.key();
-  return out;
-}
-
 /// Restores a run from its state; false when there is none. One-line Error when the file
 /// cannot be read or another config wrote it.
 bool read_state(const std::string& path, const Config& config, Model& model, Trainer& trainer,
@@ -328,13 +316,12 @@ bool read_state(const std::string& path, const Config& config, Model& model, Tra
     if (v.toInt() != kStateFormat)
       throw Error(path + ": training state format " + std::to_string(v.toInt()) + ", this seqrec reads " +
                   std::to_string(kStateFormat) + "; remove it to start over");
-    a.read("config_hash", v);
-    if (v.toStringRef() != config.hash()) {
-      c10::IValue cfg;
-      a.read("config", cfg);
-      throw Error(path + ": written by another config (differs in: " + differing_keys(cfg.toStringRef(), config.to_json()) +
-                  "); remove it to start over");
-    }
+    // The recorded config, not its hash: a state stays valid across a change of hash rule.
+    a.read("config", v);
+    const std::string differing =
+        config.differing_keys(nlohmann::json::parse(v.toStringRef()).get<std::map<std::string, std::string>>());
+    if (!differing.empty())
+      throw Error(path + ": written by another config (differs in: " + differing + "); remove it to start over");
     a.read("progress", v);
     progress = nlohmann::json::parse(v.toStringRef());
     a.read("rng", v);
