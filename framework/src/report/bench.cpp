@@ -15,14 +15,12 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
-#include "seqrec/hash.h"
 #include "seqrec/report.h"
 #include "seqrec/signals.h"
 
@@ -137,94 +135,14 @@ std::vector<GridRun> plan_grid(const Grid& g) {
   return runs;
 }
 
-namespace {
-// One-time migration of run hashes from rule v1 (a table of 75 keys always hashed, in
-// config.cpp) to rule v2 (KeySpec::hashing): `seqrec bench GRID --migrate-hashes-v1`
-// renames each run's files from its v1 hash to its v2 hash and records both in its JSON.
-std::string hash_v1(const Config& c) {
-  static const std::map<std::string, std::string> v1 = {
-    {"adam-beta1", "0.9"}, {"adam-beta2", "0.999"}, {"advsoft.eps", "0.1"}, {"atsrec.eps", "1.0"},
-    {"atsrec.eta", "0.3"}, {"atsrec.method", "pgd"}, {"atsrec.norm", "frobenius"}, {"atsrec.steps", "5"},
-    {"atsrec.weight", "1.0"}, {"batch-size", "256"}, {"batching", "split"}, {"bce.negatives", "1"},
-    {"bert4rec.last-item-prob", "0.1"}, {"bert4rec.mask-prob", "0.2"}, {"bpr-max.lambda", "1.0"},
-    {"candidates", "full"}, {"checkpoint", ""}, {"data", ""}, {"device", "cpu"}, {"dns.candidates", "10"},
-    {"elecrec.dis-heads", "2"}, {"elecrec.dis-hidden-size", "64"}, {"elecrec.dis-layers", "2"},
-    {"elecrec.dis-loss-weight", "0.5"}, {"elecrec.dis-opt", "full"}, {"elecrec.double-step-shared", "true"},
-    {"elecrec.gen-heads", "2"}, {"elecrec.gen-hidden-size", "64"}, {"elecrec.gen-layers", "2"},
-    {"elecrec.gen-loss-padding", "include"}, {"elecrec.gen-loss-weight", "1.0"}, {"elecrec.item-sample-ratio", "1.0"},
-    {"elecrec.prob-power", "1.0"}, {"elecrec.project-type", "affine"}, {"elecrec.sample-ratio", "0.7"},
-    {"elecrec.sharing", "embed_only"}, {"elecrec.temperature", "1.0"}, {"epochs", "300"}, {"eval-every", "1"},
-    {"eval-item-block", "0"}, {"eval-user-block", "1024"}, {"format", "auto"}, {"gbce.negatives", "256"},
-    {"gbce.t", "0.75"}, {"genni.alpha", "1.0"}, {"genni.ratio", "1.0"}, {"genni.uniform-share", "0.0"},
-    {"gru4rec.dropout", "0.25"}, {"gru4rec.hidden-size", "64"}, {"k-core", "0"}, {"ks", "5,10,20"}, {"loss", "cce"},
-    {"lr", "0.001"}, {"max-len", "50"}, {"metric", "ndcg@20"}, {"model", "sasrec"}, {"pairwise.negatives", "100"},
-    {"pairwise.positions", "last"}, {"patience", "40"}, {"protocol", "reference"},
-    {"sampled-softmax.negatives", "256"}, {"sampled-softmax.proposal", "uniform"}, {"sampler", "uniform"},
-    {"sasrec.attn-dropout", "0.5"}, {"sasrec.dropout", "0.5"}, {"sasrec.heads", "2"}, {"sasrec.hidden-size", "64"},
-    {"sasrec.init-std", "0.02"}, {"sasrec.layers", "2"}, {"seed", "1"}, {"stage", "test"}, {"threads", "0"},
-    {"ties", "optimistic"}, {"trainer", "plain"}, {"weight-decay", "0"}};
-  static const std::set<std::string> outputs = {"config", "output", "json", "save", "ranks", "cache-dir", "progress",
-                                                "progress-every", "label", "resume", "state-every", "keep-state"};
-  std::map<std::string, std::string> hashed = v1;
-  for (const auto& [k, v] : c.values()) {
-    const KeySpec* spec = schema().find(k);
-    if (hashed.count(k) || !spec || v != spec->default_value) hashed[k] = v;
-  }
-  uint64_t h = kFnv1aOffset;
-  for (const auto& [k, v] : hashed)
-    if (!outputs.count(k)) h = fnv1a(k + "=" + v + ";", h);
-  return hex_digits(h);
-}
-
-int migrate_hashes_v1(const Grid& g) {
-  int64_t moved = 0;
-  for (const auto& d : g.datasets)
-    for (const auto& m : g.methods)
-      for (int64_t seed : g.seeds) {
-        GridRun r{d, m, substitute(g.config_pattern, d, m), seed, "", ""};
-        std::vector<std::string> a = train_args(g, r);
-        Config c;
-        parse_config(std::vector<std::string>(a.begin() + 1, a.end()), &c, nullptr);
-        const std::string v1 = hash_v1(c), v2 = c.hash();
-        const fs::path dir = fs::path(g.output) / d / m;
-        const std::string from = (dir / ("seed" + std::to_string(seed) + "-" + v1)).string();
-        const std::string to = (dir / ("seed" + std::to_string(seed) + "-" + v2)).string();
-        if (v1 == v2) continue;
-        for (const char* suffix : {".json", ".log", ".ranks.h5", ".json.state", ".json.lock", ".lock"}) {
-          if (!fs::exists(from + suffix)) continue;
-          if (fs::exists(to + suffix)) throw Error(to + suffix + ": exists already; not migrating " + from + suffix);
-          if (std::string(suffix) == ".json") {
-            nlohmann::ordered_json j = nlohmann::ordered_json::parse(read_file(from + suffix));
-            if (j.value("config_hash", "") != v1) throw Error(from + suffix + ": records hash " + j.value("config_hash", "?"));
-            j["config_hash"] = v2;
-            j["config_hash_v1"] = v1;
-            for (auto& [k, v] : j["config"].items()) {
-              std::string s = v.get<std::string>();
-              if (s.rfind(from, 0) == 0) v = to + s.substr(from.size());
-            }
-            write_file_atomically(to + suffix, j.dump(2) + "\n");
-            fs::remove(from + suffix);
-          } else {
-            fs::rename(from + suffix, to + suffix);
-          }
-          std::cout << "moved " << from << suffix << " -> " << to << suffix << std::endl;
-          ++moved;
-        }
-      }
-  std::cout << moved << " file(s) moved" << std::endl;
-  return 0;
-}
-}  // namespace
-
 int cmd_bench(const std::vector<std::string>& args) {
   std::string grid_path;
-  bool dry = false, migrate = false;
+  bool dry = false;
   int64_t shard = 0, shards = 1;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--dry-run") {
       dry = true;
-    } else if (args[i] == "--migrate-hashes-v1") {
-      migrate = true;
+
     } else if (args[i] == "--shard" && i + 1 < args.size()) {
       const std::string s = args[++i];
       const size_t slash = s.find('/');
@@ -240,7 +158,6 @@ int cmd_bench(const std::vector<std::string>& args) {
   }
   if (grid_path.empty()) throw Error("usage: seqrec bench GRID.ini [--dry-run] [--shard i/n]");
   Grid g = read_grid(grid_path);
-  if (migrate) return migrate_hashes_v1(g);
   std::vector<GridRun> all = plan_grid(g), todo;
   int64_t done = 0, mine = 0;
   for (size_t i = 0; i < all.size(); ++i) {
