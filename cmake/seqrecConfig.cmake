@@ -1,5 +1,6 @@
-# find_package(seqrec): the installed seqrec library (seqrec::seqrec_lib, with LibTorch as its
-# dependency) and seqrec_add_plugin(NAME SOURCES...), which builds NAME.so, a plugin the
+# find_package(seqrec): the installed seqrec libraries (seqrec::seqrec_lib, the framework, with
+# LibTorch as its dependency; seqrec::seqrec_baselines, the built-in models and losses, for a
+# plugin that builds on one) and seqrec_add_plugin(NAME SOURCES...), which builds NAME.so, a plugin the
 # installed `seqrec` loads with `--plugin PATH` (or from its bin/plugins directory).
 include(CMakeFindDependencyMacro)
 find_dependency(Torch)
@@ -10,6 +11,6 @@ function(seqrec_add_plugin name)
     message(FATAL_ERROR "seqrec_add_plugin(${name}): give the plugin's source files")
   endif()
   add_library(${name} MODULE ${ARGN})
-  target_link_libraries(${name} PRIVATE seqrec::seqrec_lib)
+  target_link_libraries(${name} PRIVATE seqrec::seqrec_baselines)
   set_target_properties(${name} PROPERTIES PREFIX "" CXX_STANDARD 17 CXX_STANDARD_REQUIRED ON)
 endfunction()

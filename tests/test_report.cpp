@@ -15,6 +15,7 @@
 #include "seqrec/build_info.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
+#include "seqrec/run_result.h"
 #include "seqrec/report.h"
 #include "seqrec/stats.h"
 #include "test_util.h"
@@ -190,12 +191,18 @@ void fake_result(const TempDir& dir, const std::string& name, const std::string&
   save_ranks(e, dir.file(name + ".h5"));
   double hit = 0;
   for (int64_t r : ranks) hit += r < 10;
-  nlohmann::json j = {{"command", "train"}, {"model", "sasrec"}, {"trainer", "plain"}, {"seed", seed}, {"config_hash", "h" + name},
-                      {"config", {{"label", method}, {"ranks", dir.file(name + ".h5")}, {"loss", "cce"}}},
-                      {"dataset", {{"name", "Toy"}, {"source_hash", "abc"}}}, {"protocol", {{"label", protocol}}},
-                      {"seqrec", {{"commit", "c0ffee"}, {"dirty", false}}},
-                      {"test", {{"hit@10", hit / ranks.size()}}}};
-  std::ofstream(dir.file(name + ".json")) << j.dump();
+  RunResult r;
+  r.model = "sasrec";
+  r.trainer = "plain";
+  r.seed = seed;
+  r.config_hash = "h" + name;
+  r.config = {{"label", method}, {"ranks", dir.file(name + ".h5")}, {"loss", "cce"}};
+  r.dataset.name = "Toy";
+  r.dataset.source_hash = "abc";
+  r.protocol.label = protocol;
+  r.seqrec.commit = "c0ffee";
+  r.test = {{"hit@10", hit / ranks.size()}};
+  write_run_result(dir.file(name + ".json"), r);
 }
 }  // namespace
 

@@ -4,6 +4,7 @@
 #include <torch/nn/functional/loss.h>
 
 #include "seqrec/error.h"
+#include "seqrec/plugin.h"
 
 namespace seqrec {
 
@@ -16,12 +17,12 @@ void AdversarialTrainer::setup(TrainContext& ctx) {
 }
 
 torch::Tensor AdversarialTrainer::normalise(const torch::Tensor& g) const {
-  if (options_.norm() == "row") return g / g.norm(2, {1}, true).clamp_min(1e-12);
+  if (options_.norm() == AdversarialNorm::kRow) return g / g.norm(2, {1}, true).clamp_min(1e-12);
   return g / g.norm().clamp_min(1e-12);
 }
 
 torch::Tensor AdversarialTrainer::project(const torch::Tensor& d) const {
-  if (options_.norm() == "row") return d * (options_.eps() / d.norm(2, {1}, true).clamp_min(options_.eps()));
+  if (options_.norm() == AdversarialNorm::kRow) return d * (options_.eps() / d.norm(2, {1}, true).clamp_min(options_.eps()));
   return d * (options_.eps() / d.norm().clamp_min(options_.eps()).item<double>());
 }
 
@@ -43,12 +44,11 @@ double AdversarialTrainer::step(const Batch& batch) {
   torch::Tensor e0 = table.detach().clone();
   torch::Tensor g = table.grad().clone();
   torch::Tensor delta;
-  const std::string& method = options_.method();
-  if (method == "fgsm") {
+  if (options_.method() == AdversarialMethod::kFGSM) {
     delta = options_.eps() * g.sign();
-  } else if (method == "fgm") {
+  } else if (options_.method() == AdversarialMethod::kFGM) {
     delta = options_.eps() * normalise(g);
-  } else {  // pgd
+  } else {  // PGD
     delta = torch::zeros_like(g);
     for (int64_t k = 1; k <= options_.steps(); ++k) {
       delta = project(delta + options_.eta() * normalise(g));
@@ -93,30 +93,32 @@ class AdvSoftLoss : public Loss {
 };
 }  // namespace
 
-void register_atsrec(TrainerRegistry& trainers, LossRegistry& losses, Schema& s) {
-  s.add({"atsrec.method", KeyType::kString, "pgd", "perturbation of the item table", "atsrec", {"pgd", "fgsm", "fgm"}});
+void register_atsrec(PluginHost& host) {
+  Schema& s = *host.schema;
+  s.add({"atsrec.method", KeyType::kString, "pgd", "perturbation of the item table", "atsrec", choices_of(kAdversarialMethods)});
   s.add({"atsrec.steps", KeyType::kInt, "5", "PGD steps K", "atsrec"});
   s.add({"atsrec.eps", KeyType::kFloat, "1.0", "radius of the perturbation ball", "atsrec"});
   s.add({"atsrec.eta", KeyType::kFloat, "0.3", "PGD step size", "atsrec"});
   s.add({"atsrec.norm", KeyType::kString, "frobenius", "ball and step norm: frobenius (whole table, ATSRec) or row (APR)",
-         "atsrec", {"frobenius", "row"}});
+         "atsrec", choices_of(kAdversarialNorms)});
   s.add({"atsrec.weight", KeyType::kFloat, "1.0", "weight of the adversarial gradient", "atsrec"});
   s.add({"advsoft.eps", KeyType::kFloat, "0.1", "advsoft: radius of the target embedding's perturbation", "loss"});
-  trainers.add("atsrec",
+  host.trainers->add("atsrec",
                [](const Config& c) -> std::unique_ptr<Trainer> {
                  AdversarialOptions o;
-                 o.method(c.str("atsrec.method")).steps(c.integer("atsrec.steps")).eps(c.real("atsrec.eps"))
-                     .eta(c.real("atsrec.eta")).norm(c.str("atsrec.norm")).weight(c.real("atsrec.weight"));
+                 o.method(c.choice("atsrec.method", kAdversarialMethods)).steps(c.integer("atsrec.steps")).eps(c.real("atsrec.eps"))
+                     .eta(c.real("atsrec.eta")).norm(c.choice("atsrec.norm", kAdversarialNorms)).weight(c.real("atsrec.weight"));
                  if (o.steps() < 1 || o.eps() <= 0 || o.eta() <= 0) throw Error("atsrec: steps, eps and eta must be positive");
                  return std::make_unique<AdversarialTrainer>(o);
                },
                "adversarial training of the item table around any loss (ATSRec PGD, FGSM, FGM; keys atsrec.*)");
-  losses.add("advsoft",
+  host.losses->add("advsoft",
              [](const Config& c) -> std::unique_ptr<Loss> {
                if (c.real("advsoft.eps") < 0) throw Error("--advsoft.eps must be at least 0");
                return std::make_unique<AdvSoftLoss>(c.real("advsoft.eps"));
              },
              "full-softmax CE at every real position against the closed-form worst case (target logit - eps ||h||)");
 }
+SEQREC_BUILTIN(register_atsrec);
 
 }  // namespace seqrec

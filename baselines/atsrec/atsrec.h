@@ -6,13 +6,21 @@
 
 namespace seqrec {
 
+enum class AdversarialMethod { kPGD, kFGSM, kFGM };
+/// The norm of the ball and of the step: the whole table's (ATSRec) or each item row's (APR).
+enum class AdversarialNorm { kFrobenius, kRow };
+inline const EnumNames<AdversarialMethod> kAdversarialMethods = {
+    {"pgd", AdversarialMethod::kPGD}, {"fgsm", AdversarialMethod::kFGSM}, {"fgm", AdversarialMethod::kFGM}};
+inline const EnumNames<AdversarialNorm> kAdversarialNorms = {{"frobenius", AdversarialNorm::kFrobenius},
+                                                             {"row", AdversarialNorm::kRow}};
+
 /// How the perturbation of the item table E is found.
 struct AdversarialOptions {
-  TORCH_ARG(std::string, method) = "pgd";  ///< pgd | fgsm | fgm
+  TORCH_ARG(AdversarialMethod, method) = AdversarialMethod::kPGD;
   TORCH_ARG(int64_t, steps) = 5;           ///< PGD steps K
   TORCH_ARG(double, eps) = 1.0;            ///< radius of the ball the perturbation stays in
   TORCH_ARG(double, eta) = 0.3;            ///< PGD step size
-  TORCH_ARG(std::string, norm) = "frobenius";  ///< frobenius (whole table, ATSRec) | row (per item, APR)
+  TORCH_ARG(AdversarialNorm, norm) = AdversarialNorm::kFrobenius;
   TORCH_ARG(double, weight) = 1.0;         ///< weight of the adversarial gradient
 };
 
@@ -37,8 +45,5 @@ class AdversarialTrainer : public Trainer {
   TrainContext* ctx_ = nullptr;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
 };
-
-/// Registers the atsrec trainer and the advsoft loss with their keys.
-void register_atsrec(TrainerRegistry& trainers, LossRegistry& losses, Schema& s);
 
 }  // namespace seqrec

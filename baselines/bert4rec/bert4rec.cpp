@@ -4,6 +4,7 @@
 
 #include "baselines/losses/softmax_ce.h"
 #include "seqrec/error.h"
+#include "seqrec/plugin.h"
 
 namespace seqrec {
 
@@ -72,25 +73,29 @@ double ClozeTrainer::step(const Batch& batch) {
   return loss.item<double>();
 }
 
-void register_bert4rec(ModelRegistry& models, TrainerRegistry& trainers, Schema& s) {
+namespace {
+void register_bert4rec(PluginHost& host) {
+  Schema& s = *host.schema;
   s.add({"bert4rec.mask-prob", KeyType::kFloat, "0.2", "cloze: share of each sequence's items masked", "bert4rec"});
   s.add({"bert4rec.last-item-prob", KeyType::kFloat, "0.1",
          "cloze: share of sequences trained with only their last item masked (our choice of mix)", "bert4rec"});
-  models.add("bert4rec",
+  host.models->add("bert4rec",
              [](const ModelContext& ctx) -> std::shared_ptr<Model> {
                return std::make_shared<BERT4Rec>(sasrec_options_from(ctx.config, ctx.data.item_size()));
              },
              "bidirectional transformer with mask token and biased output head (sizes: sasrec.*); --trainer cloze",
-             "builtin", {{"trainer", "cloze"}});
-  trainers.add("cloze",
+             host.origin, {{"trainer", "cloze"}});
+  host.trainers->add("cloze",
                [](const Config& c) -> std::unique_ptr<Trainer> {
                  const double p = c.real("bert4rec.mask-prob"), q = c.real("bert4rec.last-item-prob");
                  if (p <= 0 || p > 1) throw Error("--bert4rec.mask-prob must lie in (0, 1]");
                  if (q < 0 || q > 1) throw Error("--bert4rec.last-item-prob must lie in [0, 1]");
                  return std::make_unique<ClozeTrainer>(ClozeOptions().mask_prob(p).last_item_prob(q));
                },
-               "BERT4Rec's cloze task: masked positions, full-softmax CE (keys bert4rec.*)", "builtin",
+               "BERT4Rec's cloze task: masked positions, full-softmax CE (keys bert4rec.*)", host.origin,
                {{"model", "bert4rec"}});
 }
+SEQREC_BUILTIN(register_bert4rec);
+}  // namespace
 
 }  // namespace seqrec

@@ -55,6 +55,5 @@ class ClozeTrainer : public Trainer {
 };
 
 /// Registers the bert4rec model and the cloze trainer with their keys.
-void register_bert4rec(ModelRegistry& models, TrainerRegistry& trainers, Schema& s);
 
 }  // namespace seqrec

@@ -3,6 +3,7 @@
 #include <torch/utils.h>
 
 #include "seqrec/error.h"
+#include "seqrec/plugin.h"
 
 namespace seqrec {
 
@@ -53,14 +54,13 @@ torch::Tensor DNSSampler::sample(const SampleRequest& req, std::mt19937_64& rng)
   return cand.view({n_rows, req.n, candidates_}).gather(2, best.unsqueeze(2)).squeeze(2);
 }
 
-void register_samplers(SamplerRegistry& r, Schema& s) {
+void register_genni(PluginHost& host) {
+  Schema& s = *host.schema;
+  SamplerRegistry& r = *host.samplers;
   s.add({"genni.alpha", KeyType::kFloat, "1.0", "GenNi: sample negatives from softmax(alpha * score)", "sampler"});
   s.add({"genni.ratio", KeyType::kFloat, "1.0", "GenNi: share of the catalogue scored as candidates per batch", "sampler"});
   s.add({"genni.uniform-share", KeyType::kFloat, "0.0", "GenNi: share of negatives drawn uniformly instead", "sampler"});
   s.add({"dns.candidates", KeyType::kInt, "10", "DNS: uniform candidates per negative, best-scored kept", "sampler"});
-  r.add("uniform",
-        [](const Config&, const Dataset& d) -> std::unique_ptr<NegativeSampler> { return std::make_unique<UniformSampler>(d); },
-        "uniform over the catalogue, the user's items rejected (the reference sampler)");
   r.add("genni",
         [](const Config& c, const Dataset& d) -> std::unique_ptr<NegativeSampler> {
           return std::make_unique<GenNiSampler>(
@@ -75,5 +75,6 @@ void register_samplers(SamplerRegistry& r, Schema& s) {
         },
         "dynamic negative sampling: best-scored of dns.candidates uniform draws");
 }
+SEQREC_BUILTIN(register_genni);
 
 }  // namespace seqrec

@@ -46,6 +46,5 @@ class DNSSampler : public NegativeSampler {
 };
 
 /// Registers "uniform", "genni" and "dns" with their keys.
-void register_samplers(SamplerRegistry& r, Schema& s);
 
 }  // namespace seqrec

@@ -6,13 +6,23 @@
 
 #include "seqrec/dropout.h"
 #include "seqrec/error.h"
+#include "seqrec/plugin.h"
 
 namespace seqrec {
 
-void declare_gru4rec_keys(Schema& s) {
-  s.add({"gru4rec.hidden-size", KeyType::kInt, "64", "embedding and GRU state size", "gru4rec"});
-  s.add({"gru4rec.dropout", KeyType::kFloat, "0.25", "dropout on the input embeddings", "gru4rec"});
+namespace {
+void register_gru4rec(PluginHost& host) {
+  host.schema->add({"gru4rec.hidden-size", KeyType::kInt, "64", "embedding and GRU state size", "gru4rec"});
+  host.schema->add({"gru4rec.dropout", KeyType::kFloat, "0.25", "dropout on the input embeddings", "gru4rec"});
+  host.models->add("gru4rec",
+                   [](const ModelContext& ctx) -> std::shared_ptr<Model> {
+                     return std::make_shared<GRU4Rec>(gru4rec_options_from(ctx.config, ctx.data.item_size()));
+                   },
+                   "one-layer GRU over the item embeddings, dense to d (the CCE paper's GRU4Rec); keys gru4rec.*",
+                   host.origin);
 }
+SEQREC_BUILTIN(register_gru4rec);
+}  // namespace
 
 GRU4RecOptions gru4rec_options_from(const Config& c, int64_t item_size) {
   GRU4RecOptions o(item_size);

@@ -21,7 +21,6 @@ struct GRU4RecOptions {
 
 /// Reads `gru4rec.*` and `max-len`; declares them.
 GRU4RecOptions gru4rec_options_from(const Config& c, int64_t item_size);
-void declare_gru4rec_keys(Schema& s);
 
 /// The GRU runs over left-padded inputs with its state held at zero through the padding, so
 /// outputs at real positions do not depend on the batch width. Causal by construction.

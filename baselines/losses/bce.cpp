@@ -21,9 +21,9 @@ class BCELoss : public Loss {
 };
 }  // namespace
 
-void register_bce(LossRegistry& r, Schema& s) {
-  s.add({"bce.negatives", KeyType::kInt, "1", "uniform negatives per position (user's items excluded)", "loss"});
-  r.add("bce",
+void register_bce(PluginHost& host) {
+  host.schema->add({"bce.negatives", KeyType::kInt, "1", "uniform negatives per position (user's items excluded)", "loss"});
+  host.losses->add("bce",
         [](const Config& c) {
           const int64_t n = c.integer("bce.negatives");
           if (n < 1) throw Error("--bce.negatives must be at least 1");
@@ -31,5 +31,6 @@ void register_bce(LossRegistry& r, Schema& s) {
         },
         "binary cross-entropy with n uniform negatives per real position (original SASRec)");
 }
+SEQREC_BUILTIN(register_bce);
 
 }  // namespace seqrec

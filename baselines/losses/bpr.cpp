@@ -11,10 +11,11 @@ torch::Tensor bpr(const SampledScores& s, double) {
 }
 }  // namespace
 
-void register_bpr(LossRegistry& r, Schema& s) {
-  declare_pairwise_keys(s);
-  r.add("bpr", [](const Config& c) { return std::make_unique<PairwiseLoss>("bpr", bpr, pairwise_settings(c)); },
+void register_bpr(PluginHost& host) {
+  declare_pairwise_keys(*host.schema);
+  host.losses->add("bpr", [](const Config& c) { return std::make_unique<PairwiseLoss>("bpr", bpr, pairwise_settings(c)); },
         "BPR against pairwise.negatives uniform negatives (GRU4Rec); pairwise.positions last|all");
 }
+SEQREC_BUILTIN(register_bpr);
 
 }  // namespace seqrec

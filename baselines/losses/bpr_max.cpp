@@ -18,17 +18,18 @@ torch::Tensor bpr_max_cce(const SampledScores& s, double) {
 }
 }  // namespace
 
-void register_bpr_max(LossRegistry& r, Schema& s) {
-  declare_pairwise_keys(s);
-  s.add({"bpr-max.lambda", KeyType::kFloat, "1.0", "score regulariser of the original bpr_max", "loss"});
-  r.add("bpr_max",
+void register_bpr_max(PluginHost& host) {
+  declare_pairwise_keys(*host.schema);
+  host.schema->add({"bpr-max.lambda", KeyType::kFloat, "1.0", "score regulariser of the original bpr_max", "loss"});
+  host.losses->add("bpr_max",
         [](const Config& c) {
           return std::make_unique<PairwiseLoss>("bpr_max", bpr_max, pairwise_settings(c), c.real("bpr-max.lambda"));
         },
         "BPR-max of Hidasi & Karatzoglou 2018 (softmax-weighted, score regulariser bpr-max.lambda)");
-  r.add("bpr_max_cce",
+  host.losses->add("bpr_max_cce",
         [](const Config& c) { return std::make_unique<PairwiseLoss>("bpr_max_cce", bpr_max_cce, pairwise_settings(c)); },
         "BPR-max as the CCE paper's code computes it (log inside the mixture, no regulariser)");
 }
+SEQREC_BUILTIN(register_bpr_max);
 
 }  // namespace seqrec

@@ -13,9 +13,10 @@ class CCELoss : public Loss {
 };
 }  // namespace
 
-void register_cce(LossRegistry& r, Schema&) {
-  r.add("cce", [](const Config&) { return std::make_unique<CCELoss>(); },
+void register_cce(PluginHost& host) {
+  host.losses->add("cce", [](const Config&) { return std::make_unique<CCELoss>(); },
         "full-softmax cross-entropy at every real position (Li et al. 2023; ELECRec's SASRec+)");
 }
+SEQREC_BUILTIN(register_cce);
 
 }  // namespace seqrec

@@ -12,9 +12,10 @@ class CELoss : public Loss {
 };
 }  // namespace
 
-void register_ce(LossRegistry& r, Schema&) {
-  r.add("ce", [](const Config&) { return std::make_unique<CELoss>(); },
+void register_ce(PluginHost& host) {
+  host.losses->add("ce", [](const Config&) { return std::make_unique<CELoss>(); },
         "full-softmax cross-entropy at the last position only");
 }
+SEQREC_BUILTIN(register_ce);
 
 }  // namespace seqrec

@@ -27,10 +27,10 @@ class GBCELoss : public Loss {
 };
 }  // namespace
 
-void register_gbce(LossRegistry& r, Schema& s) {
-  s.add({"gbce.negatives", KeyType::kInt, "256", "uniform negatives per position (k)", "loss"});
-  s.add({"gbce.t", KeyType::kFloat, "0.75", "calibration parameter t in [0, 1]", "loss"});
-  r.add("gbce",
+void register_gbce(PluginHost& host) {
+  host.schema->add({"gbce.negatives", KeyType::kInt, "256", "uniform negatives per position (k)", "loss"});
+  host.schema->add({"gbce.t", KeyType::kFloat, "0.75", "calibration parameter t in [0, 1]", "loss"});
+  host.losses->add("gbce",
         [](const Config& c) {
           const int64_t k = c.integer("gbce.negatives");
           const double t = c.real("gbce.t");
@@ -40,5 +40,6 @@ void register_gbce(LossRegistry& r, Schema& s) {
         },
         "gSASRec's generalised BCE (gbce.negatives k, gbce.t) at every real position");
 }
+SEQREC_BUILTIN(register_gbce);
 
 }  // namespace seqrec

@@ -1,20 +1,11 @@
 #pragma once
-/// Registration functions of the built-in losses: one file per loss (a loss and its
-/// labelled variant share a file), one line each in register_builtins().
+/// What the built-in losses share. Each loss is one file that registers itself
+/// (SEQREC_BUILTIN); a loss and its labelled variant share a file.
 #include "seqrec/config.h"
+#include "seqrec/plugin.h"
 #include "seqrec/registry.h"
 
 namespace seqrec {
-
-void register_bce(LossRegistry& r, Schema& s);
-void register_ce(LossRegistry& r, Schema& s);
-void register_cce(LossRegistry& r, Schema& s);
-void register_bpr(LossRegistry& r, Schema& s);
-void register_bpr_max(LossRegistry& r, Schema& s);
-void register_top1(LossRegistry& r, Schema& s);
-void register_top1_max(LossRegistry& r, Schema& s);
-void register_gbce(LossRegistry& r, Schema& s);
-void register_sampled_softmax(LossRegistry& r, Schema& s);
 
 /// Full-softmax cross-entropy of hidden . items^T against targets, mean over rows.
 torch::Tensor full_softmax_ce(const LossInput& in);

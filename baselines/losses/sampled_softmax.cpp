@@ -42,11 +42,11 @@ class SampledSoftmaxLoss : public Loss {
 };
 }  // namespace
 
-void register_sampled_softmax(LossRegistry& r, Schema& s) {
-  s.add({"sampled-softmax.negatives", KeyType::kInt, "256", "negatives shared by the batch", "loss"});
-  s.add({"sampled-softmax.proposal", KeyType::kString, "uniform", "proposal the negatives are drawn from", "loss",
+void register_sampled_softmax(PluginHost& host) {
+  host.schema->add({"sampled-softmax.negatives", KeyType::kInt, "256", "negatives shared by the batch", "loss"});
+  host.schema->add({"sampled-softmax.proposal", KeyType::kString, "uniform", "proposal the negatives are drawn from", "loss",
          {"uniform", "popularity"}});
-  r.add("sampled_softmax",
+  host.losses->add("sampled_softmax",
         [](const Config& c) {
           const int64_t n = c.integer("sampled-softmax.negatives");
           if (n < 1) throw Error("--sampled-softmax.negatives must be at least 1");
@@ -54,5 +54,6 @@ void register_sampled_softmax(LossRegistry& r, Schema& s) {
         },
         "softmax over the target and shared negatives with logQ correction (uniform or popularity proposal)");
 }
+SEQREC_BUILTIN(register_sampled_softmax);
 
 }  // namespace seqrec

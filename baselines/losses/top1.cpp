@@ -14,13 +14,14 @@ torch::Tensor top1_cce(const SampledScores& s, double) {
 }
 }  // namespace
 
-void register_top1(LossRegistry& r, Schema& s) {
-  declare_pairwise_keys(s);
-  r.add("top1", [](const Config& c) { return std::make_unique<PairwiseLoss>("top1", top1, pairwise_settings(c)); },
+void register_top1(PluginHost& host) {
+  declare_pairwise_keys(*host.schema);
+  host.losses->add("top1", [](const Config& c) { return std::make_unique<PairwiseLoss>("top1", top1, pairwise_settings(c)); },
         "TOP1 of GRU4Rec (2016), sigmoid of the squared negative score as regulariser");
-  r.add("top1_cce",
+  host.losses->add("top1_cce",
         [](const Config& c) { return std::make_unique<PairwiseLoss>("top1_cce", top1_cce, pairwise_settings(c)); },
         "TOP1 as the CCE paper's code computes it (plain squared negative score)");
 }
+SEQREC_BUILTIN(register_top1);
 
 }  // namespace seqrec

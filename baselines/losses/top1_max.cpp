@@ -16,14 +16,15 @@ torch::Tensor top1_max_cce(const SampledScores& s, double) {
 }
 }  // namespace
 
-void register_top1_max(LossRegistry& r, Schema& s) {
-  declare_pairwise_keys(s);
-  r.add("top1_max",
+void register_top1_max(PluginHost& host) {
+  declare_pairwise_keys(*host.schema);
+  host.losses->add("top1_max",
         [](const Config& c) { return std::make_unique<PairwiseLoss>("top1_max", top1_max, pairwise_settings(c)); },
         "TOP1-max of Hidasi & Karatzoglou 2018");
-  r.add("top1_max_cce",
+  host.losses->add("top1_max_cce",
         [](const Config& c) { return std::make_unique<PairwiseLoss>("top1_max_cce", top1_max_cce, pairwise_settings(c)); },
         "TOP1-max as the CCE paper's code computes it (mean over negatives, plain square)");
 }
+SEQREC_BUILTIN(register_top1_max);
 
 }  // namespace seqrec

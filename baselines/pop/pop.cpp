@@ -1,6 +1,18 @@
 #include "baselines/pop/pop.h"
 
+#include "seqrec/plugin.h"
+
 namespace seqrec {
+namespace {
+void register_pop(PluginHost& host) {
+  host.models->add("pop",
+                   [](const ModelContext& ctx) -> std::shared_ptr<Model> {
+                     return std::make_shared<PopModel>(ctx.data, ctx.config.integer("max-len"));
+                   },
+                   "popularity in the training part; nothing to train", host.origin);
+}
+SEQREC_BUILTIN(register_pop);
+}  // namespace
 
 PopModel::PopModel(const Dataset& data, int64_t max_len) : max_len_(max_len) {
   counts_ = register_buffer("counts", torch::tensor(training_popularity(data), torch::kFloat).unsqueeze(1));

@@ -8,6 +8,7 @@
 
 #include "seqrec/dropout.h"
 #include "seqrec/error.h"
+#include "seqrec/plugin.h"
 
 namespace seqrec {
 
@@ -25,6 +26,38 @@ void declare_sasrec_keys(Schema& s) {
   for (const char* k : {"sasrec.dropout", "sasrec.attn-dropout"}) s.limit(k, {0, 1, false, /*hi_open=*/true});
   s.limit("sasrec.init-std", {0, HUGE_VAL});
 }
+
+namespace {
+/// The keys of a reference (ELECRec / S3Rec) SASRec state dict, read off its tensors.
+std::map<std::string, std::string> import_reference_state_dict(const StateDict& sd) {
+  const torch::Tensor* items = sd.find("item_embeddings.weight");
+  const torch::Tensor* pos = sd.find("position_embeddings.weight");
+  if (!items || !pos) return {};
+  int64_t layers = 0;
+  while (sd.find("item_encoder.layer." + std::to_string(layers) + ".attention.query.weight")) ++layers;
+  return {{"model", "sasrec"},
+          {"sasrec.hidden-size", std::to_string(items->size(1))},
+          {"sasrec.layers", std::to_string(layers)},
+          {"max-len", std::to_string(pos->size(0))}};
+}
+
+void register_sasrec(PluginHost& host) {
+  declare_sasrec_keys(*host.schema);
+  host.models->add("sasrec",
+                   [](const ModelContext& ctx) -> std::shared_ptr<Model> {
+                     return std::make_shared<SASRec>(sasrec_options_from(ctx.config, ctx.data.item_size()));
+                   },
+                   "causal post-LN transformer (S3Rec/ELECRec variant); keys sasrec.*", host.origin);
+  host.models->add("sasrec-untied",
+                   [](const ModelContext& ctx) -> std::shared_ptr<Model> {
+                     return std::make_shared<SASRec>(sasrec_options_from(ctx.config, ctx.data.item_size()).tied_output(false));
+                   },
+                   "sasrec scored by a separate output item table (gSASRec's default); keys sasrec.*", host.origin);
+  host.importers->add("sasrec-reference", import_reference_state_dict,
+                      "ELECRec's / S3Rec's PyTorch state dicts: sasrec, sizes read off the tensors", host.origin);
+}
+SEQREC_BUILTIN(register_sasrec);
+}  // namespace
 
 SASRecOptions sasrec_options_from(const Config& c, int64_t item_size) {
   SASRecOptions o(item_size);

@@ -12,26 +12,6 @@
 
 namespace seqrec::elecrec {
 
-Sharing sharing_from_string(const std::string& s) {
-  if (s == "full") return Sharing::kFull;
-  if (s == "embed_only") return Sharing::kEmbedOnly;
-  if (s == "encoder_only") return Sharing::kEncoderOnly;
-  if (s == "none") return Sharing::kNone;
-  throw Error("unknown --elecrec.sharing '" + s + "'");
-}
-
-namespace {
-const char* sharing_name(Sharing s) {
-  switch (s) {
-    case Sharing::kFull: return "full";
-    case Sharing::kEmbedOnly: return "embed_only";
-    case Sharing::kEncoderOnly: return "encoder_only";
-    case Sharing::kNone: return "none";
-  }
-  return "?";
-}
-}  // namespace
-
 void declare_elecrec_keys(Schema& s) {
   const char* g = "elecrec";
   s.add({"elecrec.gen-hidden-size", KeyType::kInt, "64", "generator hidden size", g});
@@ -42,25 +22,25 @@ void declare_elecrec_keys(Schema& s) {
   s.add({"elecrec.dis-heads", KeyType::kInt, "2", "discriminator heads", g});
   s.add({"elecrec.sharing", KeyType::kString, "embed_only",
          "modules G and D share: full (embeddings + encoder), embed_only, encoder_only, none", g,
-         {"full", "embed_only", "encoder_only", "none"}});
+         choices_of(kSharings)});
   s.add({"elecrec.sample-ratio", KeyType::kFloat, "0.7", "share of positions offered a generated item", g});
   s.add({"elecrec.prob-power", KeyType::kFloat, "1.0", "sample from softmax^power (an inverse temperature)", g});
   s.add({"elecrec.item-sample-ratio", KeyType::kFloat, "1.0", "share of the catalogue drawn as candidates per batch", g});
   s.add({"elecrec.gen-loss-weight", KeyType::kFloat, "1.0", "weight of the generator's CE", g});
   s.add({"elecrec.dis-loss-weight", KeyType::kFloat, "0.5", "weight of the discriminator's BCE", g});
   s.add({"elecrec.project-type", KeyType::kString, "affine", "discriminator head: affine Linear(d,1) or sum(h)/temperature",
-         g, {"affine", "sum"}});
+         g, choices_of(kProjectTypes)});
   s.add({"elecrec.temperature", KeyType::kFloat, "1.0", "temperature of the sum head", g});
   s.add({"elecrec.dis-opt", KeyType::kString, "full",
          "discriminator loss over all real positions (full) or only those offered a generated item (mask_only)", g,
-         {"full", "mask_only"}});
+         choices_of(kDisOpts)});
   s.add({"elecrec.gen-loss-padding", KeyType::kString, "include",
          "generator CE: include = the reference's, over every position of max_len-wide batches, padding included "
          "(target 0; needs --batching padded); include-pieces = padding included but the mean over each batch piece's "
          "own width (split/packed batches; not the reference's weighting); reference-weight = real positions only, "
          "summed and divided by batch x max_len (the reference's weight on them, padded positions' loss and "
          "replacements left out; any batching); mask = real positions only, their mean",
-         g, {"include", "include-pieces", "reference-weight", "mask"}});
+         g, choices_of(kGenLossPaddings)});
   s.add({"elecrec.double-step-shared", KeyType::kBool, "true",
          "list shared tensors twice in Adam, which then updates them twice per step (the reference's behaviour); "
          "false = one step", g});
@@ -81,16 +61,16 @@ ElecRecOptions elecrec_options_from(const Config& c, int64_t item_size) {
   check_sasrec_options(gen, "elecrec generator");
   check_sasrec_options(dis, "elecrec discriminator");
   ElecRecOptions o(gen, dis);
-  o.sharing(sharing_from_string(c.str("elecrec.sharing")))
+  o.sharing(c.choice("elecrec.sharing", kSharings))
       .sample_ratio(c.real("elecrec.sample-ratio"))
       .prob_power(c.real("elecrec.prob-power"))
       .item_sample_ratio(c.real("elecrec.item-sample-ratio"))
       .gen_loss_weight(c.real("elecrec.gen-loss-weight"))
       .dis_loss_weight(c.real("elecrec.dis-loss-weight"))
-      .project_type(c.str("elecrec.project-type"))
+      .project_type(c.choice("elecrec.project-type", kProjectTypes))
       .temperature(c.real("elecrec.temperature"))
-      .dis_opt(c.str("elecrec.dis-opt"))
-      .gen_loss_padding(c.str("elecrec.gen-loss-padding"))
+      .dis_opt(c.choice("elecrec.dis-opt", kDisOpts))
+      .gen_loss_padding(c.choice("elecrec.gen-loss-padding", kGenLossPaddings))
       .double_step_shared(c.flag("elecrec.double-step-shared"));
   return o;
 }
@@ -106,7 +86,7 @@ ElecRecModel::ElecRecModel(const ElecRecOptions& o) : SASRec(o.dis()), options_(
   const bool embed = o.sharing() == Sharing::kFull || o.sharing() == Sharing::kEmbedOnly;
   const bool encoder = o.sharing() == Sharing::kFull || o.sharing() == Sharing::kEncoderOnly;
   if ((embed || encoder) && o.gen().hidden_size() != o.dis().hidden_size())
-    throw Error("elecrec: sharing '" + std::string(sharing_name(o.sharing())) + "' needs equal generator and discriminator hidden sizes");
+    throw Error("elecrec: sharing '" + name_of(kSharings, o.sharing()) + "' needs equal generator and discriminator hidden sizes");
   if (encoder && (o.gen().layers() != o.dis().layers() || o.gen().heads() != o.dis().heads()))
     throw Error("elecrec: sharing the encoder needs equal generator and discriminator layers and heads");
   if (embed) {
@@ -120,22 +100,22 @@ std::string ElecRecModel::options_json() const {
   nlohmann::json j;
   j["generator"] = nlohmann::json::parse(generator->options_json());
   j["discriminator"] = nlohmann::json::parse(SASRec::options_json());
-  j["sharing"] = sharing_name(options_.sharing());
+  j["sharing"] = name_of(kSharings, options_.sharing());
   j["sample_ratio"] = options_.sample_ratio();
   j["prob_power"] = options_.prob_power();
   j["item_sample_ratio"] = options_.item_sample_ratio();
   j["gen_loss_weight"] = options_.gen_loss_weight();
   j["dis_loss_weight"] = options_.dis_loss_weight();
-  j["project_type"] = options_.project_type();
+  j["project_type"] = name_of(kProjectTypes, options_.project_type());
   j["temperature"] = options_.temperature();
-  j["dis_opt"] = options_.dis_opt();
-  j["gen_loss_padding"] = options_.gen_loss_padding();
+  j["dis_opt"] = name_of(kDisOpts, options_.dis_opt());
+  j["gen_loss_padding"] = name_of(kGenLossPaddings, options_.gen_loss_padding());
   j["double_step_shared"] = options_.double_step_shared();
   return j.dump();
 }
 
 torch::Tensor ElecRecModel::discriminate(const torch::Tensor& hidden) {
-  if (options_.project_type() == "sum") return hidden.sum(-1) / options_.temperature();
+  if (options_.project_type() == ProjectType::kSum) return hidden.sum(-1) / options_.temperature();
   return dis_projection(hidden).squeeze(-1);
 }
 
@@ -155,7 +135,7 @@ void ElecRecTrainer::setup(TrainContext& ctx) {
   ctx_ = &ctx;
   model_ = dynamic_cast<ElecRecModel*>(&ctx.model);
   if (!model_) throw Error("--trainer elecrec needs --model elecrec");
-  if (model_->elecrec_options().gen_loss_padding() == "include" && ctx.config.str("batching") != "padded")
+  if (model_->elecrec_options().gen_loss_padding() == GenLossPadding::kInclude && ctx.config.str("batching") != "padded")
     throw Error("--elecrec.gen-loss-padding include (the reference's objective) needs --batching padded; with --batching " +
                 ctx.config.str("batching") + " use include-pieces (padding included, mean over each piece's width) or "
                 "reference-weight (real positions, the reference's weight)");
@@ -167,7 +147,8 @@ double ElecRecTrainer::step(const Batch& batch) {
   const torch::Device dev = ctx_->device;
   model_->train();
   optimizer_->zero_grad();
-  const bool include_padding = o.gen_loss_padding() == "include" || o.gen_loss_padding() == "include-pieces";
+  const bool include_padding =
+      o.gen_loss_padding() == GenLossPadding::kInclude || o.gen_loss_padding() == GenLossPadding::kIncludePieces;
 
   // 1. Generator over every piece of the batch; its CE and one draw per position come from
   //    the same logits, computed once for all pieces.
@@ -197,7 +178,7 @@ double ElecRecTrainer::step(const Batch& batch) {
   }
   sampling.uniforms = torch::rand({n}, torch::TensorOptions().device(dev));
   torch::Tensor gen_loss = fused_softmax_ce(torch::cat(hidden), model_->generator->item_table(), yp, &sampling);
-  if (o.gen_loss_padding() == "reference-weight") {
+  if (o.gen_loss_padding() == GenLossPadding::kReferenceWeight) {
     // The mean over real positions times their share of the batch's max_len-wide grid: the
     // weight the reference's mean over every position gives them.
     int64_t rows = 0;
@@ -218,7 +199,7 @@ double ElecRecTrainer::step(const Batch& batch) {
     torch::Tensor logit = model_->discriminate(model_->encode(z, pc.batch->position_offset));
     torch::Tensor label = (z == pc.y).to(logit.dtype());
     torch::Tensor mask = (pc.y > 0).to(logit.dtype());
-    if (o.dis_opt() == "mask_only")
+    if (o.dis_opt() == DisOpt::kMaskOnly)
       mask = mask * torch::zeros({b * w}, mask.options()).index_put_({pc.idx}, offered.slice(0, at, at + m).to(mask.dtype())).view({b, w});
     torch::Tensor p = torch::sigmoid(logit);
     torch::Tensor bce = -(label * torch::log(p + 1e-24) + (1 - label) * torch::log(1 - p + 1e-24));

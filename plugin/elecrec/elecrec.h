@@ -15,6 +15,22 @@ namespace seqrec::elecrec {
 
 /// Which modules G and D share (D always keeps its embedding LayerNorm and projection).
 enum class Sharing { kFull, kEmbedOnly, kEncoderOnly, kNone };
+/// D's head: affine Linear(d, 1), or sum(h) / temperature.
+enum class ProjectType { kAffine, kSum };
+/// Positions of D's loss: every real one, or only those offered a generated item.
+enum class DisOpt { kFull, kMaskOnly };
+/// Positions and weights of G's CE (elecrec.gen-loss-padding; declare_elecrec_keys says each).
+enum class GenLossPadding { kInclude, kIncludePieces, kReferenceWeight, kMask };
+inline const EnumNames<Sharing> kSharings = {{"full", Sharing::kFull},
+                                             {"embed_only", Sharing::kEmbedOnly},
+                                             {"encoder_only", Sharing::kEncoderOnly},
+                                             {"none", Sharing::kNone}};
+inline const EnumNames<ProjectType> kProjectTypes = {{"affine", ProjectType::kAffine}, {"sum", ProjectType::kSum}};
+inline const EnumNames<DisOpt> kDisOpts = {{"full", DisOpt::kFull}, {"mask_only", DisOpt::kMaskOnly}};
+inline const EnumNames<GenLossPadding> kGenLossPaddings = {{"include", GenLossPadding::kInclude},
+                                                           {"include-pieces", GenLossPadding::kIncludePieces},
+                                                           {"reference-weight", GenLossPadding::kReferenceWeight},
+                                                           {"mask", GenLossPadding::kMask}};
 
 /// Every option of the reference recipe; defaults are the reference code's main.py.
 struct ElecRecOptions {
@@ -27,16 +43,15 @@ struct ElecRecOptions {
   TORCH_ARG(double, item_sample_ratio) = 1.0;  ///< share of the catalogue that forms the candidates
   TORCH_ARG(double, gen_loss_weight) = 1.0;
   TORCH_ARG(double, dis_loss_weight) = 0.5;
-  TORCH_ARG(std::string, project_type) = "affine";  ///< affine: Linear(d,1); sum: sum(h)/temperature
+  TORCH_ARG(ProjectType, project_type) = ProjectType::kAffine;
   TORCH_ARG(double, temperature) = 1.0;
-  TORCH_ARG(std::string, dis_opt) = "full";         ///< full | mask_only (only replaced-offered positions)
-  TORCH_ARG(std::string, gen_loss_padding) = "include";  ///< include (reference; padded batches) | include-pieces | reference-weight | mask
+  TORCH_ARG(DisOpt, dis_opt) = DisOpt::kFull;
+  TORCH_ARG(GenLossPadding, gen_loss_padding) = GenLossPadding::kInclude;  ///< kInclude: the reference (padded batches)
   TORCH_ARG(bool, double_step_shared) = true;            ///< Adam steps shared tensors twice (reference)
 };
 
 ElecRecOptions elecrec_options_from(const Config& c, int64_t item_size);
 void declare_elecrec_keys(Schema& s);
-Sharing sharing_from_string(const std::string& s);
 
 /// D with G inside. encode()/item_table() are D's.
 class ElecRecModel : public SASRec {

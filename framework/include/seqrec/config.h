@@ -2,12 +2,35 @@
 /// Configuration: every key is declared once (name, type, default, help); the command-line
 /// parser, INI files under configs/, --help and the resolved config in results all derive
 /// from that one table. Precedence: command line > config file > default.
-#include <map>
 #include <cmath>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "seqrec/error.h"
+
 namespace seqrec {
+
+/// An enum-like key's values: each declared choice with its enum value. One list gives the
+/// key's choices (choices_of), the parse at configuration time (Config::choice) and the
+/// name written back into results (name_of).
+template <typename E>
+using EnumNames = std::vector<std::pair<std::string, E>>;
+
+template <typename E>
+std::vector<std::string> choices_of(const EnumNames<E>& names) {
+  std::vector<std::string> out;
+  for (const auto& [text, value] : names) out.push_back(text);
+  return out;
+}
+
+template <typename E>
+const std::string& name_of(const EnumNames<E>& names, E value) {
+  for (const auto& [text, v] : names)
+    if (v == value) return text;
+  throw Error("an enum value without a name");
+}
 
 /// Types a key can hold. Values are kept as strings and checked against the type on parse.
 enum class KeyType { kInt, kFloat, kString, kBool, kIntList };
@@ -71,6 +94,18 @@ class Config {
   double real(const std::string& name) const;
   bool flag(const std::string& name) const;
   std::vector<int64_t> int_list(const std::string& name) const;
+  /// An enum-like key as its enum value (its choices declared with choices_of(names)).
+  template <typename E>
+  E choice(const std::string& name, const EnumNames<E>& names) const {
+    const std::string& v = str(name);
+    for (const auto& [text, value] : names)
+      if (text == v) return value;
+    throw Error("--" + name + ": '" + v + "' is not one of " + [&] {
+      std::string all;
+      for (const auto& [text, value] : names) all += (all.empty() ? "" : ", ") + text;
+      return all;
+    }());
+  }
   /// "command line", "config file", "default" or "code".
   const std::string& source(const std::string& name) const;
 

@@ -4,6 +4,8 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace seqrec {
@@ -47,6 +49,29 @@ void register_format(const std::string& name, SourceFormat format);
 const std::map<std::string, SourceFormat>& formats();
 /// The format whose ending `path` has (the first registered, by name), else "lines".
 std::string guess_format(const std::string& path);
+
+/// What a reader of rows (user, item, time) fills: tokens are interned in order of first
+/// appearance. build() groups rows by user, sorts each user's rows stably by time, applies
+/// the iterative k-core, and numbers the surviving items densely from 1 in order of first
+/// appearance: the Dataset every row reader returns (csv, inter, a user's format).
+class InteractionTable {
+ public:
+  void add(std::string_view user, std::string_view item, double time = 0);
+  /// The Dataset, named after the file; a one-line Error naming `path` when no row (or no row
+  /// after the k-core) is left. `timed`: keep the times as the Dataset's timestamps.
+  Dataset build(const std::string& path, int k_core, bool timed = true);
+
+ private:
+  struct Row {
+    int64_t user, item;
+    double time;
+  };
+  static int64_t intern(std::unordered_map<std::string, int64_t>& index, std::vector<std::string>& tokens,
+                        std::string_view token);
+  std::unordered_map<std::string, int64_t> user_index_, item_index_;
+  std::vector<std::string> users_, items_;
+  std::vector<Row> rows_;
+};
 
 /// `user item item ...` per line, items already in time order (S3Rec / ELECRec files).
 Dataset read_lines(const std::string& path);

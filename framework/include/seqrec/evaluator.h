@@ -52,11 +52,11 @@ struct EvalResult {
   double seconds = 0;
 };
 
-/// Metrics from ranks: hit@k = mean[rank < k], ndcg@k = mean[rank < k] / log2(rank + 2),
-/// mrr = mean 1 / (rank + 1).
+/// Every registered metric (metric.h) from ranks, as means over users: hit@k = mean[rank < k],
+/// ndcg@k = mean[rank < k] / log2(rank + 2), mrr = mean 1 / (rank + 1), then any others.
 std::map<std::string, double> metrics_from_ranks(const std::vector<int64_t>& ranks, const std::vector<int64_t>& ks);
 
-/// "HIT@5 0.0703  NDCG@5 0.0503 ..." with 4 decimals.
+/// "HIT@5 0.0703  NDCG@5 0.0503 ... MRR 0.0401" with 4 decimals, in metric_names order.
 std::string format_metrics(const std::map<std::string, double>& m, const std::vector<int64_t>& ks);
 
 /// Scores representations against the catalogue and ranks the answers: full ranking (or

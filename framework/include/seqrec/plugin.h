@@ -24,7 +24,22 @@ struct PluginHost {
   LossRegistry* losses;
   TrainerRegistry* trainers;
   SamplerRegistry* samplers;
+  ImporterRegistry* importers;
 };
+
+/// A plugin's (or a built-in component's) registration function.
+using RegisterFn = void (*)(PluginHost&);
+
+/// A source registers its components with SEQREC_BUILTIN(fn) beside their code, and fn runs
+/// with the PluginHost of whatever holds the source: register_builtins() calls those of the
+/// baselines library (origin "builtin"), load_plugin() those of a plugin after its
+/// SEQREC_PLUGIN function. So removing a baseline's folder removes its registration with it,
+/// and one file works inside the tree and in a plugin alike.
+struct BuiltinRegistration {
+  explicit BuiltinRegistration(RegisterFn fn);
+};
+/// The registration functions added so far, in load order.
+const std::vector<RegisterFn>& builtin_registrations();
 
 /// Loads a plugin (dlopen), checks its ABI version and lets it register. Loading the same
 /// path twice is a no-op. Throws seqrec::Error naming the path and the problem.
@@ -35,6 +50,9 @@ void load_plugin_dir(const std::string& dir);
 const std::vector<std::string>& loaded_plugins();
 
 }  // namespace seqrec
+
+#define SEQREC_BUILTIN(register_fn) \
+  static const ::seqrec::BuiltinRegistration seqrec_builtin_##register_fn { register_fn }
 
 #define SEQREC_PLUGIN(register_fn)                                                              \
   extern "C" int seqrec_plugin_abi_version() { return SEQREC_PLUGIN_ABI_VERSION; }             \

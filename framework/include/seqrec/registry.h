@@ -1,12 +1,13 @@
 #pragma once
-/// Registries map names to factories. Built-in components register in
-/// register_builtins(); plugins register through the same calls.
+/// Registries map names to factories. Built-in components register in register_builtins(),
+/// the baselines through the PluginHost API that plugins use (plugin.h).
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "seqrec/checkpoint.h"
 #include "seqrec/config.h"
 #include "seqrec/dataset.h"
 #include "seqrec/error.h"
@@ -56,13 +57,19 @@ using ModelRegistry = Registry<std::shared_ptr<Model>, const ModelContext&>;
 using LossRegistry = Registry<std::unique_ptr<Loss>, const Config&>;
 using TrainerRegistry = Registry<std::unique_ptr<Trainer>, const Config&>;
 using SamplerRegistry = Registry<std::unique_ptr<NegativeSampler>, const Config&, const Dataset&>;
+/// A checkpoint importer reads, off a state dict saved without seqrec's metadata (a reference
+/// implementation's), the keys that rebuild its model (model, sizes, max-len); an empty map
+/// when the dict is not its kind. `seqrec eval` asks each in name order.
+using ImporterRegistry = Registry<std::map<std::string, std::string>, const StateDict&>;
 
 ModelRegistry& models();
 LossRegistry& losses();
 TrainerRegistry& trainers();
 SamplerRegistry& samplers();
+ImporterRegistry& importers();
 
-/// Registers the framework's and baselines' keys and components (idempotent).
+/// Registers the framework's keys and components, then calls every SEQREC_BUILTIN
+/// registration (the baselines) with a PluginHost of origin "builtin" (idempotent).
 void register_builtins();
 
 /// Checks what the model, trainer, loss and sampler `c` names declare they need (their

@@ -22,10 +22,4 @@ int64_t peak_rss_bytes();
 /// Environment facts: LibTorch version, threads, BLAS, host.
 nlohmann::ordered_json environment_json(const std::string& device);
 
-/// Writes JSON to `path` atomically (temporary file + rename), creating directories.
-void write_json(const std::string& path, const nlohmann::ordered_json& j);
-
-/// Metrics with keys hit@K, ndcg@K, mrr in a stable order, rounded to 6 decimals.
-nlohmann::ordered_json metrics_json(const std::map<std::string, double>& m, const std::vector<int64_t>& ks);
-
 }  // namespace seqrec

@@ -21,12 +21,14 @@
 #include "seqrec/dropout.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
+#include "seqrec/experiment.h"
 #include "seqrec/files.h"
 #include "seqrec/plugin.h"
 #include "seqrec/progress.h"
 #include "seqrec/registry.h"
 #include "seqrec/report.h"
 #include "seqrec/results.h"
+#include "seqrec/run_result.h"
 #include "seqrec/trainer.h"
 
 namespace seqrec {
@@ -48,69 +50,6 @@ const char* kUsage =
     "  plot      learning curves, bars and spectra with gnuplot (seqrec plot RESULTS... --out PREFIX)\n"
     "`seqrec <command> --help` lists every key.\n";
 
-/// Resolves --data: a file, or "synthetic:markov" (generated once into the cache dir).
-std::string resolve_data_path(const Config& c) {
-  const std::string& data = c.str("data");
-  if (data.empty()) throw Error("--data is required");
-  if (data != "synthetic:markov") return data;
-  fs::path dir = fs::path(expand_home(c.str("cache-dir"))) / "synthetic";
-  fs::path file = dir / "markov.txt";
-  if (!fs::exists(file)) write_lines(make_markov_dataset(3000, 500, 5, 40, 7), file.string());
-  return file.string();
-}
-
-PrepareOptions prepare_options(const Config& c, const std::string& path) {
-  PrepareOptions o;
-  o.format = c.str("format") == "auto" ? guess_format(path) : c.str("format");
-  o.k_core = static_cast<int>(c.integer("k-core"));
-  return o;
-}
-
-struct LoadedData {
-  Dataset data;
-  CacheInfo cache;
-  std::string path;
-};
-
-LoadedData load(const Config& c) {
-  LoadedData l;
-  l.path = resolve_data_path(c);
-  l.data = load_dataset(l.path, prepare_options(c, l.path), c.str("cache-dir"), &l.cache);
-  return l;
-}
-
-json dataset_json(const LoadedData& l) {
-  json j;
-  j["name"] = l.data.name;
-  j["path"] = l.path;
-  j["source_hash"] = l.cache.source_hash;
-  j["users"] = l.data.num_users();
-  j["items"] = l.data.num_items;
-  j["interactions"] = l.data.num_interactions();
-  j["test_answer_repeats"] = compute_stats(l.data).test_repeats;
-  return j;
-}
-
-json protocol_json(const EvalOptions& e) {
-  json j;
-  j["label"] = e.label();
-  j["split"] = "leave-one-out";
-  j["protocol"] = protocol_name(e.protocol);
-  j["ties"] = e.ties == TieRule::kOptimistic ? "optimistic" : "pessimistic";
-  j["candidates"] = e.label().substr(0, e.label().find('/'));
-  return j;
-}
-
-json provenance_json(const Config& c) {
-  json j;
-  SourceVersion v = source_version();
-  j["commit"] = v.commit;
-  j["dirty"] = v.dirty;
-  j["code_tree"] = v.code_tree;
-  j["environment"] = environment_json(c.str("device"));
-  return j;
-}
-
 /// Applies the process-wide settings every command shares.
 void apply_runtime(const Config& c) {
   int64_t threads = c.integer("threads");
@@ -126,24 +65,15 @@ void apply_runtime(const Config& c) {
   if (dev != "cpu" && dev.rfind("cuda", 0) != 0) throw Error("--device must be cpu or cuda[:N]");
 }
 
-void print_metrics(const std::string& title, const EvalResult& r, const std::vector<int64_t>& ks) {
-  std::cout << title << " [" << r.label << "]: " << format_metrics(r.metrics, ks) << std::endl;
-}
 
 int cmd_prepare(const Config& c) {
   auto t0 = std::chrono::steady_clock::now();
-  LoadedData l = load(c);
+  LoadedData l = load_data(c);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << l.data.name << ": " << format_stats(compute_stats(l.data)) << "\n";
   std::cout << "cache " << l.cache.path << (l.cache.rebuilt ? " (written)" : " (up to date)") << ", "
             << std::fixed << std::setprecision(2) << s << " s" << std::endl;
   return 0;
-}
-
-std::shared_ptr<Model> make_model(const Config& c, const Dataset& d) {
-  auto m = models().create("model", c.str("model"), ModelContext{c, d});
-  m->to(torch::Device(c.str("device")));
-  return m;
 }
 
 /// Holds `OUTPUT.lock` while a run writes OUTPUT, so two runs with one --output cannot both
@@ -168,112 +98,10 @@ class OutputLock {
 };
 
 int cmd_train(const Config& c) {
-  check_needs(c);
+  check_needs(c);  // before the lock: a config that cannot run claims nothing
   OutputLock lock(c.str("output"));
-  LoadedData l = load(c);
-  std::cout << l.data.name << ": " << format_stats(compute_stats(l.data)) << std::endl;
-  std::shared_ptr<Model> model = make_model(c, l.data);
-  std::unique_ptr<Loss> loss = losses().create("loss", c.str("loss"), c);
-  std::unique_ptr<Trainer> trainer = trainers().create("trainer", c.str("trainer"), c);
-  EvalOptions eo = eval_options_from(c);
-  RankingEvaluator evaluator(eo);
-
-  FitResult fr;
-  if (model->parameters().empty()) {
-    // Nothing to learn (e.g. popularity): validate once and test.
-    auto t0 = std::chrono::steady_clock::now();
-    EvalResult v = evaluator.evaluate(*model, l.data, make_eval_set(l.data, Stage::kValid));
-    fr.best_valid_metrics = v.metrics;
-    fr.best_epoch = 0;
-    fr.test = evaluator.evaluate(*model, l.data, make_eval_set(l.data, Stage::kTest));
-    fr.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  } else {
-    std::cout << "training " << c.str("model") << " with " << (trainer->uses_loss() ? loss->name() : "its own objective") << " (" << trainer->name()
-              << " trainer, " << c.str("batching") << " batches, " << at::get_num_threads() << " intra-op thread(s))"
-              << std::endl;
-    if (c.str("device") != "cpu" && c.str("batching") == "split")
-      std::cout << "note: split batches encode each batch in parts, which saves padding FLOPs on a CPU but "
-                   "multiplies kernel launches on a GPU; --batching packed or padded is faster there" << std::endl;
-    fr = fit(*model, *trainer, *loss, l.data, c, evaluator, std::cout);
-  }
-  print_metrics("test", fr.test, eo.ks);
-  // The other history protocol on the same weights, so every run reports both.
-  EvalOptions other = eo;
-  other.protocol = eo.protocol == Protocol::kReference ? Protocol::kStrict : Protocol::kReference;
-  EvalResult other_test = RankingEvaluator(other).evaluate(*model, l.data, make_eval_set(l.data, Stage::kTest));
-  print_metrics("test", other_test, eo.ks);
-
-  json j;
-  j["command"] = "train";
-  j["dataset"] = dataset_json(l);
-  j["model"] = c.str("model");
-  j["loss"] = trainer->uses_loss() ? c.str("loss") : "none: the " + trainer->name() + " trainer defines its objective";
-  j["trainer"] = c.str("trainer");
-  j["plugins"] = loaded_plugins();
-  j["protocol"] = protocol_json(eo);
-  j["seed"] = c.integer("seed");
-  j["config_hash"] = c.hash();
-  j["config"] = json::parse(c.to_json());
-  j["model_options"] = json::parse(model->options_json());
-  j["best_epoch"] = fr.best_epoch;
-  j["stopped_early"] = fr.stopped_early;
-  j["resumes"] = fr.resumes;
-  j["epochs_run"] = static_cast<int64_t>(fr.curve.size());
-  j["valid_best"] = fr.best_valid_metrics.empty() ? json::object() : metrics_json(fr.best_valid_metrics, eo.ks);
-  j["test"] = metrics_json(fr.test.metrics, eo.ks);
-  j["test_other_protocol"] = {{"protocol", protocol_json(other)}, {"metrics", metrics_json(other_test.metrics, eo.ks)}};
-  if (!model->parameters().empty()) j["item_spectrum"] = normalised_spectrum(model->item_table());
-  j["sampler"] = c.str("sampler");
-  json curve = json::array();
-  double train_sum = 0, eval_sum = 0;
-  int64_t evals = 0;
-  for (const auto& e : fr.curve) {
-    json x;
-    x["epoch"] = e.epoch;
-    x["loss"] = e.loss;
-    x["train_seconds"] = e.train_seconds;
-    if (!e.valid.empty()) {
-      x["eval_seconds"] = e.eval_seconds;
-      x["valid"] = metrics_json(e.valid, eo.ks);
-      eval_sum += e.eval_seconds;
-      ++evals;
-    }
-    train_sum += e.train_seconds;
-    curve.push_back(x);
-  }
-  j["curve"] = curve;
-  json timing;
-  timing["epoch_seconds_mean"] = fr.curve.empty() ? 0.0 : train_sum / fr.curve.size();
-  timing["valid_eval_seconds_mean"] = evals ? eval_sum / evals : 0.0;
-  timing["test_eval_seconds"] = fr.test.seconds;
-  timing["total_seconds"] = fr.total_seconds;
-  if (fr.states_written) {
-    timing["state_write_seconds_mean"] = fr.state_seconds / fr.states_written;
-    timing["state_bytes"] = fr.state_bytes;
-  }
-  j["timing"] = timing;
-  j["peak_rss_bytes"] = peak_rss_bytes();
-  j["seqrec"] = provenance_json(c);
-  // The rank file and the checkpoint first: the result JSON, written last, is what marks a
-  // run finished (bench, table), so a failed write never leaves a result without its ranks.
-  if (c.has("ranks")) j["ranks_fnv1a"] = save_ranks(fr.test, c.str("ranks"));
-  if (c.has("save")) {
-    StateDict sd = state_dict_of(*model);
-    json meta;
-    meta["model"] = c.str("model");
-    meta["config"] = json::parse(c.to_json());
-    meta["model_options"] = json::parse(model->options_json());
-    meta["dataset"] = dataset_json(l);
-    meta["test"] = j["test"];
-    sd.metadata_json = meta.dump(2);
-    write_state_dict(c.str("save"), sd);
-    std::cout << "checkpoint written to " << c.str("save") << std::endl;
-  }
-  if (c.has("output")) {
-    write_json(c.str("output"), j);
-    std::cout << "result written to " << c.str("output") << std::endl;
-    if (!c.flag("keep-state")) std::filesystem::remove(state_path_of(c));
-  }
+  Experiment x = run_experiment(c, std::cout);
+  write_experiment(c, x, std::cout);
   return 0;
 }
 
@@ -290,24 +118,28 @@ int cmd_eval(const Config& cli) {
     for (const auto& [k, v] : meta.at("config").items())
       if (is_model_key(k) && cli.source(k) != "command line" && schema().find(k)) c.set(k, v.get<std::string>(), "checkpoint");
   } else {
-    // A reference (ELECRec/S3Rec) state dict: SASRec, sizes read off the tensors.
-    const torch::Tensor* items = sd.find("item_embeddings.weight");
-    const torch::Tensor* pos = sd.find("position_embeddings.weight");
-    if (!items || !pos) throw Error(cli.str("checkpoint") + ": no item_embeddings/position_embeddings: not a SASRec-family state dict");
-    int64_t layers = 0;
-    while (sd.find("item_encoder.layer." + std::to_string(layers) + ".attention.query.weight")) ++layers;
-    if (cli.source("model") != "command line") c.set("model", "sasrec", "checkpoint");
-    if (cli.source("sasrec.hidden-size") != "command line") c.set("sasrec.hidden-size", std::to_string(items->size(1)), "checkpoint");
-    if (cli.source("sasrec.layers") != "command line") c.set("sasrec.layers", std::to_string(layers), "checkpoint");
-    if (cli.source("max-len") != "command line") c.set("max-len", std::to_string(pos->size(0)), "checkpoint");
+    // A foreign state dict (a reference implementation's): the first importer that knows it.
+    std::map<std::string, std::string> implied;
+    std::string known;
+    for (const auto& [name, importer] : importers().entries()) {
+      known += (known.empty() ? "" : ", ") + name;
+      if (!(implied = importer.make(sd)).empty()) break;
+    }
+    if (implied.empty())
+      throw Error(cli.str("checkpoint") + ": no seqrec metadata, and no checkpoint importer recognises its tensors (registered: " +
+                  (known.empty() ? "none" : known) + ")");
+    for (const auto& [k, v] : implied)
+      if (cli.source(k) != "command line") c.set(k, v, "checkpoint");
   }
-  LoadedData l = load(c);
-  std::shared_ptr<Model> model = make_model(c, l.data);
-  const torch::Tensor* items = sd.find("item_embeddings.weight");
-  if (items && items->size(0) != l.data.item_size())
-    throw Error(cli.str("checkpoint") + ": item table has " + std::to_string(items->size(0)) + " rows but " + l.data.name +
-                " needs " + std::to_string(l.data.item_size()) + " (max item id + 2): checkpoint and dataset do not match");
-  std::vector<std::string> unused = load_state_dict(*model, sd);
+  LoadedData l = load_data(c);
+  std::shared_ptr<Model> model = models().create("model", c.str("model"), ModelContext{c, l.data});
+  model->to(torch::Device(c.str("device")));
+  std::vector<std::string> unused;
+  try {
+    unused = load_state_dict(*model, sd);
+  } catch (const Error& e) {
+    throw Error(cli.str("checkpoint") + ": " + e.what() + " (a checkpoint of another dataset or configuration?)");
+  }
   if (!unused.empty()) {
     std::cout << "note: " << unused.size() << " checkpoint tensor(s) not used by " << c.str("model") << ":";
     for (const auto& u : unused) std::cout << " " << u;
@@ -318,28 +150,25 @@ int cmd_eval(const Config& cli) {
   const Stage stage = c.str("stage") == "valid" ? Stage::kValid : Stage::kTest;
   EvalResult r = evaluator.evaluate(*model, l.data, make_eval_set(l.data, stage));
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  print_metrics(c.str("stage"), r, eo.ks);
+  std::cout << c.str("stage") << " [" << r.label << "]: " << format_metrics(r.metrics, eo.ks) << std::endl;
   std::cout << std::fixed << std::setprecision(3) << "eval " << r.seconds << " s, total with loading " << total << " s"
             << std::endl;
-  std::string ranks_checksum;
-  if (c.has("ranks")) ranks_checksum = save_ranks(r, c.str("ranks"));  // before the JSON, as in train
-  if (c.has("json")) {
-    json j;
-    if (!ranks_checksum.empty()) j["ranks_fnv1a"] = ranks_checksum;
-    j["command"] = "eval";
-    j["checkpoint"] = c.str("checkpoint");
-    j["stage"] = c.str("stage");
-    j["dataset"] = dataset_json(l);
-    j["protocol"] = protocol_json(eo);
-    j["metrics"] = metrics_json(r.metrics, eo.ks);
-    j["users"] = static_cast<int64_t>(r.users.size());
-    j["eval_seconds"] = r.seconds;
-    j["total_seconds"] = total;
-    j["config_hash"] = c.hash();
-    j["config"] = json::parse(c.to_json());
-    j["seqrec"] = provenance_json(c);
-    write_json(c.str("json"), j);
-  }
+  RunResult result;
+  result.schema_version = RunResult::kSchemaVersion;
+  result.command = "eval";
+  if (c.has("ranks")) result.ranks_fnv1a = save_ranks(r, c.str("ranks"));  // before the result, as in train
+  result.checkpoint = c.str("checkpoint");
+  result.stage = c.str("stage");
+  result.dataset = l.info();
+  result.protocol = protocol_info(eo);
+  result.test = rounded_metrics(r.metrics, eo.ks);
+  result.users = static_cast<int64_t>(r.users.size());
+  result.eval_seconds = r.seconds;
+  result.total_seconds = total;
+  result.config_hash = c.hash();
+  result.config = c.values();
+  result.seqrec = provenance(c);
+  if (c.has("json")) write_run_result(c.str("json"), result);
   return 0;
 }
 
@@ -348,9 +177,7 @@ int cmd_demo(Config c) {
   if (c.source("data") == "default") c.set("data", "synthetic:markov");
   if (c.source("epochs") == "default") c.set("epochs", "30");
   if (c.source("patience") == "default") c.set("patience", "5");
-  LoadedData l = load(c);
-  std::cout << "demo dataset " << l.path << ": " << format_stats(compute_stats(l.data)) << std::endl;
-  EvalOptions eo = eval_options_from(c);
+  const EvalOptions eo = eval_options_from(c);
   struct Row {
     std::string name;
     std::map<std::string, double> m;
@@ -362,18 +189,9 @@ int cmd_demo(Config c) {
     mc.set("model", m);
     torch::manual_seed(static_cast<uint64_t>(c.integer("seed")));
     auto t0 = std::chrono::steady_clock::now();
-    std::shared_ptr<Model> model = make_model(mc, l.data);
-    RankingEvaluator ev(eo);
-    EvalResult test;
-    if (model->parameters().empty()) {
-      test = ev.evaluate(*model, l.data, make_eval_set(l.data, Stage::kTest));
-    } else {
-      auto loss = losses().create("loss", mc.str("loss"), mc);
-      auto trainer = trainers().create("trainer", mc.str("trainer"), mc);
-      test = fit(*model, *trainer, *loss, l.data, mc, ev, std::cout).test;
-    }
+    const Experiment x = run_experiment(mc, std::cout);
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    rows.push_back({m == "pop" ? "pop" : "sasrec+" + mc.str("loss"), test.metrics, s});
+    rows.push_back({m == "pop" ? "pop" : "sasrec+" + mc.str("loss"), x.test.metrics, s});
   }
   std::cout << "\n| model | HIT@10 | NDCG@10 | MRR | seconds |\n|---|---|---|---|---|\n" << std::fixed;
   for (const auto& r : rows)

@@ -17,12 +17,23 @@ std::vector<std::string>& loaded() {
 
 const std::vector<std::string>& loaded_plugins() { return loaded(); }
 
+namespace {
+std::vector<RegisterFn>& builtins() {
+  static std::vector<RegisterFn> v;
+  return v;
+}
+}  // namespace
+
+BuiltinRegistration::BuiltinRegistration(RegisterFn fn) { builtins().push_back(fn); }
+const std::vector<RegisterFn>& builtin_registrations() { return builtins(); }
+
 void load_plugin(const std::string& path) {
   namespace fs = std::filesystem;
   if (!fs::exists(path)) throw Error("plugin " + path + ": no such file");
   const std::string canonical = fs::canonical(path).string();
   if (std::find(loaded().begin(), loaded().end(), canonical) != loaded().end()) return;
   register_builtins();  // plugins may extend built-in keys; the schema must exist first
+  const size_t builtins_before = builtins().size();  // the plugin's own SEQREC_BUILTINs come after
   void* handle = dlopen(canonical.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) throw Error("plugin " + path + ": cannot load: " + dlerror());
   using VersionFn = int (*)();
@@ -39,9 +50,10 @@ void load_plugin(const std::string& path) {
     throw Error("plugin " + path + ": built for plugin ABI " + std::to_string(v) + ", this seqrec has ABI " +
                 std::to_string(SEQREC_PLUGIN_ABI_VERSION) + "; rebuild the plugin against these headers");
   }
-  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, canonical.c_str(), &schema(), &models(), &losses(), &trainers(), &samplers()};
+  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, canonical.c_str(), &schema(), &models(), &losses(), &trainers(), &samplers(), &importers()};
   try {
     reg(&host);  // the handle stays open for the life of the process
+    for (size_t i = builtins_before; i < builtins().size(); ++i) builtins()[i](host);
   } catch (const Error& e) {
     throw Error("plugin " + path + ": " + e.what());
   }

@@ -2,14 +2,9 @@
 
 #include <sstream>
 
-#include "baselines/atsrec/atsrec.h"
-#include "baselines/bert4rec/bert4rec.h"
-#include "baselines/genni/genni.h"
-#include "baselines/gru4rec/gru4rec.h"
-#include "baselines/losses/losses.h"
-#include "baselines/pop/pop.h"
-#include "baselines/sasrec/sasrec.h"
 #include "seqrec/evaluator.h"
+#include "seqrec/plugin.h"
+#include "seqrec/sampler.h"
 #include "seqrec/trainer.h"
 
 namespace seqrec {
@@ -28,6 +23,10 @@ TrainerRegistry& trainers() {
 }
 SamplerRegistry& samplers() {
   static SamplerRegistry r;
+  return r;
+}
+ImporterRegistry& importers() {
+  static ImporterRegistry r;
   return r;
 }
 
@@ -74,45 +73,14 @@ void register_builtins() {
   declare_common_keys(s);
   declare_train_keys(s);
   declare_eval_keys(s);
-  declare_sasrec_keys(s);
-  declare_gru4rec_keys(s);
-
-  models().add("sasrec",
-               [](const ModelContext& ctx) -> std::shared_ptr<Model> {
-                 return std::make_shared<SASRec>(sasrec_options_from(ctx.config, ctx.data.item_size()));
-               },
-               "causal post-LN transformer (S3Rec/ELECRec variant); keys sasrec.*");
-  models().add("sasrec-untied",
-               [](const ModelContext& ctx) -> std::shared_ptr<Model> {
-                 return std::make_shared<SASRec>(sasrec_options_from(ctx.config, ctx.data.item_size()).tied_output(false));
-               },
-               "sasrec scored by a separate output item table (gSASRec's default); keys sasrec.*");
-  models().add("pop",
-               [](const ModelContext& ctx) -> std::shared_ptr<Model> {
-                 return std::make_shared<PopModel>(ctx.data, ctx.config.integer("max-len"));
-               },
-               "popularity in the training part; nothing to train");
-  models().add("gru4rec",
-               [](const ModelContext& ctx) -> std::shared_ptr<Model> {
-                 return std::make_shared<GRU4Rec>(gru4rec_options_from(ctx.config, ctx.data.item_size()));
-               },
-               "one-layer GRU over the item embeddings, dense to d (the CCE paper's GRU4Rec); keys gru4rec.*");
-  register_bert4rec(models(), trainers(), s);
-
-  register_bce(losses(), s);
-  register_ce(losses(), s);
-  register_cce(losses(), s);
-  register_bpr(losses(), s);
-  register_bpr_max(losses(), s);
-  register_top1(losses(), s);
-  register_top1_max(losses(), s);
-  register_gbce(losses(), s);
-  register_sampled_softmax(losses(), s);
-  register_samplers(samplers(), s);
-  register_atsrec(trainers(), losses(), s);
-
+  samplers().add("uniform",
+                 [](const Config&, const Dataset& d) -> std::unique_ptr<NegativeSampler> { return std::make_unique<UniformSampler>(d); },
+                 "uniform over the catalogue, the user's items rejected (the reference sampler)");
   trainers().add("plain", [](const Config&) -> std::unique_ptr<Trainer> { return std::make_unique<PlainTrainer>(); },
                  "one forward, one loss, one Adam step per batch");
+  // The baselines (and anything else compiled in with SEQREC_BUILTIN), through the API a plugin gets.
+  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, "builtin", &s, &models(), &losses(), &trainers(), &samplers(), &importers()};
+  for (RegisterFn fn : builtin_registrations()) fn(host);
 }
 
 void check_needs(const Config& c) {
@@ -139,6 +107,7 @@ std::string describe_registries() {
   list("losses", losses());
   list("trainers", trainers());
   list("samplers", samplers());
+  list("checkpoint importers", importers());
   o << "formats:\n";
   for (const auto& [name, f] : formats()) o << "  " << name << "  [" << f.origin << "]  " << f.help << "\n";
   return o.str();

@@ -37,17 +37,4 @@ nlohmann::ordered_json environment_json(const std::string& device) {
   return j;
 }
 
-void write_json(const std::string& path, const nlohmann::ordered_json& j) { write_file_atomically(path, j.dump(2) + "\n"); }
-
-nlohmann::ordered_json metrics_json(const std::map<std::string, double>& m, const std::vector<int64_t>& ks) {
-  nlohmann::ordered_json j;
-  auto round6 = [](double x) { return std::round(x * 1e6) / 1e6; };
-  for (int64_t k : ks) {
-    j["hit@" + std::to_string(k)] = round6(m.at("hit@" + std::to_string(k)));
-    j["ndcg@" + std::to_string(k)] = round6(m.at("ndcg@" + std::to_string(k)));
-  }
-  if (m.count("mrr")) j["mrr"] = round6(m.at("mrr"));
-  return j;
-}
-
 }  // namespace seqrec

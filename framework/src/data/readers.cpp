@@ -79,69 +79,6 @@ bool parse_double(std::string_view s, double& v) {
   return end == tmp.c_str() + tmp.size() && std::isfinite(v);
 }
 
-/// One interaction of a token-based source before grouping.
-struct Row {
-  int64_t user, item;
-  double ts;
-  int64_t order;  // position in the file, for the stable sort
-};
-
-/// Groups rows by user (order of first appearance), sorts each user's rows stably by
-/// timestamp, applies iterative k-core, then remaps items densely from 1.
-Dataset group_rows(std::vector<Row> rows, std::vector<std::string> user_tokens,
-                   std::vector<std::string> item_tokens, bool has_ts, int k_core,
-                   const std::string& path) {
-  if (rows.empty()) throw data_error(path, 0, "no interactions");
-  if (k_core > 1) {
-    while (true) {
-      std::vector<int64_t> uc(user_tokens.size(), 0), ic(item_tokens.size(), 0);
-      for (const Row& r : rows) ++uc[r.user], ++ic[r.item];
-      size_t before = rows.size();
-      rows.erase(std::remove_if(rows.begin(), rows.end(),
-                                [&](const Row& r) { return uc[r.user] < k_core || ic[r.item] < k_core; }),
-                 rows.end());
-      if (rows.size() == before) break;
-    }
-    if (rows.empty()) throw data_error(path, 0, "no interactions left after " + std::to_string(k_core) + "-core filtering");
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    if (a.user != b.user) return a.user < b.user;
-    return a.ts < b.ts;
-  });
-  Dataset d;
-  // Dense ids from 1 in order of first appearance in the file, over the surviving items.
-  std::vector<int32_t> item_map(item_tokens.size(), 0);
-  for (const Row& r : rows) item_map[r.item] = 1;
-  for (size_t i = 0; i < item_map.size(); ++i)
-    if (item_map[i]) {
-      item_map[i] = static_cast<int32_t>(++d.num_items);
-      d.item_ids.push_back(item_tokens[i]);
-    }
-  int64_t current_user = -1;
-  for (const Row& r : rows) {
-    if (r.user != current_user) {
-      if (current_user >= 0) d.offsets.push_back(static_cast<int64_t>(d.items.size()));
-      current_user = r.user;
-      d.user_ids.push_back(user_tokens[r.user]);
-    }
-    d.items.push_back(item_map[r.item]);
-    if (has_ts) d.timestamps.push_back(r.ts);
-  }
-  d.offsets.push_back(static_cast<int64_t>(d.items.size()));
-  return d;
-}
-
-/// Interns tokens into dense indices in order of first appearance.
-struct Interner {
-  std::unordered_map<std::string, int64_t> index;
-  std::vector<std::string> tokens;
-  int64_t get(std::string_view s) {
-    auto [it, inserted] = index.emplace(std::string(s), static_cast<int64_t>(tokens.size()));
-    if (inserted) tokens.emplace_back(s);
-    return it->second;
-  }
-};
-
 std::string base_name(const std::string& path) {
   std::string b = path.substr(path.find_last_of('/') + 1);
   return b.substr(0, b.find('.'));
@@ -163,6 +100,60 @@ std::map<std::string, SourceFormat>& format_table() {
   return table;
 }
 }  // namespace
+
+int64_t InteractionTable::intern(std::unordered_map<std::string, int64_t>& index, std::vector<std::string>& tokens,
+                                 std::string_view token) {
+  auto [it, inserted] = index.emplace(std::string(token), static_cast<int64_t>(tokens.size()));
+  if (inserted) tokens.emplace_back(token);
+  return it->second;
+}
+
+void InteractionTable::add(std::string_view user, std::string_view item, double time) {
+  rows_.push_back({intern(user_index_, users_, user), intern(item_index_, items_, item), time});
+}
+
+Dataset InteractionTable::build(const std::string& path, int k_core, bool timed) {
+  std::vector<Row> rows = rows_;
+  if (rows.empty()) throw data_error(path, 0, "no interactions");
+  if (k_core > 1) {
+    while (true) {
+      std::vector<int64_t> uc(users_.size(), 0), ic(items_.size(), 0);
+      for (const Row& r : rows) ++uc[r.user], ++ic[r.item];
+      size_t before = rows.size();
+      rows.erase(std::remove_if(rows.begin(), rows.end(),
+                                [&](const Row& r) { return uc[r.user] < k_core || ic[r.item] < k_core; }),
+                 rows.end());
+      if (rows.size() == before) break;
+    }
+    if (rows.empty()) throw data_error(path, 0, "no interactions left after " + std::to_string(k_core) + "-core filtering");
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    if (a.user != b.user) return a.user < b.user;
+    return a.time < b.time;
+  });
+  Dataset d;
+  d.name = base_name(path);
+  // Dense ids from 1 in order of first appearance in the file, over the surviving items.
+  std::vector<int32_t> item_map(items_.size(), 0);
+  for (const Row& r : rows) item_map[r.item] = 1;
+  for (size_t i = 0; i < item_map.size(); ++i)
+    if (item_map[i]) {
+      item_map[i] = static_cast<int32_t>(++d.num_items);
+      d.item_ids.push_back(items_[i]);
+    }
+  int64_t current_user = -1;
+  for (const Row& r : rows) {
+    if (r.user != current_user) {
+      if (current_user >= 0) d.offsets.push_back(static_cast<int64_t>(d.items.size()));
+      current_user = r.user;
+      d.user_ids.push_back(users_[r.user]);
+    }
+    d.items.push_back(item_map[r.item]);
+    if (timed) d.timestamps.push_back(r.time);
+  }
+  d.offsets.push_back(static_cast<int64_t>(d.items.size()));
+  return d;
+}
 
 void register_format(const std::string& name, SourceFormat format) {
   auto [it, added] = format_table().try_emplace(name, format);
@@ -243,8 +234,7 @@ Dataset read_inter(const std::string& path, int k_core) {
   }
   if (user_col < 0 || item_col < 0)
     throw data_error(path, 1, "header lacks user_id:token or item_id:token");
-  Interner users, items;
-  std::vector<Row> rows;
+  InteractionTable table;
   long lineno = 1;
   ReadProgress progress(path, in);
   while (std::getline(in, line)) {
@@ -260,17 +250,14 @@ Dataset read_inter(const std::string& path, int k_core) {
     double ts = 0;
     if (ts_col >= 0 && !parse_double(f[ts_col], ts))
       throw data_error(path, lineno, "timestamp '" + std::string(f[ts_col]) + "' is not a number");
-    rows.push_back({users.get(f[user_col]), items.get(f[item_col]), ts, static_cast<int64_t>(rows.size())});
+    table.add(f[user_col], f[item_col], ts);
   }
-  Dataset d = group_rows(std::move(rows), std::move(users.tokens), std::move(items.tokens), ts_col >= 0, k_core, path);
-  d.name = base_name(path);
-  return d;
+  return table.build(path, k_core, ts_col >= 0);
 }
 
 Dataset read_csv(const std::string& path, int k_core) {
   std::ifstream in = open_source(path);
-  Interner users, items;
-  std::vector<Row> rows;
+  InteractionTable table;
   std::string line;
   long lineno = 0;
   ReadProgress progress(path, in);
@@ -287,12 +274,9 @@ Dataset read_csv(const std::string& path, int k_core) {
     if (it.empty()) throw data_error(path, lineno, "empty item");
     double ts;
     if (!parse_double(t, ts)) throw data_error(path, lineno, "timestamp '" + std::string(t) + "' is not a number");
-    rows.push_back({users.get(u), items.get(it), ts, static_cast<int64_t>(rows.size())});
+    table.add(u, it, ts);
   }
-  if (rows.empty()) throw data_error(path, 0, "no interactions");
-  Dataset d = group_rows(std::move(rows), std::move(users.tokens), std::move(items.tokens), true, k_core, path);
-  d.name = base_name(path);
-  return d;
+  return table.build(path, k_core);
 }
 
 Dataset read_dataset(const std::string& path, const PrepareOptions& o) {

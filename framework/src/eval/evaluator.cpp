@@ -1,10 +1,12 @@
 #include "seqrec/evaluator.h"
+#include "seqrec/metric.h"
 
 #include <ATen/Parallel.h>
 #include <torch/types.h>
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <iomanip>
@@ -65,33 +67,70 @@ EvalOptions eval_options_from(const Config& c) {
   return o;
 }
 
+namespace {
+std::vector<std::pair<std::string, Metric>>& metric_table() {
+  static std::vector<std::pair<std::string, Metric>> table = {
+      {"hit", {[](int64_t rank, int64_t k) { return rank < k ? 1.0 : 0.0; }, true, "share of answers ranked in the top k"}},
+      {"ndcg", {[](int64_t rank, int64_t k) { return rank < k ? 1.0 / std::log2(rank + 2.0) : 0.0; }, true,
+                "1 / log2(rank + 2) for answers in the top k (one relevant item: IDCG = 1)"}},
+      {"mrr", {[](int64_t rank, int64_t) { return 1.0 / (rank + 1.0); }, false, "1 / (rank + 1), over the whole ranking"}}};
+  return table;
+}
+}  // namespace
+
+void register_metric(const std::string& name, Metric metric) {
+  for (const auto& [n, m] : metric_table())
+    if (n == name) throw Error("metric '" + name + "' is registered twice: by " + m.origin + " and by " + metric.origin);
+  if (name.empty() || name.find('@') != std::string::npos) throw Error("metric name '" + name + "': empty or with '@'");
+  metric_table().emplace_back(name, std::move(metric));
+}
+
+const std::vector<std::pair<std::string, Metric>>& metrics() { return metric_table(); }
+
+std::vector<std::string> metric_names(const std::vector<int64_t>& ks) {
+  std::vector<std::string> out;
+  for (int64_t k : ks)
+    for (const auto& [name, m] : metrics())
+      if (m.at_k) out.push_back(name + "@" + std::to_string(k));
+  for (const auto& [name, m] : metrics())
+    if (!m.at_k) out.push_back(name);
+  return out;
+}
+
+UserMetric user_metric(const std::string& name) {
+  const size_t at = name.find('@');
+  const std::string base = name.substr(0, at);
+  for (const auto& [n, m] : metrics()) {
+    if (n != base || m.at_k != (at != std::string::npos)) continue;
+    return {m.value, m.at_k ? to_integer(name.substr(at + 1), "metric " + name) : 0};
+  }
+  std::string known;
+  for (const auto& n : metric_names({10})) known += (known.empty() ? "" : ", ") + n;
+  throw Error("unknown metric '" + name + "' (registered: " + known + ", any k)");
+}
+
 std::map<std::string, double> metrics_from_ranks(const std::vector<int64_t>& ranks, const std::vector<int64_t>& ks) {
   std::map<std::string, double> m;
   const double n = std::max<size_t>(1, ranks.size());
-  for (int64_t k : ks) {
-    double hit = 0, ndcg = 0;
-    for (int64_t r : ranks)
-      if (r < k) {
-        hit += 1;
-        ndcg += 1.0 / std::log2(r + 2.0);
-      }
-    m["hit@" + std::to_string(k)] = hit / n;
-    m["ndcg@" + std::to_string(k)] = ndcg / n;
+  for (const std::string& name : metric_names(ks)) {
+    const UserMetric metric = user_metric(name);
+    double sum = 0;
+    for (int64_t r : ranks) sum += metric(r);
+    m[name] = sum / n;
   }
-  double mrr = 0;
-  for (int64_t r : ranks) mrr += 1.0 / (r + 1.0);
-  m["mrr"] = mrr / n;
   return m;
 }
 
 std::string format_metrics(const std::map<std::string, double>& m, const std::vector<int64_t>& ks) {
   std::ostringstream o;
   o << std::fixed << std::setprecision(4);
-  for (int64_t k : ks) {
-    o << "HIT@" << k << " " << m.at("hit@" + std::to_string(k)) << "  ";
-    o << "NDCG@" << k << " " << m.at("ndcg@" + std::to_string(k)) << "  ";
+  std::string sep;
+  for (const std::string& name : metric_names(ks)) {
+    std::string upper = name;
+    for (char& ch : upper) ch = ch == '@' ? ch : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    o << sep << upper << " " << m.at(name);
+    sep = "  ";
   }
-  o << "MRR " << m.at("mrr");
   return o.str();
 }
 

@@ -110,9 +110,10 @@ void draw_curves(const Figures& f, const std::string& prefix, const std::string&
     std::vector<std::pair<int, std::string>> series;  // data block, method
     for (const auto& [m, rs] : f.groups.at(d)) {
       cd << "# " << d << " / " << m << "\n";
-      for (const auto& e : Figures::first_seed(rs)->doc["curve"]) {
-        cd << e["epoch"].get<int64_t>() << " " << e["loss"].get<double>() << " ";
-        if (e.contains("valid") && e["valid"].contains(metric)) cd << e["valid"][metric].get<double>();
+      for (const EpochRecord& e : Figures::first_seed(rs)->result.curve) {
+        cd << e.epoch << " " << e.loss << " ";
+        auto v = std::find_if(e.valid.begin(), e.valid.end(), [&](const auto& x) { return x.first == metric; });
+        if (v != e.valid.end()) cd << v->second;
         else cd << "NaN";
         cd << "\n";
       }
@@ -206,10 +207,10 @@ void draw_spectra(const Figures& f, const std::string& prefix) {
     std::vector<std::pair<int, std::string>> series;
     for (const auto& [m, rs] : f.groups.at(d)) {
       const RunRecord* r = Figures::first_seed(rs);
-      if (!r->doc.contains("item_spectrum")) continue;
+      if (!r->result.item_spectrum) continue;
       sd << "# " << d << " / " << m << "\n";
       int64_t k = 1;
-      for (const auto& x : r->doc["item_spectrum"]) sd << k++ << " " << x.get<double>() << "\n";
+      for (double x : *r->result.item_spectrum) sd << k++ << " " << x << "\n";
       sd << "\n\n";
       series.emplace_back(block++, m);
     }

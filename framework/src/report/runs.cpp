@@ -8,61 +8,57 @@
 #include "seqrec/cache.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
+#include "seqrec/files.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace seqrec {
 
-std::string method_name(const json& j, const std::string& path) {
-  const json& c = j.at("config");
-  if (c.contains("label") && !c["label"].get<std::string>().empty()) return c["label"];
+std::string method_name(const RunResult& r, const std::string& path) {
+  auto label = r.config.find("label");
+  if (label != r.config.end() && !label->second.empty()) return label->second;
   // A run filed in a grid's layout ({output}/{dataset}/{method}/seed*.json) is that method.
   const fs::path dir = fs::path(path).parent_path();
-  const bool named = j.contains("dataset") && j["dataset"].is_object();
-  if (!path.empty() && named && dir.parent_path().filename() == j["dataset"].value("name", "") &&
-      fs::path(path).filename().string().rfind("seed", 0) == 0)
+  if (!path.empty() && dir.parent_path().filename() == r.dataset.name && fs::path(path).filename().string().rfind("seed", 0) == 0)
     return dir.filename().string();
-  std::string m = j.value("model", "?");
-  const std::string trainer = j.value("trainer", "plain");
-  if (trainer == m) return m;  // a model with its own strategy, e.g. elecrec
-  if (trainer != "plain") return m + "+" + trainer;
-  return m + "+" + c.value("loss", "?");
+  if (r.trainer == r.model) return r.model;  // a model with its own strategy, e.g. elecrec
+  if (r.trainer != "plain") return r.model + "+" + r.trainer;
+  auto loss = r.config.find("loss");
+  return r.model + "+" + (loss == r.config.end() ? "?" : loss->second);
 }
 
 namespace {
 
-/// One train result's record (json errors are the caller's to word). By value: a missing
-/// key reads as null, which then fails with a json error, not undefined behaviour.
-RunRecord read_run(const std::string& f, json j, const std::string& name, bool other_protocol) {
+RunRecord read_run(const std::string& f, RunResult result, const std::string& name, bool other_protocol) {
   RunRecord r;
   r.path = f;
-  r.doc = j;
-  r.method = name.empty() ? method_name(j, f) : name;
-  r.dataset = j["dataset"].value("name", "?");
-  r.dataset_hash = j["dataset"].value("source_hash", "?");
-  r.protocol = j["protocol"].value("label", "?");
-  r.config_hash = j.value("config_hash", "?");
-  r.commit = j["seqrec"].value("commit", "?") + (j["seqrec"].value("dirty", false) ? "+dirty" : "");
-  r.ranks = j["config"].value("ranks", "");
+  r.method = name.empty() ? method_name(result, f) : name;
+  r.dataset = result.dataset.name;
+  r.dataset_hash = result.dataset.source_hash;
+  r.protocol = result.protocol.label;
+  r.config_hash = result.config_hash;
+  r.commit = result.seqrec.commit + (result.seqrec.dirty ? "+dirty" : "");
+  r.ranks = result.ranks_path();
   // Rank files written elsewhere and filed beside the result later: <result>.ranks.h5.
   const std::string beside = f.substr(0, f.size() - 5) + ".ranks.h5";
   if ((r.ranks.empty() || !fs::exists(r.ranks)) && fs::exists(beside)) r.ranks = beside;
   // A result that recorded its rank file's checksum is only read with that very file.
-  if (j.contains("ranks_fnv1a")) {
+  if (result.ranks_fnv1a) {
     if (r.ranks.empty() || !fs::exists(r.ranks))
       throw Error(f + ": its rank file " + (r.ranks.empty() ? beside : r.ranks) + " is missing");
-    if (hash_file(r.ranks) != j["ranks_fnv1a"].get<std::string>())
+    if (hash_file(r.ranks) != *result.ranks_fnv1a)
       throw Error(f + ": its rank file " + r.ranks + " does not match the checksum the result recorded (damaged or replaced)");
   }
-  r.seed = j.value("seed", 0);
-  const json* test = &j["test"];
+  r.seed = result.seed;
+  const Metrics* test = &result.test;
   if (other_protocol) {
-    if (!j.contains("test_other_protocol")) throw Error(f + ": no test_other_protocol (trained before seqrec recorded both)");
-    test = &j["test_other_protocol"]["metrics"];
-    r.protocol = j["test_other_protocol"]["protocol"].value("label", "?");
+    if (!result.test_other_protocol) throw Error(f + ": no test_other_protocol (trained before seqrec recorded both)");
+    test = &result.test_other_protocol->second;
+    r.protocol = result.test_other_protocol->first.label;
   }
-  for (const auto& [k, v] : test->items()) r.test[k] = v.get<double>();
+  for (const auto& [k, v] : *test) r.test[k] = v;
+  r.result = std::move(result);
   return r;
 }
 
@@ -91,17 +87,20 @@ std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool ot
   std::sort(files.begin(), files.end());
   std::vector<RunRecord> runs;
   for (const auto& f : files) {
-    std::ifstream s(f);
-    json j;
+    nlohmann::ordered_json j;
     try {
-      s >> j;
+      j = nlohmann::ordered_json::parse(read_file(f));
     } catch (const std::exception& e) {
       throw Error(f + ": not JSON (" + e.what() + ")");
     }
+    if (!j.is_object() || j.value("command", "") != "train") continue;  // eval results and other JSON
     try {
-      if (j.is_object() && j.value("command", "") == "train") runs.push_back(read_run(f, j, names[f], other_protocol));
-    } catch (const nlohmann::json::exception& e) {
+      runs.push_back(read_run(f, run_result_from_json(j), names[f], other_protocol));
+    } catch (const json::exception& e) {
       throw Error(f + ": not a seqrec result (" + e.what() + ")");
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      throw Error(what.rfind(f, 0) == 0 ? what : f + ": " + what);
     }
   }
   if (runs.empty()) throw Error("no train results among the inputs");

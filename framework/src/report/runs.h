@@ -1,23 +1,25 @@
 #pragma once
 // Result JSONs of train runs, read for tables and plots.
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "seqrec/run_result.h"
 
 namespace seqrec {
 
 /// One train run's result file, with the fields tables group and check by.
 struct RunRecord {
-  std::string path, method, dataset, dataset_hash, protocol, config_hash, commit, ranks;
+  std::string path, method, dataset, dataset_hash, protocol, config_hash, commit;
+  std::string ranks;  ///< the per-user rank file found for it ("" when none)
   int64_t seed = 0;
-  std::map<std::string, double> test;
-  nlohmann::json doc;  ///< the whole file (curves, spectra)
+  std::map<std::string, double> test;  ///< under `protocol`: the run's own, or the other one
+  RunResult result;                    ///< the whole file (curves, spectra, timing)
 };
 
 /// The method's name in tables: the run's --label, else the method folder of a grid layout
 /// ({output}/{dataset}/{method}/seed*.json), else model+loss (or model+trainer).
-std::string method_name(const nlohmann::json& j, const std::string& path = "");
+std::string method_name(const RunResult& r, const std::string& path = "");
 
 /// Reads result files and every *.json under directories; keeps train results only,
 /// sorted by path. An input NAME=PATH names its runs' method NAME. Throws seqrec::Error on unreadable input or when nothing is found.

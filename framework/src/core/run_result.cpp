@@ -1,0 +1,240 @@
+#include "seqrec/run_result.h"
+
+#include <cmath>
+#include <set>
+
+#include "seqrec/error.h"
+#include "seqrec/files.h"
+#include "seqrec/metric.h"
+
+namespace seqrec {
+
+using ojson = nlohmann::ordered_json;
+using json = nlohmann::ordered_json;  // read in file order: metrics keep their order
+
+double metric_value(const Metrics& m, const std::string& name) {
+  for (const auto& [n, v] : m)
+    if (n == name) return v;
+  throw Error("no metric '" + name + "' in the result");
+}
+
+Metrics rounded_metrics(const std::map<std::string, double>& m, const std::vector<int64_t>& ks) {
+  Metrics out;
+  for (const std::string& name : metric_names(ks))
+    if (m.count(name)) out.emplace_back(name, std::round(m.at(name) * 1e6) / 1e6);
+  return out;
+}
+
+namespace {
+
+ojson metrics_to_json(const Metrics& m) {
+  ojson j = ojson::object();
+  for (const auto& [k, v] : m) j[k] = v;
+  return j;
+}
+Metrics metrics_from(const json& j) {
+  Metrics m;
+  for (const auto& [k, v] : j.items()) m.emplace_back(k, v.get<double>());
+  return m;
+}
+
+ojson protocol_to_json(const ProtocolInfo& p) {
+  return {{"label", p.label}, {"split", p.split}, {"protocol", p.protocol}, {"ties", p.ties}, {"candidates", p.candidates}};
+}
+ProtocolInfo protocol_from(const json& j) {
+  return {j.at("label"), j.at("split"), j.at("protocol"), j.at("ties"), j.at("candidates")};
+}
+
+ojson dataset_to_json(const DatasetInfo& d) {
+  ojson j = {{"name", d.name}, {"path", d.path}, {"source_hash", d.source_hash},
+             {"users", d.users}, {"items", d.items}, {"interactions", d.interactions}};
+  if (d.test_answer_repeats) j["test_answer_repeats"] = *d.test_answer_repeats;
+  return j;
+}
+DatasetInfo dataset_from(const json& j) {
+  DatasetInfo d{j.at("name"), j.at("path"), j.at("source_hash"), j.at("users"), j.at("items"), j.at("interactions"), {}};
+  if (j.contains("test_answer_repeats")) d.test_answer_repeats = j["test_answer_repeats"].get<int64_t>();
+  return d;
+}
+
+ojson provenance_to_json(const Provenance& p) {
+  ojson j = {{"commit", p.commit}, {"dirty", p.dirty}};
+  if (p.code_tree) j["code_tree"] = *p.code_tree;
+  j["environment"] = p.environment;
+  return j;
+}
+Provenance provenance_from(const json& j) {
+  Provenance p{j.at("commit"), j.at("dirty"), {}, j.at("environment")};
+  if (j.contains("code_tree")) p.code_tree = j["code_tree"].get<std::string>();
+  return p;
+}
+
+ojson curve_to_json(const std::vector<EpochRecord>& curve) {
+  ojson out = ojson::array();
+  for (const EpochRecord& e : curve) {
+    ojson x = {{"epoch", e.epoch}, {"loss", e.loss}, {"train_seconds", e.train_seconds}};
+    if (e.eval_seconds) {
+      x["eval_seconds"] = *e.eval_seconds;
+      x["valid"] = metrics_to_json(e.valid);
+    }
+    out.push_back(x);
+  }
+  return out;
+}
+std::vector<EpochRecord> curve_from(const json& j) {
+  std::vector<EpochRecord> out;
+  for (const json& x : j) {
+    EpochRecord e{x.at("epoch"), x.at("loss"), x.at("train_seconds"), {}, {}};
+    if (x.contains("eval_seconds")) e.eval_seconds = x["eval_seconds"].get<double>();
+    if (x.contains("valid")) e.valid = metrics_from(x["valid"]);
+    out.push_back(e);
+  }
+  return out;
+}
+
+ojson timing_to_json(const RunTiming& t) {
+  ojson j = {{"epoch_seconds_mean", t.epoch_seconds_mean}, {"valid_eval_seconds_mean", t.valid_eval_seconds_mean},
+             {"test_eval_seconds", t.test_eval_seconds}, {"total_seconds", t.total_seconds}};
+  if (t.state_write_seconds_mean) j["state_write_seconds_mean"] = *t.state_write_seconds_mean;
+  if (t.state_bytes) j["state_bytes"] = *t.state_bytes;
+  return j;
+}
+RunTiming timing_from(const json& j) {
+  RunTiming t{j.at("epoch_seconds_mean"), j.at("valid_eval_seconds_mean"), j.at("test_eval_seconds"), j.at("total_seconds"),
+              {}, {}};
+  if (j.contains("state_write_seconds_mean")) t.state_write_seconds_mean = j["state_write_seconds_mean"].get<double>();
+  if (j.contains("state_bytes")) t.state_bytes = j["state_bytes"].get<int64_t>();
+  return t;
+}
+
+template <typename T>
+void put(ojson& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+template <typename T>
+void get(const json& j, const char* key, std::optional<T>* v) {
+  if (j.contains(key)) *v = j[key].get<T>();
+}
+
+}  // namespace
+
+std::string RunResult::ranks_path() const {
+  auto it = config.find("ranks");
+  return it == config.end() ? "" : it->second;
+}
+
+ojson to_json(const RunResult& r) {
+  ojson j;
+  put(j, "schema_version", r.schema_version);
+  j["command"] = r.command;
+  if (r.command == "eval") {
+    put(j, "ranks_fnv1a", r.ranks_fnv1a);  // where eval results have always kept it
+    j["checkpoint"] = r.checkpoint;
+    j["stage"] = r.stage;
+    j["dataset"] = dataset_to_json(r.dataset);
+    j["protocol"] = protocol_to_json(r.protocol);
+    j["metrics"] = metrics_to_json(r.test);
+    j["users"] = r.users;
+    j["eval_seconds"] = r.eval_seconds;
+    j["total_seconds"] = r.total_seconds;
+    j["config_hash"] = r.config_hash;
+    j["config"] = r.config;
+    j["seqrec"] = provenance_to_json(r.seqrec);
+  } else {
+    j["dataset"] = dataset_to_json(r.dataset);
+    j["model"] = r.model;
+    j["loss"] = r.loss;
+    j["trainer"] = r.trainer;
+    put(j, "plugins", r.plugins);
+    j["protocol"] = protocol_to_json(r.protocol);
+    j["seed"] = r.seed;
+    j["config_hash"] = r.config_hash;
+    j["config"] = r.config;
+    j["model_options"] = r.model_options;
+    j["best_epoch"] = r.best_epoch;
+    j["stopped_early"] = r.stopped_early;
+    put(j, "resumes", r.resumes);
+    j["epochs_run"] = r.epochs_run;
+    j["valid_best"] = metrics_to_json(r.valid_best);
+    j["test"] = metrics_to_json(r.test);
+    if (r.test_other_protocol)
+      j["test_other_protocol"] = {{"protocol", protocol_to_json(r.test_other_protocol->first)},
+                                  {"metrics", metrics_to_json(r.test_other_protocol->second)}};
+    put(j, "item_spectrum", r.item_spectrum);
+    put(j, "sampler", r.sampler);
+    j["curve"] = curve_to_json(r.curve);
+    j["timing"] = timing_to_json(r.timing);
+    j["peak_rss_bytes"] = r.peak_rss_bytes;
+    j["seqrec"] = provenance_to_json(r.seqrec);
+    put(j, "ranks_fnv1a", r.ranks_fnv1a);
+  }
+  for (const auto& [k, v] : r.extra.items()) j[k] = v;
+  return j;
+}
+
+RunResult run_result_from_json(const json& j) {
+  RunResult r;
+  get(j, "schema_version", &r.schema_version);
+  if (r.schema_version && *r.schema_version > RunResult::kSchemaVersion)
+    throw Error("result schema version " + std::to_string(*r.schema_version) + ", this seqrec reads up to " +
+                std::to_string(RunResult::kSchemaVersion));
+  r.command = j.at("command");
+  std::set<std::string> known = {"schema_version", "command", "ranks_fnv1a", "dataset", "protocol", "config_hash",
+                                 "config", "seqrec"};
+  get(j, "ranks_fnv1a", &r.ranks_fnv1a);
+  r.dataset = dataset_from(j.at("dataset"));
+  r.protocol = protocol_from(j.at("protocol"));
+  r.config_hash = j.at("config_hash");
+  r.config = j.at("config").get<std::map<std::string, std::string>>();
+  r.seqrec = provenance_from(j.at("seqrec"));
+  if (r.command == "eval") {
+    known.insert({"checkpoint", "stage", "metrics", "users", "eval_seconds", "total_seconds"});
+    r.checkpoint = j.at("checkpoint");
+    r.stage = j.at("stage");
+    r.test = metrics_from(j.at("metrics"));
+    r.users = j.at("users");
+    r.eval_seconds = j.at("eval_seconds");
+    r.total_seconds = j.at("total_seconds");
+  } else {
+    known.insert({"model", "loss", "trainer", "plugins", "seed", "model_options", "best_epoch", "stopped_early", "resumes",
+                  "epochs_run", "valid_best", "test", "test_other_protocol", "item_spectrum", "sampler", "curve", "timing",
+                  "peak_rss_bytes"});
+    r.model = j.at("model");
+    r.loss = j.at("loss");
+    r.trainer = j.at("trainer");
+    get(j, "plugins", &r.plugins);
+    r.seed = j.at("seed");
+    r.model_options = j.at("model_options");
+    r.best_epoch = j.at("best_epoch");
+    r.stopped_early = j.at("stopped_early");
+    get(j, "resumes", &r.resumes);
+    r.epochs_run = j.at("epochs_run");
+    r.valid_best = metrics_from(j.at("valid_best"));
+    r.test = metrics_from(j.at("test"));
+    if (j.contains("test_other_protocol"))
+      r.test_other_protocol = {protocol_from(j["test_other_protocol"].at("protocol")),
+                               metrics_from(j["test_other_protocol"].at("metrics"))};
+    get(j, "item_spectrum", &r.item_spectrum);
+    get(j, "sampler", &r.sampler);
+    r.curve = curve_from(j.at("curve"));
+    r.timing = timing_from(j.at("timing"));
+    r.peak_rss_bytes = j.at("peak_rss_bytes");
+  }
+  for (const auto& [k, v] : j.items())
+    if (!known.count(k)) r.extra[k] = v;
+  return r;
+}
+
+RunResult read_run_result(const std::string& path) {
+  try {
+    return run_result_from_json(json::parse(read_file(path)));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": not a seqrec result (" + e.what() + ")");
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
+}
+
+void write_run_result(const std::string& path, const RunResult& r) { write_file_atomically(path, to_json(r).dump(2) + "\n"); }
+
+}  // namespace seqrec

@@ -1,0 +1,32 @@
+// A source format in one file: one {"user": ..., "item": ..., "time": ...} object per line.
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "seqrec/dataset.h"
+#include "seqrec/error.h"
+#include "seqrec/plugin.h"
+
+namespace {
+seqrec::Dataset read_jsonl(const std::string& path, int k_core) {
+  std::ifstream in(path);
+  if (!in) throw seqrec::Error(path + ": cannot open");
+  seqrec::InteractionTable table;
+  std::string line;
+  for (long n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    try {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      table.add(j.at("user").get<std::string>(), j.at("item").get<std::string>(), j.at("time").get<double>());
+    } catch (const nlohmann::json::exception& e) {
+      throw seqrec::data_error(path, n, e.what());
+    }
+  }
+  return table.build(path, k_core);
+}
+
+void register_jsonl(seqrec::PluginHost& host) {
+  seqrec::register_format("jsonl", {read_jsonl, {".jsonl"}, "one {\"user\", \"item\", \"time\"} object per line", host.origin});
+}
+}  // namespace
+
+SEQREC_BUILTIN(register_jsonl);
