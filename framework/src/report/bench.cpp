@@ -135,146 +135,192 @@ std::vector<GridRun> plan_grid(const Grid& g) {
   return runs;
 }
 
-int cmd_bench(const std::vector<std::string>& args) {
+namespace {
+
+struct BenchArgs {
   std::string grid_path;
   bool dry = false;
   int64_t shard = 0, shards = 1;
+};
+
+BenchArgs parse_bench_args(const std::vector<std::string>& args) {
+  const std::string usage = "seqrec bench GRID.ini [--dry-run] [--shard i/n]";
+  BenchArgs b;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--dry-run") {
-      dry = true;
-
+      b.dry = true;
     } else if (args[i] == "--shard" && i + 1 < args.size()) {
       const std::string s = args[++i];
       const size_t slash = s.find('/');
       if (slash == std::string::npos) throw Error("--shard takes i/n, e.g. 0/4");
-      shard = to_integer(s.substr(0, slash), "--shard");
-      shards = to_integer(s.substr(slash + 1), "--shard");
-      if (shards < 1 || shard < 0 || shard >= shards) throw Error("--shard i/n needs 0 <= i < n");
-    } else if (grid_path.empty() && args[i][0] != '-') {
-      grid_path = args[i];
+      b.shard = to_integer(s.substr(0, slash), "--shard");
+      b.shards = to_integer(s.substr(slash + 1), "--shard");
+      if (b.shards < 1 || b.shard < 0 || b.shard >= b.shards) throw Error("--shard i/n needs 0 <= i < n");
+    } else if (b.grid_path.empty() && args[i][0] != '-') {
+      b.grid_path = args[i];
     } else {
-      throw Error("bench: unexpected argument '" + args[i] + "' (usage: seqrec bench GRID.ini [--dry-run] [--shard i/n])");
+      throw Error("bench: unexpected argument '" + args[i] + "' (usage: " + usage + ")");
     }
   }
-  if (grid_path.empty()) throw Error("usage: seqrec bench GRID.ini [--dry-run] [--shard i/n]");
-  Grid g = read_grid(grid_path);
-  std::vector<GridRun> all = plan_grid(g), todo;
-  int64_t done = 0, mine = 0;
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (static_cast<int64_t>(i) % shards != shard) continue;
-    ++mine;
-    if (fs::exists(all[i].output)) ++done;
-    else todo.push_back(all[i]);
-  }
-  std::cout << "grid " << grid_path << ": " << all.size() << " runs";
-  if (shards > 1) std::cout << ", shard " << shard << "/" << shards << " has " << mine;
-  std::cout << "; " << done << " finished, " << todo.size() << " to run" << std::endl;
-  if (dry) {
-    for (size_t i = 0; i < all.size(); ++i) {
-      if (static_cast<int64_t>(i) % shards != shard) continue;
-      const GridRun& r = all[i];
-      const char* state = fs::exists(r.output) ? "  done  " : lock_held(lock_of(r)) ? "  busy  " : "  todo  ";
-      std::cout << state << r.dataset << " " << r.method << " seed " << r.seed
-                << " [" << r.hash << "] " << r.output << std::endl;
-    }
-    return 0;
-  }
-  const std::string exe = fs::read_symlink("/proc/self/exe").string();
-  StopSignals stop_signals;
-  bool stopping = false;
+  if (b.grid_path.empty()) throw Error("usage: " + usage);
+  return b;
+}
+
+/// Runs a shard's unfinished runs, `parallel` at a time, as child processes: claim (a lock
+/// beside the result), launch (fork/exec `seqrec train ... --resume`, its log appended),
+/// reap (the result file decides success). A stop signal is forwarded to the children,
+/// which write their training states; the next bench resumes them.
+class Scheduler {
+ public:
+  Scheduler(const Grid& g, int64_t done, int64_t mine) : g_(g), done_(done), mine_(mine) {}
+  int run(const std::vector<GridRun>& todo, const std::string& grid_path);
+
+ private:
   using clock = std::chrono::steady_clock;
-  const auto t0 = clock::now();
-  std::map<pid_t, std::pair<GridRun, clock::time_point>> running;
-  size_t next = 0;
-  int64_t finished = 0, failed = 0;
-  std::vector<std::string> elsewhere;  // outputs of runs left to another process
-  double run_seconds = 0;
-  while (next < todo.size() || !running.empty()) {
-    if (stop_signal() && !stopping) {
-      // Preemption: every run in flight finishes its step, writes its training state and
-      // exits; no new run starts. The next bench on this grid resumes them.
-      stopping = true;
-      next = todo.size();
-      for (const auto& [child, run] : running) kill(child, stop_signal());
-      std::cout << "bench: signal " << stop_signal() << " (" << strsignal(stop_signal()) << "): stopping " << running.size()
-                << " run(s) in flight (each writes its training state)" << std::endl;
-    }
-    while (next < todo.size() && static_cast<int64_t>(running.size()) < g.parallel) {
-      const GridRun& r = todo[next++];
-      const std::string stem = stem_of(r);
-      fs::create_directories(fs::path(r.output).parent_path());
-      // Another bench on this grid may have finished or started this run since the plan
-      // (checked again after the claim: it may have finished in between).
-      bool ours = !fs::exists(r.output) && claim_lock(lock_of(r));
-      if (ours && fs::exists(r.output)) fs::remove(lock_of(r)), ours = false;
-      if (!ours) {
-        const bool ended = fs::exists(r.output);
-        if (ended) ++done;
-        else elsewhere.push_back(r.output);
-        std::cout << "skip  " << r.dataset << " " << r.method << " seed " << r.seed
-                  << (ended ? ": finished by another process" : ": running in another process (" + lock_of(r) + ")")
-                  << std::endl;
-        continue;
-      }
-      std::vector<std::string> a = train_args(g, r);
-      // --resume: a run that was interrupted (killed, preempted) continues from its state.
-      a.insert(a.end(), {"--output", r.output, "--ranks", stem + ".ranks.h5", "--progress", "lines", "--resume"});
-      const pid_t pid = fork();
-      if (pid < 0) throw Error("bench: fork failed");
-      if (pid == 0) {
-        // Appended: a resumed run's log keeps the epochs before its interruption.
-        std::FILE* log = std::freopen((stem + ".log").c_str(), "a", stdout);
-        if (!log || dup2(fileno(stdout), STDERR_FILENO) < 0) _exit(127);
-        if (g.threads > 0) setenv("OPENBLAS_NUM_THREADS", std::to_string(g.threads).c_str(), 1);
-        std::vector<char*> argv = {const_cast<char*>(exe.c_str())};
-        for (auto& s : a) argv.push_back(const_cast<char*>(s.c_str()));
-        argv.push_back(nullptr);
-        execv(exe.c_str(), argv.data());
-        _exit(127);
-      }
-      running[pid] = {r, clock::now()};
-      std::cout << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << std::endl;
-    }
-    int status = 0;
-    // Polled, so a stop signal is forwarded at once whenever it arrives.
-    const pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid == 0 || (pid < 0 && errno == EINTR)) {
-      usleep(50000);
-      continue;
-    }
-    if (pid < 0) break;
-    auto it = running.find(pid);
-    if (it == running.end()) continue;
-    const GridRun r = it->second.first;
-    const double secs = std::chrono::duration<double>(clock::now() - it->second.second).count();
-    running.erase(it);
-    fs::remove(lock_of(r));
-    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(r.output);
-    if (stopping && !ok) {
-      std::cout << "stopped " << r.dataset << " " << r.method << " seed " << r.seed << " (state: " << r.output << ".state)"
-                << std::endl;
-      continue;
-    }
-    ok ? ++finished : ++failed;
-    run_seconds += secs;
-    const int64_t left = static_cast<int64_t>(todo.size() - next + running.size());
-    const double eta = (finished + failed) ? run_seconds / (finished + failed) * left / g.parallel : 0;
-    std::cout << (ok ? "done  " : "FAILED ") << r.dataset << " " << r.method << " seed " << r.seed << " in " << std::fixed
-              << std::setprecision(0) << secs << " s  [" << done + finished << "/" << mine << " finished, " << failed
-              << " failed, ETA " << eta / 60 << " min]" << std::endl;
+  /// Claims `r` unless it finished or another process holds it (then says so and counts it).
+  bool claim(const GridRun& r);
+  void launch(const GridRun& r);
+  /// Waits (polling, so a signal is seen at once) for one child; false when none is left.
+  bool reap(size_t left);
+  void forward_stop();
+
+  const Grid& g_;
+  const std::string exe_ = fs::read_symlink("/proc/self/exe").string();
+  std::map<pid_t, std::pair<GridRun, clock::time_point>> running_;
+  std::vector<std::string> elsewhere_;  // outputs of runs left to another process
+  int64_t done_, mine_, finished_ = 0, failed_ = 0;
+  double run_seconds_ = 0;
+  bool stopping_ = false;
+};
+
+bool Scheduler::claim(const GridRun& r) {
+  fs::create_directories(fs::path(r.output).parent_path());
+  // Another bench on this grid may have finished or started this run since the plan
+  // (checked again after the claim: it may have finished in between).
+  bool ours = !fs::exists(r.output) && claim_lock(lock_of(r));
+  if (ours && fs::exists(r.output)) fs::remove(lock_of(r)), ours = false;
+  if (ours) return true;
+  const bool ended = fs::exists(r.output);
+  if (ended) ++done_;
+  else elsewhere_.push_back(r.output);
+  std::cout << "skip  " << r.dataset << " " << r.method << " seed " << r.seed
+            << (ended ? ": finished by another process" : ": running in another process (" + lock_of(r) + ")") << std::endl;
+  return false;
+}
+
+void Scheduler::launch(const GridRun& r) {
+  const std::string stem = stem_of(r);
+  std::vector<std::string> a = train_args(g_, r);
+  // --resume: a run that was interrupted (killed, preempted) continues from its state.
+  a.insert(a.end(), {"--output", r.output, "--ranks", stem + ".ranks.h5", "--progress", "lines", "--resume"});
+  const pid_t pid = fork();
+  if (pid < 0) throw Error("bench: fork failed");
+  if (pid == 0) {
+    // Appended: a resumed run's log keeps the epochs before its interruption.
+    std::FILE* log = std::freopen((stem + ".log").c_str(), "a", stdout);
+    if (!log || dup2(fileno(stdout), STDERR_FILENO) < 0) _exit(127);
+    if (g_.threads > 0) setenv("OPENBLAS_NUM_THREADS", std::to_string(g_.threads).c_str(), 1);
+    std::vector<char*> argv = {const_cast<char*>(exe_.c_str())};
+    for (auto& s : a) argv.push_back(const_cast<char*>(s.c_str()));
+    argv.push_back(nullptr);
+    execv(exe_.c_str(), argv.data());
+    _exit(127);
   }
-  if (stopping) {
+  running_[pid] = {r, clock::now()};
+  std::cout << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << std::endl;
+}
+
+void Scheduler::forward_stop() {
+  // Preemption: every run in flight finishes its step, writes its training state and
+  // exits; no new run starts. The next bench on this grid resumes them.
+  stopping_ = true;
+  for (const auto& [child, run] : running_) kill(child, stop_signal());
+  std::cout << "bench: signal " << stop_signal() << " (" << strsignal(stop_signal()) << "): stopping " << running_.size()
+            << " run(s) in flight (each writes its training state)" << std::endl;
+}
+
+bool Scheduler::reap(size_t left) {
+  int status = 0;
+  const pid_t pid = waitpid(-1, &status, WNOHANG);
+  if (pid == 0 || (pid < 0 && errno == EINTR)) {
+    usleep(50000);
+    return true;
+  }
+  if (pid < 0) return false;
+  auto it = running_.find(pid);
+  if (it == running_.end()) return true;
+  const GridRun r = it->second.first;
+  const double secs = std::chrono::duration<double>(clock::now() - it->second.second).count();
+  running_.erase(it);
+  fs::remove(lock_of(r));
+  const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(r.output);
+  if (stopping_ && !ok) {
+    std::cout << "stopped " << r.dataset << " " << r.method << " seed " << r.seed << " (state: " << r.output << ".state)"
+              << std::endl;
+    return true;
+  }
+  ok ? ++finished_ : ++failed_;
+  run_seconds_ += secs;
+  const int64_t remaining = static_cast<int64_t>(left + running_.size());
+  const double eta = (finished_ + failed_) ? run_seconds_ / (finished_ + failed_) * remaining / g_.parallel : 0;
+  std::cout << (ok ? "done  " : "FAILED ") << r.dataset << " " << r.method << " seed " << r.seed << " in " << std::fixed
+            << std::setprecision(0) << secs << " s  [" << done_ + finished_ << "/" << mine_ << " finished, " << failed_
+            << " failed, ETA " << eta / 60 << " min]" << std::endl;
+  return true;
+}
+
+int Scheduler::run(const std::vector<GridRun>& todo, const std::string& grid_path) {
+  StopSignals stop_signals;
+  const auto t0 = clock::now();
+  size_t next = 0;
+  while (next < todo.size() || !running_.empty()) {
+    if (stop_signal() && !stopping_) forward_stop(), next = todo.size();
+    while (next < todo.size() && static_cast<int64_t>(running_.size()) < g_.parallel) {
+      const GridRun& r = todo[next++];
+      if (claim(r)) launch(r);
+    }
+    if (!reap(todo.size() - next)) break;
+  }
+  if (stopping_) {
     std::cout << "bench: stopped by signal " << stop_signal() << " (" << strsignal(stop_signal())
               << "); run the same bench command to resume" << std::endl;
     return 128 + stop_signal();
   }
   int64_t still_running = 0;  // the others have finished meanwhile
-  for (const auto& out : elsewhere) fs::exists(out) ? ++done : ++still_running;
-  std::cout << "grid " << grid_path << ": " << done + finished << "/" << mine << " finished, " << failed << " failed, ";
+  for (const auto& out : elsewhere_) fs::exists(out) ? ++done_ : ++still_running;
+  std::cout << "grid " << grid_path << ": " << done_ + finished_ << "/" << mine_ << " finished, " << failed_ << " failed, ";
   if (still_running) std::cout << still_running << " left to another process, ";
   std::cout << std::fixed << std::setprecision(0) << std::chrono::duration<double>(clock::now() - t0).count() << " s"
             << std::endl;
-  return failed ? 1 : 0;
+  return failed_ ? 1 : 0;
+}
+
+}  // namespace
+
+int cmd_bench(const std::vector<std::string>& args) {
+  const BenchArgs b = parse_bench_args(args);
+  const Grid g = read_grid(b.grid_path);
+  const std::vector<GridRun> all = plan_grid(g);
+  std::vector<GridRun> mine, todo;
+  int64_t done = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (static_cast<int64_t>(i) % b.shards != b.shard) continue;
+    mine.push_back(all[i]);
+    if (fs::exists(all[i].output)) ++done;
+    else todo.push_back(all[i]);
+  }
+  std::cout << "grid " << b.grid_path << ": " << all.size() << " runs";
+  if (b.shards > 1) std::cout << ", shard " << b.shard << "/" << b.shards << " has " << mine.size();
+  std::cout << "; " << done << " finished, " << todo.size() << " to run" << std::endl;
+  if (b.dry) {
+    for (const GridRun& r : mine) {
+      const char* state = fs::exists(r.output) ? "  done  " : lock_held(lock_of(r)) ? "  busy  " : "  todo  ";
+      std::cout << state << r.dataset << " " << r.method << " seed " << r.seed << " [" << r.hash << "] " << r.output
+                << std::endl;
+    }
+    return 0;
+  }
+  return Scheduler(g, done, static_cast<int64_t>(mine.size())).run(todo, b.grid_path);
 }
 
 }  // namespace seqrec

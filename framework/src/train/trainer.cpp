@@ -385,150 +385,206 @@ int64_t fault_step(const char* variable) {
 
 }  // namespace
 
-FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, const Config& config,
-              RankingEvaluator& evaluator, std::ostream& log) {
+namespace {
+
+/// One call of fit(): the loop's settings and state, one method per phase.
+class FitLoop {
+ public:
+  FitLoop(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, const Config& config,
+          RankingEvaluator& evaluator, std::ostream& log);
+  FitResult run();
+
+ private:
   using clock = std::chrono::steady_clock;
-  const auto run_start = clock::now();
-  auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
-  const int64_t epochs = config.integer("epochs"), patience = config.integer("patience");
-  const int64_t eval_every = std::max<int64_t>(1, config.integer("eval-every"));
-  const std::string metric = config.str("metric");
-  const bool lines = config.str("progress") != "none";
-  const std::string state_path = state_path_of(config);
-  const int64_t state_every = config.integer("state-every");
+  static double seconds_since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
+  /// Continues from the training state when --resume finds one; true when mid-epoch.
+  bool resume();
+  /// Trains epoch `epoch` (from batch at_.next_batch when `mid_epoch`); returns its log.
+  EpochLog train_epoch(int64_t epoch, bool mid_epoch);
+  /// Validates, keeps the best weights; the early-stopping counter moves.
+  void validate(EpochLog& e);
+  void print_epoch(const EpochLog& e) const;
+  void save(const RunPosition& p);
+  [[noreturn]] void diverged(int64_t epoch, size_t step, size_t steps, double loss) const;
+  [[noreturn]] void interrupted(int64_t epoch, size_t step, size_t steps, double sum, double seconds);
 
-  RunPosition at;
-  at.rng.seed(static_cast<uint64_t>(config.integer("seed")));
-  std::unique_ptr<NegativeSampler> sampler = samplers().create("sampler", config.str("sampler"), config, data);
-  torch::Device device(config.str("device"));
+  Model& model_;
+  Trainer& trainer_;
+  Loss& loss_;
+  const Dataset& data_;
+  const Config& config_;
+  RankingEvaluator& evaluator_;
+  std::ostream& log_;
+  const clock::time_point run_start_ = clock::now();
+  const int64_t epochs_, patience_, eval_every_, state_every_;
+  const std::string metric_, state_path_;
+  const torch::Device device_;
+  RunPosition at_;
+  std::unique_ptr<NegativeSampler> sampler_;
+  std::unique_ptr<TrainBatcher> batcher_;
+  EvalSet valid_, test_;
+  FitResult result_;
+  std::vector<std::pair<std::string, torch::Tensor>> best_;
+  std::unique_ptr<StopSignals> signals_;
+  const int64_t term_at_ = fault_step("SEQREC_FAULT_SIGNAL_AT_STEP"), kill_at_ = fault_step("SEQREC_FAULT_KILL_AT_STEP");
+  int64_t steps_here_ = 0;
+};
+
+FitLoop::FitLoop(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, const Config& config,
+                 RankingEvaluator& evaluator, std::ostream& log)
+    : model_(model), trainer_(trainer), loss_(loss), data_(data), config_(config), evaluator_(evaluator), log_(log),
+      epochs_(config.integer("epochs")), patience_(config.integer("patience")),
+      eval_every_(std::max<int64_t>(1, config.integer("eval-every"))), state_every_(config.integer("state-every")),
+      metric_(config.str("metric")), state_path_(state_path_of(config)), device_(config.str("device")) {
+  at_.rng.seed(static_cast<uint64_t>(config.integer("seed")));
+  sampler_ = samplers().create("sampler", config.str("sampler"), config, data);
   loss.prepare(data);
-  TrainContext ctx{model, loss, *sampler, config, at.rng, device};
-  trainer.setup(ctx);
-  TrainBatcher batcher(data, model.max_len(), config.integer("batch-size"), batching_from_string(config.str("batching")));
-  EvalSet valid = make_eval_set(data, Stage::kValid), test = make_eval_set(data, Stage::kTest);
-  if (valid.users.empty() || test.users.empty()) throw Error(data.name + ": no user has enough items for validation and test");
+}
 
-  FitResult result;
-  std::vector<std::pair<std::string, torch::Tensor>> best;
-  auto snapshot = [&] {
-    torch::NoGradGuard g;
-    best.clear();
-    for (const auto& p : model.named_parameters()) best.emplace_back(p.key(), p.value().detach().clone());
-  };
-  bool mid_epoch = false;
-  if (config.flag("resume")) {
-    if (state_path.empty()) throw Error("--resume needs --output (the training state lives beside it)");
-    if (read_state(state_path, config, model, trainer, &best, &result, &at, device)) {
-      mid_epoch = at.next_batch > 0;
-      log << "resuming from " << state_path << " at epoch " << at.epoch << ", step " << at.next_batch + 1 << std::endl;
-    } else {
-      log << "no training state at " << state_path << ": starting from epoch 1" << std::endl;
+bool FitLoop::resume() {
+  if (!config_.flag("resume")) return false;
+  if (state_path_.empty()) throw Error("--resume needs --output (the training state lives beside it)");
+  if (!read_state(state_path_, config_, model_, trainer_, &best_, &result_, &at_, device_)) {
+    log_ << "no training state at " << state_path_ << ": starting from epoch 1" << std::endl;
+    return false;
+  }
+  log_ << "resuming from " << state_path_ << " at epoch " << at_.epoch << ", step " << at_.next_batch + 1 << std::endl;
+  return at_.next_batch > 0;
+}
+
+void FitLoop::save(const RunPosition& p) {
+  const auto t = clock::now();
+  result_.state_bytes = write_state(state_path_, config_, model_, trainer_, best_, result_, p, seconds_since(run_start_), device_);
+  result_.state_seconds += seconds_since(t);
+  ++result_.states_written;
+}
+
+void FitLoop::diverged(int64_t epoch, size_t step, size_t steps, double loss) const {
+  std::ostringstream o;
+  o << "training diverged at epoch " << epoch << ", step " << step << " of " << steps << ": loss "
+    << (std::isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf")
+    << "; no result written (a lower --lr, or a look at the data, may help)";
+  if (!state_path_.empty() && std::filesystem::exists(state_path_)) o << "; the last good state is " << state_path_;
+  throw Diverged(o.str());
+}
+
+void FitLoop::interrupted(int64_t epoch, size_t step, size_t steps, double sum, double seconds) {
+  RunPosition p = at_;
+  p.epoch = epoch;
+  p.next_batch = static_cast<int64_t>(step);
+  p.loss_sum = sum;
+  p.epoch_seconds = seconds;
+  save(p);
+  throw Interrupted("stopped by " + std::string(stop_signal_name(stop_signal())) + " at epoch " + std::to_string(epoch) +
+                        ", step " + std::to_string(step) + " of " + std::to_string(steps) + "; training state written to " +
+                        state_path_ + "; run the same command with --resume to continue",
+                    stop_signal());
+}
+
+EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
+  const auto t0 = clock::now();
+  // The batch order is the stream's first draw of the epoch; a run resumed mid-epoch draws
+  // it again from the stream as it was then, and goes on with the stream as it was stopped.
+  const std::mt19937_64 resumed_rng = at_.rng;
+  if (mid_epoch) at_.rng = at_.epoch_rng;
+  at_.epoch_rng = at_.rng;
+  std::vector<Batch> batches = batcher_->epoch(at_.rng);
+  if (mid_epoch) at_.rng = resumed_rng;
+  const size_t first = mid_epoch ? static_cast<size_t>(at_.next_batch) : 0;
+  double sum = mid_epoch ? at_.loss_sum : 0, before = mid_epoch ? at_.epoch_seconds : 0;
+  Progress progress("epoch " + std::to_string(epoch), static_cast<int64_t>(batches.size()), "seq");
+  double sequences = 0;
+  for (size_t i = first; i < batches.size(); ++i) {
+    const double step_loss = trainer_.step(batches[i]);
+    if (!std::isfinite(step_loss)) diverged(epoch, i + 1, batches.size(), step_loss);
+    sum += step_loss;
+    ++steps_here_;
+    if (steps_here_ == term_at_) std::raise(SIGTERM);
+    if (steps_here_ == kill_at_) std::raise(SIGKILL);
+    if (signals_ && stop_signal()) interrupted(epoch, i + 1, batches.size(), sum, before + seconds_since(t0));
+    for (const Batch* piece : batches[i].pieces()) sequences += static_cast<double>(piece->users.size());
+    if (progress.due(static_cast<int64_t>(i + 1))) {
+      std::ostringstream extra;
+      extra << "loss " << std::fixed << std::setprecision(4) << sum / static_cast<double>(i + 1);
+      progress.update(static_cast<int64_t>(i + 1), sequences, extra.str());
     }
   }
-  std::unique_ptr<StopSignals> signals = state_path.empty() ? nullptr : std::make_unique<StopSignals>();
-  const int64_t term_at = fault_step("SEQREC_FAULT_SIGNAL_AT_STEP"), kill_at = fault_step("SEQREC_FAULT_KILL_AT_STEP");
-  int64_t steps_here = 0;
-  auto save = [&](const RunPosition& p) {
-    const auto t = clock::now();
-    result.state_bytes = write_state(state_path, config, model, trainer, best, result, p, seconds_since(run_start), device);
-    result.state_seconds += seconds_since(t);
-    ++result.states_written;
-  };
+  return {epoch, sum / std::max<size_t>(1, batches.size()), before + seconds_since(t0), 0, {}};
+}
 
-  for (int64_t epoch = at.epoch; epoch <= epochs; ++epoch) {
-    const auto t0 = clock::now();
-    // The batch order is the stream's first draw of the epoch; a run resumed mid-epoch draws
-    // it again from the stream as it was then, and goes on with the stream as it was stopped.
-    const std::mt19937_64 resumed_rng = at.rng;
-    if (mid_epoch) at.rng = at.epoch_rng;
-    at.epoch_rng = at.rng;
-    std::vector<Batch> batches = batcher.epoch(at.rng);
-    if (mid_epoch) at.rng = resumed_rng;
-    const size_t first = mid_epoch ? static_cast<size_t>(at.next_batch) : 0;
-    double sum = mid_epoch ? at.loss_sum : 0, before = mid_epoch ? at.epoch_seconds : 0;
+void FitLoop::validate(EpochLog& e) {
+  EvalResult v = evaluator_.evaluate(model_, data_, valid_);
+  e.eval_seconds = v.seconds;
+  e.valid = v.metrics;
+  auto it = v.metrics.find(metric_);
+  if (it == v.metrics.end()) throw Error("--metric " + metric_ + " is not computed (check --ks)");
+  if (it->second <= result_.best_valid) {
+    ++at_.since_best;
+    return;
+  }
+  result_.best_valid = it->second;
+  result_.best_epoch = e.epoch;
+  result_.best_valid_metrics = v.metrics;
+  at_.since_best = 0;
+  torch::NoGradGuard g;
+  best_.clear();
+  for (const auto& p : model_.named_parameters()) best_.emplace_back(p.key(), p.value().detach().clone());
+}
+
+void FitLoop::print_epoch(const EpochLog& e) const {
+  if (config_.str("progress") == "none") return;
+  std::ostringstream o;
+  o << "epoch " << e.epoch << " loss " << std::fixed << std::setprecision(4) << e.loss << " train " << std::setprecision(1)
+    << e.train_seconds << "s";
+  if (!e.valid.empty())
+    o << " eval " << e.eval_seconds << "s valid " << metric_ << " " << std::setprecision(4) << e.valid.at(metric_) << " best "
+      << result_.best_valid << " @" << result_.best_epoch;
+  log_ << o.str() << std::endl;
+}
+
+FitResult FitLoop::run() {
+  TrainContext ctx{model_, loss_, *sampler_, config_, at_.rng, device_};
+  trainer_.setup(ctx);
+  batcher_ = std::make_unique<TrainBatcher>(data_, model_.max_len(), config_.integer("batch-size"),
+                                            batching_from_string(config_.str("batching")));
+  valid_ = make_eval_set(data_, Stage::kValid);
+  test_ = make_eval_set(data_, Stage::kTest);
+  if (valid_.users.empty() || test_.users.empty()) throw Error(data_.name + ": no user has enough items for validation and test");
+  bool mid_epoch = resume();
+  signals_ = state_path_.empty() ? nullptr : std::make_unique<StopSignals>();
+  for (int64_t epoch = at_.epoch; epoch <= epochs_; ++epoch) {
+    EpochLog e = train_epoch(epoch, mid_epoch);
     mid_epoch = false;
-    Progress progress("epoch " + std::to_string(epoch), static_cast<int64_t>(batches.size()), "seq");
-    double sequences = 0;
-    for (size_t i = first; i < batches.size(); ++i) {
-      const double step_loss = trainer.step(batches[i]);
-      if (!std::isfinite(step_loss)) {
-        std::ostringstream o;
-        o << "training diverged at epoch " << epoch << ", step " << i + 1 << " of " << batches.size() << ": loss "
-          << (std::isnan(step_loss) ? "nan" : step_loss > 0 ? "inf" : "-inf")
-          << "; no result written (a lower --lr, or a look at the data, may help)";
-        if (!state_path.empty() && std::filesystem::exists(state_path)) o << "; the last good state is " << state_path;
-        throw Diverged(o.str());
-      }
-      sum += step_loss;
-      ++steps_here;
-      if (steps_here == term_at) std::raise(SIGTERM);
-      if (steps_here == kill_at) std::raise(SIGKILL);
-      if (signals && stop_signal()) {
-        RunPosition p = at;
-        p.epoch = epoch;
-        p.next_batch = static_cast<int64_t>(i + 1);
-        p.loss_sum = sum;
-        p.epoch_seconds = before + seconds_since(t0);
-        save(p);
-        throw Interrupted("stopped by " + std::string(stop_signal_name(stop_signal())) + " at epoch " + std::to_string(epoch) + ", step " +
-                              std::to_string(i + 1) + " of " + std::to_string(batches.size()) + "; training state written to " +
-                              state_path + "; run the same command with --resume to continue",
-                          stop_signal());
-      }
-      for (const Batch* piece : batches[i].pieces()) sequences += static_cast<double>(piece->users.size());
-      if (progress.due(static_cast<int64_t>(i + 1))) {
-        std::ostringstream extra;
-        extra << "loss " << std::fixed << std::setprecision(4) << sum / static_cast<double>(i + 1);
-        progress.update(static_cast<int64_t>(i + 1), sequences, extra.str());
-      }
-    }
-    EpochLog e{epoch, sum / std::max<size_t>(1, batches.size()), before + seconds_since(t0), 0, {}};
-    if (epoch % eval_every == 0 || epoch == epochs) {
-      EvalResult v = evaluator.evaluate(model, data, valid);
-      e.eval_seconds = v.seconds;
-      e.valid = v.metrics;
-      auto it = v.metrics.find(metric);
-      if (it == v.metrics.end()) throw Error("--metric " + metric + " is not computed (check --ks)");
-      if (it->second > result.best_valid) {
-        result.best_valid = it->second;
-        result.best_epoch = epoch;
-        result.best_valid_metrics = v.metrics;
-        snapshot();
-        at.since_best = 0;
-      } else {
-        ++at.since_best;
-      }
-    }
-    result.curve.push_back(e);
-    if (lines) {
-      std::ostringstream o;
-      o << "epoch " << epoch << " loss " << std::fixed << std::setprecision(4) << e.loss << " train "
-        << std::setprecision(1) << e.train_seconds << "s";
-      if (!e.valid.empty())
-        o << " eval " << e.eval_seconds << "s valid " << metric << " " << std::setprecision(4) << e.valid[metric]
-          << " best " << result.best_valid << " @" << result.best_epoch;
-      log << o.str() << std::endl;
-    }
-    if (at.since_best >= patience) {
-      result.stopped_early = true;
+    if (epoch % eval_every_ == 0 || epoch == epochs_) validate(e);
+    result_.curve.push_back(e);
+    print_epoch(e);
+    if (at_.since_best >= patience_) {
+      result_.stopped_early = true;
       break;
     }
-    if (!state_path.empty() && state_every > 0 && epoch % state_every == 0 && epoch < epochs) {
-      RunPosition p = at;
+    if (!state_path_.empty() && state_every_ > 0 && epoch % state_every_ == 0 && epoch < epochs_) {
+      RunPosition p = at_;
       p.epoch = epoch + 1;
       p.next_batch = 0;
       p.loss_sum = p.epoch_seconds = 0;
       save(p);
     }
   }
-  if (!best.empty()) {
+  if (!best_.empty()) {
     torch::NoGradGuard g;
-    auto params = model.named_parameters();
-    for (const auto& [name, t] : best) params[name].copy_(t);
+    auto params = model_.named_parameters();
+    for (const auto& [name, t] : best_) params[name].copy_(t);
   }
-  result.test = evaluator.evaluate(model, data, test);
-  result.total_seconds = at.seconds_before + seconds_since(run_start);
-  return result;
+  result_.test = evaluator_.evaluate(model_, data_, test_);
+  result_.total_seconds = at_.seconds_before + seconds_since(run_start_);
+  return result_;
+}
+
+}  // namespace
+
+FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, const Config& config,
+              RankingEvaluator& evaluator, std::ostream& log) {
+  return FitLoop(model, trainer, loss, data, config, evaluator, log).run();
 }
 
 }  // namespace seqrec
