@@ -46,6 +46,49 @@ TEST(PairedTests, MatchHandComputedValues) {
   EXPECT_THROW(paired_tests({1, 2}, {1}), Error);
 }
 
+TEST(Stats, HolmAndBonferroniAgainstHandComputedValues) {
+  const std::vector<double> p = {0.01, 0.04, 0.03, 0.005};
+  // Bonferroni: 4p, capped at 1.
+  const std::vector<double> bonferroni = adjust_p_values(p, Correction::kBonferroni);
+  const std::vector<double> want_b = {0.04, 0.16, 0.12, 0.02};
+  // Holm: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04; running max
+  // 0.02, 0.03, 0.06, 0.06; back in input order.
+  const std::vector<double> holm = adjust_p_values(p, Correction::kHolm);
+  const std::vector<double> want_h = {0.03, 0.06, 0.06, 0.02};
+  for (size_t i = 0; i < p.size(); ++i) {
+    EXPECT_NEAR(bonferroni[i], want_b[i], 1e-15) << i;
+    EXPECT_NEAR(holm[i], want_h[i], 1e-15) << i;
+  }
+  EXPECT_EQ(adjust_p_values(p, Correction::kNone), p);
+  EXPECT_EQ(adjust_p_values({0.5, 0.9}, Correction::kBonferroni), (std::vector<double>{1.0, 1.0}));
+  EXPECT_TRUE(adjust_p_values({}, Correction::kHolm).empty());
+}
+
+TEST(Stats, BootstrapIntervalAgainstClosedForms) {
+  // Two users, differences 0 and 1: a resample's mean is 0, 0.5 or 1 with probabilities
+  // 1/4, 1/2, 1/4, so the 2.5% and 97.5% quantiles are 0 and 1.
+  const Interval two = bootstrap_mean_interval({0, 1}, 4000, 3);
+  EXPECT_EQ(two.lo, 0.0);
+  EXPECT_EQ(two.hi, 1.0);
+  // A constant difference has no spread.
+  const Interval flat = bootstrap_mean_interval({0.25, 0.25, 0.25}, 100, 3);
+  EXPECT_EQ(flat.lo, 0.25);
+  EXPECT_EQ(flat.hi, 0.25);
+  // 400 users, half 0 and half 1: the mean's standard error is 0.5 / 20 = 0.025, so the 95%
+  // interval is about 0.5 -+ 1.96 * 0.025 = [0.451, 0.549].
+  std::vector<double> half(400, 0.0);
+  std::fill(half.begin(), half.begin() + 200, 1.0);
+  const Interval big = bootstrap_mean_interval(half, 4000, 11);
+  EXPECT_NEAR(big.lo, 0.451, 0.006);
+  EXPECT_NEAR(big.hi, 0.549, 0.006);
+  // Seeded: the same seed gives the same interval, another seed (almost surely) another.
+  const Interval again = bootstrap_mean_interval(half, 4000, 11), other = bootstrap_mean_interval(half, 50, 12);
+  EXPECT_EQ(again.lo, big.lo);
+  EXPECT_EQ(again.hi, big.hi);
+  EXPECT_FALSE(other.lo == big.lo && other.hi == big.hi);
+  EXPECT_THROW(bootstrap_mean_interval({}, 10, 1), Error);
+}
+
 namespace {
 const std::string kBinary = std::string(SEQREC_BINARY_DIR) + "/seqrec";
 
@@ -222,7 +265,46 @@ TEST(Table, MeanStdBestAndSignificanceFromRankFiles) {
   EXPECT_NE(md.find("protocol full/reference/optimistic"), std::string::npos) << md;
   EXPECT_NE(md.find("seqrec commits: c0ffee"), std::string::npos) << md;
   // Per-user means over seeds: better - base = [0, 0, 1, 1, .5, 0]: t = 0.4167 / (0.4916 / sqrt 6).
-  EXPECT_NE(md.find("hit@10 better vs base: mean diff 0.41667 over 6 users"), std::string::npos) << md;
+  EXPECT_NE(md.find("hit@10 better vs base: mean diff 0.41667 ["), std::string::npos) << md;
+  EXPECT_NE(md.find("] over 6 users"), std::string::npos) << md;
+}
+
+TEST(Table, SignificanceIsCorrectedOverTheTablesComparisonsWithBootstrapIntervals) {
+  TempDir dir;
+  fake_result(dir, "b1", "base", 1, "full/reference/optimistic", {0, 3, 50, 60, 70, 80, 90, 95});
+  fake_result(dir, "m1", "better", 1, "full/reference/optimistic", {0, 3, 5, 6, 7, 8, 9, 95});
+  fake_result(dir, "s1", "same", 1, "full/reference/optimistic", {0, 3, 50, 60, 70, 80, 90, 95});
+  auto table = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {dir.path().string(), "--metrics", "hit@10", "--baseline", "base"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ::testing::internal::CaptureStdout();
+    cmd_table(args);
+    return ::testing::internal::GetCapturedStdout();
+  };
+  // Independently: better - base per user = [0, 0, 1, 1, 1, 1, 1, 0]; same - base = 0.
+  const PairedTest better = paired_tests({1, 1, 1, 1, 1, 1, 1, 0}, {1, 1, 0, 0, 0, 0, 0, 0});
+  const double p_better = std::max(better.t_p, better.w_p);
+  auto fixed4 = [](double x) {
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(4) << x;
+    return o.str();
+  };
+  const std::string holm = table({});
+  EXPECT_NE(holm.find("holm-adjusted over the table's 2 tests"), std::string::npos) << holm;
+  // Holm with two tests: the smaller p doubles, the larger (1) stays 1.
+  EXPECT_NE(holm.find("hit@10 better vs base: mean diff 0.62500 ["), std::string::npos) << holm;
+  EXPECT_NE(holm.find("holm-adjusted p = " + fixed4(std::min(1.0, 2 * p_better))), std::string::npos) << holm;
+  EXPECT_NE(holm.find("hit@10 same vs base: mean diff 0.00000 [0.00000, 0.00000] over 8 users"), std::string::npos) << holm;
+  const std::string none = table({"--correction", "none"});
+  EXPECT_NE(none.find("none-adjusted p = " + fixed4(p_better)), std::string::npos) << none;
+  EXPECT_NE(none.find("uncorrected"), std::string::npos) << none;
+  // The dagger follows the corrected p: at alpha between p and 2p it is there uncorrected only.
+  const std::string alpha = std::to_string(1.5 * p_better);
+  EXPECT_NE(table({"--correction", "none", "--alpha", alpha}).find("(+250.0%)†"), std::string::npos);
+  EXPECT_EQ(table({"--alpha", alpha}).find("(+250.0%)†"), std::string::npos);
+  // The interval is seeded: the same seed, the same table.
+  EXPECT_EQ(table({"--bootstrap-seed", "7"}), table({"--bootstrap-seed", "7"}));
+  EXPECT_THROW(table({"--correction", "sidak"}), Error);
 }
 
 TEST(Table, RefusesToMixProtocolsInOneColumn) {
@@ -251,7 +333,7 @@ TEST(Table, GridLayoutNamesTheMethodAndFindsRanksBesideTheResult) {
   cmd_table({dir.file("b1.json"), (dir.path() / "grid").string(), "--metrics", "hit@10", "--baseline", "base"});
   const std::string md = ::testing::internal::GetCapturedStdout();
   EXPECT_NE(md.find("| my-method | **0.8333** (+150.0%) |"), std::string::npos) << md;
-  EXPECT_NE(md.find("hit@10 my-method vs base: mean diff 0.50000 over 6 users"), std::string::npos) << md;
+  EXPECT_NE(md.find("hit@10 my-method vs base: mean diff 0.50000 ["), std::string::npos) << md;
 }
 
 TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {

@@ -1,6 +1,7 @@
 #pragma once
 /// Paired significance tests over per-user metrics (two methods, the same users).
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace seqrec {
@@ -19,6 +20,23 @@ struct PairedTest {
 
 /// Throws seqrec::Error if the vectors differ in length or have fewer than 2 pairs.
 PairedTest paired_tests(const std::vector<double>& a, const std::vector<double>& b);
+
+/// Multiple-comparison corrections of a family of p-values.
+enum class Correction { kHolm, kBonferroni, kNone };
+Correction correction_from_string(const std::string& s);  ///< holm | bonferroni | none, else an Error
+std::string correction_name(Correction c);
+/// The adjusted p-values, in the input order: Bonferroni min(1, m p); Holm's step-down
+/// max over the sorted prefix of min(1, (m - j) p_(j)) (j from 0), which controls the
+/// family-wise error rate like Bonferroni and rejects at least as much.
+std::vector<double> adjust_p_values(const std::vector<double>& p, Correction c);
+
+/// A percentile interval of the mean of `d` (per-user differences) from `resamples` paired
+/// bootstrap resamples of the users, drawn with a seeded mt19937_64: the same inputs and
+/// seed give the same interval.
+struct Interval {
+  double lo = 0, hi = 0;
+};
+Interval bootstrap_mean_interval(const std::vector<double>& d, int64_t resamples, uint64_t seed, double level = 0.95);
 
 /// Mean and sample standard deviation (0 for a single value).
 void mean_std(const std::vector<double>& v, double* mean, double* std);

@@ -46,7 +46,8 @@ const char* kUsage =
     "  list      show registered models, losses, trainers and samplers\n"
     "  demo      train popularity and SASRec on a generated Markov dataset and compare\n"
     "  bench     run a grid of datasets x methods x seeds, resumable (seqrec bench GRID.ini [--dry-run] [--shard i/n])\n"
-    "  table     comparison table from result JSONs (seqrec table RESULTS... [--baseline M] [--format md|csv|latex])\n"
+    "  table     comparison table from result JSONs (seqrec table RESULTS... [--baseline M] [--format md|csv|latex]\n"
+    "            [--correction holm|bonferroni|none] [--bootstrap N] [--bootstrap-seed S])\n"
     "  plot      learning curves, bars and spectra with gnuplot (seqrec plot RESULTS... --out PREFIX)\n"
     "`seqrec <command> --help` lists every key.\n";
 

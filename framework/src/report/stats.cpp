@@ -5,6 +5,7 @@
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <numeric>
+#include <random>
 
 #include "seqrec/error.h"
 
@@ -16,6 +17,60 @@ void mean_std(const std::vector<double>& v, double* mean, double* std) {
   double ss = 0;
   for (double x : v) ss += (x - *mean) * (x - *mean);
   *std = v.size() > 1 ? std::sqrt(ss / (n - 1)) : 0.0;
+}
+
+Correction correction_from_string(const std::string& s) {
+  if (s == "holm") return Correction::kHolm;
+  if (s == "bonferroni") return Correction::kBonferroni;
+  if (s == "none") return Correction::kNone;
+  throw Error("--correction must be holm, bonferroni or none (got '" + s + "')");
+}
+
+std::string correction_name(Correction c) {
+  switch (c) {
+    case Correction::kHolm: return "holm";
+    case Correction::kBonferroni: return "bonferroni";
+    case Correction::kNone: return "none";
+  }
+  return "?";
+}
+
+std::vector<double> adjust_p_values(const std::vector<double>& p, Correction c) {
+  const double m = static_cast<double>(p.size());
+  std::vector<double> out(p.size());
+  if (c == Correction::kNone) return p;
+  if (c == Correction::kBonferroni) {
+    for (size_t i = 0; i < p.size(); ++i) out[i] = std::min(1.0, m * p[i]);
+    return out;
+  }
+  std::vector<size_t> order(p.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
+  double running = 0;  // step-down: adjusted values never decrease along the sorted order
+  for (size_t j = 0; j < order.size(); ++j) {
+    running = std::max(running, std::min(1.0, (m - static_cast<double>(j)) * p[order[j]]));
+    out[order[j]] = running;
+  }
+  return out;
+}
+
+Interval bootstrap_mean_interval(const std::vector<double>& d, int64_t resamples, uint64_t seed, double level) {
+  if (d.empty() || resamples < 1) throw Error("bootstrap: needs values and at least one resample");
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, d.size() - 1);
+  std::vector<double> means(static_cast<size_t>(resamples));
+  for (double& mean : means) {
+    double sum = 0;
+    for (size_t i = 0; i < d.size(); ++i) sum += d[pick(rng)];
+    mean = sum / static_cast<double>(d.size());
+  }
+  std::sort(means.begin(), means.end());
+  // Percentile interval: the (1 - level) / 2 and (1 + level) / 2 quantiles (nearest rank).
+  auto quantile = [&](double q) {
+    const double pos = q * static_cast<double>(means.size() - 1);
+    return means[static_cast<size_t>(std::lround(pos))];
+  };
+  return {quantile((1 - level) / 2), quantile((1 + level) / 2)};
 }
 
 PairedTest paired_tests(const std::vector<double>& a, const std::vector<double>& b) {

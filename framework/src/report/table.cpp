@@ -63,6 +63,9 @@ struct TableSpec {
   std::string baseline, format = "md", reference, output;
   double alpha = 0.05;
   bool other_protocol = false, wall = false;
+  Correction correction = Correction::kHolm;  ///< over every comparison of the table
+  int64_t resamples = 1000;                   ///< paired bootstrap resamples of the users
+  uint64_t bootstrap_seed = 1;
 };
 
 TableSpec parse_table_args(const std::vector<std::string>& args) {
@@ -81,12 +84,16 @@ TableSpec parse_table_args(const std::vector<std::string>& args) {
     else if (args[i] == "--reference") t.reference = value();
     else if (args[i] == "--output") t.output = value();
     else if (args[i] == "--alpha") t.alpha = to_real(value(), "--alpha");
+    else if (args[i] == "--correction") t.correction = correction_from_string(value());
+    else if (args[i] == "--bootstrap") t.resamples = to_integer(value(), "--bootstrap");
+    else if (args[i] == "--bootstrap-seed") t.bootstrap_seed = static_cast<uint64_t>(to_integer(value(), "--bootstrap-seed"));
     else if (args[i] == "--other-protocol") t.other_protocol = true;
     else if (args[i] == "--wall") t.wall = true;
     else if (args[i][0] == '-') throw Error("table: unknown option " + args[i]);
     else t.inputs.push_back(args[i]);
   }
   if (t.format != "md" && t.format != "csv" && t.format != "latex") throw Error("table: --format must be md, csv or latex");
+  if (t.resamples < 1) throw Error("table: --bootstrap needs at least 1 resample");
   return t;
 }
 
@@ -131,21 +138,24 @@ struct Stat {
   bool has = false, best = false, compared = false, tested = false;
   double rel = 0;
   PairedTest test;
+  double p_adjusted = 1;  ///< max(t_p, w_p), corrected over the table's comparisons
+  Interval diff_ci;       ///< of the mean per-user difference to the baseline
+  std::string line;       ///< the footer's line for this comparison, before its adjusted p
 };
 /// Statistics per (dataset, method, metric), and one line per comparison for the footer.
 struct TableStats {
   std::map<std::string, std::map<std::string, std::map<std::string, Stat>>> st;
   std::vector<std::string> sig_lines;
+  int64_t tests = 0;  ///< comparisons in the correction's family
 };
 
 /// The paired tests of `m` against the baseline on per-user values from the rank files.
 void compare_to_baseline(const TableSpec& t, Grouping& g, const std::string& d, const std::string& metric,
-                         const std::string& m, std::map<std::string, EvalResult>& rank_files, Stat& s,
-                         std::vector<std::string>& sig_lines) {
+                         const std::string& m, std::map<std::string, EvalResult>& rank_files, Stat& s) {
   const std::string& baseline = t.baseline;
   const std::string missing = missing_ranks(g.cell[d][m]) + missing_ranks(g.cell[d][baseline]);
   if (!missing.empty()) {
-    sig_lines.push_back(d + " " + metric + " " + m + " vs " + baseline + ": no significance test, rank files missing:" + missing);
+    s.line = d + " " + metric + " " + m + " vs " + baseline + ": no significance test, rank files missing:" + missing;
     return;
   }
   std::map<int64_t, double> base = per_user(g.cell[d][baseline], metric, rank_files);
@@ -158,19 +168,40 @@ void compare_to_baseline(const TableSpec& t, Grouping& g, const std::string& d, 
   }
   s.test = paired_tests(a, b);
   s.tested = true;
+  std::vector<double> diff(a.size());
+  for (size_t i = 0; i < a.size(); ++i) diff[i] = a[i] - b[i];
+  s.diff_ci = bootstrap_mean_interval(diff, t.resamples, t.bootstrap_seed);
   const size_t seeds = g.cell[d][m].size(), base_seeds = g.cell[d][baseline].size();
-  sig_lines.push_back(d + " " + metric + " " + m + " vs " + baseline + ": mean diff " + fmt(s.test.mean_diff, 5) +
-                      " over " + std::to_string(s.test.n) + " users; paired t p = " + fmt(s.test.t_p, 4) +
-                      ", Wilcoxon p = " + fmt(s.test.w_p, 4) + " (" + std::to_string(s.test.nonzero) + " non-zero)" +
-                      (seeds != base_seeds
-                           ? "; CAUTION: " + std::to_string(seeds) + " vs " + std::to_string(base_seeds) +
-                                 " seeds: per-user means over different seed counts are not exchangeable, the signed-rank test is biased"
-                           : ""));
+  s.line = d + " " + metric + " " + m + " vs " + baseline + ": mean diff " + fmt(s.test.mean_diff, 5) + " [" +
+           fmt(s.diff_ci.lo, 5) + ", " + fmt(s.diff_ci.hi, 5) + "] over " + std::to_string(s.test.n) +
+           " users; paired t p = " + fmt(s.test.t_p, 4) + ", Wilcoxon p = " + fmt(s.test.w_p, 4) + " (" +
+           std::to_string(s.test.nonzero) + " non-zero)";
+  if (seeds != base_seeds)
+    s.line += "; CAUTION: " + std::to_string(seeds) + " vs " + std::to_string(base_seeds) +
+              " seeds: per-user means over different seed counts are not exchangeable, the signed-rank test is biased";
+}
+
+/// Corrects the comparisons' p-values (each the larger of its t and Wilcoxon p: both must
+/// reject) as one family, and writes the footer lines in table order.
+void correct_and_describe(const TableSpec& t, const std::vector<Stat*>& compared, TableStats& out) {
+  std::vector<Stat*> tested;
+  std::vector<double> p;
+  for (Stat* s : compared)
+    if (s->tested) tested.push_back(s), p.push_back(std::max(s->test.t_p, s->test.w_p));
+  const std::vector<double> adjusted = adjust_p_values(p, t.correction);
+  for (size_t i = 0; i < tested.size(); ++i) tested[i]->p_adjusted = adjusted[i];
+  out.tests = static_cast<int64_t>(tested.size());
+  for (Stat* s : compared) {
+    if (s->line.empty()) continue;
+    out.sig_lines.push_back(s->tested ? s->line + "; " + correction_name(t.correction) + "-adjusted p = " + fmt(s->p_adjusted, 4)
+                                      : s->line);
+  }
 }
 
 TableStats compute_table_stats(const TableSpec& t, Grouping& g) {
   TableStats out;
   std::map<std::string, EvalResult> rank_files;
+  std::vector<Stat*> compared;  // in table order
   for (const auto& d : g.datasets)
     for (const auto& metric : t.metrics) {
       double best = -1;
@@ -198,15 +229,18 @@ TableStats compute_table_stats(const TableSpec& t, Grouping& g) {
         s.rel = base_mean > 0 ? (s.mean / base_mean - 1) * 100 : 0;
         s.compared = true;
         if (t.other_protocol) continue;  // the rank files hold the runs' own protocol only
-        compare_to_baseline(t, g, d, metric, m, rank_files, s, out.sig_lines);
+        compare_to_baseline(t, g, d, metric, m, rank_files, s);
+        compared.push_back(&s);
       }
     }
+  correct_and_describe(t, compared, out);
   return out;
 }
 
 std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, const std::vector<Published>& published) {
   std::ostringstream o;
-  o << "method,dataset,metric,mean,std,seeds,rel_improvement_pct,p_ttest,p_wilcoxon,source\n";
+  o << "method,dataset,metric,mean,std,seeds,rel_improvement_pct,p_ttest,p_wilcoxon,p_adjusted_" << correction_name(t.correction)
+    << ",diff_mean,diff_ci95_lo,diff_ci95_hi,source\n";
   for (const auto& m : g.methods)
     for (const auto& d : g.datasets)
       for (const auto& metric : t.metrics) {
@@ -214,10 +248,13 @@ std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, co
         if (!s.has) continue;
         o << m << "," << d << "," << metric << "," << fmt(s.mean, 6) << "," << fmt(s.std, 6) << "," << s.n << ","
           << (s.compared ? fmt(s.rel, 2) : "") << "," << (s.tested ? fmt(s.test.t_p, 6) : "") << ","
-          << (s.tested ? fmt(s.test.w_p, 6) : "") << ",seqrec\n";
+          << (s.tested ? fmt(s.test.w_p, 6) : "") << "," << (s.tested ? fmt(s.p_adjusted, 6) : "") << ","
+          << (s.tested ? fmt(s.test.mean_diff, 6) : "") << "," << (s.tested ? fmt(s.diff_ci.lo, 6) : "") << ","
+          << (s.tested ? fmt(s.diff_ci.hi, 6) : "") << ",seqrec\n";
       }
   for (const auto& p : published)
-    for (const auto& [k, v] : p.value) o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,," << p.source << "\n";
+    for (const auto& [k, v] : p.value)
+      o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,,,,,," << p.source << "\n";
   return o.str();
 }
 
@@ -243,7 +280,7 @@ std::vector<std::vector<std::string>> table_rows(const TableSpec& t, Grouping& g
         std::string x = fmt(s.mean) + (s.n > 1 ? (tex ? " $\\pm$ " : " ± ") + fmt(s.std) : "");
         if (s.best) x = md ? "**" + x + "**" : "\\textbf{" + x + "}";
         if (s.compared) x += std::string(" (") + (s.rel >= 0 ? "+" : "") + fmt(s.rel, 1) + (tex ? "\\%)" : "%)");
-        if (s.tested && s.test.t_p < t.alpha && s.test.w_p < t.alpha) x += tex ? "$^\\dagger$" : "†";
+        if (s.tested && s.p_adjusted < t.alpha) x += tex ? "$^\\dagger$" : "†";
         row.push_back(x);
       }
       if (t.wall) {
@@ -315,9 +352,14 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
   const std::string c = t.format == "latex" ? "% " : "";
   o << "\n" << c << "Cells: test mean ± sample std over seeds (a single seed: the value alone; seeds per cell below); bold: best mean of the column.";
   if (t.other_protocol) o << " Metrics under the runs' other history protocol (no significance tests: rank files hold their own).";
-  if (!t.baseline.empty())
-    o << " (+x%): relative to " << t.baseline << "; † : paired t-test and Wilcoxon signed-rank over per-user values both p < "
-      << t.alpha << ".";
+  if (!t.baseline.empty()) {
+    o << " (+x%): relative to " << t.baseline << "; † : paired t-test and Wilcoxon signed-rank over per-user values both "
+      << "reject: the larger of their p-values, ";
+    if (t.correction == Correction::kNone) o << "uncorrected";
+    else o << correction_name(t.correction) << "-adjusted over the table's " << ts.tests << " tests";
+    o << ", < " << t.alpha << ". Each comparison below: the mean per-user difference with a 95% paired bootstrap interval ("
+      << t.resamples << " resamples of the users, seed " << t.bootstrap_seed << ").";
+  }
   o << "\n";
   std::set<std::string> commits;
   for (const auto& r : runs) commits.insert(r.commit);
