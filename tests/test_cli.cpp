@@ -7,6 +7,8 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <iomanip>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "seqrec/build_info.h"
@@ -205,4 +207,34 @@ TEST(Cli, TableRefusesAResultWhoseRankFileIsMissingOrChanged) {
   CliRun missing = seqrec_cli("table " + dir.file("runs"), false);
   EXPECT_EQ(missing.code, 1);
   EXPECT_EQ(missing.out, "seqrec: error: " + out + ": its rank file " + ranks + " is missing\n");
+}
+
+TEST(Cli, SampledCandidatesNeverStandAlone) {
+  // A run evaluated on 100 sampled candidates also ranks the whole catalogue, and a table of
+  // such runs shows the full-ranking mean beside every sampled cell, under a warning.
+  TempDir dir;
+  write_lines(make_markov_dataset(200, 60, 5, 20, 8), dir.file("small.txt"));
+  // 60 items cannot give every user 100 candidates: one line says so.
+  CliRun small = seqrec_cli("train --data " + dir.file("small.txt") + " --cache-dir " + dir.file("cache") +
+                            " --sasrec.hidden-size 8 --epochs 1 --progress none --candidates uni100");
+  EXPECT_EQ(small.code, 1);
+  EXPECT_NE(small.out.find("seqrec: error: --candidates uni100 needs 100 items outside every user's history and answer"),
+            std::string::npos) << small.out;
+  write_lines(make_markov_dataset(200, 300, 5, 20, 8), dir.file("m.txt"));
+  CliRun train = seqrec_cli("train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                            " --sasrec.hidden-size 8 --epochs 1 --progress none --candidates uni100 --output " +
+                            dir.file("r.json") + " --ranks " + dir.file("r.h5"));
+  ASSERT_EQ(train.code, 0) << train.out;
+  const nlohmann::json r = read_json(dir.file("r.json"));
+  EXPECT_EQ(r["protocol"]["label"], "uni100/reference/optimistic");
+  ASSERT_TRUE(r.contains("test_full_ranking")) << r.dump();
+  EXPECT_EQ(r["test_full_ranking"]["protocol"]["label"], "full/reference/optimistic");
+  // 100 candidates rank the answer at least as high as the whole catalogue does.
+  EXPECT_GE(r["test"]["hit@10"].get<double>(), r["test_full_ranking"]["metrics"]["hit@10"].get<double>());
+  CliRun table = seqrec_cli("table " + dir.file("r.json") + " --metrics hit@10", false);
+  ASSERT_EQ(table.code, 0) << table.out;
+  std::ostringstream full;
+  full << std::fixed << std::setprecision(4) << r["test_full_ranking"]["metrics"]["hit@10"].get<double>();
+  EXPECT_NE(table.out.find("[full " + full.str() + "]"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("WARNING: sampled candidates (uni100)"), std::string::npos) << table.out;
 }

@@ -75,6 +75,9 @@ struct RunResult {
   Metrics valid_best;
   Metrics test;  ///< train: the test metrics; eval: the metrics of `stage`
   std::optional<std::pair<ProtocolInfo, Metrics>> test_other_protocol;
+  /// With sampled candidates (uni100, pop100): the same weights ranked against the whole
+  /// catalogue, so sampled metrics never stand alone.
+  std::optional<std::pair<ProtocolInfo, Metrics>> test_full_ranking;
   std::optional<std::vector<double>> item_spectrum;
   std::optional<std::string> sampler;
   std::vector<EpochRecord> curve;

@@ -160,6 +160,9 @@ ojson to_json(const RunResult& r) {
     if (r.test_other_protocol)
       j["test_other_protocol"] = {{"protocol", protocol_to_json(r.test_other_protocol->first)},
                                   {"metrics", metrics_to_json(r.test_other_protocol->second)}};
+    if (r.test_full_ranking)
+      j["test_full_ranking"] = {{"protocol", protocol_to_json(r.test_full_ranking->first)},
+                                {"metrics", metrics_to_json(r.test_full_ranking->second)}};
     put(j, "item_spectrum", r.item_spectrum);
     put(j, "sampler", r.sampler);
     j["curve"] = curve_to_json(r.curve);
@@ -197,7 +200,7 @@ RunResult run_result_from_json(const json& j) {
     r.total_seconds = j.at("total_seconds");
   } else {
     known.insert({"model", "loss", "trainer", "plugins", "seed", "model_options", "best_epoch", "stopped_early", "resumes",
-                  "epochs_run", "valid_best", "test", "test_other_protocol", "item_spectrum", "sampler", "curve", "timing",
+                  "epochs_run", "valid_best", "test", "test_other_protocol", "test_full_ranking", "item_spectrum", "sampler", "curve", "timing",
                   "peak_rss_bytes"});
     r.model = j.at("model");
     r.loss = j.at("loss");
@@ -214,6 +217,9 @@ RunResult run_result_from_json(const json& j) {
     if (j.contains("test_other_protocol"))
       r.test_other_protocol = {protocol_from(j["test_other_protocol"].at("protocol")),
                                metrics_from(j["test_other_protocol"].at("metrics"))};
+    if (j.contains("test_full_ranking"))
+      r.test_full_ranking = {protocol_from(j["test_full_ranking"].at("protocol")),
+                             metrics_from(j["test_full_ranking"].at("metrics"))};
     get(j, "item_spectrum", &r.item_spectrum);
     get(j, "sampler", &r.sampler);
     r.curve = curve_from(j.at("curve"));

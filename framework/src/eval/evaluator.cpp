@@ -150,7 +150,11 @@ std::vector<std::vector<int32_t>> RankingEvaluator::sample_candidates(const Data
     excluded.push_back(static_cast<int32_t>(set.answers[i]));
     std::sort(excluded.begin(), excluded.end());
     const int64_t available = n_items - static_cast<int64_t>(std::unique(excluded.begin(), excluded.end()) - excluded.begin());
-    const int64_t want = std::min<int64_t>(100, available);
+    if (available < 100)
+      throw Error("--candidates " + options_.label().substr(0, options_.label().find('/')) + " needs 100 items outside every "
+                  "user's history and answer; user row " + std::to_string(set.users[i]) + " has " + std::to_string(available) +
+                  " (a catalogue of " + std::to_string(n_items) + " items)");
+    const int64_t want = 100;
     std::vector<int32_t>& c = out[i];
     while (static_cast<int64_t>(c.size()) < want) {
       int32_t item = draw(rng) + 1;

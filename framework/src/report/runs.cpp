@@ -58,6 +58,8 @@ RunRecord read_run(const std::string& f, RunResult result, const std::string& na
     r.protocol = result.test_other_protocol->first.label;
   }
   for (const auto& [k, v] : *test) r.test[k] = v;
+  if (!other_protocol && result.test_full_ranking)
+    for (const auto& [k, v] : result.test_full_ranking->second) r.test_full[k] = v;
   r.result = std::move(result);
   return r;
 }

@@ -14,6 +14,7 @@ struct RunRecord {
   std::string ranks;  ///< the per-user rank file found for it ("" when none)
   int64_t seed = 0;
   std::map<std::string, double> test;  ///< under `protocol`: the run's own, or the other one
+  std::map<std::string, double> test_full;  ///< the full ranking's, when `protocol` samples candidates
   RunResult result;                    ///< the whole file (curves, spectra, timing)
 };
 

@@ -9,6 +9,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -141,7 +142,11 @@ struct Stat {
   double p_adjusted = 1;  ///< max(t_p, w_p), corrected over the table's comparisons
   Interval diff_ci;       ///< of the mean per-user difference to the baseline
   std::string line;       ///< the footer's line for this comparison, before its adjusted p
+  std::optional<double> full_mean;  ///< with sampled candidates: the full ranking's mean over seeds
 };
+
+/// Whether a protocol label ranks sampled candidates (uni100/..., pop100/...).
+bool sampled(const std::string& protocol) { return protocol.rfind("full/", 0) != 0; }
 /// Statistics per (dataset, method, metric), and one line per comparison for the footer.
 struct TableStats {
   std::map<std::string, std::map<std::string, std::map<std::string, Stat>>> st;
@@ -217,6 +222,11 @@ TableStats compute_table_stats(const TableSpec& t, Grouping& g) {
         mean_std(v, &s.mean, &s.std);
         s.n = v.size();
         s.has = true;
+        std::vector<double> full;
+        for (const RunRecord* r : it->second)
+          if (r->test_full.count(metric)) full.push_back(r->test_full.at(metric));
+        double full_std = 0;
+        if (!full.empty() && full.size() == v.size()) mean_std(full, &s.full_mean.emplace(), &full_std);
         best = std::max(best, s.mean);
       }
       for (const auto& m : g.methods)
@@ -240,7 +250,7 @@ TableStats compute_table_stats(const TableSpec& t, Grouping& g) {
 std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, const std::vector<Published>& published) {
   std::ostringstream o;
   o << "method,dataset,metric,mean,std,seeds,rel_improvement_pct,p_ttest,p_wilcoxon,p_adjusted_" << correction_name(t.correction)
-    << ",diff_mean,diff_ci95_lo,diff_ci95_hi,source\n";
+    << ",diff_mean,diff_ci95_lo,diff_ci95_hi,full_ranking_mean,source\n";
   for (const auto& m : g.methods)
     for (const auto& d : g.datasets)
       for (const auto& metric : t.metrics) {
@@ -250,11 +260,11 @@ std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, co
           << (s.compared ? fmt(s.rel, 2) : "") << "," << (s.tested ? fmt(s.test.t_p, 6) : "") << ","
           << (s.tested ? fmt(s.test.w_p, 6) : "") << "," << (s.tested ? fmt(s.p_adjusted, 6) : "") << ","
           << (s.tested ? fmt(s.test.mean_diff, 6) : "") << "," << (s.tested ? fmt(s.diff_ci.lo, 6) : "") << ","
-          << (s.tested ? fmt(s.diff_ci.hi, 6) : "") << ",seqrec\n";
+          << (s.tested ? fmt(s.diff_ci.hi, 6) : "") << "," << (s.full_mean ? fmt(*s.full_mean, 6) : "") << ",seqrec\n";
       }
   for (const auto& p : published)
     for (const auto& [k, v] : p.value)
-      o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,,,,,," << p.source << "\n";
+      o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,,,,,,," << p.source << "\n";
   return o.str();
 }
 
@@ -281,6 +291,7 @@ std::vector<std::vector<std::string>> table_rows(const TableSpec& t, Grouping& g
         if (s.best) x = md ? "**" + x + "**" : "\\textbf{" + x + "}";
         if (s.compared) x += std::string(" (") + (s.rel >= 0 ? "+" : "") + fmt(s.rel, 1) + (tex ? "\\%)" : "%)");
         if (s.tested && s.p_adjusted < t.alpha) x += tex ? "$^\\dagger$" : "†";
+        if (s.full_mean) x += " [full " + fmt(*s.full_mean) + "]";
         row.push_back(x);
       }
       if (t.wall) {
@@ -366,6 +377,10 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
   for (const auto& d : g.datasets) {
     const RunRecord* any = g.cell[d].begin()->second.front();
     o << c << "- " << d << ": protocol " << any->protocol << ", leave-one-out, dataset source hash " << any->dataset_hash << "\n";
+    if (sampled(any->protocol))
+      o << c << "  - WARNING: sampled candidates (" << any->protocol.substr(0, any->protocol.find('/'))
+        << "): sampled metrics can order methods differently from the full ranking (Krichene & Rendle, KDD 2020); "
+        << "[full x] is each cell's full-ranking mean (runs made before seqrec recorded it have none)\n";
     const DatasetInfo& ds = any->result.dataset;
     if (ds.test_answer_repeats) {
       const double users = static_cast<double>(ds.users), repeats = static_cast<double>(*ds.test_answer_repeats);
