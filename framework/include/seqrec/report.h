@@ -1,6 +1,9 @@
 #pragma once
 /// Head-to-head benchmarks: grids of runs (seqrec bench), comparison tables (seqrec table)
 /// and plots (seqrec plot). Each command takes its own arguments, not config keys.
+#include <sys/types.h>
+
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +35,10 @@ struct Grid {
 Grid read_grid(const std::string& path);
 /// The grid's runs in order (dataset, method, seed), each resolved and hashed.
 std::vector<GridRun> plan_grid(const Grid& g);
+
+/// Starts this seqrec binary with `args` (e.g. train ...) as a child process, its stdout and
+/// stderr appended to `log_path`, OPENBLAS_NUM_THREADS set when `blas_threads` > 0.
+pid_t spawn_seqrec(const std::vector<std::string>& args, const std::string& log_path, int64_t blas_threads);
 
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_table(const std::vector<std::string>& args);

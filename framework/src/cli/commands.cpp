@@ -30,6 +30,7 @@
 #include "seqrec/results.h"
 #include "seqrec/run_result.h"
 #include "seqrec/trainer.h"
+#include "seqrec/tune.h"
 
 namespace seqrec {
 namespace {
@@ -49,6 +50,7 @@ const char* kUsage =
     "  table     comparison table from result JSONs (seqrec table RESULTS... [--baseline M] [--format md|csv|latex]\n"
     "            [--correction holm|bonferroni|none] [--bootstrap N] [--bootstrap-seed S])\n"
     "  plot      learning curves, bars and spectra with gnuplot (seqrec plot RESULTS... --out PREFIX)\n"
+    "  tune      the same search budget for every method, successive halving on validation (seqrec tune TUNE.ini)\n"
     "`seqrec <command> --help` lists every key.\n";
 
 /// Applies the process-wide settings every command shares.
@@ -230,6 +232,7 @@ int run_cli(const std::vector<std::string>& args) {
     if (cmd == "bench") return cmd_bench(rest);
     if (cmd == "table") return cmd_table(rest);
     if (cmd == "plot") return cmd_plot(rest);
+    if (cmd == "tune") return cmd_tune(rest);
     if (cmd != "prepare" && cmd != "train" && cmd != "eval" && cmd != "list" && cmd != "demo") {
       std::cerr << "seqrec: error: unknown command '" << cmd << "'\n" << kUsage;
       return 2;

@@ -103,6 +103,7 @@ Provenance provenance(const Config& c) {
 
 Experiment run_experiment(const Config& c, std::ostream& log) {
   check_needs(c);
+  if (!c.flag("test") && c.has("ranks")) throw Error("--ranks holds test ranks: it needs --test true");
   LoadedData l = load_data(c);
   log << l.data.name << ": " << format_stats(compute_stats(l.data)) << std::endl;
   Experiment x;
@@ -121,7 +122,7 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
     auto t0 = std::chrono::steady_clock::now();
     fr.best_valid_metrics = evaluator.evaluate(model, l.data, make_eval_set(l.data, Stage::kValid)).metrics;
     fr.best_epoch = 0;
-    fr.test = evaluator.evaluate(model, l.data, make_eval_set(l.data, Stage::kTest));
+    if (c.flag("test")) fr.test = evaluator.evaluate(model, l.data, make_eval_set(l.data, Stage::kTest));
     fr.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } else {
     log << "training " << c.str("model") << " with " << (trainer->uses_loss() ? loss->name() : "its own objective") << " ("
@@ -132,18 +133,22 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
              "multiplies kernel launches on a GPU; --batching packed or padded is faster there" << std::endl;
     fr = fit(model, *trainer, *loss, l.data, c, evaluator, log);
   }
-  log << "test [" << fr.test.label << "]: " << format_metrics(fr.test.metrics, eo.ks) << std::endl;
+  const bool test = c.flag("test");
+  if (test) log << "test [" << fr.test.label << "]: " << format_metrics(fr.test.metrics, eo.ks) << std::endl;
   // The other history protocol on the same weights, so every run reports both.
   EvalOptions other = eo;
   other.protocol = eo.protocol == Protocol::kReference ? Protocol::kStrict : Protocol::kReference;
-  const EvalResult other_test = RankingEvaluator(other).evaluate(model, l.data, make_eval_set(l.data, Stage::kTest));
-  log << "test [" << other_test.label << "]: " << format_metrics(other_test.metrics, eo.ks) << std::endl;
+  std::optional<EvalResult> other_test;
+  if (test) {
+    other_test = RankingEvaluator(other).evaluate(model, l.data, make_eval_set(l.data, Stage::kTest));
+    log << "test [" << other_test->label << "]: " << format_metrics(other_test->metrics, eo.ks) << std::endl;
+  }
   // Sampled candidates can reorder methods against the full ranking (Krichene & Rendle,
   // KDD 2020): such a run also ranks the whole catalogue, under its own history protocol.
   std::optional<EvalResult> full_test;
   EvalOptions full = eo;
   full.candidates = Candidates::kFull;
-  if (eo.candidates != Candidates::kFull) {
+  if (test && eo.candidates != Candidates::kFull) {
     full_test = RankingEvaluator(full).evaluate(model, l.data, make_eval_set(l.data, Stage::kTest));
     log << "test [" << full_test->label << "]: " << format_metrics(full_test->metrics, eo.ks) << std::endl;
   }
@@ -166,7 +171,7 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
   r.epochs_run = static_cast<int64_t>(fr.curve.size());
   r.valid_best = rounded_metrics(fr.best_valid_metrics, eo.ks);
   r.test = rounded_metrics(fr.test.metrics, eo.ks);
-  r.test_other_protocol = {{protocol_info(other), rounded_metrics(other_test.metrics, eo.ks)}};
+  if (other_test) r.test_other_protocol = {{protocol_info(other), rounded_metrics(other_test->metrics, eo.ks)}};
   if (full_test) r.test_full_ranking = {{protocol_info(full), rounded_metrics(full_test->metrics, eo.ks)}};
   if (!model.parameters().empty()) r.item_spectrum = normalised_spectrum(model.item_table());
   r.sampler = c.str("sampler");

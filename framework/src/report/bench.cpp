@@ -78,6 +78,24 @@ void check_filed(const GridRun& r, const Config& c) {
 
 }  // namespace
 
+pid_t spawn_seqrec(const std::vector<std::string>& args, const std::string& log_path, int64_t blas_threads) {
+  const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  const pid_t pid = fork();
+  if (pid < 0) throw Error("fork failed");
+  if (pid == 0) {
+    // Appended: a resumed run's log keeps the epochs before its interruption.
+    std::FILE* log = std::freopen(log_path.c_str(), "a", stdout);
+    if (!log || dup2(fileno(stdout), STDERR_FILENO) < 0) _exit(127);
+    if (blas_threads > 0) setenv("OPENBLAS_NUM_THREADS", std::to_string(blas_threads).c_str(), 1);
+    std::vector<char*> argv = {const_cast<char*>(exe.c_str())};
+    for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
+    argv.push_back(nullptr);
+    execv(exe.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 Grid read_grid(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error(path + ": cannot open grid file");
@@ -185,7 +203,6 @@ class Scheduler {
   void forward_stop();
 
   const Grid& g_;
-  const std::string exe_ = fs::read_symlink("/proc/self/exe").string();
   std::map<pid_t, std::pair<GridRun, clock::time_point>> running_;
   std::vector<std::string> elsewhere_;  // outputs of runs left to another process
   int64_t done_, mine_, finished_ = 0, failed_ = 0;
@@ -213,19 +230,7 @@ void Scheduler::launch(const GridRun& r) {
   std::vector<std::string> a = train_args(g_, r);
   // --resume: a run that was interrupted (killed, preempted) continues from its state.
   a.insert(a.end(), {"--output", r.output, "--ranks", stem + ".ranks.h5", "--progress", "lines", "--resume"});
-  const pid_t pid = fork();
-  if (pid < 0) throw Error("bench: fork failed");
-  if (pid == 0) {
-    // Appended: a resumed run's log keeps the epochs before its interruption.
-    std::FILE* log = std::freopen((stem + ".log").c_str(), "a", stdout);
-    if (!log || dup2(fileno(stdout), STDERR_FILENO) < 0) _exit(127);
-    if (g_.threads > 0) setenv("OPENBLAS_NUM_THREADS", std::to_string(g_.threads).c_str(), 1);
-    std::vector<char*> argv = {const_cast<char*>(exe_.c_str())};
-    for (auto& s : a) argv.push_back(const_cast<char*>(s.c_str()));
-    argv.push_back(nullptr);
-    execv(exe_.c_str(), argv.data());
-    _exit(127);
-  }
+  const pid_t pid = spawn_seqrec(a, stem + ".log", g_.threads);
   running_[pid] = {r, clock::now()};
   std::cout << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << std::endl;
 }

@@ -395,7 +395,13 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
       std::set<std::string> hashes;
       std::string seeds;
       for (const RunRecord* r : it->second) hashes.insert(r->config_hash), seeds += (seeds.empty() ? "" : ",") + std::to_string(r->seed);
-      o << c << "  - " << m << ": seeds " << seeds << "; config hashes " << join(hashes, " ") << "\n";
+      std::set<std::string> tuned;
+      for (const RunRecord* r : it->second) {
+        auto t = r->result.config.find("tuned");
+        if (t != r->result.config.end() && !t->second.empty()) tuned.insert(t->second);
+      }
+      o << c << "  - " << m << ": seeds " << seeds << "; config hashes " << join(hashes, " ")
+        << (tuned.empty() ? "" : "; tuned: " + join(tuned, ", ")) << "\n";
     }
   }
   o << c << "- seqrec commits: " << join(commits, ", ") << "\n";

@@ -55,6 +55,12 @@ void declare_train_keys(Schema& s) {
   s.add(KeySpec{"state-every", KeyType::kInt, "1",
          "train: write the training state beside --output every N epochs (0: only on a stop signal)", "output"}.unhashed());
   s.add(KeySpec{"keep-state", KeyType::kBool, "false", "train: keep the training state after the result is written", "output"}.unhashed());
+  s.add({"test", KeyType::kBool, "true",
+         "train: evaluate the test set once training ends; false = validation only (what seqrec tune runs: its "
+         "results hold no test metric)", "train"});
+  s.add(KeySpec{"tuned", KeyType::kString, "",
+                "set by the configs seqrec tune writes: the tuning summary they were chosen in (tables show it)", "output"}
+            .unhashed());
   const double inf = HUGE_VAL;
   for (const char* k : {"epochs", "patience", "eval-every", "batch-size"}) s.limit(k, {1, inf});
   s.limit("state-every", {0, inf});
@@ -575,7 +581,7 @@ FitResult FitLoop::run() {
     auto params = model_.named_parameters();
     for (const auto& [name, t] : best_) params[name].copy_(t);
   }
-  result_.test = evaluator_.evaluate(model_, data_, test_);
+  if (config_.flag("test")) result_.test = evaluator_.evaluate(model_, data_, test_);
   result_.total_seconds = at_.seconds_before + seconds_since(run_start_);
   return result_;
 }

@@ -1,0 +1,285 @@
+// seqrec tune TUNE.ini: for every dataset and method, the same number of trials drawn from
+// the method's search space, run by successive halving on the validation metric (the test
+// set is never evaluated: trials run with --test false), then the chosen config written as an
+// ordinary config file that bench can run, and a summary of every trial and the compute spent.
+// Trials are ordinary train runs in child processes, each filed as
+// {output}/{dataset}/{method}/trial{i}-rung{r}.json: a tune that stopped resumes where it was.
+#include "seqrec/tune.h"
+
+#include <sys/wait.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "seqrec/config.h"
+#include "seqrec/error.h"
+#include "seqrec/files.h"
+#include "seqrec/hash.h"
+#include "seqrec/report.h"
+#include "seqrec/run_result.h"
+
+namespace fs = std::filesystem;
+
+namespace seqrec {
+namespace {
+
+std::string trim(const std::string& s) {
+  const size_t a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
+  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, sep);)
+    if (!trim(item).empty()) out.push_back(trim(item));
+  return out;
+}
+
+std::string substitute(std::string s, const std::string& dataset, const std::string& method) {
+  for (const auto& [k, v] : {std::pair<std::string, std::string>{"{dataset}", dataset}, {"{method}", method}})
+    for (size_t p; (p = s.find(k)) != std::string::npos;) s.replace(p, k.size(), v);
+  return s;
+}
+
+std::string number(double x) {
+  std::ostringstream o;
+  o << std::setprecision(6) << x;
+  return o.str();
+}
+
+/// One trial: its drawn values and what each rung it ran gave.
+struct Trial {
+  std::map<std::string, std::string> values;
+  std::map<int64_t, double> score;    ///< rung -> best validation metric
+  std::map<int64_t, double> seconds;  ///< rung -> wall time
+};
+
+/// The train arguments of a trial at `epochs`, validation only.
+std::vector<std::string> trial_args(const TuneSpec& t, const std::string& config, const std::string& method,
+                                    const Trial& trial, int64_t epochs, const std::string& output) {
+  std::vector<std::string> a = {"train", "--config", config, "--label", method, "--threads", std::to_string(t.threads)};
+  for (const auto& [k, v] : t.overrides) a.insert(a.end(), {"--" + k, v});
+  for (const auto& [k, v] : trial.values) a.insert(a.end(), {"--" + k, v});
+  a.insert(a.end(), {"--epochs", std::to_string(epochs), "--test", "false", "--output", output, "--progress", "lines",
+                     "--resume"});
+  return a;
+}
+
+/// Runs (or finds) a trial's rung; returns its result.
+RunResult run_trial(const TuneSpec& t, const std::vector<std::string>& args, const std::string& output) {
+  if (!fs::exists(output)) {
+    fs::create_directories(fs::path(output).parent_path());
+    const std::string log = output.substr(0, output.size() - 5) + ".log";
+    const pid_t pid = spawn_seqrec(args, log, t.threads);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !fs::exists(output))
+      throw Error("tune: trial " + output + " failed; its log is " + log);
+  }
+  return read_run_result(output);
+}
+
+/// The chosen trial as a config file: every key the trial set away from its default.
+std::string chosen_config(const TuneSpec& t, const std::string& base, const std::string& method, const Trial& trial,
+                          const std::string& summary) {
+  std::vector<std::string> a = {"--config", base};
+  for (const auto& [k, v] : t.overrides) a.insert(a.end(), {"--" + k, v});
+  for (const auto& [k, v] : trial.values) a.insert(a.end(), {"--" + k, v});
+  Config c;
+  parse_config(a, &c, nullptr);
+  std::ostringstream o;
+  o << "# Chosen by seqrec tune for " << method << " (" << summary << "): " << base << " with the trial's values.\n";
+  for (const auto& [k, v] : c.values()) {
+    const KeySpec* spec = schema().find(k);
+    if (k == "config" || !spec || v == spec->default_value || spec->hashing == KeySpec::Hashing::kNever) continue;
+    o << k << " = " << v << "\n";
+  }
+  o << "tuned = " << summary << "\n";
+  return o.str();
+}
+
+}  // namespace
+
+std::string SearchDimension::draw(std::mt19937_64& rng) const {
+  std::uniform_real_distribution<double> u(0, 1);
+  switch (kind) {
+    case Kind::kChoice: return choices[std::uniform_int_distribution<size_t>(0, choices.size() - 1)(rng)];
+    case Kind::kUniform: return number(lo + (hi - lo) * u(rng));
+    case Kind::kLogUniform: return number(std::exp(std::log(lo) + (std::log(hi) - std::log(lo)) * u(rng)));
+  }
+  return "";
+}
+
+SearchDimension parse_dimension(const std::string& text, const std::string& what) {
+  const std::string s = trim(text);
+  const size_t space = s.find(' ');
+  const std::string kind = s.substr(0, space), rest = space == std::string::npos ? "" : trim(s.substr(space + 1));
+  SearchDimension d;
+  if (kind == "choice") {
+    d.choices = split(rest, ',');
+    if (d.choices.empty()) throw Error(what + ": choice needs values, e.g. choice 32, 64, 128");
+    return d;
+  }
+  const std::vector<std::string> ends = split(rest, ' ');
+  if ((kind != "uniform" && kind != "loguniform") || ends.size() != 2)
+    throw Error(what + ": expected choice a, b, ... | uniform lo hi | loguniform lo hi; got '" + s + "'");
+  d.kind = kind == "uniform" ? SearchDimension::Kind::kUniform : SearchDimension::Kind::kLogUniform;
+  d.lo = to_real(ends[0], what);
+  d.hi = to_real(ends[1], what);
+  if (!(d.lo < d.hi) || (kind == "loguniform" && d.lo <= 0)) throw Error(what + ": needs lo < hi (and lo > 0 for loguniform)");
+  return d;
+}
+
+TuneSpec read_tune_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open tune file");
+  TuneSpec t;
+  std::map<std::string, std::string> kv;
+  std::string section = "tune", line;
+  for (int no = 1; std::getline(in, line); ++no) {
+    line = trim(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
+    const std::string where = path + ":" + std::to_string(no);
+    if (line.front() == '[') {
+      section = trim(line.substr(1, line.find(']') - 1));
+      if (section != "tune" && section.rfind("space ", 0) != 0) throw Error(where + ": sections are [tune] and [space METHOD]");
+      continue;
+    }
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) throw Error(where + ": expected key = value");
+    const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    if (section == "tune") {
+      kv[key] = value;
+    } else {
+      const std::string method = trim(section.substr(6));
+      if (!schema().find(key)) throw Error(where + ": '" + key + "' is not a configuration key (seqrec train --help)");
+      t.spaces[method][key] = parse_dimension(value, where);
+      t.space_text[method][key] = value;
+    }
+  }
+  auto need = [&](const char* k) {
+    if (!kv.count(k) || kv[k].empty()) throw Error(path + ": missing '" + std::string(k) + "'");
+    return kv[k];
+  };
+  t.datasets = split(need("datasets"), ',');
+  t.methods = split(need("methods"), ',');
+  t.config_pattern = need("config");
+  t.output = need("output");
+  for (const auto& o : split(kv["set"], ';')) {
+    const size_t eq = o.find('=');
+    if (eq == std::string::npos) throw Error(path + ": 'set' entries are key=value; got '" + o + "'");
+    t.overrides.emplace_back(trim(o.substr(0, eq)), trim(o.substr(eq + 1)));
+  }
+  auto integer = [&](const char* k, int64_t* v, int64_t lo) {
+    if (!kv.count(k)) return;
+    *v = to_integer(kv[k], path + ": " + k);
+    if (*v < lo) throw Error(path + ": " + k + " must be at least " + std::to_string(lo));
+  };
+  integer("trials", &t.trials, 1);
+  integer("max-epochs", &t.max_epochs, 1);
+  integer("rungs", &t.rungs, 1);
+  integer("eta", &t.eta, 2);
+  integer("threads", &t.threads, 0);
+  if (kv.count("seed")) t.seed = static_cast<uint64_t>(to_integer(kv["seed"], path + ": seed"));
+  for (const auto& k : kv)
+    if (k.first != "datasets" && k.first != "methods" && k.first != "config" && k.first != "output" && k.first != "set" &&
+        k.first != "trials" && k.first != "max-epochs" && k.first != "rungs" && k.first != "eta" && k.first != "threads" &&
+        k.first != "seed")
+      throw Error(path + ": unknown tune key '" + k.first + "'");
+  for (const auto& m : t.methods)
+    if (!t.spaces.count(m)) throw Error(path + ": no [space " + m + "] section: every method needs a search space");
+  return t;
+}
+
+int64_t rung_epochs(int64_t max_epochs, int64_t eta, int64_t rungs, int64_t r) {
+  int64_t e = max_epochs;
+  for (int64_t i = r; i < rungs - 1; ++i) e /= eta;
+  return std::max<int64_t>(1, e);
+}
+
+std::vector<std::vector<int64_t>> successive_halving(int64_t n, int64_t rungs, int64_t eta,
+                                                     const std::function<double(int64_t, int64_t)>& score) {
+  std::vector<std::vector<int64_t>> ran;
+  std::vector<int64_t> alive(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) alive[static_cast<size_t>(i)] = i;
+  for (int64_t r = 0; r < rungs && !alive.empty(); ++r) {
+    std::vector<std::pair<double, int64_t>> scored;
+    for (int64_t trial : alive) scored.emplace_back(score(trial, r), trial);
+    ran.push_back(alive);
+    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    });
+    const size_t keep = static_cast<size_t>((static_cast<int64_t>(scored.size()) + eta - 1) / eta);
+    alive.clear();
+    for (size_t i = 0; i < keep && r + 1 < rungs; ++i) alive.push_back(scored[i].second);
+  }
+  return ran;
+}
+
+int cmd_tune(const std::vector<std::string>& args) {
+  if (args.size() != 1 || args[0].empty() || args[0][0] == '-') throw Error("usage: seqrec tune TUNE.ini");
+  const TuneSpec t = read_tune_file(args[0]);
+  const std::string summary_path = (fs::path(t.output) / "summary.md").string();
+  std::ostringstream summary;
+  summary << "# seqrec tune " << args[0] << "\n\nBudget, the same for every method: " << t.trials << " trials, "
+          << t.rungs << " rung(s) of successive halving (eta " << t.eta << ", epochs per rung";
+  for (int64_t r = 0; r < t.rungs; ++r) summary << " " << rung_epochs(t.max_epochs, t.eta, t.rungs, r);
+  summary << "), seed " << t.seed << "; selection on the validation metric only (trials run with --test false).\n";
+  for (const auto& d : t.datasets)
+    for (const auto& m : t.methods) {
+      const std::string base = substitute(t.config_pattern, d, m);
+      if (!fs::exists(base)) throw Error(base + ": no such config (tune method " + m + " on " + d + ")");
+      const fs::path dir = fs::path(t.output) / d / m;
+      // The trials' values: one stream per (seed, dataset, method), drawn in key order.
+      std::mt19937_64 rng(t.seed * 1000003ULL + fnv1a(d + "/" + m));
+      std::vector<Trial> trials(static_cast<size_t>(t.trials));
+      for (Trial& trial : trials)
+        for (const auto& [key, dim] : t.spaces.at(m)) trial.values[key] = dim.draw(rng);
+      auto score = [&](int64_t i, int64_t r) {
+        Trial& trial = trials[static_cast<size_t>(i)];
+        const int64_t epochs = rung_epochs(t.max_epochs, t.eta, t.rungs, r);
+        const std::string out = (dir / ("trial" + std::to_string(i) + "-rung" + std::to_string(r) + ".json")).string();
+        const RunResult res = run_trial(t, trial_args(t, base, m, trial, epochs, out), out);
+        trial.score[r] = metric_value(res.valid_best, res.config.at("metric"));
+        trial.seconds[r] = res.timing.total_seconds;
+        std::cout << d << " " << m << " trial " << i << " rung " << r << " (" << epochs << " epochs): valid "
+                  << res.config.at("metric") << " " << std::fixed << std::setprecision(4) << trial.score[r] << ", "
+                  << std::setprecision(0) << trial.seconds[r] << " s" << std::endl;
+        return trial.score[r];
+      };
+      const std::vector<std::vector<int64_t>> ran = successive_halving(t.trials, t.rungs, t.eta, score);
+      const int64_t last = static_cast<int64_t>(ran.size()) - 1;
+      int64_t best = ran[last].front();
+      for (int64_t i : ran[last])
+        if (trials[static_cast<size_t>(i)].score[last] > trials[static_cast<size_t>(best)].score[last]) best = i;
+      const std::string chosen = (dir / "chosen.ini").string();
+      write_file_atomically(chosen, chosen_config(t, base, m, trials[static_cast<size_t>(best)], summary_path));
+      double seconds = 0;
+      for (const Trial& trial : trials)
+        for (const auto& [r, s] : trial.seconds) seconds += s;
+      summary << "\n## " << d << " / " << m << "\n\nSpace:";
+      for (const auto& [k, v] : t.space_text.at(m)) summary << " `" << k << " = " << v << "`";
+      summary << "\n\n| trial | values | best valid per rung | seconds |\n|---|---|---|---:|\n";
+      for (size_t i = 0; i < trials.size(); ++i) {
+        summary << "| " << i << (static_cast<int64_t>(i) == best ? " (chosen)" : "") << " |";
+        for (const auto& [k, v] : trials[i].values) summary << " " << k << "=" << v;
+        summary << " |";
+        for (const auto& [r, s] : trials[i].score) summary << " r" << r << " " << std::fixed << std::setprecision(4) << s;
+        double sec = 0;
+        for (const auto& [r, s] : trials[i].seconds) sec += s;
+        summary << " | " << std::setprecision(0) << sec << " |\n";
+      }
+      summary << "\nCompute: " << std::setprecision(1) << seconds / 60 << " min over " << trials.size()
+              << " trials. Chosen config: `" << chosen << "`.\n";
+    }
+  write_file_atomically(summary_path, summary.str());
+  std::cout << "tune summary written to " << summary_path << std::endl;
+  return 0;
+}
+
+}  // namespace seqrec

@@ -1,0 +1,120 @@
+// seqrec tune: successive halving keeps the best trials, the budget is the same for every
+// method, trials never evaluate the test set, and the chosen config is one bench can run.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "seqrec/build_info.h"
+#include "seqrec/config.h"
+#include "seqrec/dataset.h"
+#include "seqrec/files.h"
+#include "seqrec/tune.h"
+#include "test_util.h"
+
+using namespace seqrec;
+using seqrec::testing::TempDir;
+using seqrec::testing::write_file;
+
+TEST(Tune, RungEpochsGrowByEta) {
+  EXPECT_EQ(rung_epochs(60, 3, 3, 0), 6);
+  EXPECT_EQ(rung_epochs(60, 3, 3, 1), 20);
+  EXPECT_EQ(rung_epochs(60, 3, 3, 2), 60);
+  EXPECT_EQ(rung_epochs(2, 3, 3, 0), 1);  // never below one epoch
+}
+
+TEST(Tune, HalvingKeepsTheBestTrialsOfEachRung) {
+  // A synthetic objective: trial i scores quality[i] at every rung, except trial 4, which
+  // looks best at rung 0 and worst afterwards.
+  const std::vector<double> quality = {0.1, 0.5, 0.3, 0.9, 0.95, 0.2, 0.8, 0.4, 0.7};
+  std::vector<std::pair<int64_t, int64_t>> calls;
+  auto score = [&](int64_t trial, int64_t rung) {
+    calls.emplace_back(trial, rung);
+    return trial == 4 && rung > 0 ? 0.0 : quality[static_cast<size_t>(trial)];
+  };
+  const auto ran = successive_halving(9, 3, 3, score);
+  ASSERT_EQ(ran.size(), 3u);
+  EXPECT_EQ(ran[0].size(), 9u);
+  EXPECT_EQ(ran[1], (std::vector<int64_t>{4, 3, 6}));  // the best three of rung 0, best first
+  EXPECT_EQ(ran[2], (std::vector<int64_t>{3}));        // of those, the best at rung 1
+  EXPECT_EQ(calls.size(), 9u + 3u + 1u);               // every trial once per rung it reached
+  // One rung is random search: every trial, full budget.
+  EXPECT_EQ(successive_halving(5, 1, 3, score).size(), 1u);
+}
+
+TEST(Tune, DimensionsDrawInsideTheirRangesAndAreSeeded) {
+  const SearchDimension lr = parse_dimension("loguniform 1e-4 1e-2", "lr"), c = parse_dimension("choice 32, 64", "h");
+  std::mt19937_64 a(5), b(5);
+  int below = 0;
+  for (int i = 0; i < 400; ++i) {
+    const std::string text = lr.draw(a);
+    EXPECT_EQ(text, lr.draw(b));  // seeded
+    const double x = std::stod(text);
+    EXPECT_GE(x, 1e-4);
+    EXPECT_LE(x, 1e-2);
+    below += x < 1e-3;  // log-uniform: half the draws below the geometric middle
+  }
+  EXPECT_NEAR(below / 400.0, 0.5, 0.1);
+  std::set<std::string> seen;
+  for (int i = 0; i < 50; ++i) seen.insert(c.draw(a));
+  EXPECT_EQ(seen, (std::set<std::string>{"32", "64"}));
+  EXPECT_THROW(parse_dimension("uniform 2 1", "x"), Error);
+  EXPECT_THROW(parse_dimension("gaussian 0 1", "x"), Error);
+  EXPECT_THROW(parse_dimension("choice", "x"), Error);
+}
+
+TEST(Tune, TrialsUseValidationOnlyAndTheChosenConfigRuns) {
+  TempDir dir;
+  write_lines(make_markov_dataset(200, 50, 5, 20, 6), dir.file("m.txt"));
+  for (const char* m : {"cce", "bce"})
+    write_file(dir.file(std::string("sasrec-") + m + ".ini"), "data = " + dir.file("m.txt") + "\nloss = " + m +
+                                                                   "\nmax-len = 20\ncache-dir = " + dir.file("cache") +
+                                                                   "\n[sasrec]\nhidden-size = 8\n");
+  const std::string tune = write_file(
+      dir.file("tune.ini"), "[tune]\ndatasets = m\nmethods = sasrec-cce, sasrec-bce\nconfig = " +
+                                dir.file("{method}.ini") + "\noutput = " + dir.file("out") +
+                                "\ntrials = 3\nmax-epochs = 3\nrungs = 2\neta = 3\nthreads = 1\n"
+                                "[space sasrec-cce]\nlr = loguniform 1e-3 1e-2\n"
+                                "[space sasrec-bce]\nlr = loguniform 1e-3 1e-2\nbce.negatives = choice 1, 4\n");
+  auto run = [&]() {
+    std::string out;
+    FILE* p = popen((std::string(SEQREC_BINARY_DIR) + "/seqrec tune " + tune + " 2>&1").c_str(), "r");
+    std::array<char, 4096> buf{};
+    while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+    EXPECT_EQ(WEXITSTATUS(pclose(p)), 0) << out;
+    return out;
+  };
+  const std::string first = run();
+  // The same budget for both methods: 3 trials at rung 0 (1 epoch), the best one at rung 1 (3).
+  for (const char* m : {"sasrec-cce", "sasrec-bce"}) {
+    int64_t trials = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.file("out/m/") + m)) {
+      if (e.path().extension() != ".json") continue;
+      ++trials;
+      const nlohmann::json r = nlohmann::json::parse(read_file(e.path().string()));
+      EXPECT_TRUE(r["test"].empty()) << e.path();  // the test set was never evaluated
+      EXPECT_FALSE(r.contains("test_other_protocol")) << e.path();
+      EXPECT_EQ(r["config"]["test"], "false");
+      const std::string log = read_file(e.path().string().substr(0, e.path().string().size() - 5) + ".log");
+      EXPECT_EQ(log.find("test ["), std::string::npos) << log;
+    }
+    EXPECT_EQ(trials, 4) << m;
+    // The chosen config parses as an ordinary config and names where it came from.
+    seqrec::testing::default_config();  // declares the keys
+    Config c;
+    ASSERT_TRUE(parse_config({"--config", dir.file("out/m/") + m + "/chosen.ini"}, &c, nullptr));
+    EXPECT_EQ(c.str("tuned"), dir.file("out/summary.md"));
+    EXPECT_TRUE(c.flag("test"));
+  }
+  const std::string summary = read_file(dir.file("out/summary.md"));
+  EXPECT_NE(summary.find("3 trials, 2 rung(s) of successive halving (eta 3, epochs per rung 1 3)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("(chosen)"), std::string::npos) << summary;
+  // A second tune finds every trial done and runs none.
+  const std::string second = run();
+  EXPECT_EQ(first, second);
+}
