@@ -15,13 +15,13 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/report.h"
+#include "seqrec/run_result.h"
 #include "seqrec/signals.h"
 
 namespace fs = std::filesystem;
@@ -64,13 +64,7 @@ std::string lock_of(const GridRun& r) { return stem_of(r) + ".lock"; }
 /// names the keys set away from their defaults, so a changed default would otherwise pass
 /// an old result off as the new run's. One-line Error naming the keys that differ.
 void check_filed(const GridRun& r, const Config& c) {
-  std::map<std::string, std::string> recorded;
-  try {
-    recorded = nlohmann::json::parse(read_file(r.output)).at("config").get<std::map<std::string, std::string>>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(r.output + ": not a result with a resolved config (" + e.what() + ")");
-  }
-  const std::string differing = c.differing_keys(recorded);
+  const std::string differing = c.differing_keys(read_run_result(r.output).config);
   if (!differing.empty())
     throw Error(r.output + ": filed under this run's hash but made with other values of " + differing +
                 " (a default changed since?); move it away to rerun the run");
