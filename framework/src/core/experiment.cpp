@@ -73,6 +73,13 @@ RunTiming timing_of(const FitResult& fr) {
   return t;
 }
 
+/// The test evaluations beyond the run's own, on the same weights: under the other history
+/// protocol, so every run reports both; and, when candidates are sampled, the full ranking,
+/// since sampled metrics can reorder methods (Krichene & Rendle, KDD 2020).
+struct MoreTests {
+  std::optional<std::pair<ProtocolInfo, EvalResult>> other, full;
+};
+
 }  // namespace
 
 LoadedData load_data(const Config& c) {
@@ -100,6 +107,60 @@ Provenance provenance(const Config& c) {
   const SourceVersion v = source_version();
   return {v.commit, v.dirty, v.code_tree, environment_json(c.str("device"))};
 }
+
+namespace {
+
+MoreTests more_tests(const Config& c, Model& model, const LoadedData& l, const EvalOptions& eo, std::ostream& log) {
+  MoreTests m;
+  if (!c.flag("test")) return m;
+  auto run = [&](const EvalOptions& o) {
+    EvalResult r = RankingEvaluator(o).evaluate(model, l.data, make_eval_set(l.data, Stage::kTest));
+    log << "test [" << r.label << "]: " << format_metrics(r.metrics, eo.ks) << std::endl;
+    return std::make_pair(protocol_info(o), std::move(r));
+  };
+  EvalOptions other = eo;
+  other.protocol = eo.protocol == Protocol::kReference ? Protocol::kStrict : Protocol::kReference;
+  m.other = run(other);
+  if (eo.candidates != Candidates::kFull) {
+    EvalOptions full = eo;
+    full.candidates = Candidates::kFull;
+    m.full = run(full);
+  }
+  return m;
+}
+
+RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& trainer, Model& model, const FitResult& fr,
+                          const EvalOptions& eo, const MoreTests& more) {
+  RunResult r;
+  r.schema_version = RunResult::kSchemaVersion;
+  r.dataset = l.info();
+  r.model = c.str("model");
+  r.loss = trainer.uses_loss() ? c.str("loss") : "none: the " + trainer.name() + " trainer defines its objective";
+  r.trainer = c.str("trainer");
+  r.plugins = loaded_plugins();
+  r.protocol = protocol_info(eo);
+  r.seed = c.integer("seed");
+  r.config_hash = c.hash();
+  r.config = c.values();
+  r.model_options = nlohmann::ordered_json::parse(model.options_json());
+  r.best_epoch = fr.best_epoch;
+  r.stopped_early = fr.stopped_early;
+  r.resumes = fr.resumes;
+  r.epochs_run = static_cast<int64_t>(fr.curve.size());
+  r.valid_best = rounded_metrics(fr.best_valid_metrics, eo.ks);
+  r.test = rounded_metrics(fr.test.metrics, eo.ks);
+  if (more.other) r.test_other_protocol = {{more.other->first, rounded_metrics(more.other->second.metrics, eo.ks)}};
+  if (more.full) r.test_full_ranking = {{more.full->first, rounded_metrics(more.full->second.metrics, eo.ks)}};
+  if (!model.parameters().empty()) r.item_spectrum = normalised_spectrum(model.item_table());
+  r.sampler = c.str("sampler");
+  r.curve = curve_of(fr, eo.ks);
+  r.timing = timing_of(fr);
+  r.peak_rss_bytes = peak_rss_bytes();
+  r.seqrec = provenance(c);
+  return r;
+}
+
+}  // namespace
 
 Experiment run_experiment(const Config& c, std::ostream& log) {
   check_needs(c);
@@ -133,52 +194,8 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
              "multiplies kernel launches on a GPU; --batching packed or padded is faster there" << std::endl;
     fr = fit(model, *trainer, *loss, l.data, c, evaluator, log);
   }
-  const bool test = c.flag("test");
-  if (test) log << "test [" << fr.test.label << "]: " << format_metrics(fr.test.metrics, eo.ks) << std::endl;
-  // The other history protocol on the same weights, so every run reports both.
-  EvalOptions other = eo;
-  other.protocol = eo.protocol == Protocol::kReference ? Protocol::kStrict : Protocol::kReference;
-  std::optional<EvalResult> other_test;
-  if (test) {
-    other_test = RankingEvaluator(other).evaluate(model, l.data, make_eval_set(l.data, Stage::kTest));
-    log << "test [" << other_test->label << "]: " << format_metrics(other_test->metrics, eo.ks) << std::endl;
-  }
-  // Sampled candidates can reorder methods against the full ranking (Krichene & Rendle,
-  // KDD 2020): such a run also ranks the whole catalogue, under its own history protocol.
-  std::optional<EvalResult> full_test;
-  EvalOptions full = eo;
-  full.candidates = Candidates::kFull;
-  if (test && eo.candidates != Candidates::kFull) {
-    full_test = RankingEvaluator(full).evaluate(model, l.data, make_eval_set(l.data, Stage::kTest));
-    log << "test [" << full_test->label << "]: " << format_metrics(full_test->metrics, eo.ks) << std::endl;
-  }
-
-  RunResult& r = x.result;
-  r.schema_version = RunResult::kSchemaVersion;
-  r.dataset = l.info();
-  r.model = c.str("model");
-  r.loss = trainer->uses_loss() ? c.str("loss") : "none: the " + trainer->name() + " trainer defines its objective";
-  r.trainer = c.str("trainer");
-  r.plugins = loaded_plugins();
-  r.protocol = protocol_info(eo);
-  r.seed = c.integer("seed");
-  r.config_hash = c.hash();
-  r.config = c.values();
-  r.model_options = nlohmann::ordered_json::parse(model.options_json());
-  r.best_epoch = fr.best_epoch;
-  r.stopped_early = fr.stopped_early;
-  r.resumes = fr.resumes;
-  r.epochs_run = static_cast<int64_t>(fr.curve.size());
-  r.valid_best = rounded_metrics(fr.best_valid_metrics, eo.ks);
-  r.test = rounded_metrics(fr.test.metrics, eo.ks);
-  if (other_test) r.test_other_protocol = {{protocol_info(other), rounded_metrics(other_test->metrics, eo.ks)}};
-  if (full_test) r.test_full_ranking = {{protocol_info(full), rounded_metrics(full_test->metrics, eo.ks)}};
-  if (!model.parameters().empty()) r.item_spectrum = normalised_spectrum(model.item_table());
-  r.sampler = c.str("sampler");
-  r.curve = curve_of(fr, eo.ks);
-  r.timing = timing_of(fr);
-  r.peak_rss_bytes = peak_rss_bytes();
-  r.seqrec = provenance(c);
+  if (c.flag("test")) log << "test [" << fr.test.label << "]: " << format_metrics(fr.test.metrics, eo.ks) << std::endl;
+  x.result = assemble_result(c, l, *trainer, model, fr, eo, more_tests(c, model, l, eo, log));
   x.test = std::move(fr.test);
   return x;
 }
