@@ -30,8 +30,8 @@ std::string resolve_data_path(const Config& c) {
   return file.string();
 }
 
-/// For trainers with their own objective: --loss is unused, and a loss that is asked
-/// anything but its defaults says so.
+/// The loss of trainers with their own objective (--loss unused): its defaults (all
+/// positions, no negatives) are what such trainers batch with; a forward says it is not one.
 class NoLoss : public Loss {
  public:
   explicit NoLoss(std::string trainer) : trainer_(std::move(trainer)) {}
