@@ -33,9 +33,13 @@ TEST(Tune, HalvingKeepsTheBestTrialsOfEachRung) {
   // looks best at rung 0 and worst afterwards.
   const std::vector<double> quality = {0.1, 0.5, 0.3, 0.9, 0.95, 0.2, 0.8, 0.4, 0.7};
   std::vector<std::pair<int64_t, int64_t>> calls;
-  auto score = [&](int64_t trial, int64_t rung) {
-    calls.emplace_back(trial, rung);
-    return trial == 4 && rung > 0 ? 0.0 : quality[static_cast<size_t>(trial)];
+  auto score = [&](int64_t rung, const std::vector<int64_t>& trials) {
+    std::vector<double> out;
+    for (int64_t trial : trials) {
+      calls.emplace_back(trial, rung);
+      out.push_back(trial == 4 && rung > 0 ? 0.0 : quality[static_cast<size_t>(trial)]);
+    }
+    return out;
   };
   const auto ran = successive_halving(9, 3, 3, score);
   ASSERT_EQ(ran.size(), 3u);
@@ -68,19 +72,47 @@ TEST(Tune, DimensionsDrawInsideTheirRangesAndAreSeeded) {
   EXPECT_THROW(parse_dimension("choice", "x"), Error);
 }
 
-TEST(Tune, TrialsUseValidationOnlyAndTheChosenConfigRuns) {
-  TempDir dir;
+namespace {
+/// A tune file over two methods on generated data in `dir`: 3 trials, 2 rungs (1 and 3 epochs).
+std::string small_tune(const TempDir& dir) {
   write_lines(make_markov_dataset(200, 50, 5, 20, 6), dir.file("m.txt"));
   for (const char* m : {"cce", "bce"})
     write_file(dir.file(std::string("sasrec-") + m + ".ini"), "data = " + dir.file("m.txt") + "\nloss = " + m +
                                                                    "\nmax-len = 20\ncache-dir = " + dir.file("cache") +
                                                                    "\n[sasrec]\nhidden-size = 8\n");
-  const std::string tune = write_file(
-      dir.file("tune.ini"), "[tune]\ndatasets = m\nmethods = sasrec-cce, sasrec-bce\nconfig = " +
-                                dir.file("{method}.ini") + "\noutput = " + dir.file("out") +
-                                "\ntrials = 3\nmax-epochs = 3\nrungs = 2\neta = 3\nthreads = 1\n"
-                                "[space sasrec-cce]\nlr = loguniform 1e-3 1e-2\n"
-                                "[space sasrec-bce]\nlr = loguniform 1e-3 1e-2\nbce.negatives = choice 1, 4\n");
+  return write_file(dir.file("tune.ini"), "[tune]\ndatasets = m\nmethods = sasrec-cce, sasrec-bce\nconfig = " +
+                                              dir.file("{method}.ini") + "\noutput = " + dir.file("out") +
+                                              "\ntrials = 3\nmax-epochs = 3\nrungs = 2\neta = 3\nthreads = 1\n"
+                                              "[space sasrec-cce]\nlr = loguniform 1e-3 1e-2\n"
+                                              "[space sasrec-bce]\nlr = loguniform 1e-3 1e-2\nbce.negatives = choice 1, 4\n");
+}
+}  // namespace
+
+TEST(Tune, TwoShardsShareTheTrialsAndRunEachOnce) {
+  TempDir dir;
+  const std::string tune = small_tune(dir), bin = std::string(SEQREC_BINARY_DIR) + "/seqrec tune " + tune;
+  const std::string cmd = bin + " --shard 0/2 > " + dir.file("a.log") + " 2>&1 & " + bin + " --shard 1/2 > " +
+                          dir.file("b.log") + " 2>&1 & wait";
+  ASSERT_EQ(std::system(("bash -c '" + cmd + "'").c_str()), 0);
+  int64_t trials = 0;
+  for (const char* m : {"sasrec-cce", "sasrec-bce"})
+    for (const auto& e : std::filesystem::directory_iterator(dir.file("out/m/") + m)) {
+      if (e.path().extension() != ".log") continue;
+      ++trials;
+      const std::string log = read_file(e.path().string());
+      size_t written = 0;
+      for (size_t p = log.find("result written"); p != std::string::npos; p = log.find("result written", p + 1)) ++written;
+      EXPECT_EQ(written, 1u) << e.path() << "\n" << log;
+    }
+  EXPECT_EQ(trials, 8);  // 3 + 1 per method, each run by one of the two processes
+  EXPECT_EQ(read_file(dir.file("a.log")).find("error"), std::string::npos) << read_file(dir.file("a.log"));
+  EXPECT_EQ(read_file(dir.file("b.log")).find("error"), std::string::npos) << read_file(dir.file("b.log"));
+  EXPECT_TRUE(std::filesystem::exists(dir.file("out/m/sasrec-bce/chosen.ini")));
+}
+
+TEST(Tune, TrialsUseValidationOnlyAndTheChosenConfigRuns) {
+  TempDir dir;
+  const std::string tune = small_tune(dir);
   auto run = [&]() {
     std::string out;
     FILE* p = popen((std::string(SEQREC_BINARY_DIR) + "/seqrec tune " + tune + " 2>&1").c_str(), "r");

@@ -37,10 +37,11 @@ TuneSpec read_tune_file(const std::string& path);
 int64_t rung_epochs(int64_t max_epochs, int64_t eta, int64_t rungs, int64_t r);
 
 /// Successive halving over trials 0..n-1: every trial runs at rung 0; each later rung runs the
-/// best ceil(k / eta) of the k trials of the rung before, by `score(trial, rung)` (higher is
-/// better; ties keep the lower trial id). Returns the trials run at each rung.
-std::vector<std::vector<int64_t>> successive_halving(int64_t n, int64_t rungs, int64_t eta,
-                                                     const std::function<double(int64_t, int64_t)>& score);
+/// best ceil(k / eta) of the k trials of the rung before, by the scores `run(rung, trials)`
+/// returns for them, in their order (higher is better; ties keep the lower trial id).
+/// Returns the trials run at each rung.
+using RungRunner = std::function<std::vector<double>(int64_t rung, const std::vector<int64_t>& trials)>;
+std::vector<std::vector<int64_t>> successive_halving(int64_t n, int64_t rungs, int64_t eta, const RungRunner& run);
 
 int cmd_tune(const std::vector<std::string>& args);
 

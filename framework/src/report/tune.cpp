@@ -4,6 +4,8 @@
 // ordinary config file that bench can run, and a summary of every trial and the compute spent.
 // Trials are ordinary train runs in child processes, each filed as
 // {output}/{dataset}/{method}/trial{i}-rung{r}.json: a tune that stopped resumes where it was.
+// Each trial is claimed with a lock like bench's runs, so several `seqrec tune` processes
+// (--shard i/n, or the same command twice) share a tune file's trials.
 #include "seqrec/tune.h"
 
 #include <sys/wait.h>
@@ -14,6 +16,7 @@
 #include <iomanip>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "seqrec/config.h"
 #include "seqrec/error.h"
@@ -70,18 +73,24 @@ std::vector<std::string> trial_args(const TuneSpec& t, const std::string& config
   return a;
 }
 
-/// Runs (or finds) a trial's rung; returns its result.
-RunResult run_trial(const TuneSpec& t, const std::vector<std::string>& args, const std::string& output) {
-  if (!fs::exists(output)) {
-    fs::create_directories(fs::path(output).parent_path());
-    const std::string log = output.substr(0, output.size() - 5) + ".log";
-    const pid_t pid = spawn_seqrec(args, log, t.threads);
+/// Runs a trial's rung unless it is done or another process holds it (its lock, beside it,
+/// is `trial{i}-rung{r}.lock`, as bench claims runs). True when the result now exists.
+bool try_trial(const TuneSpec& t, const std::vector<std::string>& args, const std::string& output) {
+  if (fs::exists(output)) return true;
+  const std::string stem = output.substr(0, output.size() - 5);
+  fs::create_directories(fs::path(output).parent_path());
+  if (!claim_lock(stem + ".lock")) return false;
+  if (!fs::exists(output)) {  // finished by another process between the check and the claim?
+    const pid_t pid = spawn_seqrec(args, stem + ".log", t.threads);
     int status = 0;
     waitpid(pid, &status, 0);
+    fs::remove(stem + ".lock");
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !fs::exists(output))
-      throw Error("tune: trial " + output + " failed; its log is " + log);
+      throw Error("tune: trial " + output + " failed; its log is " + stem + ".log");
+  } else {
+    fs::remove(stem + ".lock");
   }
-  return read_run_result(output);
+  return true;
 }
 
 /// The chosen trial as a config file: every key the trial set away from its default.
@@ -202,14 +211,14 @@ int64_t rung_epochs(int64_t max_epochs, int64_t eta, int64_t rungs, int64_t r) {
   return std::max<int64_t>(1, e);
 }
 
-std::vector<std::vector<int64_t>> successive_halving(int64_t n, int64_t rungs, int64_t eta,
-                                                     const std::function<double(int64_t, int64_t)>& score) {
+std::vector<std::vector<int64_t>> successive_halving(int64_t n, int64_t rungs, int64_t eta, const RungRunner& run) {
   std::vector<std::vector<int64_t>> ran;
   std::vector<int64_t> alive(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) alive[static_cast<size_t>(i)] = i;
   for (int64_t r = 0; r < rungs && !alive.empty(); ++r) {
+    const std::vector<double> scores = run(r, alive);
     std::vector<std::pair<double, int64_t>> scored;
-    for (int64_t trial : alive) scored.emplace_back(score(trial, r), trial);
+    for (size_t i = 0; i < alive.size(); ++i) scored.emplace_back(scores.at(i), alive[i]);
     ran.push_back(alive);
     std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
       return a.first > b.first || (a.first == b.first && a.second < b.second);
@@ -222,11 +231,28 @@ std::vector<std::vector<int64_t>> successive_halving(int64_t n, int64_t rungs, i
 }
 
 int cmd_tune(const std::vector<std::string>& args) {
-  if (args.size() != 1 || args[0].empty() || args[0][0] == '-') throw Error("usage: seqrec tune TUNE.ini");
-  const TuneSpec t = read_tune_file(args[0]);
+  const std::string usage = "usage: seqrec tune TUNE.ini [--shard i/n]";
+  std::string path;
+  int64_t shard = 0, shards = 1;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--shard" && i + 1 < args.size()) {
+      const std::string s = args[++i];
+      const size_t slash = s.find('/');
+      if (slash == std::string::npos) throw Error("--shard takes i/n, e.g. 0/4");
+      shard = to_integer(s.substr(0, slash), "--shard");
+      shards = to_integer(s.substr(slash + 1), "--shard");
+      if (shards < 1 || shard < 0 || shard >= shards) throw Error("--shard i/n needs 0 <= i < n");
+    } else if (path.empty() && !args[i].empty() && args[i][0] != '-') {
+      path = args[i];
+    } else {
+      throw Error(usage);
+    }
+  }
+  if (path.empty()) throw Error(usage);
+  const TuneSpec t = read_tune_file(path);
   const std::string summary_path = (fs::path(t.output) / "summary.md").string();
   std::ostringstream summary;
-  summary << "# seqrec tune " << args[0] << "\n\nBudget, the same for every method: " << t.trials << " trials, "
+  summary << "# seqrec tune " << path << "\n\nBudget, the same for every method: " << t.trials << " trials, "
           << t.rungs << " rung(s) of successive halving (eta " << t.eta << ", epochs per rung";
   for (int64_t r = 0; r < t.rungs; ++r) summary << " " << rung_epochs(t.max_epochs, t.eta, t.rungs, r);
   summary << "), seed " << t.seed << "; selection on the validation metric only (trials run with --test false).\n";
@@ -240,19 +266,35 @@ int cmd_tune(const std::vector<std::string>& args) {
       std::vector<Trial> trials(static_cast<size_t>(t.trials));
       for (Trial& trial : trials)
         for (const auto& [key, dim] : t.spaces.at(m)) trial.values[key] = dim.draw(rng);
-      auto score = [&](int64_t i, int64_t r) {
-        Trial& trial = trials[static_cast<size_t>(i)];
+      // A rung: this shard's trials first, then any left unclaimed (a shard that died or never
+      // started), then waits for those other processes hold; then every trial's score.
+      auto run_rung = [&](int64_t r, const std::vector<int64_t>& ids) {
         const int64_t epochs = rung_epochs(t.max_epochs, t.eta, t.rungs, r);
-        const std::string out = (dir / ("trial" + std::to_string(i) + "-rung" + std::to_string(r) + ".json")).string();
-        const RunResult res = run_trial(t, trial_args(t, base, m, trial, epochs, out), out);
-        trial.score[r] = metric_value(res.valid_best, res.config.at("metric"));
-        trial.seconds[r] = res.timing.total_seconds;
-        std::cout << d << " " << m << " trial " << i << " rung " << r << " (" << epochs << " epochs): valid "
-                  << res.config.at("metric") << " " << std::fixed << std::setprecision(4) << trial.score[r] << ", "
-                  << std::setprecision(0) << trial.seconds[r] << " s" << std::endl;
-        return trial.score[r];
+        auto out = [&](int64_t i) {
+          return (dir / ("trial" + std::to_string(i) + "-rung" + std::to_string(r) + ".json")).string();
+        };
+        auto args_of = [&](int64_t i) { return trial_args(t, base, m, trials[static_cast<size_t>(i)], epochs, out(i)); };
+        for (size_t k = 0; k < ids.size(); ++k)
+          if (static_cast<int64_t>(k) % shards == shard) try_trial(t, args_of(ids[k]), out(ids[k]));
+        for (bool all = false; !all;) {
+          all = true;
+          for (int64_t i : ids) all = try_trial(t, args_of(i), out(i)) && all;
+          if (!all) std::this_thread::sleep_for(std::chrono::seconds(5));
+        }
+        std::vector<double> scores;
+        for (int64_t i : ids) {
+          Trial& trial = trials[static_cast<size_t>(i)];
+          const RunResult res = read_run_result(out(i));
+          trial.score[r] = metric_value(res.valid_best, res.config.at("metric"));
+          trial.seconds[r] = res.timing.total_seconds;
+          scores.push_back(trial.score[r]);
+          std::cout << d << " " << m << " trial " << i << " rung " << r << " (" << epochs << " epochs): valid "
+                    << res.config.at("metric") << " " << std::fixed << std::setprecision(4) << trial.score[r] << ", "
+                    << std::setprecision(0) << trial.seconds[r] << " s" << std::endl;
+        }
+        return scores;
       };
-      const std::vector<std::vector<int64_t>> ran = successive_halving(t.trials, t.rungs, t.eta, score);
+      const std::vector<std::vector<int64_t>> ran = successive_halving(t.trials, t.rungs, t.eta, run_rung);
       const int64_t last = static_cast<int64_t>(ran.size()) - 1;
       int64_t best = ran[last].front();
       for (int64_t i : ran[last])
