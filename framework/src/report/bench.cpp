@@ -16,7 +16,9 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <tuple>
 
+#include "report/plan_text.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
@@ -29,25 +31,9 @@ namespace fs = std::filesystem;
 namespace seqrec {
 namespace {
 
-std::string trim(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
-  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, sep))
-    if (!trim(item).empty()) out.push_back(trim(item));
-  return out;
-}
-
-std::string substitute(std::string s, const std::string& dataset, const std::string& method) {
-  for (const auto& [k, v] : {std::pair<std::string, std::string>{"{dataset}", dataset}, {"{method}", method}})
-    for (size_t p; (p = s.find(k)) != std::string::npos;) s.replace(p, k.size(), v);
-  return s;
-}
+using plan::split;
+using plan::substitute;
+using plan::trim;
 
 /// The train command line of a run (without the program name).
 std::vector<std::string> train_args(const Grid& g, const GridRun& r) {
@@ -162,12 +148,7 @@ BenchArgs parse_bench_args(const std::vector<std::string>& args) {
     if (args[i] == "--dry-run") {
       b.dry = true;
     } else if (args[i] == "--shard" && i + 1 < args.size()) {
-      const std::string s = args[++i];
-      const size_t slash = s.find('/');
-      if (slash == std::string::npos) throw Error("--shard takes i/n, e.g. 0/4");
-      b.shard = to_integer(s.substr(0, slash), "--shard");
-      b.shards = to_integer(s.substr(slash + 1), "--shard");
-      if (b.shards < 1 || b.shard < 0 || b.shard >= b.shards) throw Error("--shard i/n needs 0 <= i < n");
+      std::tie(b.shard, b.shards) = plan::parse_shard(args[++i]);
     } else if (b.grid_path.empty() && args[i][0] != '-') {
       b.grid_path = args[i];
     } else {

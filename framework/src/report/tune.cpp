@@ -17,7 +17,9 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
+#include "report/plan_text.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
@@ -30,24 +32,9 @@ namespace fs = std::filesystem;
 namespace seqrec {
 namespace {
 
-std::string trim(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t\r"), b = s.find_last_not_of(" \t\r");
-  return a == std::string::npos ? "" : s.substr(a, b - a + 1);
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, sep);)
-    if (!trim(item).empty()) out.push_back(trim(item));
-  return out;
-}
-
-std::string substitute(std::string s, const std::string& dataset, const std::string& method) {
-  for (const auto& [k, v] : {std::pair<std::string, std::string>{"{dataset}", dataset}, {"{method}", method}})
-    for (size_t p; (p = s.find(k)) != std::string::npos;) s.replace(p, k.size(), v);
-  return s;
-}
+using plan::split;
+using plan::substitute;
+using plan::trim;
 
 std::string number(double x) {
   std::ostringstream o;
@@ -236,12 +223,7 @@ int cmd_tune(const std::vector<std::string>& args) {
   int64_t shard = 0, shards = 1;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--shard" && i + 1 < args.size()) {
-      const std::string s = args[++i];
-      const size_t slash = s.find('/');
-      if (slash == std::string::npos) throw Error("--shard takes i/n, e.g. 0/4");
-      shard = to_integer(s.substr(0, slash), "--shard");
-      shards = to_integer(s.substr(slash + 1), "--shard");
-      if (shards < 1 || shard < 0 || shard >= shards) throw Error("--shard i/n needs 0 <= i < n");
+      std::tie(shard, shards) = plan::parse_shard(args[++i]);
     } else if (path.empty() && !args[i].empty() && args[i][0] != '-') {
       path = args[i];
     } else {
