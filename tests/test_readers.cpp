@@ -222,3 +222,27 @@ TEST(Readers, ANewFormatIsOneRegistration) {
   o.format = "parquet";
   EXPECT_EQ(load_error(path, "parquet"), "unknown data format 'parquet' (registered: csv, inter, lines, semi)");
 }
+
+TEST(Readers, LeaveOneOutLeakageOnTimestampedData) {
+  // u1 trains on t=1,2 and is tested at 10; u2 trains on 4, tested at 6; u3 trains on 7,8,
+  // tested at 11; u4 has two items only and is left out. The earliest test is at 6: of the
+  // training interactions 1, 2, 4, 7, 8 two come after it (0.4); the last training one is at
+  // 8, and one of the three test interactions (u2's, 6) precedes it (1/3).
+  InteractionTable t;
+  for (double x : {1, 2, 3, 10}) t.add("u1", "i" + std::to_string(static_cast<int>(x)), x);
+  for (double x : {4, 5, 6}) t.add("u2", "i" + std::to_string(static_cast<int>(x)), x);
+  for (double x : {7, 8, 9, 11}) t.add("u3", "i" + std::to_string(static_cast<int>(x)), x);
+  for (double x : {0, 12}) t.add("u4", "i" + std::to_string(static_cast<int>(x)), x);
+  const Dataset d = t.build("events.csv", 0);
+  const std::optional<LooLeakage> l = loo_leakage(d);
+  ASSERT_TRUE(l.has_value());
+  EXPECT_DOUBLE_EQ(l->train_after_first_test, 0.4);
+  EXPECT_DOUBLE_EQ(l->users_test_before_last_train, 1.0 / 3);
+  EXPECT_NE(format_stats(compute_stats(d)).find("leave-one-out leakage: 40.00% of training interactions come after the "
+                                                "earliest test interaction, 33.33% of users' test interactions"),
+            std::string::npos);
+  // Without timestamps there is nothing to measure.
+  Dataset plain = d;
+  plain.timestamps.clear();
+  EXPECT_FALSE(loo_leakage(plain).has_value());
+}

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -92,6 +93,15 @@ std::string dataset_defect(const Dataset& d);
 /// never inform it. The one popularity of seqrec (pop model, pop100 candidates, proposals).
 std::vector<double> training_popularity(const Dataset& d);
 
+/// Leave-one-out's temporal leakage, on timestamped data (users with 3+ items; training = all
+/// but the last two items, test = the last; Ji et al., TOIS 2023).
+struct LooLeakage {
+  double train_after_first_test = 0;        ///< share of training interactions later than the earliest test one
+  double users_test_before_last_train = 0;  ///< share of users whose test interaction precedes the last training one
+};
+/// Empty without timestamps (or without a user of 3+ items).
+std::optional<LooLeakage> loo_leakage(const Dataset& d);
+
 /// Summary numbers printed by `seqrec prepare`.
 struct DatasetStats {
   int64_t users, items, interactions;
@@ -100,6 +110,7 @@ struct DatasetStats {
   /// Users whose last item (the test answer) also occurs earlier in their sequence: the
   /// reference protocol scores history items 0, so it ranks those answers below most items.
   int64_t test_repeats;
+  std::optional<LooLeakage> leakage;  ///< timestamped data only
 };
 DatasetStats compute_stats(const Dataset& d);
 std::string format_stats(const DatasetStats& s);

@@ -29,6 +29,8 @@ struct DatasetInfo {
   std::string name, path, source_hash;
   int64_t users = 0, items = 0, interactions = 0;
   std::optional<int64_t> test_answer_repeats;  ///< users whose test answer repeats a history item
+  /// Timestamped data only: leave-one-out's leakage (dataset.h, LooLeakage), as shares.
+  std::optional<std::pair<double, double>> loo_leakage;  ///< (train_after_first_test, users_test_before_last_train)
 };
 
 struct EpochRecord {

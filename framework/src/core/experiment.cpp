@@ -93,8 +93,10 @@ LoadedData load_data(const Config& c) {
 }
 
 DatasetInfo LoadedData::info() const {
-  return {data.name, path, cache.source_hash, data.num_users(), data.num_items, data.num_interactions(),
-          compute_stats(data).test_repeats};
+  const DatasetStats s = compute_stats(data);
+  DatasetInfo d{data.name, path, cache.source_hash, data.num_users(), data.num_items, data.num_interactions(), s.test_repeats, {}};
+  if (s.leakage) d.loo_leakage = {{s.leakage->train_after_first_test, s.leakage->users_test_before_last_train}};
+  return d;
 }
 
 ProtocolInfo protocol_info(const EvalOptions& e) {

@@ -49,11 +49,17 @@ ojson dataset_to_json(const DatasetInfo& d) {
   ojson j = {{"name", d.name}, {"path", d.path}, {"source_hash", d.source_hash},
              {"users", d.users}, {"items", d.items}, {"interactions", d.interactions}};
   if (d.test_answer_repeats) j["test_answer_repeats"] = *d.test_answer_repeats;
+  if (d.loo_leakage)
+    j["loo_leakage"] = {{"train_after_first_test", d.loo_leakage->first},
+                        {"users_test_before_last_train", d.loo_leakage->second}};
   return j;
 }
 DatasetInfo dataset_from(const json& j) {
-  DatasetInfo d{j.at("name"), j.at("path"), j.at("source_hash"), j.at("users"), j.at("items"), j.at("interactions"), {}};
+  DatasetInfo d{j.at("name"), j.at("path"), j.at("source_hash"), j.at("users"), j.at("items"), j.at("interactions"), {}, {}};
   if (j.contains("test_answer_repeats")) d.test_answer_repeats = j["test_answer_repeats"].get<int64_t>();
+  if (j.contains("loo_leakage"))
+    d.loo_leakage = {j["loo_leakage"].at("train_after_first_test").get<double>(),
+                     j["loo_leakage"].at("users_test_before_last_train").get<double>()};
   return d;
 }
 

@@ -310,6 +310,28 @@ std::vector<double> training_popularity(const Dataset& d) {
   return counts;
 }
 
+std::optional<LooLeakage> loo_leakage(const Dataset& d) {
+  if (d.timestamps.empty()) return std::nullopt;
+  double first_test = HUGE_VAL, last_train = -HUGE_VAL;
+  int64_t users = 0;
+  for (int64_t u = 0; u < d.num_users(); ++u) {
+    const int64_t a = d.offsets[u], b = d.offsets[u + 1];
+    if (b - a < 3) continue;
+    ++users;
+    first_test = std::min(first_test, d.timestamps[b - 1]);
+    for (int64_t i = a; i < b - 2; ++i) last_train = std::max(last_train, d.timestamps[i]);
+  }
+  if (users == 0) return std::nullopt;
+  int64_t train = 0, after = 0, before = 0;
+  for (int64_t u = 0; u < d.num_users(); ++u) {
+    const int64_t a = d.offsets[u], b = d.offsets[u + 1];
+    if (b - a < 3) continue;
+    for (int64_t i = a; i < b - 2; ++i) ++train, after += d.timestamps[i] > first_test;
+    before += d.timestamps[b - 1] < last_train;
+  }
+  return LooLeakage{static_cast<double>(after) / static_cast<double>(train), static_cast<double>(before) / static_cast<double>(users)};
+}
+
 DatasetStats compute_stats(const Dataset& d) {
   std::vector<int64_t> len(d.num_users());
   for (int64_t u = 0; u < d.num_users(); ++u) len[u] = d.length(u);
@@ -330,6 +352,7 @@ DatasetStats compute_stats(const Dataset& d) {
     if (b - a >= 2 && std::find(d.items.begin() + a, d.items.begin() + b - 1, d.items[b - 1]) != d.items.begin() + b - 1)
       ++s.test_repeats;
   }
+  s.leakage = loo_leakage(d);
   return s;
 }
 
@@ -341,6 +364,10 @@ std::string format_stats(const DatasetStats& s) {
   o << s.mean_length << ", length min/p50/p90/p99/max " << s.min_length << "/" << s.p50 << "/"
     << s.p90 << "/" << s.p99 << "/" << s.max_length << ", test answers repeating a history item " << s.test_repeats
     << " (" << 100.0 * s.test_repeats / std::max<int64_t>(1, s.users) << "%)";
+  if (s.leakage)
+    o << "; leave-one-out leakage: " << 100 * s.leakage->train_after_first_test
+      << "% of training interactions come after the earliest test interaction, "
+      << 100 * s.leakage->users_test_before_last_train << "% of users' test interactions precede the last training one";
   return o.str();
 }
 

@@ -389,6 +389,10 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
         << " test answers (" << std::setprecision(1) << 100 * repeats / users
         << "%) repeat a history item, which the reference protocol scores 0\n";
     }
+    if (ds.loo_leakage)
+      o << c << "  - leave-one-out leakage: " << std::fixed << std::setprecision(1) << 100 * ds.loo_leakage->first
+        << "% of training interactions come after the earliest test interaction; " << 100 * ds.loo_leakage->second
+        << "% of users' test interactions precede the last training one\n";
     for (const auto& m : g.methods) {
       auto it = g.cell[d].find(m);
       if (it == g.cell[d].end()) continue;
