@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 
 #include "seqrec/batch.h"
 #include "seqrec/evaluator.h"
@@ -174,4 +175,26 @@ TEST(Evaluator, RanksRoundTripThroughHdf5) {
   EXPECT_EQ(back.users, r.users);
   EXPECT_EQ(back.ranks, r.ranks);
   EXPECT_EQ(back.label, r.label);
+}
+
+TEST(Evaluator, ANonFiniteAnswerScoreRanksLast) {
+  // A diverged model's NaN scores compare false with everything, which would rank the answer
+  // first (a perfect HIT@1); it ranks last, under both protocols, and the other users' ranks
+  // do not move.
+  Dataset d = make_markov_dataset(40, 120, 5, 12, 2);
+  EvalSet set = make_eval_set(d, Stage::kTest);
+  std::vector<int64_t> idx(set.users.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
+  torch::manual_seed(4);
+  torch::Tensor h = torch::randn({static_cast<int64_t>(idx.size()), 8}), items = torch::randn({d.item_size(), 8});
+  torch::Tensor broken = h.clone();
+  broken[0].fill_(std::numeric_limits<float>::quiet_NaN());
+  for (Protocol p : {Protocol::kReference, Protocol::kStrict}) {
+    EvalOptions o;
+    o.protocol = p;
+    const std::vector<int64_t> sound = RankingEvaluator(o).rank_block(h, items, set, idx);
+    const std::vector<int64_t> rank = RankingEvaluator(o).rank_block(broken, items, set, idx);
+    EXPECT_EQ(rank[0], d.item_size() - 1) << protocol_name(p);
+    EXPECT_EQ(std::vector<int64_t>(rank.begin() + 1, rank.end()), std::vector<int64_t>(sound.begin() + 1, sound.end()));
+  }
 }

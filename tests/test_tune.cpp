@@ -150,3 +150,29 @@ TEST(Tune, TrialsUseValidationOnlyAndTheChosenConfigRuns) {
   const std::string second = run();
   EXPECT_EQ(first, second);
 }
+
+TEST(Tune, ADivergedTrialRanksLastAndIsNotRunAgain) {
+  TempDir dir;
+  small_tune(dir);  // the data and the method configs
+  const std::string tune = write_file(
+      dir.file("diverge.ini"), "[tune]\ndatasets = m\nmethods = sasrec-cce\nconfig = " + dir.file("{method}.ini") +
+                                   "\noutput = " + dir.file("out") + "\ntrials = 4\nmax-epochs = 3\nrungs = 2\neta = 3\n"
+                                   "threads = 1\nseed = 3\nset = batch-size=16\n[space sasrec-cce]\nlr = choice 0.001, 1e30\n");
+  auto run = [&]() {
+    std::string out;
+    FILE* p = popen((std::string(SEQREC_BINARY_DIR) + "/seqrec tune " + tune + " 2>&1").c_str(), "r");
+    std::array<char, 4096> buf{};
+    while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+    const int code = WEXITSTATUS(pclose(p));
+    return std::make_pair(code, out);
+  };
+  const auto [code, out] = run();
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("diverged"), std::string::npos) << out;  // some trial drew lr 1e30
+  seqrec::testing::default_config();
+  Config c;
+  ASSERT_TRUE(parse_config({"--config", dir.file("out/m/sasrec-cce/chosen.ini")}, &c, nullptr));
+  EXPECT_EQ(c.str("lr"), "0.001");  // the diverged trials ranked last
+  const auto again = run();
+  EXPECT_EQ(again.second, out);  // nothing ran twice, the diverged trials included
+}

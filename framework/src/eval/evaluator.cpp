@@ -185,6 +185,13 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
     }
   }
   std::vector<int64_t> rank(m, 0);
+  // A non-finite answer score (a diverged model) compares false with everything, which would
+  // rank the answer first: it ranks last instead.
+  auto last_if_not_finite = [&](int64_t competitors) {
+    for (int64_t r = 0; r < m; ++r)
+      if (!std::isfinite(t[r])) rank[r] = competitors;
+    return rank;
+  };
 
   if (options_.candidates != Candidates::kFull) {
     const auto& cands = candidates_;
@@ -201,7 +208,7 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
     const float* sp = s.data_ptr<float>();
     for (int64_t r = 0; r < m; ++r)
       for (int64_t j = 0; j < k; ++j) rank[r] += pessimistic ? sp[r * k + j] >= t[r] : sp[r * k + j] > t[r];
-    return rank;
+    return last_if_not_finite(k);
   }
 
   const int64_t block = options_.item_block > 0 ? options_.item_block : v;
@@ -242,7 +249,7 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
       }
     });
   }
-  return rank;
+  return last_if_not_finite(v - 1);
 }
 
 EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const EvalSet& set) {

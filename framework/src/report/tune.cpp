@@ -60,23 +60,31 @@ std::vector<std::string> trial_args(const TuneSpec& t, const std::string& config
   return a;
 }
 
+std::string stem_of(const std::string& output) { return output.substr(0, output.size() - 5); }
+/// A trial whose training diverged leaves this marker instead of a result: it ranks last,
+/// and a resumed tune does not run it again.
+std::string diverged_marker(const std::string& output) { return stem_of(output) + ".diverged"; }
+bool trial_done(const std::string& output) { return fs::exists(output) || fs::exists(diverged_marker(output)); }
+
 /// Runs a trial's rung unless it is done or another process holds it (its lock, beside it,
-/// is `trial{i}-rung{r}.lock`, as bench claims runs). True when the result now exists.
+/// is `trial{i}-rung{r}.lock`, as bench claims runs). True when the trial is now done.
 bool try_trial(const TuneSpec& t, const std::vector<std::string>& args, const std::string& output) {
-  if (fs::exists(output)) return true;
-  const std::string stem = output.substr(0, output.size() - 5);
+  if (trial_done(output)) return true;
+  const std::string stem = stem_of(output);
   fs::create_directories(fs::path(output).parent_path());
   if (!claim_lock(stem + ".lock")) return false;
-  if (!fs::exists(output)) {  // finished by another process between the check and the claim?
+  if (!trial_done(output)) {  // or finished by another process between the check and the claim
     const pid_t pid = spawn_seqrec(args, stem + ".log", t.threads);
     int status = 0;
     waitpid(pid, &status, 0);
-    fs::remove(stem + ".lock");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !fs::exists(output))
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == 3) write_file_atomically(diverged_marker(output), "training diverged; see " + stem + ".log\n");
+    if (code != 0 && code != 3) {
+      fs::remove(stem + ".lock");
       throw Error("tune: trial " + output + " failed; its log is " + stem + ".log");
-  } else {
-    fs::remove(stem + ".lock");
+    }
   }
+  fs::remove(stem + ".lock");
   return true;
 }
 
@@ -266,6 +274,12 @@ int cmd_tune(const std::vector<std::string>& args) {
         std::vector<double> scores;
         for (int64_t i : ids) {
           Trial& trial = trials[static_cast<size_t>(i)];
+          if (!fs::exists(out(i))) {  // diverged: ranks below every trial that trained
+            trial.score[r] = -HUGE_VAL;
+            scores.push_back(trial.score[r]);
+            std::cout << d << " " << m << " trial " << i << " rung " << r << ": diverged" << std::endl;
+            continue;
+          }
           const RunResult res = read_run_result(out(i));
           trial.score[r] = metric_value(res.valid_best, res.config.at("metric"));
           trial.seconds[r] = res.timing.total_seconds;
@@ -281,6 +295,9 @@ int cmd_tune(const std::vector<std::string>& args) {
       int64_t best = ran[last].front();
       for (int64_t i : ran[last])
         if (trials[static_cast<size_t>(i)].score[last] > trials[static_cast<size_t>(best)].score[last]) best = i;
+      if (std::isinf(trials[static_cast<size_t>(best)].score[last]))
+        throw Error("tune: every trial of " + m + " on " + d + " diverged at rung " + std::to_string(last) +
+                    " (markers in " + dir.string() + "); narrow the space, e.g. lower learning rates");
       const std::string chosen = (dir / "chosen.ini").string();
       write_file_atomically(chosen, chosen_config(t, base, m, trials[static_cast<size_t>(best)], summary_path));
       double seconds = 0;
@@ -293,7 +310,11 @@ int cmd_tune(const std::vector<std::string>& args) {
         summary << "| " << i << (static_cast<int64_t>(i) == best ? " (chosen)" : "") << " |";
         for (const auto& [k, v] : trials[i].values) summary << " " << k << "=" << v;
         summary << " |";
-        for (const auto& [r, s] : trials[i].score) summary << " r" << r << " " << std::fixed << std::setprecision(4) << s;
+        for (const auto& [r, s] : trials[i].score) {
+          summary << " r" << r << " ";
+          if (std::isinf(s)) summary << "diverged";
+          else summary << std::fixed << std::setprecision(4) << s;
+        }
         double sec = 0;
         for (const auto& [r, s] : trials[i].seconds) sec += s;
         summary << " | " << std::setprecision(0) << sec << " |\n";

@@ -561,6 +561,11 @@ FitResult FitLoop::run() {
   for (int64_t epoch = at_.epoch; epoch <= epochs_; ++epoch) {
     EpochLog e = train_epoch(epoch, mid_epoch);
     mid_epoch = false;
+    // A last step can leave the weights non-finite with a finite loss: not a model to validate.
+    for (const auto& p : model_.named_parameters())
+      if (!torch::isfinite(p.value()).all().item<bool>())
+        throw Diverged("training diverged in epoch " + std::to_string(epoch) + ": parameter " + p.key() +
+                       " is no longer finite; no result written (a lower --lr may help)");
     if (epoch % eval_every_ == 0 || epoch == epochs_) validate(e);
     result_.curve.push_back(e);
     print_epoch(e);
