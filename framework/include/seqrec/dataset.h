@@ -119,6 +119,20 @@ std::string format_stats(const DatasetStats& s);
 /// that sequence models clearly beat popularity. Deterministic in `seed`.
 Dataset make_markov_dataset(int64_t num_users, int64_t num_items, int min_len, int max_len,
                             uint64_t seed);
+/// A synthetic interaction log for scale tests: items 1..items with Zipf(`zipf`) popularity,
+/// each with `successors` likely next items that a user's walk follows with probability
+/// `follow` (so sequence models can beat popularity), lengths uniform in [min_len, max_len],
+/// times increasing along each walk. Deterministic in `seed`.
+struct GenerateOptions {
+  int64_t users = 1000, items = 1000;
+  int min_len = 5, max_len = 30;
+  double zipf = 0.8, follow = 0.8;
+  int successors = 3;
+  uint64_t seed = 1;
+};
+/// The log as a RecBole .inter file's text (user_id:token, item_id:token, timestamp:float).
+std::string generate_inter(const GenerateOptions& o);
+
 /// Writes a Dataset in the lines format.
 void write_lines(const Dataset& d, const std::string& path);
 

@@ -50,6 +50,7 @@ const char* kUsage =
     "  table     comparison table from result JSONs (seqrec table RESULTS... [--baseline M] [--format md|csv|latex]\n"
     "            [--correction holm|bonferroni|none] [--bootstrap N] [--bootstrap-seed S])\n"
     "  plot      learning curves, bars and spectra with gnuplot (seqrec plot RESULTS... --out PREFIX)\n"
+    "  generate  a synthetic .inter file: Zipf popularity, sequential structure (seqrec generate --out F.inter --users N --items N)\n"
     "  tune      the same search budget for every method, successive halving on validation (seqrec tune TUNE.ini)\n"
     "`seqrec <command> --help` lists every key.\n";
 
@@ -175,6 +176,34 @@ int cmd_eval(const Config& cli) {
   return 0;
 }
 
+/// seqrec generate --out FILE.inter [--users N] [--items N] [--min-len N] [--max-len N]
+/// [--zipf A] [--follow P] [--successors K] [--seed S]
+int cmd_generate(const std::vector<std::string>& args) {
+  GenerateOptions o;
+  std::string out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (i + 1 >= args.size()) throw Error("generate: " + args[i] + " needs a value");
+    const std::string& k = args[i];
+    const std::string& v = args[++i];
+    if (k == "--out") out = v;
+    else if (k == "--users") o.users = to_integer(v, k);
+    else if (k == "--items") o.items = to_integer(v, k);
+    else if (k == "--min-len") o.min_len = static_cast<int>(to_integer(v, k));
+    else if (k == "--max-len") o.max_len = static_cast<int>(to_integer(v, k));
+    else if (k == "--successors") o.successors = static_cast<int>(to_integer(v, k));
+    else if (k == "--zipf") o.zipf = to_real(v, k);
+    else if (k == "--follow") o.follow = to_real(v, k);
+    else if (k == "--seed") o.seed = static_cast<uint64_t>(to_integer(v, k));
+    else throw Error("generate: unknown option " + k);
+  }
+  if (out.empty()) throw Error("generate: --out FILE.inter is required");
+  const std::string text = generate_inter(o);
+  write_file_atomically(out, text);
+  std::cout << "wrote " << out << ": " << o.users << " users, " << o.items << " items, " << text.size() << " bytes"
+            << std::endl;
+  return 0;
+}
+
 int cmd_demo(Config c) {
   // The main job: a small benchmark on the generated Markov dataset.
   if (c.source("data") == "default") c.set("data", "synthetic:markov");
@@ -233,6 +262,7 @@ int run_cli(const std::vector<std::string>& args) {
     if (cmd == "table") return cmd_table(rest);
     if (cmd == "plot") return cmd_plot(rest);
     if (cmd == "tune") return cmd_tune(rest);
+    if (cmd == "generate") return cmd_generate(rest);
     if (cmd != "prepare" && cmd != "train" && cmd != "eval" && cmd != "list" && cmd != "demo") {
       std::cerr << "seqrec: error: unknown command '" << cmd << "'\n" << kUsage;
       return 2;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <cstdio>
 #include <random>
 #include <sstream>
 #include <unordered_map>
@@ -369,6 +370,36 @@ std::string format_stats(const DatasetStats& s) {
       << "% of training interactions come after the earliest test interaction, "
       << 100 * s.leakage->users_test_before_last_train << "% of users' test interactions precede the last training one";
   return o.str();
+}
+
+std::string generate_inter(const GenerateOptions& o) {
+  if (o.users < 1 || o.items < 1 || o.min_len < 1 || o.max_len < o.min_len || o.successors < 1 || o.follow < 0 ||
+      o.follow > 1 || o.zipf < 0)
+    throw Error("generate: needs users, items, successors >= 1, 1 <= min-len <= max-len, 0 <= follow <= 1, zipf >= 0");
+  if (o.items > INT32_MAX - 2) throw Error("generate: at most " + std::to_string(INT32_MAX - 2) + " items");
+  std::mt19937_64 rng(o.seed);
+  std::vector<double> weight(static_cast<size_t>(o.items));
+  for (int64_t i = 0; i < o.items; ++i) weight[static_cast<size_t>(i)] = 1.0 / std::pow(i + 1.0, o.zipf);
+  std::discrete_distribution<int32_t> popular(weight.begin(), weight.end());
+  // Successors drawn by popularity too, so the chain's stationary mass stays skewed.
+  std::vector<int32_t> next(static_cast<size_t>(o.items * o.successors));
+  for (auto& x : next) x = popular(rng);
+  std::uniform_int_distribution<int> len(o.min_len, o.max_len), pick(0, o.successors - 1);
+  std::uniform_real_distribution<double> coin(0.0, 1.0), start(0.0, 1e8);
+  std::exponential_distribution<double> gap(1.0 / 3600);
+  std::string out = "user_id:token\titem_id:token\ttimestamp:float\n";
+  char line[96];
+  for (int64_t u = 0; u < o.users; ++u) {
+    double t = std::floor(start(rng));
+    int32_t cur = popular(rng);
+    for (int k = len(rng); k > 0; --k) {
+      const int n = std::snprintf(line, sizeof line, "u%lld\ti%d\t%.0f\n", static_cast<long long>(u + 1), cur + 1, t);
+      out.append(line, static_cast<size_t>(n));
+      t += 1 + std::floor(gap(rng));
+      cur = coin(rng) < o.follow ? next[static_cast<size_t>(cur) * o.successors + pick(rng)] : popular(rng);
+    }
+  }
+  return out;
 }
 
 Dataset make_markov_dataset(int64_t num_users, int64_t num_items, int min_len, int max_len, uint64_t seed) {
