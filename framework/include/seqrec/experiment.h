@@ -19,6 +19,7 @@ struct LoadedData {
   Dataset data;
   CacheInfo cache;
   std::string path;
+  DatasetStats stats;  ///< computed once, at load
   DatasetInfo info() const;
 };
 /// Reads --data (a file in --format, or "synthetic:markov", generated once into the cache

@@ -74,7 +74,7 @@ int cmd_prepare(const Config& c) {
   auto t0 = std::chrono::steady_clock::now();
   LoadedData l = load_data(c);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::cout << l.data.name << ": " << format_stats(compute_stats(l.data)) << "\n";
+  std::cout << l.data.name << ": " << format_stats(l.stats) << "\n";
   std::cout << "cache " << l.cache.path << (l.cache.rebuilt ? " (written)" : " (up to date)") << ", "
             << std::fixed << std::setprecision(2) << s << " s" << std::endl;
   return 0;

@@ -89,11 +89,12 @@ LoadedData load_data(const Config& c) {
   o.format = c.str("format") == "auto" ? guess_format(l.path) : c.str("format");
   o.k_core = static_cast<int>(c.integer("k-core"));
   l.data = load_dataset(l.path, o, c.str("cache-dir"), &l.cache);
+  l.stats = compute_stats(l.data);
   return l;
 }
 
 DatasetInfo LoadedData::info() const {
-  const DatasetStats s = compute_stats(data);
+  const DatasetStats& s = stats;
   DatasetInfo d{data.name, path, cache.source_hash, data.num_users(), data.num_items, data.num_interactions(), s.test_repeats, {}};
   if (s.leakage) d.loo_leakage = {{s.leakage->train_after_first_test, s.leakage->users_test_before_last_train}};
   return d;
@@ -168,7 +169,7 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
   check_needs(c);
   if (!c.flag("test") && c.has("ranks")) throw Error("--ranks holds test ranks: it needs --test true");
   LoadedData l = load_data(c);
-  log << l.data.name << ": " << format_stats(compute_stats(l.data)) << std::endl;
+  log << l.data.name << ": " << format_stats(l.stats) << std::endl;
   Experiment x;
   x.model = models().create("model", c.str("model"), ModelContext{c, l.data});
   x.model->to(torch::Device(c.str("device")));
@@ -210,8 +211,9 @@ void write_experiment(const Config& c, Experiment& x, std::ostream& log) {
     meta["model"] = x.result.model;
     meta["config"] = x.result.config;
     meta["model_options"] = x.result.model_options;
-    meta["dataset"] = to_json(x.result)["dataset"];
-    meta["test"] = to_json(x.result)["test"];
+    const nlohmann::ordered_json result = to_json(x.result);
+    meta["dataset"] = result["dataset"];
+    meta["test"] = result["test"];
     sd.metadata_json = meta.dump(2);
     write_state_dict(c.str("save"), sd);
     log << "checkpoint written to " << c.str("save") << std::endl;
