@@ -9,6 +9,7 @@
 
 #include "seqrec/batch.h"
 #include "seqrec/evaluator.h"
+#include "seqrec/exposure.h"
 #include "test_util.h"
 
 using namespace seqrec;
@@ -33,10 +34,10 @@ class TableModel : public Model {
   torch::Tensor reps_, items_;
 };
 
-/// The slow path: per user, the full score vector, exclusions applied literally, rank by
-/// counting, no blocking.
-std::vector<int64_t> brute_force_ranks(Model& m, const EvalSet& set, Protocol p, TieRule ties) {
-  std::vector<int64_t> ranks;
+/// The slow path: per user, the full score vector with the protocol's exclusions applied
+/// literally, no blocking.
+std::vector<std::vector<double>> brute_force_scores(Model& m, const EvalSet& set, Protocol p) {
+  std::vector<std::vector<double>> out;
   torch::Tensor items = m.item_table();
   const int64_t v = items.size(0);
   for (size_t i = 0; i < set.users.size(); ++i) {
@@ -52,12 +53,38 @@ std::vector<int64_t> brute_force_ranks(Model& m, const EvalSet& set, Protocol p,
       else if (j != a) s[j] = -INFINITY;
     }
     if (p == Protocol::kStrict) s[0] = s[v - 1] = -INFINITY;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+/// Ranks by counting competitors.
+std::vector<int64_t> brute_force_ranks(Model& m, const EvalSet& set, Protocol p, TieRule ties) {
+  std::vector<int64_t> ranks;
+  const std::vector<std::vector<double>> scores = brute_force_scores(m, set, p);
+  for (size_t i = 0; i < set.users.size(); ++i) {
+    const std::vector<double>& s = scores[i];
+    const int64_t a = set.answers[i];
     int64_t r = 0;
-    for (int64_t j = 0; j < v; ++j)
+    for (int64_t j = 0; j < static_cast<int64_t>(s.size()); ++j)
       if (j != a && (ties == TieRule::kOptimistic ? s[j] > s[a] : s[j] >= s[a])) ++r;
     ranks.push_back(r);
   }
   return ranks;
+}
+
+/// Top-k lists by sorting every item (ids 1..v-2) by score, then id; -inf never listed.
+std::vector<int32_t> brute_force_top(Model& m, const EvalSet& set, Protocol p, int64_t k) {
+  std::vector<int32_t> out;
+  for (const std::vector<double>& s : brute_force_scores(m, set, p)) {
+    std::vector<int32_t> ids;
+    for (int32_t j = 1; j + 1 < static_cast<int32_t>(s.size()); ++j)
+      if (std::isfinite(s[j])) ids.push_back(j);
+    std::stable_sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) { return s[a] > s[b]; });
+    ids.resize(k, 0);
+    out.insert(out.end(), ids.begin(), ids.end());
+  }
+  return out;
 }
 
 struct Fixture {
@@ -197,4 +224,111 @@ TEST(Evaluator, ANonFiniteAnswerScoreRanksLast) {
     EXPECT_EQ(rank[0], d.item_size() - 1) << protocol_name(p);
     EXPECT_EQ(std::vector<int64_t>(rank.begin() + 1, rank.end()), std::vector<int64_t>(sound.begin() + 1, sound.end()));
   }
+}
+
+TEST(Exposure, HandComputed) {
+  // Items 1..4 with training counts 5, 3, 1, 0 (N = 9); three users' top-2 lists, the last
+  // one short (a 0 fills it).
+  TopLists lists{2, {1, 2, 1, 3, 1, 0}};
+  auto m = exposure_metrics(lists, {1, 2}, {0, 5, 3, 1, 0, 0}, 4);
+  auto info = [](double count) { return -std::log2((count + 1) / (9.0 + 4)); };
+  // @1: item 1 three times. Exposure sorted [0, 0, 0, 3]: Gini = (2*4 - 4 - 1) * 3 / (4 * 3).
+  EXPECT_DOUBLE_EQ(m["coverage@1"], 0.25);
+  EXPECT_DOUBLE_EQ(m["gini@1"], 0.75);
+  EXPECT_DOUBLE_EQ(m["avgpop@1"], 5);
+  EXPECT_DOUBLE_EQ(m["novelty@1"], info(5));
+  // @2: exposure [3, 1, 1, 0] -> sorted [0, 1, 1, 3]: (-3*0 - 1*1 + 1*1 + 3*3) / (4 * 5) = 0.45.
+  EXPECT_DOUBLE_EQ(m["coverage@2"], 0.75);
+  EXPECT_DOUBLE_EQ(m["gini@2"], 0.45);
+  EXPECT_DOUBLE_EQ(m["avgpop@2"], (4.0 + 3.0 + 5.0) / 3);
+  EXPECT_NEAR(m["novelty@2"], ((info(5) + info(3)) / 2 + (info(5) + info(1)) / 2 + info(5)) / 3, 1e-12);
+  // Equal exposure is Gini 0; one item taking every slot of a 4-item catalogue is (n-1)/n.
+  EXPECT_DOUBLE_EQ(exposure_metrics({1, {1, 2, 3, 4}}, {1}, {0, 1, 1, 1, 1, 0}, 4)["gini@1"], 0);
+  EXPECT_EQ(exposure_metric_names({5}), (std::vector<std::string>{"coverage@5", "gini@5", "avgpop@5", "novelty@5"}));
+  EXPECT_TRUE(is_exposure_metric("gini@10"));
+  EXPECT_FALSE(is_exposure_metric("ndcg@10"));
+  EXPECT_FALSE(is_exposure_metric("gini"));
+}
+
+TEST(Exposure, TopListsMatchBruteForceUnderBlockingAndTies) {
+  for (bool coarse : {false, true}) {
+    Fixture f(60, 40, 7, coarse);
+    EvalSet set = make_eval_set(f.data, Stage::kTest);
+    for (Protocol p : {Protocol::kReference, Protocol::kStrict}) {
+      const std::vector<int32_t> expected = brute_force_top(*f.model, set, p, 20);
+      for (int64_t ib : {0, 1, 7}) {
+        EvalOptions o;
+        o.protocol = p;
+        o.item_block = ib;
+        o.user_block = 5;
+        EvalResult r = RankingEvaluator(o).evaluate(*f.model, f.data, set);
+        EXPECT_EQ(r.top.k, 20);
+        EXPECT_EQ(r.top.items, expected) << protocol_name(p) << " coarse " << coarse << " item_block " << ib;
+        EXPECT_EQ(r.metrics.at("coverage@10"),
+                  exposure_metrics(r.top, {10}, training_popularity(f.data), f.data.num_items).at("coverage@10"));
+      }
+    }
+  }
+  // Validation and sampled candidates keep no lists.
+  Fixture f(30, 200, 3, false);
+  EXPECT_EQ(RankingEvaluator({}).evaluate(*f.model, f.data, make_eval_set(f.data, Stage::kValid)).top.k, 0);
+  EvalOptions sampled;
+  sampled.candidates = Candidates::kUniform100;
+  EvalResult r = RankingEvaluator(sampled).evaluate(*f.model, f.data, make_eval_set(f.data, Stage::kTest));
+  EXPECT_EQ(r.top.k, 0);
+  EXPECT_FALSE(r.metrics.count("gini@10"));
+}
+
+TEST(Sequentiality, ShuffledHistoriesArePermutationsWithinTheWindowAndSeeded) {
+  Dataset d = make_markov_dataset(50, 80, 3, 40, 6);
+  const EvalSet set = make_eval_set(d, Stage::kTest);
+  const int64_t window = 10;
+  for (bool keep_last : {false, true}) {
+    const EvalSet a = shuffle_histories(set, window, 3, keep_last), b = shuffle_histories(set, window, 3, keep_last);
+    const EvalSet c = shuffle_histories(set, window, 4, keep_last);
+    int64_t moved = 0, differs = 0;
+    for (size_t i = 0; i < set.users.size(); ++i) {
+      const int64_t n = set.history_len[i], cut = n - std::min(window, n);
+      std::vector<int32_t> orig(set.history[i], set.history[i] + n), mine(a.history[i], a.history[i] + n);
+      EXPECT_EQ(a.answers[i], set.answers[i]);
+      EXPECT_EQ(std::vector<int32_t>(b.history[i], b.history[i] + n), mine) << "same seed, same order";
+      differs += std::vector<int32_t>(c.history[i], c.history[i] + n) != mine;
+      // Outside the window nothing moves; inside, the same items; keep_last pins the last.
+      EXPECT_TRUE(std::equal(orig.begin(), orig.begin() + cut, mine.begin()));
+      std::vector<int32_t> x(orig.begin() + cut, orig.end()), y(mine.begin() + cut, mine.end());
+      moved += x != y;
+      std::sort(x.begin(), x.end());
+      std::sort(y.begin(), y.end());
+      EXPECT_EQ(x, y);
+      if (keep_last) EXPECT_EQ(mine.back(), orig.back());
+    }
+    EXPECT_GT(moved, static_cast<int64_t>(set.users.size()) / 2);
+    EXPECT_GT(differs, 0) << "another seed, another order";
+  }
+  // The shuffled set owns its histories: the original is untouched and copies stay valid.
+  EvalSet copy;
+  {
+    copy = shuffle_histories(set, window, 3, false);
+  }
+  for (size_t i = 0; i < set.users.size(); ++i)
+    EXPECT_TRUE(std::equal(set.history[i], set.history[i] + set.history_len[i], d.begin(set.users[i])));
+  EXPECT_EQ(copy.history.size(), set.users.size());
+}
+
+TEST(Sequentiality, TheEvaluatorShufflesAndLabelsIt) {
+  // A model that only looks at the last item: keep-last shuffling leaves its ranks alone, full
+  // shuffling moves them; exclusions (the history's set) are the same either way.
+  Fixture f(80, 60, 8, false);
+  EvalSet set = make_eval_set(f.data, Stage::kTest);
+  EvalOptions o;
+  const EvalResult original = RankingEvaluator(o).evaluate(*f.model, f.data, set);
+  o.shuffled_history = true;
+  o.keep_last = true;
+  EXPECT_EQ(o.label(), "full/reference/optimistic/shuffled-keep-last");
+  EXPECT_EQ(RankingEvaluator(o).evaluate(*f.model, f.data, set).ranks, original.ranks);
+  o.keep_last = false;
+  const EvalResult shuffled = RankingEvaluator(o).evaluate(*f.model, f.data, set);
+  EXPECT_NE(shuffled.ranks, original.ranks);
+  EXPECT_EQ(shuffled.label, "full/reference/optimistic/shuffled");
+  EXPECT_EQ(RankingEvaluator(o).evaluate(*f.model, f.data, set).ranks, shuffled.ranks);
 }

@@ -1,6 +1,8 @@
 // Head-to-head reporting: the paired tests against hand-computed values, a grid killed
 // mid-run and resumed, runs claimed by another bench, and tables that refuse mixed protocols.
 #include <gtest/gtest.h>
+
+#include <tuple>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -249,6 +251,20 @@ void fake_result(const TempDir& dir, const std::string& name, const std::string&
 }
 }  // namespace
 
+namespace {
+/// `seqrec table` with its standard output captured (and released when it throws).
+std::string captured_table(const std::vector<std::string>& args) {
+  ::testing::internal::CaptureStdout();
+  try {
+    cmd_table(args);
+  } catch (...) {
+    ::testing::internal::GetCapturedStdout();
+    throw;
+  }
+  return ::testing::internal::GetCapturedStdout();
+}
+}  // namespace
+
 TEST(Table, MeanStdBestAndSignificanceFromRankFiles) {
   TempDir dir;
   // Baseline hits 2 of 6 users in both seeds; "better" hits 5 and 4 of 6.
@@ -277,9 +293,7 @@ TEST(Table, SignificanceIsCorrectedOverTheTablesComparisonsWithBootstrapInterval
   auto table = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = {dir.path().string(), "--metrics", "hit@10", "--baseline", "base"};
     args.insert(args.end(), extra.begin(), extra.end());
-    ::testing::internal::CaptureStdout();
-    cmd_table(args);
-    return ::testing::internal::GetCapturedStdout();
+    return captured_table(args);
   };
   // Independently: better - base per user = [0, 0, 1, 1, 1, 1, 1, 0]; same - base = 0.
   const PairedTest better = paired_tests({1, 1, 1, 1, 1, 1, 1, 0}, {1, 1, 0, 0, 0, 0, 0, 0});
@@ -305,6 +319,40 @@ TEST(Table, SignificanceIsCorrectedOverTheTablesComparisonsWithBootstrapInterval
   // The interval is seeded: the same seed, the same table.
   EXPECT_EQ(table({"--bootstrap-seed", "7"}), table({"--bootstrap-seed", "7"}));
   EXPECT_THROW(table({"--correction", "sidak"}), Error);
+}
+
+TEST(Table, ShuffledHistoriesShowTheDropAndExposureMetricsAreNeitherTestedNorMarked) {
+  TempDir dir;
+  fake_result(dir, "b1", "base", 1, "full/reference/optimistic", {0, 3, 50, 60});
+  fake_result(dir, "m1", "seq", 1, "full/reference/optimistic", {0, 3, 5, 60});
+  for (const auto& [name, shuffled_hit, gini] : {std::tuple{"b1", 0.5, 0.9}, std::tuple{"m1", 0.25, 0.4}}) {
+    RunResult r = read_run_result(dir.file(std::string(name) + ".json"));
+    r.test.emplace_back("gini@10", gini);
+    r.test_shuffled_history = {{r.protocol, {{"hit@10", shuffled_hit}}}};
+    r.test_shuffled_history->first.label += "/shuffled";
+    write_run_result(dir.file(std::string(name) + ".json"), r);
+  }
+  auto table = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {dir.path().string(), "--baseline", "base"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return captured_table(args);
+  };
+  // seq: 0.75 in order, 0.25 shuffled: -66.7%; base 0.5 both ways: +0.0%.
+  const std::string shuffled = table({"--metrics", "hit@10", "--history", "shuffled"});
+  EXPECT_NE(shuffled.find("| seq | 0.2500 (-50.0%) [order -66.7%] |"), std::string::npos) << shuffled;
+  EXPECT_NE(shuffled.find("| base (baseline) | **0.5000** [order +0.0%] |"), std::string::npos) << shuffled;
+  EXPECT_NE(shuffled.find("protocol full/reference/optimistic/shuffled"), std::string::npos) << shuffled;
+  EXPECT_EQ(shuffled.find("paired t p"), std::string::npos) << shuffled;
+  const std::string exposure = table({"--metrics", "gini@10"});
+  EXPECT_NE(exposure.find("| seq | 0.4000 |"), std::string::npos) << exposure;
+  EXPECT_NE(exposure.find("| base (baseline) | 0.9000 |"), std::string::npos) << exposure;
+  EXPECT_EQ(exposure.find("paired t p"), std::string::npos) << exposure;
+  try {
+    table({"--metrics", "coverage@10"});
+    FAIL() << "a missing exposure metric accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no test coverage@10 (exposure metrics come from"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Table, RefusesToMixProtocolsInOneColumn) {

@@ -1,17 +1,15 @@
 #pragma once
-/// Leave-one-out split and the batches the trainer and evaluator consume.
+/// The batches the trainer and evaluator consume, from a dataset and its split.
 #include <torch/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "seqrec/dataset.h"
 
 namespace seqrec {
-
-/// Which part of the leave-one-out split.
-enum class Stage { kTrain, kValid, kTest };
 
 /// How training sequences are laid out in a batch.
 /// kPadded: every batch is max_len wide (the reference layout).
@@ -45,13 +43,8 @@ struct Batch {
   }
 };
 
-/// Range of a user's items that form the input of `stage` (before the max_len cut).
-/// Train input: s[0..n-4]; valid: s[0..n-3]; test: s[0..n-2].
-inline int64_t input_length(int64_t n, Stage stage) {
-  return stage == Stage::kTrain ? n - 3 : stage == Stage::kValid ? n - 2 : n - 1;
-}
-
-/// Users' training examples: input s[0..n-4], targets s[1..n-3], last max_len positions.
+/// Users' training examples: with t = train_length, input s[0..t-2], targets s[1..t-1], the
+/// last max_len positions.
 class TrainBatcher {
  public:
   TrainBatcher(const Dataset& data, int64_t max_len, int64_t batch_size, Batching batching);
@@ -77,8 +70,17 @@ struct EvalSet {
   /// Input sequences (the whole history; the max_len cut happens when batching).
   std::vector<const int32_t*> history;
   std::vector<int64_t> history_len;
+  /// Histories the set owns (shuffle_histories), which `history` points into; shared by copies.
+  std::shared_ptr<const std::vector<int32_t>> owned;
 };
 EvalSet make_eval_set(const Dataset& data, Stage stage);
+
+/// The sequentiality check (Klenitskiy et al., RecSys 2024): the same set with the last
+/// `window` items of each history (the model's input: its max length) randomly permuted, so
+/// the model sees the same items in another order, and the history's exclusions are the same.
+/// keep_last: the last item stays last and the others are permuted. Each user's permutation
+/// depends only on `seed` and the user's row.
+EvalSet shuffle_histories(const EvalSet& set, int64_t window, uint64_t seed, bool keep_last);
 
 /// Batch of eval inputs for users idx[0..] of `set`, left-padded to the longest.
 Batch make_eval_batch(const EvalSet& set, const std::vector<int64_t>& idx, int64_t max_len);

@@ -11,6 +11,17 @@
 
 namespace seqrec {
 
+/// Where each user's sequence is cut into training, validation and test (make_split). Empty
+/// vectors: leave-one-out, the papers' protocol (training s[0..n-2), validation answer
+/// s[n-2] after it, test answer s[n-1] after all the rest).
+struct Split {
+  std::vector<int64_t> train_len;  ///< per user: s[0..train_len) is the training sequence
+  std::vector<int64_t> valid_at;   ///< position of the validation answer (history: all before it), -1 none
+  std::vector<int64_t> test_at;    ///< position of the test answer, -1 none
+  std::vector<int64_t> test_history;  ///< test history length: test_at, or train_len (SplitOptions)
+  bool empty() const { return train_len.empty(); }
+};
+
 /// One dataset: every user's items in time order, stored as CSR.
 /// Item ids are dense 1..num_items (0 is padding); users are rows 0..num_users-1.
 struct Dataset {
@@ -21,6 +32,7 @@ struct Dataset {
   std::vector<std::string> item_ids;  ///< original item token per dense id - 1 (empty: identity)
   int64_t num_items = 0;              ///< largest item id
   std::string name;                   ///< short name, e.g. "Beauty"
+  Split split;                        ///< the evaluation split (not cached: made at load)
 
   int64_t num_users() const { return static_cast<int64_t>(offsets.size()) - 1; }
   int64_t num_interactions() const { return static_cast<int64_t>(items.size()); }
@@ -89,9 +101,47 @@ Dataset read_dataset(const std::string& path, const PrepareOptions& options);
 std::string dataset_defect(const Dataset& d);
 
 /// How often each item id (index 0..item_size()-1; padding and mask stay 0) occurs in the
-/// users' training parts: all but the last two items, so the validation and test answers
-/// never inform it. The one popularity of seqrec (pop model, pop100 candidates, proposals).
+/// users' training parts (train_length), so the validation and test answers never inform it. The one popularity of seqrec (pop model, pop100 candidates, proposals).
 std::vector<double> training_popularity(const Dataset& d);
+
+/// Which part of a split.
+enum class Stage { kTrain, kValid, kTest };
+
+/// Items of user u's training sequence (leave-one-out: all but the last two).
+int64_t train_length(const Dataset& d, int64_t u);
+/// User u's evaluation example at `stage` (kValid or kTest): the history is s[0..history),
+/// the answer s[answer_at]; none (history 0) when the user has no answer or no history there.
+struct EvalExample {
+  int64_t history = 0, answer_at = -1;
+};
+EvalExample eval_example(const Dataset& d, int64_t u, Stage stage);
+
+/// The temporal split (Ji et al., TOIS 2023; Gusak et al., RecSys 2025): global cut points on
+/// the time axis. Training uses only interactions before the validation cut; a user's
+/// validation answer is their first interaction in [valid cut, test cut), with everything
+/// before it as history; the test answer is their first interaction at or after the test cut,
+/// with everything before it as history (with_valid_history; else only the training part).
+/// A cut is a time quantile of all interactions ("q0.8": the time below which 80% fall) or a
+/// timestamp ("1.5e9").
+struct SplitOptions {
+  std::string kind = "loo";  ///< loo or temporal
+  std::string valid_from = "q0.8", test_from = "q0.9";
+  bool with_valid_history = true;
+};
+/// What a split did, for logs and results.
+struct SplitSummary {
+  std::string kind = "loo";
+  double valid_cut = 0, test_cut = 0;           ///< resolved timestamps (temporal)
+  std::string valid_from, test_from;            ///< as given
+  bool with_valid_history = true;
+  int64_t train_users = 0, train_interactions = 0;  ///< users with a training target; their training items
+  int64_t valid_users = 0, test_users = 0;          ///< users with an example
+  int64_t valid_no_history = 0, test_no_history = 0;  ///< users with an answer but no history before it: left out
+};
+/// Fills d.split (left empty for loo) and says what it did. temporal needs timestamps and a
+/// test cut not before the validation cut (one-line Errors).
+SplitSummary make_split(Dataset& d, const SplitOptions& o);
+std::string format_split(const SplitSummary& s);
 
 /// Leave-one-out's temporal leakage, on timestamped data (users with 3+ items; training = all
 /// but the last two items, test = the last; Ji et al., TOIS 2023).

@@ -7,6 +7,7 @@
 
 #include "seqrec/batch.h"
 #include "seqrec/config.h"
+#include "seqrec/exposure.h"
 #include "seqrec/model.h"
 
 namespace seqrec {
@@ -32,8 +33,12 @@ struct EvalOptions {
   std::vector<int64_t> ks{5, 10, 20};
   int64_t user_block = 1024;  ///< users encoded and scored together
   int64_t item_block = 0;     ///< catalogue columns scored together (0 = all at once)
-  uint64_t seed = 1;          ///< for the sampled candidate sets
-  /// Label written beside every metric table, e.g. "full/reference/optimistic".
+  uint64_t seed = 1;          ///< for the sampled candidate sets and shuffled histories
+  /// The sequentiality check: histories permuted within the model's input (shuffle_histories).
+  bool shuffled_history = false;
+  bool keep_last = false;     ///< with shuffled_history: the last item stays last
+  /// Label written beside every metric table, e.g. "full/reference/optimistic", with
+  /// "/shuffled" (or "/shuffled-keep-last") for shuffled histories.
   std::string label() const;
 };
 EvalOptions eval_options_from(const Config& c);
@@ -47,7 +52,8 @@ std::vector<double> normalised_spectrum(const torch::Tensor& table);
 struct EvalResult {
   std::vector<int64_t> users;  ///< dataset rows
   std::vector<int64_t> ranks;  ///< rank of the answer, same order as users
-  std::map<std::string, double> metrics;  ///< "hit@5", "ndcg@5", ..., "mrr"
+  std::map<std::string, double> metrics;  ///< "hit@5", "ndcg@5", ..., "mrr" (and exposure.h's)
+  TopLists top;  ///< each user's top-max(ks) list, same order as users (test with full ranking)
   std::string label;
   double seconds = 0;
 };
@@ -56,21 +62,27 @@ struct EvalResult {
 /// ndcg@k = mean[rank < k] / log2(rank + 2), mrr = mean 1 / (rank + 1), then any others.
 std::map<std::string, double> metrics_from_ranks(const std::vector<int64_t>& ranks, const std::vector<int64_t>& ks);
 
-/// "HIT@5 0.0703  NDCG@5 0.0503 ... MRR 0.0401" with 4 decimals, in metric_names order.
+/// "HIT@5 0.0703  NDCG@5 0.0503 ... MRR 0.0401" with 4 decimals, in metric_names order, then
+/// the exposure metrics at the largest k, when `m` holds them.
 std::string format_metrics(const std::map<std::string, double>& m, const std::vector<int64_t>& ks);
 
 /// Scores representations against the catalogue and ranks the answers: full ranking (or
 /// sampled candidates), block-wise with bounded memory:
 /// at most user_block x item_block scores exist at a time. Users are grouped by input
 /// length so each is encoded without padding, and results do not depend on block sizes.
+/// A test evaluation with full ranking also keeps every user's top-max(ks) list under the
+/// protocol's scores (padding and mask rows never listed; strict drops the history) and
+/// reports the exposure metrics (exposure.h) beside the rank metrics.
 class RankingEvaluator {
  public:
   explicit RankingEvaluator(const EvalOptions& o) : options_(o) {}
   EvalResult evaluate(Model& model, const Dataset& data, const EvalSet& set);
   /// Ranks for given representations [M, d] against item table [V, d]: the kernel
   /// benchmarked on its own. `idx` selects the users of `set` (same order as rows of h).
+  /// With `top` (full ranking only), also each row's top-`top_k` list, row-major [M x top_k].
   std::vector<int64_t> rank_block(const torch::Tensor& h, const torch::Tensor& items, const EvalSet& set,
-                                  const std::vector<int64_t>& idx) const;
+                                  const std::vector<int64_t>& idx, std::vector<int32_t>* top = nullptr,
+                                  int64_t top_k = 0) const;
   const EvalOptions& options() const { return options_; }
 
  private:

@@ -20,13 +20,16 @@ struct LoadedData {
   CacheInfo cache;
   std::string path;
   DatasetStats stats;  ///< computed once, at load
+  SplitSummary split;  ///< the --split made at load (data.split)
   DatasetInfo info() const;
 };
 /// Reads --data (a file in --format, or "synthetic:markov", generated once into the cache
-/// directory) through the cache.
+/// directory) through the cache, and makes the --split.
 LoadedData load_data(const Config& c);
 
-ProtocolInfo protocol_info(const EvalOptions& e);
+/// The protocol a result records; its label is the evaluator's, prefixed "temporal/" under
+/// the temporal split, so `table` never mixes the splits in a column.
+ProtocolInfo protocol_info(const EvalOptions& e, const SplitSummary& split);
 /// The commit and machine of this process, for results.
 Provenance provenance(const Config& c);
 

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "seqrec/dataset.h"
+
 namespace seqrec {
 
 /// Metric name -> value, in the order results list them (metric_names).
@@ -31,6 +33,7 @@ struct DatasetInfo {
   std::optional<int64_t> test_answer_repeats;  ///< users whose test answer repeats a history item
   /// Timestamped data only: leave-one-out's leakage (dataset.h, LooLeakage), as shares.
   std::optional<std::pair<double, double>> loo_leakage;  ///< (train_after_first_test, users_test_before_last_train)
+  std::optional<SplitSummary> split;  ///< a split other than leave-one-out: its cuts and counts
 };
 
 struct EpochRecord {
@@ -80,6 +83,9 @@ struct RunResult {
   /// With sampled candidates (uni100, pop100): the same weights ranked against the whole
   /// catalogue, so sampled metrics never stand alone.
   std::optional<std::pair<ProtocolInfo, Metrics>> test_full_ranking;
+  /// The test with each history permuted within the model's input (the sequentiality check:
+  /// evaluator.h, EvalOptions::shuffled_history; seeded by the run's seed).
+  std::optional<std::pair<ProtocolInfo, Metrics>> test_shuffled_history;
   std::optional<std::vector<double>> item_spectrum;
   std::optional<std::string> sampler;
   std::vector<EpochRecord> curve;

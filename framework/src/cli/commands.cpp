@@ -110,7 +110,7 @@ int cmd_train(const Config& c) {
 }
 
 /// Keys that describe the model architecture (restored from a checkpoint's metadata).
-bool is_model_key(const std::string& k) { return k == "model" || k == "max-len" || k.find('.') != std::string::npos; }
+bool is_model_key(const std::string& k) { return k == "model" || k == "max-len" || k == "split" || k.find('.') != std::string::npos; }
 
 int cmd_eval(const Config& cli) {
   if (!cli.has("checkpoint")) throw Error("--checkpoint is required");
@@ -164,7 +164,7 @@ int cmd_eval(const Config& cli) {
   result.checkpoint = c.str("checkpoint");
   result.stage = c.str("stage");
   result.dataset = l.info();
-  result.protocol = protocol_info(eo);
+  result.protocol = protocol_info(eo, l.split);
   result.test = rounded_metrics(r.metrics, eo.ks);
   result.users = static_cast<int64_t>(r.users.size());
   result.eval_seconds = r.seconds;

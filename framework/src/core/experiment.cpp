@@ -77,7 +77,7 @@ RunTiming timing_of(const FitResult& fr) {
 /// protocol, so every run reports both; and, when candidates are sampled, the full ranking,
 /// since sampled metrics can reorder methods (Krichene & Rendle, KDD 2020).
 struct MoreTests {
-  std::optional<std::pair<ProtocolInfo, EvalResult>> other, full;
+  std::optional<std::pair<ProtocolInfo, EvalResult>> other, full, shuffled;
 };
 
 }  // namespace
@@ -90,20 +90,23 @@ LoadedData load_data(const Config& c) {
   o.k_core = static_cast<int>(c.integer("k-core"));
   l.data = load_dataset(l.path, o, c.str("cache-dir"), &l.cache);
   l.stats = compute_stats(l.data);
+  l.split = make_split(l.data, {c.str("split"), c.str("split.valid-from"), c.str("split.test-from"), c.flag("split.valid-history")});
   return l;
 }
 
 DatasetInfo LoadedData::info() const {
   const DatasetStats& s = stats;
-  DatasetInfo d{data.name, path, cache.source_hash, data.num_users(), data.num_items, data.num_interactions(), s.test_repeats, {}};
-  if (s.leakage) d.loo_leakage = {{s.leakage->train_after_first_test, s.leakage->users_test_before_last_train}};
+  DatasetInfo d{data.name, path, cache.source_hash, data.num_users(), data.num_items, data.num_interactions(), s.test_repeats, {}, {}};
+  if (s.leakage && split.kind == "loo") d.loo_leakage = {{s.leakage->train_after_first_test, s.leakage->users_test_before_last_train}};
+  if (split.kind != "loo") d.split = split;
   return d;
 }
 
-ProtocolInfo protocol_info(const EvalOptions& e) {
+ProtocolInfo protocol_info(const EvalOptions& e, const SplitSummary& split) {
   const std::string label = e.label();
-  return {label, "leave-one-out", protocol_name(e.protocol), e.ties == TieRule::kOptimistic ? "optimistic" : "pessimistic",
-          label.substr(0, label.find('/'))};
+  const bool loo = split.kind == "loo";
+  return {loo ? label : split.kind + "/" + label, loo ? "leave-one-out" : split.kind, protocol_name(e.protocol),
+          e.ties == TieRule::kOptimistic ? "optimistic" : "pessimistic", label.substr(0, label.find('/'))};
 }
 
 Provenance provenance(const Config& c) {
@@ -119,7 +122,7 @@ MoreTests more_tests(const Config& c, Model& model, const LoadedData& l, const E
   auto run = [&](const EvalOptions& o) {
     EvalResult r = RankingEvaluator(o).evaluate(model, l.data, make_eval_set(l.data, Stage::kTest));
     log << "test [" << r.label << "]: " << format_metrics(r.metrics, eo.ks) << std::endl;
-    return std::make_pair(protocol_info(o), std::move(r));
+    return std::make_pair(protocol_info(o, l.split), std::move(r));
   };
   EvalOptions other = eo;
   other.protocol = eo.protocol == Protocol::kReference ? Protocol::kStrict : Protocol::kReference;
@@ -128,6 +131,11 @@ MoreTests more_tests(const Config& c, Model& model, const LoadedData& l, const E
     EvalOptions full = eo;
     full.candidates = Candidates::kFull;
     m.full = run(full);
+  }
+  if (!eo.shuffled_history) {
+    EvalOptions shuffled = eo;
+    shuffled.shuffled_history = true;
+    m.shuffled = run(shuffled);
   }
   return m;
 }
@@ -141,7 +149,7 @@ RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& t
   r.loss = trainer.uses_loss() ? c.str("loss") : "none: the " + trainer.name() + " trainer defines its objective";
   r.trainer = c.str("trainer");
   r.plugins = loaded_plugins();
-  r.protocol = protocol_info(eo);
+  r.protocol = protocol_info(eo, l.split);
   r.seed = c.integer("seed");
   r.config_hash = c.hash();
   r.config = c.values();
@@ -154,6 +162,7 @@ RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& t
   r.test = rounded_metrics(fr.test.metrics, eo.ks);
   if (more.other) r.test_other_protocol = {{more.other->first, rounded_metrics(more.other->second.metrics, eo.ks)}};
   if (more.full) r.test_full_ranking = {{more.full->first, rounded_metrics(more.full->second.metrics, eo.ks)}};
+  if (more.shuffled) r.test_shuffled_history = {{more.shuffled->first, rounded_metrics(more.shuffled->second.metrics, eo.ks)}};
   if (!model.parameters().empty()) r.item_spectrum = normalised_spectrum(model.item_table());
   r.sampler = c.str("sampler");
   r.curve = curve_of(fr, eo.ks);
@@ -170,6 +179,7 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
   if (!c.flag("test") && c.has("ranks")) throw Error("--ranks holds test ranks: it needs --test true");
   LoadedData l = load_data(c);
   log << l.data.name << ": " << format_stats(l.stats) << std::endl;
+  log << l.data.name << ": " << format_split(l.split) << std::endl;
   Experiment x;
   x.model = models().create("model", c.str("model"), ModelContext{c, l.data});
   x.model->to(torch::Device(c.str("device")));

@@ -37,6 +37,15 @@ void declare_common_keys(Schema& s) {
   s.add({"format", KeyType::kString, "auto", "source format: auto (by the file's ending) or a registered one (seqrec list)",
          "data"});
   s.add({"k-core", KeyType::kInt, "0", "iterative k-core filter for inter/csv sources (0 = off)", "data"});
+  s.add({"split", KeyType::kString, "loo",
+         "evaluation split: loo (leave-one-out, the papers') or temporal (global time cuts; needs timestamps)", "data",
+         {"loo", "temporal"}});
+  s.add({"split.valid-from", KeyType::kString, "q0.8",
+         "temporal: validation answers from this time on (qF: the time quantile F of all interactions, or a timestamp)",
+         "data"});
+  s.add({"split.test-from", KeyType::kString, "q0.9", "temporal: test answers from this time on (qF or a timestamp)", "data"});
+  s.add({"split.valid-history", KeyType::kBool, "true",
+         "temporal: the validation period's interactions join the test history (false: only the training part)", "data"});
   s.add(KeySpec{"cache-dir", KeyType::kString, "~/.cache/seqrec", "where HDF5 dataset caches live", "data"}.unhashed());
   s.add({"max-len", KeyType::kInt, "50", "input window: the last max-len items", "data"});
   s.add({"model", KeyType::kString, "sasrec", "encoder (see seqrec list)", "model"});

@@ -1,9 +1,11 @@
 #include "seqrec/run_result.h"
 
+#include <array>
 #include <cmath>
 #include <set>
 
 #include "seqrec/error.h"
+#include "seqrec/exposure.h"
 #include "seqrec/files.h"
 #include "seqrec/metric.h"
 
@@ -20,12 +22,22 @@ double metric_value(const Metrics& m, const std::string& name) {
 
 Metrics rounded_metrics(const std::map<std::string, double>& m, const std::vector<int64_t>& ks) {
   Metrics out;
-  for (const std::string& name : metric_names(ks))
+  std::vector<std::string> names = metric_names(ks);
+  for (const std::string& name : exposure_metric_names(ks)) names.push_back(name);
+  for (const std::string& name : names)
     if (m.count(name)) out.emplace_back(name, std::round(m.at(name) * 1e6) / 1e6);
   return out;
 }
 
 namespace {
+
+/// The extra test evaluations of a train result, by JSON key, in the order written.
+template <typename R>
+auto more_tests(R& r) {
+  return std::array{std::pair{"test_other_protocol", &r.test_other_protocol},
+                    std::pair{"test_full_ranking", &r.test_full_ranking},
+                    std::pair{"test_shuffled_history", &r.test_shuffled_history}};
+}
 
 ojson metrics_to_json(const Metrics& m) {
   ojson j = ojson::object();
@@ -52,14 +64,28 @@ ojson dataset_to_json(const DatasetInfo& d) {
   if (d.loo_leakage)
     j["loo_leakage"] = {{"train_after_first_test", d.loo_leakage->first},
                         {"users_test_before_last_train", d.loo_leakage->second}};
+  if (d.split) {
+    const SplitSummary& s = *d.split;
+    j["split"] = {{"kind", s.kind}, {"valid_from", s.valid_from}, {"test_from", s.test_from},
+                  {"valid_cut", s.valid_cut}, {"test_cut", s.test_cut}, {"test_history_with_valid", s.with_valid_history},
+                  {"train_users", s.train_users}, {"train_interactions", s.train_interactions},
+                  {"valid_users", s.valid_users}, {"test_users", s.test_users},
+                  {"valid_no_history", s.valid_no_history}, {"test_no_history", s.test_no_history}};
+  }
   return j;
 }
 DatasetInfo dataset_from(const json& j) {
-  DatasetInfo d{j.at("name"), j.at("path"), j.at("source_hash"), j.at("users"), j.at("items"), j.at("interactions"), {}, {}};
+  DatasetInfo d{j.at("name"), j.at("path"), j.at("source_hash"), j.at("users"), j.at("items"), j.at("interactions"), {}, {}, {}};
   if (j.contains("test_answer_repeats")) d.test_answer_repeats = j["test_answer_repeats"].get<int64_t>();
   if (j.contains("loo_leakage"))
     d.loo_leakage = {j["loo_leakage"].at("train_after_first_test").get<double>(),
                      j["loo_leakage"].at("users_test_before_last_train").get<double>()};
+  if (j.contains("split")) {
+    const json& x = j["split"];
+    d.split = SplitSummary{x.at("kind"), x.at("valid_cut"), x.at("test_cut"), x.at("valid_from"), x.at("test_from"),
+                           x.at("test_history_with_valid"), x.at("train_users"), x.at("train_interactions"),
+                           x.at("valid_users"), x.at("test_users"), x.at("valid_no_history"), x.at("test_no_history")};
+  }
   return d;
 }
 
@@ -163,12 +189,9 @@ ojson to_json(const RunResult& r) {
     j["epochs_run"] = r.epochs_run;
     j["valid_best"] = metrics_to_json(r.valid_best);
     j["test"] = metrics_to_json(r.test);
-    if (r.test_other_protocol)
-      j["test_other_protocol"] = {{"protocol", protocol_to_json(r.test_other_protocol->first)},
-                                  {"metrics", metrics_to_json(r.test_other_protocol->second)}};
-    if (r.test_full_ranking)
-      j["test_full_ranking"] = {{"protocol", protocol_to_json(r.test_full_ranking->first)},
-                                {"metrics", metrics_to_json(r.test_full_ranking->second)}};
+    for (const auto& [key, field] : more_tests(r))
+      if (field->has_value())
+        j[key] = {{"protocol", protocol_to_json((*field)->first)}, {"metrics", metrics_to_json((*field)->second)}};
     put(j, "item_spectrum", r.item_spectrum);
     put(j, "sampler", r.sampler);
     j["curve"] = curve_to_json(r.curve);
@@ -206,7 +229,7 @@ RunResult run_result_from_json(const json& j) {
     r.total_seconds = j.at("total_seconds");
   } else {
     known.insert({"model", "loss", "trainer", "plugins", "seed", "model_options", "best_epoch", "stopped_early", "resumes",
-                  "epochs_run", "valid_best", "test", "test_other_protocol", "test_full_ranking", "item_spectrum", "sampler", "curve", "timing",
+                  "epochs_run", "valid_best", "test", "item_spectrum", "sampler", "curve", "timing",
                   "peak_rss_bytes"});
     r.model = j.at("model");
     r.loss = j.at("loss");
@@ -220,12 +243,10 @@ RunResult run_result_from_json(const json& j) {
     r.epochs_run = j.at("epochs_run");
     r.valid_best = metrics_from(j.at("valid_best"));
     r.test = metrics_from(j.at("test"));
-    if (j.contains("test_other_protocol"))
-      r.test_other_protocol = {protocol_from(j["test_other_protocol"].at("protocol")),
-                               metrics_from(j["test_other_protocol"].at("metrics"))};
-    if (j.contains("test_full_ranking"))
-      r.test_full_ranking = {protocol_from(j["test_full_ranking"].at("protocol")),
-                             metrics_from(j["test_full_ranking"].at("metrics"))};
+    for (const auto& [key, field] : more_tests(r)) {
+      known.insert(key);
+      if (j.contains(key)) *field = {{protocol_from(j[key].at("protocol")), metrics_from(j[key].at("metrics"))}};
+    }
     get(j, "item_spectrum", &r.item_spectrum);
     get(j, "sampler", &r.sampler);
     r.curve = curve_from(j.at("curve"));

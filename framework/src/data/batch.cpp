@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <random>
 
 #include "seqrec/error.h"
 
@@ -23,19 +24,21 @@ TrainBatcher::TrainBatcher(const Dataset& data, int64_t max_len, int64_t batch_s
     : data_(data), max_len_(max_len), batch_size_(batch_size), batching_(batching) {
   if (batch_size <= 0) throw Error("batch size must be positive");
   for (int64_t u = 0; u < data.num_users(); ++u)
-    if (input_length(data.length(u), Stage::kTrain) >= 1) users_.push_back(u);
-  if (users_.empty()) throw Error(data.name + ": no user has 4 or more items, nothing to train on");
+    if (train_length(data, u) >= 2) users_.push_back(u);
+  if (users_.empty())
+    throw Error(data.name + (data.split.empty() ? ": no user has 4 or more items, nothing to train on"
+                                                : ": no user has 2 or more items before the validation cut, nothing to train on"));
 }
 
 int64_t TrainBatcher::num_positions() const {
   int64_t n = 0;
-  for (int64_t u : users_) n += std::min(max_len_, input_length(data_.length(u), Stage::kTrain));
+  for (int64_t u : users_) n += std::min(max_len_, train_length(data_, u) - 1);
   return n;
 }
 
 Batch TrainBatcher::make_batch(const std::vector<int64_t>& users, bool full_width) const {
   int64_t width = 0;
-  for (int64_t u : users) width = std::max(width, std::min(max_len_, input_length(data_.length(u), Stage::kTrain)));
+  for (int64_t u : users) width = std::max(width, std::min(max_len_, train_length(data_, u) - 1));
   if (full_width) width = max_len_;
   const int64_t b = static_cast<int64_t>(users.size());
   Batch batch;
@@ -45,7 +48,7 @@ Batch TrainBatcher::make_batch(const std::vector<int64_t>& users, bool full_widt
   auto tg = batch.targets.accessor<int64_t, 2>();
   for (int64_t r = 0; r < b; ++r) {
     const int32_t* s = data_.begin(users[r]);
-    const int64_t n_in = input_length(data_.length(users[r]), Stage::kTrain);
+    const int64_t n_in = train_length(data_, users[r]) - 1;
     const int64_t len = std::min(max_len_, n_in);
     const int64_t start = n_in - len;  // keep the last max_len positions
     for (int64_t t = 0; t < len; ++t) {
@@ -66,7 +69,7 @@ std::vector<Batch> TrainBatcher::epoch(std::mt19937_64& rng) const {
     const size_t pool = static_cast<size_t>(batch_size_) * 64;
     for (size_t p = 0; p < order.size(); p += pool) {
       auto first = order.begin() + p, last = order.begin() + std::min(order.size(), p + pool);
-      std::stable_sort(first, last, [&](int64_t a, int64_t b) { return data_.length(a) < data_.length(b); });
+      std::stable_sort(first, last, [&](int64_t a, int64_t b) { return train_length(data_, a) < train_length(data_, b); });
     }
   }
   std::vector<Batch> batches;
@@ -76,7 +79,7 @@ std::vector<Batch> TrainBatcher::epoch(std::mt19937_64& rng) const {
       batches.push_back(make_batch(users, batching_ == Batching::kPadded));
       continue;
     }
-    std::stable_sort(users.begin(), users.end(), [&](int64_t a, int64_t b) { return data_.length(a) < data_.length(b); });
+    std::stable_sort(users.begin(), users.end(), [&](int64_t a, int64_t b) { return train_length(data_, a) < train_length(data_, b); });
     Batch batch;
     const size_t part = (users.size() + kSplitParts - 1) / kSplitParts;
     for (size_t p = 0; p < users.size(); p += part)
@@ -91,15 +94,34 @@ EvalSet make_eval_set(const Dataset& data, Stage stage) {
   EvalSet set;
   set.stage = stage;
   for (int64_t u = 0; u < data.num_users(); ++u) {
-    const int64_t n = data.length(u);
-    const int64_t n_in = input_length(n, stage);
-    if (n_in < 1 || n_in >= n) continue;  // needs at least one input item and an answer
+    const EvalExample e = eval_example(data, u, stage);
+    if (e.history < 1) continue;  // needs at least one input item and an answer
     set.users.push_back(u);
-    set.answers.push_back(data.begin(u)[n_in]);
+    set.answers.push_back(data.begin(u)[e.answer_at]);
     set.history.push_back(data.begin(u));
-    set.history_len.push_back(n_in);
+    set.history_len.push_back(e.history);
   }
   return set;
+}
+
+EvalSet shuffle_histories(const EvalSet& set, int64_t window, uint64_t seed, bool keep_last) {
+  EvalSet out = set;
+  auto owned = std::make_shared<std::vector<int32_t>>();
+  std::vector<int64_t> start(set.users.size());
+  for (size_t i = 0; i < set.users.size(); ++i) {
+    start[i] = static_cast<int64_t>(owned->size());
+    owned->insert(owned->end(), set.history[i], set.history[i] + set.history_len[i]);
+    const int64_t n = set.history_len[i], len = std::min(window, n) - (keep_last ? 1 : 0);
+    const uint64_t user = static_cast<uint64_t>(set.users[i]);
+    std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(user),
+                      static_cast<uint32_t>(user >> 32), static_cast<uint32_t>(set.stage)};
+    std::mt19937_64 rng(seq);
+    auto last = owned->begin() + start[i] + n - (keep_last ? 1 : 0);
+    if (len > 1) std::shuffle(last - len, last, rng);
+  }
+  for (size_t i = 0; i < set.users.size(); ++i) out.history[i] = owned->data() + start[i];
+  out.owned = std::move(owned);
+  return out;
 }
 
 Batch make_eval_batch(const EvalSet& set, const std::vector<int64_t>& idx, int64_t max_len) {

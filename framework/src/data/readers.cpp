@@ -307,7 +307,7 @@ std::string dataset_defect(const Dataset& d) {
 std::vector<double> training_popularity(const Dataset& d) {
   std::vector<double> counts(static_cast<size_t>(d.item_size()), 0.0);
   for (int64_t u = 0; u < d.num_users(); ++u)
-    for (int64_t i = 0; i + 2 < d.length(u); ++i) counts[d.begin(u)[i]] += 1;
+    for (int64_t i = 0; i < train_length(d, u); ++i) counts[d.begin(u)[i]] += 1;
   return counts;
 }
 

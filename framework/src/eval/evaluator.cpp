@@ -32,7 +32,8 @@ std::string protocol_name(Protocol p) { return p == Protocol::kReference ? "refe
 
 std::string EvalOptions::label() const {
   std::string c = candidates == Candidates::kFull ? "full" : candidates == Candidates::kUniform100 ? "uni100" : "pop100";
-  return c + "/" + protocol_name(protocol) + "/" + (ties == TieRule::kOptimistic ? "optimistic" : "pessimistic");
+  return c + "/" + protocol_name(protocol) + "/" + (ties == TieRule::kOptimistic ? "optimistic" : "pessimistic") +
+         (shuffled_history ? keep_last ? "/shuffled-keep-last" : "/shuffled" : "");
 }
 
 void declare_eval_keys(Schema& s) {
@@ -48,6 +49,12 @@ void declare_eval_keys(Schema& s) {
          "eval", {"full", "uni100", "pop100"}});
   s.add({"ks", KeyType::kIntList, "5,10,20", "cut-offs for HIT@K and NDCG@K", "eval"});
   s.add({"eval-user-block", KeyType::kInt, "1024", "users scored together (bounds memory)", "eval"});
+  s.add({"history-order", KeyType::kString, "original",
+         "evaluation inputs as recorded (original) or each permuted within the model's input window, seeded by "
+         "--seed (shuffled: the sequentiality check; train runs record a shuffled test beside the test anyway)",
+         "eval", {"original", "shuffled"}});
+  s.add({"history-order.keep-last", KeyType::kBool, "false",
+         "with --history-order shuffled: the last history item stays last, the others are permuted", "eval"});
   s.add({"eval-item-block", KeyType::kInt, "0", "catalogue columns scored together (0 = all)", "eval"});
 }
 
@@ -64,6 +71,8 @@ EvalOptions eval_options_from(const Config& c) {
   o.item_block = c.integer("eval-item-block");
   if (o.user_block < 1 || o.item_block < 0) throw Error("--eval-user-block must be >= 1 and --eval-item-block >= 0");
   o.seed = static_cast<uint64_t>(c.integer("seed"));
+  o.shuffled_history = c.str("history-order") == "shuffled";
+  o.keep_last = c.flag("history-order.keep-last");
   return o;
 }
 
@@ -125,7 +134,12 @@ std::string format_metrics(const std::map<std::string, double>& m, const std::ve
   std::ostringstream o;
   o << std::fixed << std::setprecision(4);
   std::string sep;
-  for (const std::string& name : metric_names(ks)) {
+  std::vector<std::string> names = metric_names(ks);
+  // Exposure at the largest cut-off only (results keep every k): log lines stay readable.
+  if (!ks.empty())
+    for (const std::string& name : exposure_metric_names({*std::max_element(ks.begin(), ks.end())}))
+      if (m.count(name)) names.push_back(name);
+  for (const std::string& name : names) {
     std::string upper = name;
     for (char& ch : upper) ch = ch == '@' ? ch : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     o << sep << upper << " " << m.at(name);
@@ -167,7 +181,8 @@ std::vector<std::vector<int32_t>> RankingEvaluator::sample_candidates(const Data
 }
 
 std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const torch::Tensor& items,
-                                                  const EvalSet& set, const std::vector<int64_t>& idx) const {
+                                                  const EvalSet& set, const std::vector<int64_t>& idx,
+                                                  std::vector<int32_t>* top, int64_t top_k) const {
   const int64_t m = h.size(0), v = items.size(0);
   const bool reference = options_.protocol == Protocol::kReference;
   const bool pessimistic = options_.ties == TieRule::kPessimistic;
@@ -213,6 +228,11 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
 
   const int64_t block = options_.item_block > 0 ? options_.item_block : v;
   const float excluded = reference ? 0.f : -std::numeric_limits<float>::infinity();
+  // Top lists: per row, the best top_k (score, id) so far, best first; columns arrive in
+  // increasing id, and only a strictly higher score displaces, so ties keep the lower id.
+  // -inf and NaN never enter, nor do the padding and mask rows.
+  if (top) top->assign(m * top_k, 0);
+  std::vector<float> top_score(top ? m * top_k : 0, -std::numeric_limits<float>::infinity());
   for (int64_t c0 = 0; c0 < v; c0 += block) {
     const int64_t c1 = std::min(v, c0 + block), nb = c1 - c0;
     // One buffer for all blocks: fresh allocations this large would page-fault on every block.
@@ -246,14 +266,30 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
         const int64_t a = answers[r];
         if (a >= c0 && a < c1) count -= pessimistic ? (row[a - c0] >= tr) : (row[a - c0] > tr);
         rank[r] += count;
+        if (!top) continue;
+        float* ts = top_score.data() + r * top_k;
+        int32_t* ti = top->data() + r * top_k;
+        for (int64_t j = std::max<int64_t>(c0, 1); j < std::min(c1, v - 1); ++j) {
+          const float sc = row[j - c0];
+          if (!(sc > ts[top_k - 1])) continue;
+          int64_t p = top_k - 1;
+          for (; p > 0 && sc > ts[p - 1]; --p) {
+            ts[p] = ts[p - 1];
+            ti[p] = ti[p - 1];
+          }
+          ts[p] = sc;
+          ti[p] = static_cast<int32_t>(j);
+        }
       }
     });
   }
   return last_if_not_finite(v - 1);
 }
 
-EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const EvalSet& set) {
+EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const EvalSet& recorded) {
   auto start = std::chrono::steady_clock::now();
+  const EvalSet set =
+      options_.shuffled_history ? shuffle_histories(recorded, model.max_len(), options_.seed, options_.keep_last) : recorded;
   torch::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -269,6 +305,12 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
   EvalResult result;
   result.users = set.users;
   result.ranks.assign(set.users.size(), 0);
+  const bool lists = set.stage == Stage::kTest && options_.candidates == Candidates::kFull && !options_.ks.empty();
+  if (lists) {
+    result.top.k = *std::max_element(options_.ks.begin(), options_.ks.end());
+    result.top.items.assign(set.users.size() * result.top.k, 0);
+  }
+  std::vector<int32_t> top;
   const int64_t n = static_cast<int64_t>(set.users.size());
   Progress progress(set.stage == Stage::kValid ? "validation" : "test", n, "users");
   int64_t done = 0;
@@ -277,14 +319,18 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
       std::vector<int64_t> idx(group.begin() + g, group.begin() + std::min(group.size(), g + options_.user_block));
       Batch batch = make_eval_batch(set, idx, max_len);
       torch::Tensor h = model.encode_last(batch.inputs.to(device), batch.position_offset).contiguous();
-      std::vector<int64_t> r = rank_block(h, items, set, idx);
-      for (size_t i = 0; i < idx.size(); ++i) result.ranks[idx[i]] = r[i];
+      std::vector<int64_t> r = rank_block(h, items, set, idx, lists ? &top : nullptr, result.top.k);
+      for (size_t i = 0; i < idx.size(); ++i) {
+        result.ranks[idx[i]] = r[i];
+        if (lists) std::copy_n(top.begin() + i * result.top.k, result.top.k, result.top.items.begin() + idx[i] * result.top.k);
+      }
       done += static_cast<int64_t>(idx.size());
       progress.update(done, static_cast<double>(done));
     }
   }
   if (was_training) model.train();
   result.metrics = metrics_from_ranks(result.ranks, options_.ks);
+  if (lists) result.metrics.merge(exposure_metrics(result.top, options_.ks, training_popularity(data), data.num_items));
   result.label = options_.label();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;

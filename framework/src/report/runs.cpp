@@ -30,7 +30,7 @@ std::string method_name(const RunResult& r, const std::string& path) {
 
 namespace {
 
-RunRecord read_run(const std::string& f, RunResult result, const std::string& name, bool other_protocol) {
+RunRecord read_run(const std::string& f, RunResult result, const std::string& name, TestView view) {
   RunRecord r;
   r.path = f;
   r.method = name.empty() ? method_name(result, f) : name;
@@ -52,13 +52,17 @@ RunRecord read_run(const std::string& f, RunResult result, const std::string& na
   }
   r.seed = result.seed;
   const Metrics* test = &result.test;
-  if (other_protocol) {
-    if (!result.test_other_protocol) throw Error(f + ": no test_other_protocol (trained before seqrec recorded both)");
-    test = &result.test_other_protocol->second;
-    r.protocol = result.test_other_protocol->first.label;
+  if (view != TestView::kOwn) {
+    const bool other = view == TestView::kOtherProtocol;
+    const auto& recorded = other ? result.test_other_protocol : result.test_shuffled_history;
+    if (!recorded)
+      throw Error(f + (other ? ": no test_other_protocol (trained before seqrec recorded both)"
+                             : ": no test_shuffled_history (trained before seqrec recorded the sequentiality check)"));
+    test = &recorded->second;
+    r.protocol = recorded->first.label;
   }
   for (const auto& [k, v] : *test) r.test[k] = v;
-  if (!other_protocol && result.test_full_ranking)
+  if (view == TestView::kOwn && result.test_full_ranking)
     for (const auto& [k, v] : result.test_full_ranking->second) r.test_full[k] = v;
   r.result = std::move(result);
   return r;
@@ -66,7 +70,7 @@ RunRecord read_run(const std::string& f, RunResult result, const std::string& na
 
 }  // namespace
 
-std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool other_protocol) {
+std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, TestView view) {
   std::vector<std::string> files;
   std::map<std::string, std::string> names;  // file -> name given as NAME=PATH
   for (std::string in : inputs) {
@@ -97,7 +101,7 @@ std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool ot
     }
     if (!j.is_object() || j.value("command", "") != "train") continue;  // eval results and other JSON
     try {
-      runs.push_back(read_run(f, run_result_from_json(j), names[f], other_protocol));
+      runs.push_back(read_run(f, run_result_from_json(j), names[f], view));
     } catch (const json::exception& e) {
       throw Error(f + ": not a seqrec result (" + e.what() + ")");
     } catch (const Error& e) {

@@ -13,7 +13,7 @@ struct RunRecord {
   std::string path, method, dataset, dataset_hash, protocol, config_hash, commit;
   std::string ranks;  ///< the per-user rank file found for it ("" when none)
   int64_t seed = 0;
-  std::map<std::string, double> test;  ///< under `protocol`: the run's own, or the other one
+  std::map<std::string, double> test;  ///< the view's metrics (TestView), under `protocol`
   std::map<std::string, double> test_full;  ///< the full ranking's, when `protocol` samples candidates
   RunResult result;                    ///< the whole file (curves, spectra, timing)
 };
@@ -24,9 +24,11 @@ std::string method_name(const RunResult& r, const std::string& path = "");
 
 /// Reads result files and every *.json under directories; keeps train results only,
 /// sorted by path. An input NAME=PATH names its runs' method NAME. Throws seqrec::Error on unreadable input or when nothing is found.
-/// With `other_protocol`, each run's test metrics and protocol are those it recorded under
-/// the other history protocol (test_other_protocol); runs without them are an error.
-std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, bool other_protocol = false);
+/// Which of a run's test evaluations RunRecord::test holds: its own; the one under the other
+/// history protocol (test_other_protocol); or the one with shuffled histories
+/// (test_shuffled_history). Runs that lack the one asked for are an error.
+enum class TestView { kOwn, kOtherProtocol, kShuffledHistory };
+std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, TestView view = TestView::kOwn);
 
 /// A published method's numbers: CSV lines method,dataset,metric,value,source (a header
 /// line and #-comments allowed), one entry per method and source, in file order.

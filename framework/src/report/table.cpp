@@ -18,6 +18,7 @@
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
+#include "seqrec/exposure.h"
 #include "seqrec/files.h"
 #include "seqrec/metric.h"
 #include "seqrec/report.h"
@@ -63,7 +64,8 @@ struct TableSpec {
   std::vector<std::string> inputs, metrics = {"hit@10", "ndcg@10"};
   std::string baseline, format = "md", reference, output;
   double alpha = 0.05;
-  bool other_protocol = false, wall = false;
+  TestView view = TestView::kOwn;
+  bool wall = false;
   Correction correction = Correction::kHolm;  ///< over every comparison of the table
   int64_t resamples = 1000;                   ///< paired bootstrap resamples of the users
   uint64_t bootstrap_seed = 1;
@@ -88,7 +90,12 @@ TableSpec parse_table_args(const std::vector<std::string>& args) {
     else if (args[i] == "--correction") t.correction = correction_from_string(value());
     else if (args[i] == "--bootstrap") t.resamples = to_integer(value(), "--bootstrap");
     else if (args[i] == "--bootstrap-seed") t.bootstrap_seed = static_cast<uint64_t>(to_integer(value(), "--bootstrap-seed"));
-    else if (args[i] == "--other-protocol") t.other_protocol = true;
+    else if (args[i] == "--other-protocol") t.view = TestView::kOtherProtocol;
+    else if (args[i] == "--history") {
+      const std::string h = value();
+      if (h != "shuffled" && h != "original") throw Error("table: --history must be original or shuffled");
+      t.view = h == "shuffled" ? TestView::kShuffledHistory : t.view;
+    }
     else if (args[i] == "--wall") t.wall = true;
     else if (args[i][0] == '-') throw Error("table: unknown option " + args[i]);
     else t.inputs.push_back(args[i]);
@@ -143,6 +150,7 @@ struct Stat {
   Interval diff_ci;       ///< of the mean per-user difference to the baseline
   std::string line;       ///< the footer's line for this comparison, before its adjusted p
   std::optional<double> full_mean;  ///< with sampled candidates: the full ranking's mean over seeds
+  std::optional<double> order_drop;  ///< shuffled histories: % change of the mean from the original order
 };
 
 /// Whether a protocol label ranks sampled candidates (uni100/..., pop100/...).
@@ -215,7 +223,11 @@ TableStats compute_table_stats(const TableSpec& t, Grouping& g) {
         if (it == g.cell[d].end()) continue;
         std::vector<double> v;
         for (const RunRecord* r : it->second) {
-          if (!r->test.count(metric)) throw Error(r->path + ": no test " + metric);
+          if (!r->test.count(metric))
+            throw Error(r->path + ": no test " + metric +
+                        (is_exposure_metric(metric) ? " (exposure metrics come from full-ranking test lists; results "
+                                                      "written before they existed lack them: re-run or `seqrec eval` a checkpoint)"
+                                                    : ""));
           v.push_back(r->test.at(metric));
         }
         Stat& s = out.st[d][m][metric];
@@ -227,8 +239,17 @@ TableStats compute_table_stats(const TableSpec& t, Grouping& g) {
           if (r->test_full.count(metric)) full.push_back(r->test_full.at(metric));
         double full_std = 0;
         if (!full.empty() && full.size() == v.size()) mean_std(full, &s.full_mean.emplace(), &full_std);
+        if (t.view == TestView::kShuffledHistory) {
+          double original = 0, sd = 0;
+          std::vector<double> o;
+          for (const RunRecord* r : it->second) o.push_back(metric_value(r->result.test, metric));
+          mean_std(o, &original, &sd);
+          if (original > 0) s.order_drop = (s.mean / original - 1) * 100;
+        }
         best = std::max(best, s.mean);
       }
+      // Exposure metrics have no better direction to mark, and no per-user value to test.
+      if (is_exposure_metric(metric)) continue;
       for (const auto& m : g.methods)
         if (out.st[d][m][metric].has && out.st[d][m][metric].mean == best) out.st[d][m][metric].best = true;
       if (t.baseline.empty() || !g.cell[d].count(t.baseline)) continue;
@@ -238,7 +259,7 @@ TableStats compute_table_stats(const TableSpec& t, Grouping& g) {
         Stat& s = out.st[d][m][metric];
         s.rel = base_mean > 0 ? (s.mean / base_mean - 1) * 100 : 0;
         s.compared = true;
-        if (t.other_protocol) continue;  // the rank files hold the runs' own protocol only
+        if (t.view != TestView::kOwn) continue;  // the rank files hold the runs' own test only
         compare_to_baseline(t, g, d, metric, m, rank_files, s);
         compared.push_back(&s);
       }
@@ -292,6 +313,8 @@ std::vector<std::vector<std::string>> table_rows(const TableSpec& t, Grouping& g
         if (s.compared) x += std::string(" (") + (s.rel >= 0 ? "+" : "") + fmt(s.rel, 1) + (tex ? "\\%)" : "%)");
         if (s.tested && s.p_adjusted < t.alpha) x += tex ? "$^\\dagger$" : "†";
         if (s.full_mean) x += " [full " + fmt(*s.full_mean) + "]";
+        if (s.order_drop)
+          x += std::string(" [order ") + (*s.order_drop >= 0 ? "+" : "") + fmt(*s.order_drop, 1) + (tex ? "\\%]" : "%]");
         row.push_back(x);
       }
       if (t.wall) {
@@ -362,7 +385,12 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
   std::ostringstream o;
   const std::string c = t.format == "latex" ? "% " : "";
   o << "\n" << c << "Cells: test mean ± sample std over seeds (a single seed: the value alone; seeds per cell below); bold: best mean of the column.";
-  if (t.other_protocol) o << " Metrics under the runs' other history protocol (no significance tests: rank files hold their own).";
+  if (t.view == TestView::kOtherProtocol)
+    o << " Metrics under the runs' other history protocol (no significance tests: rank files hold their own).";
+  if (t.view == TestView::kShuffledHistory)
+    o << " Metrics with each test history permuted within the model's input (the sequentiality check, Klenitskiy et al., "
+         "RecSys 2024); [order x%]: change from the same runs' original order (no significance tests: rank files hold "
+         "the original order's).";
   if (!t.baseline.empty()) {
     o << " (+x%): relative to " << t.baseline << "; † : paired t-test and Wilcoxon signed-rank over per-user values both "
       << "reject: the larger of their p-values, ";
@@ -376,12 +404,15 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
   for (const auto& r : runs) commits.insert(r.commit);
   for (const auto& d : g.datasets) {
     const RunRecord* any = g.cell[d].begin()->second.front();
-    o << c << "- " << d << ": protocol " << any->protocol << ", leave-one-out, dataset source hash " << any->dataset_hash << "\n";
+    const DatasetInfo& ds = any->result.dataset;
+    o << c << "- " << d << ": protocol " << any->protocol << ", " << (ds.split ? ds.split->kind + " split" : "leave-one-out")
+      << ", dataset source hash " << any->dataset_hash << "\n";
+    if (ds.split)
+      o << c << "  - " << format_split(*ds.split) << "\n";
     if (sampled(any->protocol))
       o << c << "  - WARNING: sampled candidates (" << any->protocol.substr(0, any->protocol.find('/'))
         << "): sampled metrics can order methods differently from the full ranking (Krichene & Rendle, KDD 2020); "
         << "[full x] is each cell's full-ranking mean (runs made before seqrec recorded it have none)\n";
-    const DatasetInfo& ds = any->result.dataset;
     if (ds.test_answer_repeats) {
       const double users = static_cast<double>(ds.users), repeats = static_cast<double>(*ds.test_answer_repeats);
       o << c << "  - " << ds.users << " users, " << ds.items << " items, " << ds.interactions << " interactions, mean length "
@@ -417,7 +448,7 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
 
 int cmd_table(const std::vector<std::string>& args) {
   const TableSpec t = parse_table_args(args);
-  const std::vector<RunRecord> runs = read_runs(t.inputs, t.other_protocol);
+  const std::vector<RunRecord> runs = read_runs(t.inputs, t.view);
   Grouping g = group_runs(runs, t.baseline);
   TableStats ts = compute_table_stats(t, g);
   const std::vector<Published> published = t.reference.empty() ? std::vector<Published>{} : read_published(t.reference);
