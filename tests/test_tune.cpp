@@ -1,7 +1,9 @@
 // seqrec tune: successive halving keeps the best trials, the budget is the same for every
 // method, trials never evaluate the test set, and the chosen config is one bench can run.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -9,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "seqrec/build_info.h"
 #include "seqrec/config.h"
@@ -175,4 +178,44 @@ TEST(Tune, ADivergedTrialRanksLastAndIsNotRunAgain) {
   EXPECT_EQ(c.str("lr"), "0.001");  // the diverged trials ranked last
   const auto again = run();
   EXPECT_EQ(again.second, out);  // nothing ran twice, the diverged trials included
+}
+
+TEST(Tune, AStopSignalReachesTheTrialAndTheNextTuneResumesIt) {
+  // SIGTERM to tune (a preemption): the trial in flight writes its training state and stops,
+  // tune exits 143 leaving no lock, and the next tune resumes that trial rather than
+  // starting it over (before, tune died alone and its trial trained on, orphaned).
+  TempDir dir;
+  small_tune(dir);
+  const std::string tune = write_file(dir.file("long.ini"), "[tune]\ndatasets = m\nmethods = sasrec-cce\nconfig = " +
+                                                                dir.file("{method}.ini") + "\noutput = " + dir.file("out") +
+                                                                "\ntrials = 1\nmax-epochs = 8\nrungs = 1\nthreads = 1\n"
+                                                                "set = patience=20\n[space sasrec-cce]\nlr = choice 0.001\n");
+  const std::string trial = dir.file("out/m/sasrec-cce/trial0-rung0");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::freopen(dir.file("first.log").c_str(), "w", stdout);
+    execl((std::string(SEQREC_BINARY_DIR) + "/seqrec").c_str(), "seqrec", "tune", tune.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (!std::filesystem::exists(trial + ".json.state") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(std::filesystem::exists(trial + ".json.state")) << read_file(trial + ".log");
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (std::filesystem::exists(trial + ".json")) GTEST_SKIP() << "the trial ended before the signal arrived";
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM) << read_file(dir.file("first.log"));
+  EXPECT_NE(read_file(dir.file("first.log")).find("tune: stopped by SIGTERM; run the same tune command to resume"),
+            std::string::npos)
+      << read_file(dir.file("first.log"));
+  EXPECT_FALSE(std::filesystem::exists(trial + ".lock"));
+  // Stopped with the trial: nothing trains on after tune is gone.
+  const std::string stopped = read_file(trial + ".log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(read_file(trial + ".log"), stopped);
+  ASSERT_EQ(std::system((std::string(SEQREC_BINARY_DIR) + "/seqrec tune " + tune + " > " + dir.file("second.log") + " 2>&1").c_str()), 0)
+      << read_file(dir.file("second.log"));
+  EXPECT_NE(read_file(trial + ".log").find("resuming from"), std::string::npos) << read_file(trial + ".log");
+  EXPECT_TRUE(std::filesystem::exists(trial + ".json"));
 }

@@ -8,8 +8,10 @@
 // (--shard i/n, or the same command twice) share a tune file's trials.
 #include "seqrec/tune.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +28,7 @@
 #include "seqrec/hash.h"
 #include "seqrec/report.h"
 #include "seqrec/run_result.h"
+#include "seqrec/signals.h"
 
 namespace fs = std::filesystem;
 
@@ -66,6 +69,9 @@ std::string stem_of(const std::string& output) { return output.substr(0, output.
 std::string diverged_marker(const std::string& output) { return stem_of(output) + ".diverged"; }
 bool trial_done(const std::string& output) { return fs::exists(output) || fs::exists(diverged_marker(output)); }
 
+/// Thrown out of a rung when a stop signal arrived: the trial in flight saved its state.
+struct TuneStopped {};
+
 /// Runs a trial's rung unless it is done or another process holds it (its lock, beside it,
 /// is `trial{i}-rung{r}.lock`, as bench claims runs). True when the trial is now done.
 bool try_trial(const TuneSpec& t, const std::vector<std::string>& args, const std::string& output) {
@@ -75,8 +81,20 @@ bool try_trial(const TuneSpec& t, const std::vector<std::string>& args, const st
   if (!claim_lock(stem + ".lock")) return false;
   if (!trial_done(output)) {  // or finished by another process between the check and the claim
     const pid_t pid = spawn_seqrec(args, stem + ".log", t.threads);
+    // Polling, so a stop signal (a kill, a preemption) reaches the trial at once: it writes
+    // its training state and exits, and the next tune resumes it.
     int status = 0;
-    waitpid(pid, &status, 0);
+    for (bool forwarded = false;;) {
+      const pid_t r = waitpid(pid, &status, WNOHANG);
+      if (r == pid) break;
+      if (r < 0 && errno != EINTR) throw Error("tune: lost trial " + output + " (waitpid failed)");
+      if (stop_signal() && !forwarded) kill(pid, stop_signal()), forwarded = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (stop_signal()) {
+      fs::remove(stem + ".lock");
+      throw TuneStopped{};
+    }
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (code == 3) write_file_atomically(diverged_marker(output), "training diverged; see " + stem + ".log\n");
     if (code != 0 && code != 3) {
@@ -225,6 +243,10 @@ std::vector<std::vector<int64_t>> successive_halving(int64_t n, int64_t rungs, i
   return ran;
 }
 
+namespace {
+int run_tune(const std::string& path, int64_t shard, int64_t shards);
+}
+
 int cmd_tune(const std::vector<std::string>& args) {
   const std::string usage = "usage: seqrec tune TUNE.ini [--shard i/n]";
   std::string path;
@@ -239,6 +261,18 @@ int cmd_tune(const std::vector<std::string>& args) {
     }
   }
   if (path.empty()) throw Error(usage);
+  StopSignals stop_signals;
+  try {
+    return run_tune(path, shard, shards);
+  } catch (const TuneStopped&) {
+    std::cout << "tune: stopped by " << stop_signal_name(stop_signal()) << "; run the same tune command to resume" << std::endl;
+    return 128 + stop_signal();
+  }
+}
+
+namespace {
+
+int run_tune(const std::string& path, int64_t shard, int64_t shards) {
   const TuneSpec t = read_tune_file(path);
   const std::string summary_path = (fs::path(t.output) / "summary.md").string();
   std::ostringstream summary;
@@ -270,6 +304,7 @@ int cmd_tune(const std::vector<std::string>& args) {
           all = true;
           for (int64_t i : ids) all = try_trial(t, args_of(i), out(i)) && all;
           if (!all) std::this_thread::sleep_for(std::chrono::seconds(5));
+          if (stop_signal()) throw TuneStopped{};
         }
         std::vector<double> scores;
         for (int64_t i : ids) {
@@ -326,5 +361,7 @@ int cmd_tune(const std::vector<std::string>& args) {
   std::cout << "tune summary written to " << summary_path << std::endl;
   return 0;
 }
+
+}  // namespace
 
 }  // namespace seqrec
