@@ -66,10 +66,50 @@ TEST(Readers, CsvWithHeaderAndKCore) {
                                       "user,item,timestamp\na,x,1\na,y,2\nb,x,3\nb,y,1\nc,y,5\nc,z,6\n");
   Dataset all = read_csv(path);
   EXPECT_EQ(all.num_users(), 3);
-  Dataset core = read_csv(path, 2);
+  PrepareOptions two_core;
+  two_core.k_core = 2;
+  Dataset core = read_csv(path, two_core);
   ASSERT_EQ(core.num_users(), 2);
   EXPECT_EQ(core.num_items, 2);
   EXPECT_EQ(items_of(core, 1), (std::vector<int32_t>{2, 1}));  // b: y@1 then x@3
+}
+
+TEST(Readers, RatedRowsMovieLensAndAmazonLayouts) {
+  // The same log as MovieLens ratings.dat, a raw Amazon user,item,rating,timestamp file and a
+  // rated .inter: u1 rates a 5 @3, b 2 @1, c 4 @2; u2 rates a 3 @5, c 1 @4.
+  TempDir dir;
+  const std::string dat = write_file(dir.file("ratings.dat"), "1::10::5::3\n1::20::2::1\n1::30::4::2\n2::10::3::5\n2::30::1::4\n");
+  const std::string csv = write_file(dir.file("raw.csv"), "1,10,5.0,3\n1,20,2.0,1\n1,30,4.0,2\n2,10,3.0,5\n2,30,1.0,4\n");
+  const std::string inter = write_file(dir.file("r.inter"), "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+                                                            "1\t10\t5\t3\n1\t20\t2\t1\n1\t30\t4\t2\n2\t10\t3\t5\n2\t30\t1\t4\n");
+  PrepareOptions keep, liked;
+  liked.min_rating = 3;
+  for (auto read : {read_movielens, read_csv, read_inter}) {
+    const std::string path = read == read_movielens ? dat : read == read_csv ? csv : inter;
+    const Dataset all = read(path, keep), kept = read(path, liked);
+    // Time order within a user: u1 b(1) c(2) a(3); u2 c(4) a(5). Ids by first appearance.
+    ASSERT_EQ(all.num_users(), 2) << path;
+    EXPECT_EQ(all.num_interactions(), 5) << path;
+    EXPECT_EQ(all.timestamps, (std::vector<double>{1, 2, 3, 4, 5})) << path;
+    EXPECT_EQ(all.item_ids[all.begin(0)[0] - 1], "20") << path;
+    // Rated 3 or more: u1 c(4) @2, a(5) @3; u2 a(3) @5.
+    ASSERT_EQ(kept.num_interactions(), 3) << path;
+    EXPECT_EQ(kept.timestamps, (std::vector<double>{2, 3, 5})) << path;
+    EXPECT_EQ(kept.item_ids[kept.begin(0)[0] - 1], "30") << path;
+  }
+  EXPECT_EQ(guess_format(dat), "movielens");
+  EXPECT_EQ(load_error(write_file(dir.file("bad.dat"), "1::10::5\n"), "movielens"),
+            dir.file("bad.dat") + ":1: expected user::item::rating::timestamp, found 3 fields");
+  EXPECT_EQ(load_error(write_file(dir.file("bad2.dat"), "1::10::five::3\n"), "movielens"),
+            dir.file("bad2.dat") + ":1: rating 'five' is not a number");
+  EXPECT_EQ(load_error(write_file(dir.file("mixed.csv"), "1,10,5,3\n1,20,1\n"), "csv"),
+            dir.file("mixed.csv") + ":2: expected 4 comma-separated columns like the first row, found 3");
+  try {
+    read_csv(write_file(dir.file("plain.csv"), "1,10,3\n"), liked);
+    ADD_FAILURE() << "a threshold without ratings accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), dir.file("plain.csv") + ":1: --min-rating needs a rating column (user,item,rating,timestamp)");
+  }
 }
 
 TEST(Readers, MalformedLinesInput) {
@@ -188,7 +228,7 @@ TEST(Readers, MarkovDatasetIsDeterministic) {
 
 TEST(Readers, ANewFormatIsOneRegistration) {
   // A format of `item;item;...` lines, one user each, claimed for files ending in .semi.
-  register_format("semi", {[](const std::string& path, int) {
+  register_format("semi", {[](const std::string& path, const PrepareOptions&) {
                              std::ifstream in(path);
                              Dataset d;
                              d.name = "semi";
@@ -220,7 +260,7 @@ TEST(Readers, ANewFormatIsOneRegistration) {
     EXPECT_EQ(std::string(e.what()), "format 'csv' is registered twice: by builtin and by builtin");
   }
   o.format = "parquet";
-  EXPECT_EQ(load_error(path, "parquet"), "unknown data format 'parquet' (registered: csv, inter, lines, semi)");
+  EXPECT_EQ(load_error(path, "parquet"), "unknown data format 'parquet' (registered: csv, inter, lines, movielens, semi)");
 }
 
 TEST(Readers, LeaveOneOutLeakageOnTimestampedData) {

@@ -7,7 +7,7 @@
 #include "seqrec/plugin.h"
 
 namespace {
-seqrec::Dataset read_jsonl(const std::string& path, int k_core) {
+seqrec::Dataset read_jsonl(const std::string& path, const seqrec::PrepareOptions& options) {
   std::ifstream in(path);
   if (!in) throw seqrec::Error(path + ": cannot open");
   seqrec::InteractionTable table;
@@ -21,7 +21,7 @@ seqrec::Dataset read_jsonl(const std::string& path, int k_core) {
       throw seqrec::data_error(path, n, e.what());
     }
   }
-  return table.build(path, k_core);
+  return table.build(path, options.k_core);
 }
 
 void register_jsonl(seqrec::PluginHost& host) {

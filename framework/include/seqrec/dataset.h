@@ -46,12 +46,14 @@ struct Dataset {
 struct PrepareOptions {
   std::string format = "lines";  ///< a registered source format (formats())
   int k_core = 0;                ///< iterative k-core on users and items (formats with rows); 0 = off
+  /// Rows rated below this are dropped, before the k-core (formats with a rating column).
+  std::optional<double> min_rating;
 };
 
 /// A source format: its reader and the file endings `--format auto` picks it for. A new
 /// format is one file with its reader plus one register_format call.
 struct SourceFormat {
-  std::function<Dataset(const std::string& path, int k_core)> read;
+  std::function<Dataset(const std::string& path, const PrepareOptions& options)> read;
   std::vector<std::string> endings;  ///< e.g. ".inter"
   std::string help;
   std::string origin = "builtin";
@@ -88,10 +90,14 @@ class InteractionTable {
 
 /// `user item item ...` per line, items already in time order (S3Rec / ELECRec files).
 Dataset read_lines(const std::string& path);
-/// RecBole atomic file: typed tab-separated header with user_id, item_id and optionally timestamp.
-Dataset read_inter(const std::string& path, int k_core = 0);
-/// `user,item,timestamp` CSV (header optional).
-Dataset read_csv(const std::string& path, int k_core = 0);
+/// RecBole atomic file: typed tab-separated header with user_id, item_id and optionally
+/// timestamp and rating.
+Dataset read_inter(const std::string& path, const PrepareOptions& options = {});
+/// `user,item,timestamp` CSV (header optional), or `user,item,rating,timestamp` (the layout of
+/// the raw Amazon rating files).
+Dataset read_csv(const std::string& path, const PrepareOptions& options = {});
+/// MovieLens `ratings.dat` (ML-1M, ML-10M): `user::item::rating::timestamp`.
+Dataset read_movielens(const std::string& path, const PrepareOptions& options = {});
 /// Reads `path` with the format options.format names (an Error listing the known ones).
 Dataset read_dataset(const std::string& path, const PrepareOptions& options);
 

@@ -75,6 +75,7 @@ int cmd_prepare(const Config& c) {
   LoadedData l = load_data(c);
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << l.data.name << ": " << format_stats(l.stats) << "\n";
+  std::cout << l.data.name << ": " << format_split(l.split) << "\n";
   std::cout << "cache " << l.cache.path << (l.cache.rebuilt ? " (written)" : " (up to date)") << ", "
             << std::fixed << std::setprecision(2) << s << " s" << std::endl;
   return 0;

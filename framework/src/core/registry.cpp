@@ -37,6 +37,9 @@ void declare_common_keys(Schema& s) {
   s.add({"format", KeyType::kString, "auto", "source format: auto (by the file's ending) or a registered one (seqrec list)",
          "data"});
   s.add({"k-core", KeyType::kInt, "0", "iterative k-core filter for inter/csv sources (0 = off)", "data"});
+  s.add({"min-rating", KeyType::kString, "",
+         "drop rows rated below this, before the k-core (sources with a rating column: movielens, 4-column csv, "
+         "inter with rating:float; empty = keep all)", "data"});
   s.add({"split", KeyType::kString, "loo",
          "evaluation split: loo (leave-one-out, the papers') or temporal (global time cuts; needs timestamps)", "data",
          {"loo", "temporal"}});

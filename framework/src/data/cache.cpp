@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
+#include <sstream>
 
 #include "io/h5.h"
 #include "seqrec/error.h"
@@ -18,7 +20,14 @@ namespace seqrec {
 namespace {
 
 std::string options_key(const PrepareOptions& o) {
-  return "format=" + o.format + ";k_core=" + std::to_string(o.k_core);
+  // min_rating only when set, so every cache made before it existed keeps its key.
+  std::string key = "format=" + o.format + ";k_core=" + std::to_string(o.k_core);
+  if (o.min_rating) {
+    std::ostringstream r;
+    r << std::setprecision(17) << *o.min_rating;
+    key += ";min_rating=" + r.str();
+  }
+  return key;
 }
 
 }  // namespace

@@ -85,17 +85,35 @@ std::string base_name(const std::string& path) {
   return b.substr(0, b.find('.'));
 }
 
+/// Whether a row's rating passes --min-rating (a row without the option always does).
+bool rated_enough(std::string_view rating, const PrepareOptions& o, const std::string& path, long lineno) {
+  double r = 0;
+  if (!parse_double(rating, r)) throw data_error(path, lineno, "rating '" + std::string(rating) + "' is not a number");
+  return !o.min_rating || r >= *o.min_rating;
+}
+
+/// A (user, item, time) row with its one-line errors.
+void add_row(InteractionTable& table, std::string_view user, std::string_view item, std::string_view time,
+             const std::string& path, long lineno) {
+  if (user.empty()) throw data_error(path, lineno, "empty user");
+  if (item.empty()) throw data_error(path, lineno, "empty item");
+  double ts;
+  if (!parse_double(time, ts)) throw data_error(path, lineno, "timestamp '" + std::string(time) + "' is not a number");
+  table.add(user, item, ts);
+}
+
 std::map<std::string, SourceFormat>& format_table() {
   static std::map<std::string, SourceFormat> table = [] {
     std::map<std::string, SourceFormat> t;
-    t["lines"] = {[](const std::string& path, int k_core) {
-                    if (k_core > 0) throw Error("--k-core applies to inter and csv files only");
+    t["lines"] = {[](const std::string& path, const PrepareOptions& o) {
+                    if (o.k_core > 0 || o.min_rating) throw Error("--k-core and --min-rating apply to files with rows only");
                     return read_lines(path);
                   },
                   {},
                   "`user item item ...` per line, items in time order (S3Rec / ELECRec files)"};
-    t["inter"] = {read_inter, {".inter"}, "RecBole atomic file: typed tab-separated header, user_id, item_id, timestamp"};
-    t["csv"] = {read_csv, {".csv"}, "user,item,timestamp rows (header optional)"};
+    t["inter"] = {read_inter, {".inter"}, "RecBole atomic file: typed tab-separated header, user_id, item_id, timestamp, rating"};
+    t["csv"] = {read_csv, {".csv"}, "user,item,timestamp or user,item,rating,timestamp rows (header optional; raw Amazon files)"};
+    t["movielens"] = {read_movielens, {".dat"}, "MovieLens ratings.dat: user::item::rating::timestamp (ML-1M, ML-10M)"};
     return t;
   }();
   return table;
@@ -212,12 +230,12 @@ Dataset read_lines(const std::string& path) {
   return d;
 }
 
-Dataset read_inter(const std::string& path, int k_core) {
+Dataset read_inter(const std::string& path, const PrepareOptions& o) {
   std::ifstream in = open_source(path);
   std::string line;
   if (!std::getline(in, line)) throw data_error(path, 1, "missing header");
   auto header = split(trim(line), '\t');
-  int user_col = -1, item_col = -1, ts_col = -1;
+  int user_col = -1, item_col = -1, ts_col = -1, rating_col = -1;
   for (size_t i = 0; i < header.size(); ++i) {
     std::string_view h = header[i];
     size_t colon = h.find(':');
@@ -232,9 +250,11 @@ Dataset read_inter(const std::string& path, int k_core) {
       if (type != "float") throw data_error(path, 1, "timestamp must be typed float");
       ts_col = static_cast<int>(i);
     }
+    if (name == "rating" && type == "float") rating_col = static_cast<int>(i);
   }
   if (user_col < 0 || item_col < 0)
     throw data_error(path, 1, "header lacks user_id:token or item_id:token");
+  if (o.min_rating && rating_col < 0) throw data_error(path, 1, "--min-rating needs a rating:float column");
   InteractionTable table;
   long lineno = 1;
   ReadProgress progress(path, in);
@@ -251,12 +271,42 @@ Dataset read_inter(const std::string& path, int k_core) {
     double ts = 0;
     if (ts_col >= 0 && !parse_double(f[ts_col], ts))
       throw data_error(path, lineno, "timestamp '" + std::string(f[ts_col]) + "' is not a number");
+    if (rating_col >= 0 && !rated_enough(f[rating_col], o, path, lineno)) continue;
     table.add(f[user_col], f[item_col], ts);
   }
-  return table.build(path, k_core, ts_col >= 0);
+  return table.build(path, o.k_core, ts_col >= 0);
 }
 
-Dataset read_csv(const std::string& path, int k_core) {
+Dataset read_csv(const std::string& path, const PrepareOptions& o) {
+  std::ifstream in = open_source(path);
+  InteractionTable table;
+  std::string line;
+  long lineno = 0;
+  size_t columns = 0;  // 3 or 4, fixed by the first row
+  ReadProgress progress(path, in);
+  while (std::getline(in, line)) {
+    progress.line(++lineno);
+    std::string_view v = trim(line);
+    if (v.empty()) continue;
+    auto f = split(v, ',');
+    if (lineno == 1 && f.size() >= 2 && trim(f[0]) == "user" && trim(f[1]) == "item") continue;  // header
+    if (columns == 0) {
+      if (f.size() != 3 && f.size() != 4)
+        throw data_error(path, lineno, "expected 3 comma-separated columns user,item,timestamp (or 4: user,item,rating,"
+                                       "timestamp), found " + std::to_string(f.size()));
+      columns = f.size();
+      if (o.min_rating && columns == 3) throw data_error(path, lineno, "--min-rating needs a rating column (user,item,rating,timestamp)");
+    }
+    if (f.size() != columns)
+      throw data_error(path, lineno, "expected " + std::to_string(columns) + " comma-separated columns like the first row, found " +
+                                         std::to_string(f.size()));
+    if (columns == 4 && !rated_enough(trim(f[2]), o, path, lineno)) continue;
+    add_row(table, trim(f[0]), trim(f[1]), trim(f[columns - 1]), path, lineno);
+  }
+  return table.build(path, o.k_core);
+}
+
+Dataset read_movielens(const std::string& path, const PrepareOptions& o) {
   std::ifstream in = open_source(path);
   InteractionTable table;
   std::string line;
@@ -266,18 +316,19 @@ Dataset read_csv(const std::string& path, int k_core) {
     progress.line(++lineno);
     std::string_view v = trim(line);
     if (v.empty()) continue;
-    auto f = split(v, ',');
-    if (lineno == 1 && f.size() >= 2 && trim(f[0]) == "user" && trim(f[1]) == "item") continue;  // header
-    if (f.size() != 3)
-      throw data_error(path, lineno, "expected 3 comma-separated columns user,item,timestamp, found " + std::to_string(f.size()));
-    std::string_view u = trim(f[0]), it = trim(f[1]), t = trim(f[2]);
-    if (u.empty()) throw data_error(path, lineno, "empty user");
-    if (it.empty()) throw data_error(path, lineno, "empty item");
-    double ts;
-    if (!parse_double(t, ts)) throw data_error(path, lineno, "timestamp '" + std::string(t) + "' is not a number");
-    table.add(u, it, ts);
+    std::vector<std::string_view> f;
+    for (size_t start = 0;;) {
+      const size_t sep = v.find("::", start);
+      f.push_back(v.substr(start, sep == std::string_view::npos ? std::string_view::npos : sep - start));
+      if (sep == std::string_view::npos) break;
+      start = sep + 2;
+    }
+    if (f.size() != 4)
+      throw data_error(path, lineno, "expected user::item::rating::timestamp, found " + std::to_string(f.size()) + " fields");
+    if (!rated_enough(f[2], o, path, lineno)) continue;
+    add_row(table, f[0], f[1], f[3], path, lineno);
   }
-  return table.build(path, k_core);
+  return table.build(path, o.k_core);
 }
 
 Dataset read_dataset(const std::string& path, const PrepareOptions& o) {
@@ -287,7 +338,7 @@ Dataset read_dataset(const std::string& path, const PrepareOptions& o) {
     for (const auto& [name, f] : formats()) known += (known.empty() ? "" : ", ") + name;
     throw Error("unknown data format '" + o.format + "' (registered: " + known + ")");
   }
-  return it->second.read(path, o.k_core);
+  return it->second.read(path, o);
 }
 
 std::string dataset_defect(const Dataset& d) {
