@@ -188,17 +188,27 @@ std::string guess_format(const std::string& path) {
   return "lines";
 }
 
-Dataset read_lines(const std::string& path) {
+namespace {
+/// Calls fn(line, lineno) for every line of `path` that is not blank, trimmed, reporting the
+/// reading's progress.
+template <typename F>
+void for_each_line(const std::string& path, F fn) {
   std::ifstream in = open_source(path);
-  Dataset d;
-  d.name = base_name(path);
   std::string line;
   long lineno = 0;
   ReadProgress progress(path, in);
   while (std::getline(in, line)) {
     progress.line(++lineno);
-    std::string_view v = trim(line);
-    if (v.empty()) continue;
+    const std::string_view v = trim(line);
+    if (!v.empty()) fn(v, lineno);
+  }
+}
+}  // namespace
+
+Dataset read_lines(const std::string& path) {
+  Dataset d;
+  d.name = base_name(path);
+  for_each_line(path, [&](std::string_view v, long lineno) {
     size_t pos = 0;
     bool first = true;
     int64_t count = 0;
@@ -225,7 +235,7 @@ Dataset read_lines(const std::string& path) {
     }
     if (count == 0) throw data_error(path, lineno, "user " + d.user_ids.back() + " has no items");
     d.offsets.push_back(static_cast<int64_t>(d.items.size()));
-  }
+  });
   if (d.items.empty()) throw data_error(path, 0, "no interactions (only blank lines)");
   return d;
 }
@@ -278,18 +288,11 @@ Dataset read_inter(const std::string& path, const PrepareOptions& o) {
 }
 
 Dataset read_csv(const std::string& path, const PrepareOptions& o) {
-  std::ifstream in = open_source(path);
   InteractionTable table;
-  std::string line;
-  long lineno = 0;
   size_t columns = 0;  // 3 or 4, fixed by the first row
-  ReadProgress progress(path, in);
-  while (std::getline(in, line)) {
-    progress.line(++lineno);
-    std::string_view v = trim(line);
-    if (v.empty()) continue;
+  for_each_line(path, [&](std::string_view v, long lineno) {
     auto f = split(v, ',');
-    if (lineno == 1 && f.size() >= 2 && trim(f[0]) == "user" && trim(f[1]) == "item") continue;  // header
+    if (lineno == 1 && f.size() >= 2 && trim(f[0]) == "user" && trim(f[1]) == "item") return;  // header
     if (columns == 0) {
       if (f.size() != 3 && f.size() != 4)
         throw data_error(path, lineno, "expected 3 comma-separated columns user,item,timestamp (or 4: user,item,rating,"
@@ -300,22 +303,15 @@ Dataset read_csv(const std::string& path, const PrepareOptions& o) {
     if (f.size() != columns)
       throw data_error(path, lineno, "expected " + std::to_string(columns) + " comma-separated columns like the first row, found " +
                                          std::to_string(f.size()));
-    if (columns == 4 && !rated_enough(trim(f[2]), o, path, lineno)) continue;
+    if (columns == 4 && !rated_enough(trim(f[2]), o, path, lineno)) return;
     add_row(table, trim(f[0]), trim(f[1]), trim(f[columns - 1]), path, lineno);
-  }
+  });
   return table.build(path, o.k_core);
 }
 
 Dataset read_movielens(const std::string& path, const PrepareOptions& o) {
-  std::ifstream in = open_source(path);
   InteractionTable table;
-  std::string line;
-  long lineno = 0;
-  ReadProgress progress(path, in);
-  while (std::getline(in, line)) {
-    progress.line(++lineno);
-    std::string_view v = trim(line);
-    if (v.empty()) continue;
+  for_each_line(path, [&](std::string_view v, long lineno) {
     std::vector<std::string_view> f;
     for (size_t start = 0;;) {
       const size_t sep = v.find("::", start);
@@ -325,9 +321,9 @@ Dataset read_movielens(const std::string& path, const PrepareOptions& o) {
     }
     if (f.size() != 4)
       throw data_error(path, lineno, "expected user::item::rating::timestamp, found " + std::to_string(f.size()) + " fields");
-    if (!rated_enough(f[2], o, path, lineno)) continue;
+    if (!rated_enough(f[2], o, path, lineno)) return;
     add_row(table, f[0], f[1], f[3], path, lineno);
-  }
+  });
   return table.build(path, o.k_core);
 }
 
