@@ -349,3 +349,34 @@ TEST(FusedSoftmaxCE, FloatDrawsAreTheInverseCdfOfEachRow) {
   }
   EXPECT_GT(checked, 450);
 }
+
+TEST(FusedSoftmaxCE, ItemBlocksEqualTheWholeCatalogue) {
+  // The item-blocked path (online log-sum-exp, second pass) gives the loss and both gradients
+  // of the unblocked one, and the same inverse-CDF draws from the same uniforms (a draw may
+  // move only where float sums differ at a boundary), for blocks that do and do not divide V.
+  torch::manual_seed(21);
+  const int64_t n = 300, v = 1003;
+  torch::Tensor h = torch::randn({n, 16}) * 2, e = torch::randn({v, 16});
+  torch::Tensor t = torch::randint(0, v, {n}, torch::kLong);
+  torch::Tensor u = torch::rand({n}, torch::kDouble);
+  auto run = [&](int64_t block, double power) {
+    torch::Tensor h1 = h.clone().requires_grad_(), e1 = e.clone().requires_grad_();
+    SoftmaxSampling s;
+    s.power = power;
+    s.uniforms = u;
+    torch::Tensor loss = fused_softmax_ce(h1, e1, t, &s, block);
+    (loss * 3).backward();
+    return std::make_tuple(loss.item<double>(), h1.grad(), e1.grad(), s.samples);
+  };
+  for (double power : {1.0, 4.4}) {
+    const auto [loss, gh, ge, draws] = run(0, power);
+    for (int64_t block : {1, 100, 1000, 1002}) {
+      const auto [l, bh, be, bd] = run(block, power);
+      EXPECT_NEAR(l, loss, 1e-5) << block;
+      EXPECT_TRUE(torch::allclose(bh, gh, 1e-4, 1e-6)) << block;
+      EXPECT_TRUE(torch::allclose(be, ge, 1e-4, 1e-6)) << block;
+      EXPECT_GE((bd == draws).sum().item<int64_t>(), n - 2) << "block " << block << " power " << power;
+      EXPECT_TRUE(((bd >= 1) & (bd < v)).all().item<bool>());
+    }
+  }
+}

@@ -1,6 +1,7 @@
 #include "baselines/losses/softmax_ce.h"
 
 #include <ATen/Parallel.h>
+#include <cmath>
 #include <torch/autograd.h>
 
 namespace seqrec {
@@ -46,12 +47,87 @@ void draw_rows(const float* e, int64_t rows, int64_t stride, int64_t v, const fl
   }
 }
 
+/// Catalogue columns scored together when the caller leaves it to us (item_block 0): all of
+/// them, unless a row block's logits would pass this many bytes (then the item-blocked path).
+constexpr int64_t kAutoBlockBytes = 256LL << 20;
+
+/// The item-blocked path (the catalogue in blocks of `ib` columns, for catalogues whose
+/// [rows, items] logits do not fit): per row block, a first pass over the item blocks keeps
+/// each row's running max and sum of exp (an online log-sum-exp, and with sampling the sum of
+/// exp(power * (logit - max)) over items 1..V-1); a second pass recomputes each block's
+/// logits, turns them into (softmax - onehot) / n, adds both gradient products and, with
+/// sampling, walks the running sum to each row's inverse-CDF draw: an exact draw over the
+/// whole catalogue. Memory: one [rows, ib] block, never [rows, V].
+void blocked_softmax_ce(const torch::Tensor& hidden, const torch::Tensor& items, const torch::Tensor& t, int64_t rows,
+                        int64_t ib, torch::Tensor& loss, torch::Tensor& grad_hidden, torch::Tensor& grad_items,
+                        SoftmaxSampling* sampling) {
+  const int64_t n = hidden.size(0), v = items.size(0);
+  const double power = sampling ? sampling->power : 1.0;
+  for (int64_t b0 = 0; b0 < n; b0 += rows) {
+    const int64_t b1 = std::min(n, b0 + rows);
+    const torch::Tensor h = hidden.slice(0, b0, b1), tb = t.slice(0, b0, b1);
+    torch::Tensor m = torch::full({b1 - b0}, -INFINITY, hidden.options()), sum = torch::zeros({b1 - b0}, hidden.options());
+    torch::Tensor powered = torch::zeros({b1 - b0}, hidden.options().dtype(torch::kDouble));
+    torch::Tensor target_logit = torch::empty({b1 - b0}, hidden.options());
+    for (int64_t c0 = 0; c0 < v; c0 += ib) {
+      const int64_t c1 = std::min(v, c0 + ib);
+      const torch::Tensor l = torch::mm(h, items.slice(0, c0, c1).t());
+      const torch::Tensor in = (tb >= c0) & (tb < c1);
+      target_logit.masked_scatter_(in.squeeze(1), l.gather(1, (tb - c0).clamp(0, c1 - c0 - 1)).squeeze(1).masked_select(in.squeeze(1)));
+      const torch::Tensor m2 = torch::maximum(m, std::get<0>(l.max(1)));
+      sum = sum * (m - m2).exp() + (l - m2.unsqueeze(1)).exp().sum(1);
+      if (sampling) {
+        torch::Tensor w = ((l - m2.unsqueeze(1)).to(torch::kDouble) * power).exp();
+        if (c0 == 0) w.select(1, 0).zero_();  // padding is never drawn
+        powered = powered * ((m - m2).to(torch::kDouble) * power).exp() + w.sum(1);
+      }
+      m = m2;
+    }
+    const torch::Tensor lse = m + sum.log();
+    loss.slice(0, b0, b1).copy_(lse - target_logit);
+    torch::Tensor drawn, acc, goal, open;
+    if (sampling) {
+      drawn = torch::full({b1 - b0}, v - 1, t.options());
+      acc = torch::zeros({b1 - b0}, powered.options());
+      goal = sampling->uniforms.slice(0, b0, b1).to(torch::kDouble) * powered;
+      open = torch::ones({b1 - b0}, torch::kBool).to(hidden.device());
+    }
+    for (int64_t c0 = 0; c0 < v; c0 += ib) {
+      const int64_t c1 = std::min(v, c0 + ib);
+      torch::Tensor g = torch::mm(h, items.slice(0, c0, c1).t());
+      if (sampling) {
+        torch::Tensor w = ((g - m.unsqueeze(1)).to(torch::kDouble) * power).exp();
+        if (c0 == 0) w.select(1, 0).zero_();
+        const torch::Tensor cdf = w.cumsum(1) + acc.unsqueeze(1);
+        const torch::Tensor hit = open & (cdf.select(1, c1 - c0 - 1) > goal);
+        if (hit.any().item<bool>()) {
+          const torch::Tensor r = hit.nonzero().squeeze(1);
+          const torch::Tensor j = torch::searchsorted(cdf.index_select(0, r), goal.index_select(0, r).unsqueeze(1),
+                                                      /*out_int32=*/false, /*right=*/true)
+                                      .squeeze(1)
+                                      .clamp_max(c1 - c0 - 1);
+          drawn.index_put_({r}, j + c0);
+          open.index_put_({r}, false);
+        }
+        acc = cdf.select(1, c1 - c0 - 1);
+      }
+      g.sub_(lse.unsqueeze(1)).exp_().mul_(1.0 / n);
+      const torch::Tensor in = (tb >= c0) & (tb < c1);
+      g.scatter_add_(1, (tb - c0).clamp(0, c1 - c0 - 1), in.to(g.dtype()) * (-1.0 / n));
+      if (grad_hidden.defined()) grad_hidden.slice(0, b0, b1).addmm_(g, items.slice(0, c0, c1));
+      if (grad_items.defined()) grad_items.slice(0, c0, c1).addmm_(g.t(), h);
+    }
+    if (sampling) sampling->samples.slice(0, b0, b1).copy_(drawn);
+  }
+}
+
 /// The forward pass computes the loss and, block by block while the block's logits are hot,
 /// both gradients (for an upstream gradient of 1); backward only scales them.
 class FusedSoftmaxCE : public torch::autograd::Function<FusedSoftmaxCE> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& hidden,
-                               const torch::Tensor& items, const torch::Tensor& targets, SoftmaxSampling* sampling) {
+                               const torch::Tensor& items, const torch::Tensor& targets, SoftmaxSampling* sampling,
+                               int64_t item_block) {
     const int64_t n = hidden.size(0), v = items.size(0);
     torch::Tensor t = targets.to(torch::kLong).contiguous().unsqueeze(1);
     torch::Tensor loss = torch::empty({n}, hidden.options());
@@ -60,6 +136,15 @@ class FusedSoftmaxCE : public torch::autograd::Function<FusedSoftmaxCE> {
     torch::Tensor grad_items = items.requires_grad() ? torch::zeros_like(items, at::MemoryFormat::Contiguous) : torch::Tensor();
     const bool cpu = hidden.device().is_cpu();
     const int64_t block = cpu ? std::min(n, kBlockRows) : n;
+    if (item_block == 0 && block * v * hidden.element_size() > kAutoBlockBytes)
+      item_block = std::max<int64_t>(1024, kAutoBlockBytes / (block * hidden.element_size()));
+    if (item_block > 0 && item_block < v && !(sampling && sampling->candidates.defined())) {
+      if (grad_hidden.defined()) grad_hidden.zero_();
+      blocked_softmax_ce(hidden, items, t, block, item_block, loss, grad_hidden, grad_items, sampling);
+      ctx->saved_data["grad_hidden"] = grad_hidden;
+      ctx->saved_data["grad_items"] = grad_items;
+      return loss.mean();
+    }
     torch::Tensor buffer = logits_buffer(block, v, hidden.options());
     for (int64_t b0 = 0; b0 < n; b0 += block) {
       const int64_t b1 = std::min(n, b0 + block);
@@ -94,7 +179,7 @@ class FusedSoftmaxCE : public torch::autograd::Function<FusedSoftmaxCE> {
       torch::Tensor g = ctx->saved_data[key].toTensor();
       return g.defined() ? g * up : g;
     };
-    return {scaled("grad_hidden"), scaled("grad_items"), torch::Tensor(), torch::Tensor()};
+    return {scaled("grad_hidden"), scaled("grad_items"), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -135,8 +220,8 @@ torch::Tensor softmax_ce_rows(torch::Tensor logits, const torch::Tensor& targets
 }
 
 torch::Tensor fused_softmax_ce(const torch::Tensor& hidden, const torch::Tensor& items, const torch::Tensor& targets,
-                               SoftmaxSampling* sampling) {
-  return FusedSoftmaxCE::apply(hidden, items, targets, sampling);
+                               SoftmaxSampling* sampling, int64_t item_block) {
+  return FusedSoftmaxCE::apply(hidden, items, targets, sampling, item_block);
 }
 
 torch::Tensor multinomial_sample(const torch::Tensor& logits, double power, const torch::Tensor& candidates) {

@@ -22,8 +22,12 @@ struct SoftmaxSampling {
 
 /// hidden [N, d], items [V, d], targets [N] int64 in [0, V). Differentiable in hidden and
 /// items; any floating dtype and device. With `sampling`, also fills sampling->samples.
+/// item_block: catalogue columns scored together; 0 = all of them unless a row block's logits
+/// would pass 256 MiB, then blocks that fit. Below V, the item-blocked path (an online
+/// log-sum-exp and a second pass; sampling stays an exact draw over the whole catalogue;
+/// sampling among given candidates always takes the unblocked path).
 torch::Tensor fused_softmax_ce(const torch::Tensor& hidden, const torch::Tensor& items, const torch::Tensor& targets,
-                               SoftmaxSampling* sampling = nullptr);
+                               SoftmaxSampling* sampling = nullptr, int64_t item_block = 0);
 
 /// The block kernel, exposed for tests and benchmarks: turns `logits` [R, V] (a row block)
 /// into (softmax - onehot(targets)) * scale in place and returns logsumexp - logit[target]
