@@ -67,7 +67,8 @@ double ClozeTrainer::step(const Batch& batch) {
     hidden.push_back(h.reshape({b * w, -1}).index_select(0, idx.to(dev)));
     targets.push_back(seq.reshape(-1).index_select(0, idx).to(dev));
   }
-  torch::Tensor loss = fused_softmax_ce(torch::cat(hidden), model_->item_table(), torch::cat(targets));
+  torch::Tensor loss = fused_softmax_ce(torch::cat(hidden), model_->item_table(), torch::cat(targets), nullptr,
+                                        ctx_->config.integer("item-block"));
   loss.backward();
   optimizer_->step();
   return loss.item<double>();

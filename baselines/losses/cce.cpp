@@ -8,13 +8,17 @@ namespace seqrec {
 namespace {
 class CCELoss : public Loss {
  public:
-  torch::Tensor forward(const LossInput& in) override { return full_softmax_ce(in); }
+  explicit CCELoss(int64_t item_block) : item_block_(item_block) {}
+  torch::Tensor forward(const LossInput& in) override { return full_softmax_ce(in, item_block_); }
   std::string name() const override { return "cce"; }
+
+ private:
+  int64_t item_block_;
 };
 }  // namespace
 
 void register_cce(PluginHost& host) {
-  host.losses->add("cce", [](const Config&) { return std::make_unique<CCELoss>(); },
+  host.losses->add("cce", [](const Config& c) { return std::make_unique<CCELoss>(c.integer("item-block")); },
         "full-softmax cross-entropy at every real position (Li et al. 2023; ELECRec's SASRec+)");
 }
 SEQREC_BUILTIN(register_cce);

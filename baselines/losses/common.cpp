@@ -4,7 +4,9 @@
 
 namespace seqrec {
 
-torch::Tensor full_softmax_ce(const LossInput& in) { return fused_softmax_ce(in.hidden, in.items, in.targets); }
+torch::Tensor full_softmax_ce(const LossInput& in, int64_t item_block) {
+  return fused_softmax_ce(in.hidden, in.items, in.targets, nullptr, item_block);
+}
 
 SampledScores sampled_scores(const LossInput& in) {
   const int64_t n = in.negatives.size(0), k = in.negatives.size(1);

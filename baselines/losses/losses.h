@@ -8,7 +8,8 @@
 namespace seqrec {
 
 /// Full-softmax cross-entropy of hidden . items^T against targets, mean over rows.
-torch::Tensor full_softmax_ce(const LossInput& in);
+/// item_block: --item-block (fused_softmax_ce).
+torch::Tensor full_softmax_ce(const LossInput& in, int64_t item_block);
 
 /// Scores of a sampled loss: pos [N] = h . M[y], neg [N, n] = h . M[negatives].
 struct SampledScores {

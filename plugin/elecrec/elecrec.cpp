@@ -177,7 +177,8 @@ double ElecRecTrainer::step(const Batch& batch) {
     sampling.candidates = std::get<0>((torch::randperm(item_size - 1, yp.options()) + 1).slice(0, 0, k).sort());
   }
   sampling.uniforms = torch::rand({n}, torch::TensorOptions().device(dev));
-  torch::Tensor gen_loss = fused_softmax_ce(torch::cat(hidden), model_->generator->item_table(), yp, &sampling);
+  torch::Tensor gen_loss = fused_softmax_ce(torch::cat(hidden), model_->generator->item_table(), yp, &sampling,
+                                            ctx_->config.integer("item-block"));
   if (o.gen_loss_padding() == GenLossPadding::kReferenceWeight) {
     // The mean over real positions times their share of the batch's max_len-wide grid: the
     // weight the reference's mean over every position gives them.

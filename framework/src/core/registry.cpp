@@ -52,6 +52,10 @@ void declare_common_keys(Schema& s) {
   s.add(KeySpec{"cache-dir", KeyType::kString, "~/.cache/seqrec", "where HDF5 dataset caches live", "data"}.unhashed());
   s.add({"max-len", KeyType::kInt, "50", "input window: the last max-len items", "data"});
   s.add({"model", KeyType::kString, "sasrec", "encoder (see seqrec list)", "model"});
+  s.add({"item-block", KeyType::kInt, "0",
+         "catalogue columns the full-softmax losses (ce, cce, BERT4Rec's, ELECRec's generator) score together; "
+         "0 = all, unless a row block's logits would pass 256 MiB (results equal within float rounding)",
+         "model"});
   s.add({"loss", KeyType::kString, "cce", "training loss (see seqrec list)", "model"});
   s.add({"seed", KeyType::kInt, "1", "seed for init, dropout, batching and sampling", "general"});
   s.add({"threads", KeyType::kInt, "0",
@@ -72,6 +76,7 @@ void declare_common_keys(Schema& s) {
   const double inf = HUGE_VAL;
   s.limit("k-core", {0, inf});
   s.limit("max-len", {1, inf});
+  s.limit("item-block", {0, inf});
   s.limit("seed", {0, inf});
   s.limit("threads", {0, inf});
 }
