@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Issue 15's scaling table: SASRec+CCE (hidden 64, max length 20, one epoch, one thread) on
+# generated logs (seqrec generate, USERS users) over catalogues of ITEMS items, with the whole
+# catalogue scored at once (--item-block past V; evaluator blocks of all columns) and in blocks
+# of 8,192 columns (loss and evaluator). Writes results/timing/scale/*.json (each run's result:
+# epoch time, evaluation times, peak RSS, config) and README.md there, a table made from them.
+# Run: bash scripts/scale_table.sh   (env: BIN=build ITEMS="10000 100000 1000000" USERS=2000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${BIN:-build}/seqrec
+out=results/timing/scale
+work=${WORK:-/tmp/seqrec-scale}
+users=${USERS:-2000}
+mkdir -p "$out" "$work"
+for items in ${ITEMS:-10000 100000 1000000}; do
+  data=$work/gen-u$users-i$items.inter
+  [[ -f $data ]] || "$bin" generate --out "$data" --users "$users" --items "$items" --seed 1 > /dev/null
+  for mode in whole blocked; do
+    if [[ $mode == whole ]]; then block=(--item-block $((items + 2)) --eval-item-block 0); else block=(--item-block 8192 --eval-item-block 8192); fi
+    "$bin" train --data "$data" --cache-dir "$work/cache" --epochs 1 --max-len 20 --sasrec.hidden-size 64 --threads 1 \
+      "${block[@]}" --progress none --output "$out/u$users-i$items-$mode.json" > "$out/u$users-i$items-$mode.log" 2>&1
+  done
+done
+python3 - "$out" <<'PY'
+import glob, json, os, sys
+out = sys.argv[1]
+rows = []
+for f in sorted(glob.glob(f"{out}/*.json"), key=lambda f: (json.load(open(f))["dataset"]["items"], f)):
+    r = json.load(open(f))
+    t = r["timing"]
+    rows.append((r["dataset"]["items"], r["dataset"]["users"], os.path.basename(f)[:-5].rsplit("-", 1)[1], r["config"].get("item-block", "0"),
+                 t["epoch_seconds_mean"], t["valid_eval_seconds_mean"], t["test_eval_seconds"], r["peak_rss_bytes"] / 2**30,
+                 r["test"]["ndcg@10"], r["seqrec"]["commit"][:7] + ("+dirty" if r["seqrec"]["dirty"] else "")))
+lines = ["# SASRec+CCE over growing catalogues: whole vs item-blocked scoring", "",
+         "Made by `scripts/scale_table.sh` on the 2-core host while two other runs shared it (timings drift; compare "
+         "within a row pair). One epoch, hidden 64, max length 20, one thread; test NDCG@10 after that epoch.", "",
+         "| items | users | scoring | --item-block | epoch s | validation s | test s | peak RSS GiB | test NDCG@10 | seqrec |",
+         "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+for x in rows:
+    lines.append("| {:,} | {:,} | {} | {} | {:.1f} | {:.1f} | {:.1f} | {:.2f} | {:.4f} | {} |".format(*x))
+open(f"{out}/README.md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
