@@ -355,6 +355,16 @@ TEST(Table, ShuffledHistoriesShowTheDropAndExposureMetricsAreNeitherTestedNorMar
   }
 }
 
+TEST(Table, JsonThatIsNotATrainResultIsSkippedWhateverItsCommandField) {
+  // A "command" that is not a string (found by fuzz_results) is skipped like an eval result,
+  // not an uncaught json type error.
+  TempDir dir;
+  fake_result(dir, "b1", "base", 1, "full/reference/optimistic", {0, 3});
+  write_file(dir.file("odd.json"), "{\"command\": 88888888888888888888888888888}");
+  write_file(dir.file("eval.json"), "{\"command\": \"eval\"}");
+  EXPECT_NE(captured_table({dir.path().string(), "--metrics", "hit@10"}).find("| base | **1.0000** |"), std::string::npos);
+}
+
 TEST(Table, RefusesToMixProtocolsInOneColumn) {
   TempDir dir;
   fake_result(dir, "a", "x", 1, "full/reference/optimistic", {0, 1});

@@ -99,7 +99,8 @@ std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, TestVie
     } catch (const std::exception& e) {
       throw Error(f + ": not JSON (" + e.what() + ")");
     }
-    if (!j.is_object() || j.value("command", "") != "train") continue;  // eval results and other JSON
+    // Eval results and other JSON (a "command" of another type included: value() would throw).
+    if (!j.is_object() || !j.contains("command") || j["command"] != "train") continue;
     try {
       runs.push_back(read_run(f, run_result_from_json(j), names[f], view));
     } catch (const json::exception& e) {
