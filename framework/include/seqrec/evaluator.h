@@ -32,7 +32,7 @@ struct EvalOptions {
   Candidates candidates = Candidates::kFull;
   std::vector<int64_t> ks{5, 10, 20};
   int64_t user_block = 1024;  ///< users encoded and scored together
-  int64_t item_block = 0;     ///< catalogue columns scored together (0 = all at once)
+  int64_t item_block = 0;     ///< catalogue columns scored together (0 = all, unless past 256 MiB)
   uint64_t seed = 1;          ///< for the sampled candidate sets and shuffled histories
   /// The sequentiality check: histories permuted within the model's input (shuffle_histories).
   bool shuffled_history = false;

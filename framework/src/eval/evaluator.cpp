@@ -55,7 +55,9 @@ void declare_eval_keys(Schema& s) {
          "eval", {"original", "shuffled"}});
   s.add({"history-order.keep-last", KeyType::kBool, "false",
          "with --history-order shuffled: the last history item stays last, the others are permuted", "eval"});
-  s.add({"eval-item-block", KeyType::kInt, "0", "catalogue columns scored together (0 = all)", "eval"});
+  s.add({"eval-item-block", KeyType::kInt, "0",
+         "catalogue columns scored together (0 = all, unless a user block's scores would pass 256 MiB; ranks do "
+         "not depend on it)", "eval"});
 }
 
 EvalOptions eval_options_from(const Config& c) {
@@ -226,7 +228,11 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
     return last_if_not_finite(k);
   }
 
-  const int64_t block = options_.item_block > 0 ? options_.item_block : v;
+  // 0: all columns at once, unless that buffer would pass 256 MiB (a large catalogue); ranks
+  // and lists do not depend on the blocking.
+  constexpr int64_t kAutoBlockBytes = 256LL << 20;
+  const int64_t auto_block = std::max<int64_t>(1024, kAutoBlockBytes / (std::max<int64_t>(1, m) * h.element_size()));
+  const int64_t block = options_.item_block > 0 ? options_.item_block : std::min(v, auto_block);
   const float excluded = reference ? 0.f : -std::numeric_limits<float>::infinity();
   // Top lists: per row, the best top_k (score, id) so far, best first; columns arrive in
   // increasing id, and only a strictly higher score displaces, so ties keep the lower id.
