@@ -21,7 +21,7 @@ for items in ${ITEMS:-10000 100000 1000000}; do
     # Blocks of an eighth of the generator's catalogue, so even a log that shows only part of
     # it (the dataset keeps the items that occur) is scored in several blocks.
     b=$((items / 8))
-    if [[ $mode == whole ]]; then block=(--item-block $((items + 2)) --eval-item-block 0); else block=(--item-block $b --eval-item-block $b); fi
+    if [[ $mode == whole ]]; then block=(--item-block $((items + 2)) --eval-item-block $((items + 2))); else block=(--item-block $b --eval-item-block $b); fi
     "$bin" train --data "$data" --cache-dir "$work/cache" --epochs 1 --max-len 20 --sasrec.hidden-size 64 --threads 1 \
       "${block[@]}" --progress none --output "$out/u$users-i$items-$mode.json" > "$out/u$users-i$items-$mode.log" 2>&1
   done
