@@ -4,6 +4,8 @@
 #include <cmath>
 #include <torch/autograd.h>
 
+#include "seqrec/evaluator.h"
+
 namespace seqrec {
 namespace {
 
@@ -47,10 +49,6 @@ void draw_rows(const float* e, int64_t rows, int64_t stride, int64_t v, const fl
   }
 }
 
-/// Catalogue columns scored together when the caller leaves it to us (item_block 0): all of
-/// them, unless a row block's logits would pass this many bytes (then the item-blocked path).
-constexpr int64_t kAutoBlockBytes = 256LL << 20;
-
 /// The item-blocked path (the catalogue in blocks of `ib` columns, for catalogues whose
 /// [rows, items] logits do not fit): per row block, a first pass over the item blocks keeps
 /// each row's running max and sum of exp (an online log-sum-exp, and with sampling the sum of
@@ -68,12 +66,9 @@ void blocked_softmax_ce(const torch::Tensor& hidden, const torch::Tensor& items,
     const torch::Tensor h = hidden.slice(0, b0, b1), tb = t.slice(0, b0, b1);
     torch::Tensor m = torch::full({b1 - b0}, -INFINITY, hidden.options()), sum = torch::zeros({b1 - b0}, hidden.options());
     torch::Tensor powered = torch::zeros({b1 - b0}, hidden.options().dtype(torch::kDouble));
-    torch::Tensor target_logit = torch::empty({b1 - b0}, hidden.options());
     for (int64_t c0 = 0; c0 < v; c0 += ib) {
       const int64_t c1 = std::min(v, c0 + ib);
       const torch::Tensor l = torch::mm(h, items.slice(0, c0, c1).t());
-      const torch::Tensor in = (tb >= c0) & (tb < c1);
-      target_logit.masked_scatter_(in.squeeze(1), l.gather(1, (tb - c0).clamp(0, c1 - c0 - 1)).squeeze(1).masked_select(in.squeeze(1)));
       const torch::Tensor m2 = torch::maximum(m, std::get<0>(l.max(1)));
       sum = sum * (m - m2).exp() + (l - m2.unsqueeze(1)).exp().sum(1);
       if (sampling) {
@@ -84,6 +79,7 @@ void blocked_softmax_ce(const torch::Tensor& hidden, const torch::Tensor& items,
       m = m2;
     }
     const torch::Tensor lse = m + sum.log();
+    const torch::Tensor target_logit = (h * items.index_select(0, tb.squeeze(1))).sum(1);
     loss.slice(0, b0, b1).copy_(lse - target_logit);
     torch::Tensor drawn, acc, goal, open;
     if (sampling) {
@@ -136,9 +132,8 @@ class FusedSoftmaxCE : public torch::autograd::Function<FusedSoftmaxCE> {
     torch::Tensor grad_items = items.requires_grad() ? torch::zeros_like(items, at::MemoryFormat::Contiguous) : torch::Tensor();
     const bool cpu = hidden.device().is_cpu();
     const int64_t block = cpu ? std::min(n, kBlockRows) : n;
-    if (item_block == 0 && block * v * hidden.element_size() > kAutoBlockBytes)
-      item_block = std::max<int64_t>(1024, kAutoBlockBytes / (block * hidden.element_size()));
-    if (item_block > 0 && item_block < v && !(sampling && sampling->candidates.defined())) {
+    item_block = item_block_for(item_block, block, v, hidden.element_size());
+    if (item_block < v && !(sampling && sampling->candidates.defined())) {
       if (grad_hidden.defined()) grad_hidden.zero_();
       blocked_softmax_ce(hidden, items, t, block, item_block, loss, grad_hidden, grad_items, sampling);
       ctx->saved_data["grad_hidden"] = grad_hidden;

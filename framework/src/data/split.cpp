@@ -82,12 +82,11 @@ SplitSummary make_split(Dataset& d, const SplitOptions& o) {
   }
   for (int64_t u = 0; u < d.num_users(); ++u) {
     if (train_length(d, u) >= 2) ++s.train_users, s.train_interactions += train_length(d, u);
-    for (Stage stage : {Stage::kValid, Stage::kTest}) {
-      const bool has = eval_example(d, u, stage).history >= 1;
-      const int64_t at = d.split.empty() ? 0 : stage == Stage::kValid ? d.split.valid_at[u] : d.split.test_at[u];
-      (stage == Stage::kValid ? s.valid_users : s.test_users) += has;
-      if (!has && at >= 0 && !d.split.empty()) ++(stage == Stage::kValid ? s.valid_no_history : s.test_no_history);
-    }
+    s.valid_users += eval_example(d, u, Stage::kValid).history >= 1;
+    s.test_users += eval_example(d, u, Stage::kTest).history >= 1;
+    if (d.split.empty()) continue;  // leave-one-out leaves no answer without history
+    s.valid_no_history += d.split.valid_at[u] >= 0 && eval_example(d, u, Stage::kValid).history < 1;
+    s.test_no_history += d.split.test_at[u] >= 0 && eval_example(d, u, Stage::kTest).history < 1;
   }
   return s;
 }

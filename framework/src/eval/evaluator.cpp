@@ -228,11 +228,8 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
     return last_if_not_finite(k);
   }
 
-  // 0: all columns at once, unless that buffer would pass 256 MiB (a large catalogue); ranks
-  // and lists do not depend on the blocking.
-  constexpr int64_t kAutoBlockBytes = 256LL << 20;
-  const int64_t auto_block = std::max<int64_t>(1024, kAutoBlockBytes / (std::max<int64_t>(1, m) * h.element_size()));
-  const int64_t block = options_.item_block > 0 ? options_.item_block : std::min(v, auto_block);
+  // Ranks and lists do not depend on the blocking.
+  const int64_t block = item_block_for(options_.item_block, m, v, h.element_size());
   const float excluded = reference ? 0.f : -std::numeric_limits<float>::infinity();
   // Top lists: per row, the best top_k (score, id) so far, best first; columns arrive in
   // increasing id, and only a strictly higher score displaces, so ties keep the lower id.
@@ -371,6 +368,14 @@ EvalResult load_ranks(const std::string& path) {
   for (int64_t rank : r.ranks)
     if (rank < 0) throw Error(path + ": damaged: negative rank " + std::to_string(rank));
   return r;
+}
+
+int64_t item_block_for(int64_t requested, int64_t rows, int64_t items, int64_t element_size) {
+  constexpr int64_t kBudgetBytes = 256LL << 20;
+  if (requested > 0) return requested;
+  const int64_t row_bytes = std::max<int64_t>(1, rows) * element_size;
+  if (row_bytes * items <= kBudgetBytes) return items;
+  return std::min(items, std::max<int64_t>(1024, kBudgetBytes / row_bytes));
 }
 
 std::vector<double> normalised_spectrum(const torch::Tensor& table) {
