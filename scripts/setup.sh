@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake git libtorch-dev libopenblas0-pthread libhdf5-dev
+packages=(build-essential cmake git libtorch-dev libgloo-dev libopenblas0-pthread libhdf5-dev
           libboost-program-options-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev gnuplot-nox)
 missing=()
 for p in "${packages[@]}"; do

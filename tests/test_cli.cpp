@@ -4,7 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
@@ -23,9 +26,9 @@ struct CliRun {
   int code;
   std::string out;
 };
-CliRun seqrec_cli(const std::string& args, bool one_thread = true) {
+CliRun seqrec_cli(const std::string& args, bool one_thread = true, const std::string& env = "") {
   // One intra-op thread: ctest runs tests side by side on 2 cores.
-  const std::string cmd = std::string(SEQREC_BINARY_DIR) + "/seqrec " + args + (one_thread ? " --threads 1" : "") + " 2>&1";
+  const std::string cmd = env + std::string(SEQREC_BINARY_DIR) + "/seqrec " + args + (one_thread ? " --threads 1" : "") + " 2>&1";
   CliRun r{0, ""};
   FILE* p = popen(cmd.c_str(), "r");
   std::array<char, 4096> buf{};
@@ -237,4 +240,57 @@ TEST(Cli, SampledCandidatesNeverStandAlone) {
   full << std::fixed << std::setprecision(4) << r["test_full_ranking"]["metrics"]["hit@10"].get<double>();
   EXPECT_NE(table.out.find("[full " + full.str() + "]"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("WARNING: sampled candidates (uni100)"), std::string::npos) << table.out;
+}
+
+TEST(Cli, LaunchRunsTrainAndEvalDataParallel) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const std::string data = "--data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache");
+  const std::string common = data + " --sasrec.hidden-size 16 --epochs 4 --patience 2 --batch-size 64";
+  CliRun one = seqrec_cli("train " + common + " --output " + dir.file("r1.json") + " --save " + dir.file("m.pt"));
+  ASSERT_EQ(one.code, 0) << one.out;
+  CliRun two = seqrec_cli("launch -n 2 -- train " + common + " --output " + dir.file("r2.json"));
+  ASSERT_EQ(two.code, 0) << two.out;
+  // Rank 0 alone logs: each line once.
+  for (const char* line : {"training sasrec", "epoch 1 loss", "test [full/reference/optimistic]", "result written"}) {
+    size_t n = 0;
+    for (size_t at = two.out.find(line); at != std::string::npos; at = two.out.find(line, at + 1)) ++n;
+    EXPECT_EQ(n, 1u) << line << "\n" << two.out;
+  }
+  nlohmann::json r1 = read_json(dir.file("r1.json")), r2 = read_json(dir.file("r2.json"));
+  EXPECT_EQ(r2["data_parallel"]["world_size"], 2);
+  EXPECT_EQ(r2["data_parallel"]["global_batch_size"], 64);
+  EXPECT_FALSE(r1.contains("data_parallel"));
+  EXPECT_EQ(r2["config_hash"], r1["config_hash"]) << "the same run, computed by two processes";
+  // Other sampling and dropout streams, the same global steps: within a loose band of one process.
+  const double v1 = r1["valid_best"]["ndcg@20"], v2 = r2["valid_best"]["ndcg@20"];
+  EXPECT_NEAR(v2, v1, 0.25 * v1);
+
+  // Evaluation sharded by users: the same metrics and the same rank file, byte for byte.
+  const std::string eval = "eval --checkpoint " + dir.file("m.pt") + " " + data;
+  CliRun e1 = seqrec_cli(eval + " --json " + dir.file("e1.json") + " --ranks " + dir.file("e1.h5"));
+  ASSERT_EQ(e1.code, 0) << e1.out;
+  CliRun e3 = seqrec_cli("launch -n 3 -- " + eval + " --json " + dir.file("e3.json") + " --ranks " + dir.file("e3.h5"));
+  ASSERT_EQ(e3.code, 0) << e3.out;
+  nlohmann::json j1 = read_json(dir.file("e1.json")), j3 = read_json(dir.file("e3.json"));
+  EXPECT_EQ(j3["metrics"], j1["metrics"]);
+  EXPECT_EQ(j3["ranks_fnv1a"], j1["ranks_fnv1a"]);
+  EXPECT_EQ(j3["data_parallel"]["world_size"], 3);
+}
+
+TEST(Cli, ADeadRankEndsTheOthersWithOneLine) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const auto t0 = std::chrono::steady_clock::now();
+  CliRun r = seqrec_cli("launch -n 2 -- train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                        " --sasrec.hidden-size 16 --epochs 3 --batch-size 32 --dist.timeout 20 --output " + dir.file("r.json"),
+                        true, "SEQREC_FAULT_RANK=1 SEQREC_FAULT_KILL_AT_STEP=2 ");
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.code, 128 + 9) << r.out;  // the killed rank's code
+  size_t errors = 0;
+  for (size_t at = r.out.find("seqrec: error:"); at != std::string::npos; at = r.out.find("seqrec: error:", at + 1)) ++errors;
+  EXPECT_EQ(errors, 1u) << r.out;
+  EXPECT_NE(r.out.find("data-parallel rank 0 of 2"), std::string::npos) << r.out;
+  EXPECT_LT(seconds, 20.0 + 15.0);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("r.json")));
 }

@@ -67,11 +67,11 @@ double ClozeTrainer::step(const Batch& batch) {
     hidden.push_back(h.reshape({b * w, -1}).index_select(0, idx.to(dev)));
     targets.push_back(seq.reshape(-1).index_select(0, idx).to(dev));
   }
-  torch::Tensor loss = fused_softmax_ce(torch::cat(hidden), model_->item_table(), torch::cat(targets), nullptr,
-                                        ctx_->config.integer("item-block"));
-  loss.backward();
+  torch::Tensor y = torch::cat(targets);
+  torch::Tensor loss = fused_softmax_ce(torch::cat(hidden), model_->item_table(), y, nullptr, ctx_->config.integer("item-block"));
+  const double value = backward_mean(loss, y.size(0), *optimizer_);
   optimizer_->step();
-  return loss.item<double>();
+  return value;
 }
 
 namespace {

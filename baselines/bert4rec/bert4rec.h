@@ -45,6 +45,7 @@ class ClozeTrainer : public Trainer {
   double step(const Batch& batch) override;
   std::string name() const override { return "cloze"; }
   torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
+  bool data_parallel() const override { return true; }
   bool uses_loss() const override { return false; }
 
  private:

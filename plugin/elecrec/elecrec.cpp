@@ -8,6 +8,7 @@
 #include <set>
 
 #include "baselines/losses/softmax_ce.h"
+#include "seqrec/distributed.h"
 #include "seqrec/error.h"
 
 namespace seqrec::elecrec {
@@ -179,11 +180,12 @@ double ElecRecTrainer::step(const Batch& batch) {
   sampling.uniforms = torch::rand({n}, torch::TensorOptions().device(dev));
   torch::Tensor gen_loss = fused_softmax_ce(torch::cat(hidden), model_->generator->item_table(), yp, &sampling,
                                             ctx_->config.integer("item-block"));
-  if (o.gen_loss_padding() == GenLossPadding::kReferenceWeight) {
+  int64_t rows = 0;
+  for (const Piece& pc : pieces) rows += pc.y.size(0);
+  const bool reference_weight = o.gen_loss_padding() == GenLossPadding::kReferenceWeight;
+  if (reference_weight) {
     // The mean over real positions times their share of the batch's max_len-wide grid: the
     // weight the reference's mean over every position gives them.
-    int64_t rows = 0;
-    for (const Piece& pc : pieces) rows += pc.y.size(0);
     gen_loss = gen_loss * (static_cast<double>(n) / static_cast<double>(rows * o.gen().max_len()));
   }
 
@@ -210,10 +212,24 @@ double ElecRecTrainer::step(const Batch& batch) {
   }
   torch::Tensor dis_loss = dis_sum / count.clamp_min(1.0);
 
-  torch::Tensor loss = o.gen_loss_weight() * gen_loss + o.dis_loss_weight() * dis_loss;
+  if (!dist::active()) {
+    torch::Tensor loss = o.gen_loss_weight() * gen_loss + o.dis_loss_weight() * dis_loss;
+    loss.backward();
+    optimizer_->step();
+    return loss.item<double>();
+  }
+  // Data parallel: each rank's two means weighted by its share of what they average over in
+  // the global batch (G: positions, or rows under reference-weight; D: its loss positions),
+  // gradients summed over the ranks: the single-process step of the global batch.
+  const double dis_count = count.item<double>();
+  const std::vector<double> global = dist::sum({static_cast<double>(n), static_cast<double>(rows), dis_count});
+  const double gen_share = reference_weight ? rows / global[1] : n / global[0];
+  const double dis_share = dis_count / std::max(1.0, global[2]);
+  torch::Tensor loss = (o.gen_loss_weight() * gen_share) * gen_loss + (o.dis_loss_weight() * dis_share) * dis_loss;
   loss.backward();
+  dist::all_reduce_gradients(unique_parameters(*optimizer_));
   optimizer_->step();
-  return loss.item<double>();
+  return dist::sum({loss.item<double>()})[0];
 }
 
 void register_elecrec(ModelRegistry& models, TrainerRegistry& trainers, Schema& schema, const std::string& origin) {

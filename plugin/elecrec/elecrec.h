@@ -77,6 +77,7 @@ class ElecRecTrainer : public Trainer {
   double step(const Batch& batch) override;
   std::string name() const override { return "elecrec"; }
   torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
+  bool data_parallel() const override { return true; }
   bool uses_loss() const override { return false; }
 
   /// Parameters handed to Adam: G's then D's, shared tensors listed twice when

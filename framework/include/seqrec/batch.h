@@ -50,6 +50,9 @@ class TrainBatcher {
   TrainBatcher(const Dataset& data, int64_t max_len, int64_t batch_size, Batching batching);
   /// One epoch's batches in random order (every user with a training target exactly once).
   std::vector<Batch> epoch(std::mt19937_64& rng) const;
+  /// Data parallel: epoch() gives rank `rank`'s share of each global batch (the same global
+  /// batches on every rank, drawn from the same stream), every `world`-th user of it.
+  void shard(int rank, int world) { rank_ = rank, world_ = world; }
   /// Number of (non-padding) target positions in one epoch.
   int64_t num_positions() const;
   int64_t num_users() const { return static_cast<int64_t>(users_.size()); }
@@ -59,6 +62,7 @@ class TrainBatcher {
   const Dataset& data_;
   int64_t max_len_, batch_size_;
   Batching batching_;
+  int rank_ = 0, world_ = 1;
   std::vector<int64_t> users_;  // users with at least one training target
 };
 

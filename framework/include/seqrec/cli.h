@@ -9,4 +9,8 @@ namespace seqrec {
 /// "seqrec: error: ..." on stderr.
 int run_cli(const std::vector<std::string>& args);
 
+/// `seqrec launch -n N [--port P] -- train|eval ...`: N data-parallel processes on this
+/// machine (distributed.h), stop signals forwarded; returns the first failing rank's code.
+int cmd_launch(const std::vector<std::string>& args);
+
 }  // namespace seqrec

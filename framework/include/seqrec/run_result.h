@@ -88,6 +88,8 @@ struct RunResult {
   std::optional<std::pair<ProtocolInfo, Metrics>> test_shuffled_history;
   std::optional<std::vector<double>> item_spectrum;
   std::optional<std::string> sampler;
+  /// A data-parallel run (distributed.h): world_size, backend, global_batch_size, launcher.
+  std::optional<nlohmann::ordered_json> data_parallel;
   std::vector<EpochRecord> curve;
   RunTiming timing;
   int64_t peak_rss_bytes = 0;

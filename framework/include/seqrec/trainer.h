@@ -50,6 +50,10 @@ class Trainer {
   virtual void load_state(torch::serialize::InputArchive& archive);
   /// The optimiser that the default save_state / load_state cover; nullptr when none.
   virtual torch::optim::Optimizer* optimizer() const { return nullptr; }
+  /// Whether step() is correct under data parallelism (distributed.h): its gradients summed
+  /// over the ranks (backward_mean does both) so each rank then takes the single-process
+  /// step of the global batch. A strategy that does not say so is refused there.
+  virtual bool data_parallel() const { return false; }
 };
 
 /// Thrown by fit() after a stop signal (SIGTERM, SIGINT, SIGUSR1): the step in flight
@@ -94,11 +98,22 @@ class PlainTrainer : public Trainer {
   double step(const Batch& batch) override;
   std::string name() const override { return "plain"; }
   torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
+  bool data_parallel() const override { return true; }
 
  private:
   TrainContext* ctx_ = nullptr;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
 };
+
+/// The optimiser's parameters in order, each once (ELECRec's double step lists shared
+/// tensors twice; they have one state and one gradient).
+std::vector<torch::Tensor> unique_parameters(torch::optim::Optimizer& o);
+
+/// backward() of `loss`, the mean over `positions` of this process's batch. Under data
+/// parallelism (distributed.h) each rank's mean is weighted by its share of the global
+/// batch's positions and the gradients are summed over the ranks, so every rank then holds
+/// the single-process gradient of the global batch. Returns the global batch's loss.
+double backward_mean(const torch::Tensor& loss, int64_t positions, torch::optim::Optimizer& o);
 
 /// Adam as configured by lr, adam-beta1/2 and weight-decay.
 std::unique_ptr<torch::optim::Optimizer> make_adam(std::vector<torch::Tensor> params, const Config& c);

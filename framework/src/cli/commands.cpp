@@ -18,6 +18,7 @@
 #include "seqrec/checkpoint.h"
 #include "seqrec/cli.h"
 #include "seqrec/config.h"
+#include "seqrec/distributed.h"
 #include "seqrec/dropout.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
@@ -52,6 +53,7 @@ const char* kUsage =
     "  plot      learning curves, bars and spectra with gnuplot (seqrec plot RESULTS... --out PREFIX)\n"
     "  generate  a synthetic .inter file: Zipf popularity, sequential structure (seqrec generate --out F.inter --users N --items N)\n"
     "  tune      the same search budget for every method, successive halving on validation (seqrec tune TUNE.ini)\n"
+    "  launch    data-parallel train or eval as N processes on this machine (seqrec launch -n N [--port P] -- train ...)\n"
     "`seqrec <command> --help` lists every key.\n";
 
 /// Applies the process-wide settings every command shares.
@@ -104,14 +106,20 @@ class OutputLock {
 
 int cmd_train(const Config& c) {
   check_needs(c);  // before the lock: a config that cannot run claims nothing
-  OutputLock lock(c.str("output"));
-  Experiment x = run_experiment(c, std::cout);
-  write_experiment(c, x, std::cout);
+  // Data parallel: rank 0 logs and writes for the job; the others only compute.
+  const bool writer = dist::rank() == 0;
+  OutputLock lock(writer ? c.str("output") : "");
+  std::ofstream quiet;  // never opened: what goes to it is dropped
+  std::ostream& log = writer ? std::cout : quiet;
+  Experiment x = run_experiment(c, log);
+  if (writer) write_experiment(c, x, log);
   return 0;
 }
 
 /// Keys that describe the model architecture (restored from a checkpoint's metadata).
-bool is_model_key(const std::string& k) { return k == "model" || k == "max-len" || k == "split" || k.find('.') != std::string::npos; }
+bool is_model_key(const std::string& k) {
+  return k == "model" || k == "max-len" || k == "split" || (k.find('.') != std::string::npos && k.rfind("dist.", 0) != 0);
+}
 
 int cmd_eval(const Config& cli) {
   if (!cli.has("checkpoint")) throw Error("--checkpoint is required");
@@ -154,6 +162,7 @@ int cmd_eval(const Config& cli) {
   RankingEvaluator evaluator(eo);
   const Stage stage = c.str("stage") == "valid" ? Stage::kValid : Stage::kTest;
   EvalResult r = evaluator.evaluate(*model, l.data, make_eval_set(l.data, stage));
+  if (dist::rank() != 0) return 0;  // data parallel: rank 0 reports for the job
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << c.str("stage") << " [" << r.label << "]: " << format_metrics(r.metrics, eo.ks) << std::endl;
   std::cout << std::fixed << std::setprecision(3) << "eval " << r.seconds << " s, total with loading " << total << " s"
@@ -173,6 +182,7 @@ int cmd_eval(const Config& cli) {
   result.config_hash = c.hash();
   result.config = c.values();
   result.seqrec = provenance(c);
+  if (dist::active()) result.data_parallel = nlohmann::ordered_json{{"world_size", dist::world()}, {"backend", dist::backend()}};
   if (c.has("json")) write_run_result(c.str("json"), result);
   return 0;
 }
@@ -264,6 +274,7 @@ int run_cli(const std::vector<std::string>& args) {
     if (cmd == "plot") return cmd_plot(rest);
     if (cmd == "tune") return cmd_tune(rest);
     if (cmd == "generate") return cmd_generate(rest);
+    if (cmd == "launch") return cmd_launch(rest);
     if (cmd != "prepare" && cmd != "train" && cmd != "eval" && cmd != "list" && cmd != "demo") {
       std::cerr << "seqrec: error: unknown command '" << cmd << "'\n" << kUsage;
       return 2;
@@ -280,6 +291,14 @@ int run_cli(const std::vector<std::string>& args) {
       for (const auto& p : loaded_plugins()) std::cout << " " << p;
       std::cout << (loaded_plugins().empty() ? " none\n" : "\n");
       return 0;
+    }
+    // A process that seqrec launch, torchrun or Slurm started as one of several joins its job.
+    const dist::JobEnv job = dist::job_env(std::getenv);
+    std::unique_ptr<dist::Scope> group;
+    if (job.world > 1) {
+      if (cmd != "train" && cmd != "eval") throw Error(cmd + " runs as one process (data parallel covers train and eval)");
+      group = std::make_unique<dist::Scope>(job, c.str("dist.backend"), c.real("dist.timeout"));
+      if (job.rank > 0) c.set("progress", "none");
     }
     apply_runtime(c);
     if (cmd == "prepare") return cmd_prepare(c);

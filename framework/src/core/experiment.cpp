@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "seqrec/checkpoint.h"
+#include "seqrec/distributed.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/plugin.h"
@@ -166,6 +167,10 @@ RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& t
   if (more.shuffled) r.test_shuffled_history = {{more.shuffled->first, rounded_metrics(more.shuffled->second.metrics, eo.ks)}};
   if (!model.parameters().empty()) r.item_spectrum = normalised_spectrum(model.item_table());
   r.sampler = c.str("sampler");
+  if (dist::active())
+    r.data_parallel = nlohmann::ordered_json{{"world_size", dist::world()}, {"backend", dist::backend()},
+                                             {"global_batch_size", c.integer("batch-size")},
+                                             {"per_rank_batch_size", (c.integer("batch-size") + dist::world() - 1) / dist::world()}};
   r.curve = curve_of(fr, eo.ks);
   r.timing = timing_of(fr);
   r.peak_rss_bytes = peak_rss_bytes();
@@ -184,6 +189,12 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
   Experiment x;
   x.model = models().create("model", c.str("model"), ModelContext{c, l.data});
   x.model->to(torch::Device(c.str("device")));
+  if (dist::active()) {
+    // Every rank starts from rank 0's weights, as DDP does.
+    std::vector<torch::Tensor> state = x.model->parameters();
+    for (const torch::Tensor& b : x.model->buffers()) state.push_back(b);
+    dist::broadcast(state);
+  }
   std::unique_ptr<Trainer> trainer = trainers().create("trainer", c.str("trainer"), c);
   std::unique_ptr<Loss> loss = trainer->uses_loss() ? losses().create("loss", c.str("loss"), c)
                                                     : std::make_unique<NoLoss>(trainer->name());

@@ -172,6 +172,7 @@ ojson to_json(const RunResult& r) {
     j["config_hash"] = r.config_hash;
     j["config"] = r.config;
     j["seqrec"] = provenance_to_json(r.seqrec);
+    put(j, "data_parallel", r.data_parallel);
   } else {
     j["dataset"] = dataset_to_json(r.dataset);
     j["model"] = r.model;
@@ -194,6 +195,7 @@ ojson to_json(const RunResult& r) {
         j[key] = {{"protocol", protocol_to_json((*field)->first)}, {"metrics", metrics_to_json((*field)->second)}};
     put(j, "item_spectrum", r.item_spectrum);
     put(j, "sampler", r.sampler);
+    put(j, "data_parallel", r.data_parallel);
     j["curve"] = curve_to_json(r.curve);
     j["timing"] = timing_to_json(r.timing);
     j["peak_rss_bytes"] = r.peak_rss_bytes;
@@ -212,8 +214,9 @@ RunResult run_result_from_json(const json& j) {
                 std::to_string(RunResult::kSchemaVersion));
   r.command = j.at("command");
   std::set<std::string> known = {"schema_version", "command", "ranks_fnv1a", "dataset", "protocol", "config_hash",
-                                 "config", "seqrec"};
+                                 "config", "seqrec", "data_parallel"};
   get(j, "ranks_fnv1a", &r.ranks_fnv1a);
+  get(j, "data_parallel", &r.data_parallel);
   r.dataset = dataset_from(j.at("dataset"));
   r.protocol = protocol_from(j.at("protocol"));
   r.config_hash = j.at("config_hash");

@@ -75,11 +75,21 @@ std::vector<Batch> TrainBatcher::epoch(std::mt19937_64& rng) const {
   std::vector<Batch> batches;
   for (size_t i = 0; i < order.size(); i += batch_size_) {
     std::vector<int64_t> users(order.begin() + i, order.begin() + std::min(order.size(), i + batch_size_));
+    if (batching_ == Batching::kSplit)
+      std::stable_sort(users.begin(), users.end(), [&](int64_t a, int64_t b) { return train_length(data_, a) < train_length(data_, b); });
+    if (world_ > 1) {
+      // This rank's share of the global batch: every world-th user (of the length order under
+      // split batches, so every rank gets short and long ones). A global batch with fewer users
+      // than ranks is left out on every rank.
+      if (users.size() < static_cast<size_t>(world_)) continue;
+      std::vector<int64_t> mine;
+      for (size_t u = rank_; u < users.size(); u += world_) mine.push_back(users[u]);
+      users = std::move(mine);
+    }
     if (batching_ != Batching::kSplit) {
       batches.push_back(make_batch(users, batching_ == Batching::kPadded));
       continue;
     }
-    std::stable_sort(users.begin(), users.end(), [&](int64_t a, int64_t b) { return train_length(data_, a) < train_length(data_, b); });
     Batch batch;
     const size_t part = (users.size() + kSplitParts - 1) / kSplitParts;
     for (size_t p = 0; p < users.size(); p += part)

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "io/h5.h"
+#include "seqrec/distributed.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/hash.h"
@@ -302,9 +303,11 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
   const torch::Device device = items.device();
   // Group users by their cut input length: each group is encoded without any padding, so a
   // user's representation does not depend on who shares the block.
+  // Data parallel: each rank ranks its share of the users, then the ranks are summed over the
+  // ranks (each user's entry is non-zero on one rank only).
   std::vector<std::vector<int64_t>> by_len(max_len + 1);
   for (size_t i = 0; i < set.users.size(); ++i)
-    by_len[std::min(max_len, set.history_len[i])].push_back(static_cast<int64_t>(i));
+    if (dist::owns(static_cast<int64_t>(i))) by_len[std::min(max_len, set.history_len[i])].push_back(static_cast<int64_t>(i));
   EvalResult result;
   result.users = set.users;
   result.ranks.assign(set.users.size(), 0);
@@ -314,7 +317,8 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
     result.top.items.assign(set.users.size() * result.top.k, 0);
   }
   std::vector<int32_t> top;
-  const int64_t n = static_cast<int64_t>(set.users.size());
+  int64_t n = 0;
+  for (const auto& group : by_len) n += static_cast<int64_t>(group.size());
   Progress progress(set.stage == Stage::kValid ? "validation" : "test", n, "users");
   int64_t done = 0;
   for (const auto& group : by_len) {
@@ -332,6 +336,11 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
     }
   }
   if (was_training) model.train();
+  if (dist::active()) {
+    std::vector<torch::Tensor> parts{torch::from_blob(result.ranks.data(), {static_cast<int64_t>(result.ranks.size())}, torch::kLong)};
+    if (lists) parts.push_back(torch::from_blob(result.top.items.data(), {static_cast<int64_t>(result.top.items.size())}, torch::kInt));
+    dist::all_reduce_sum(parts);
+  }
   result.metrics = metrics_from_ranks(result.ranks, options_.ks);
   if (lists) result.metrics.merge(exposure_metrics(result.top, options_.ks, training_popularity(data), data.num_items));
   result.label = options_.label();

@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 
+#include "seqrec/distributed.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/progress.h"
@@ -61,7 +62,14 @@ void declare_train_keys(Schema& s) {
   s.add(KeySpec{"tuned", KeyType::kString, "",
                 "set by the configs seqrec tune writes: the tuning summary they were chosen in (tables show it)", "output"}
             .unhashed());
+  s.add(KeySpec{"dist.backend", KeyType::kString, "gloo",
+                "data parallel (seqrec launch, torchrun or Slurm variables): the c10d backend (gloo on CPU; nccl needs a "
+                "CUDA build)", "dist", {"gloo", "nccl"}}.unhashed());
+  s.add(KeySpec{"dist.timeout", KeyType::kFloat, "300",
+                "data parallel: seconds a rendezvous or collective may wait before the rank stops with one line (a dead "
+                "peer never hangs the others)", "dist"}.unhashed());
   const double inf = HUGE_VAL;
+  s.limit("dist.timeout", {1, inf});
   for (const char* k : {"epochs", "patience", "eval-every", "batch-size"}) s.limit(k, {1, inf});
   s.limit("state-every", {0, inf});
   s.limit("progress-every", {0, inf});
@@ -70,10 +78,6 @@ void declare_train_keys(Schema& s) {
   s.limit("weight-decay", {0, inf});
 }
 
-namespace {
-
-/// The optimiser's parameters in order, each once (ELECRec's double step lists shared
-/// tensors twice; they have one state).
 std::vector<torch::Tensor> unique_parameters(torch::optim::Optimizer& o) {
   std::vector<torch::Tensor> out;
   std::set<const void*> seen;
@@ -82,6 +86,20 @@ std::vector<torch::Tensor> unique_parameters(torch::optim::Optimizer& o) {
       if (seen.insert(p.unsafeGetTensorImpl()).second) out.push_back(p);
   return out;
 }
+
+double backward_mean(const torch::Tensor& loss, int64_t positions, torch::optim::Optimizer& o) {
+  if (!dist::active()) {
+    loss.backward();
+    return loss.item<double>();
+  }
+  const double n = static_cast<double>(positions);
+  const std::vector<double> global = dist::sum({n, n * loss.item<double>()});
+  (loss * (n / global[0])).backward();
+  dist::all_reduce_gradients(unique_parameters(o));
+  return global[1] / global[0];
+}
+
+namespace {
 
 std::string adam_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
 
@@ -195,10 +213,10 @@ LossInput make_loss_input(TrainContext& ctx, const Batch& batch, torch::Tensor n
 double PlainTrainer::step(const Batch& batch) {
   ctx_->model.train();
   optimizer_->zero_grad();
-  torch::Tensor loss = ctx_->loss.forward(make_loss_input(*ctx_, batch));
-  loss.backward();
+  LossInput in = make_loss_input(*ctx_, batch);
+  const double loss = backward_mean(ctx_->loss.forward(in), in.targets.size(0), *optimizer_);
   optimizer_->step();
-  return loss.item<double>();
+  return loss;
 }
 
 namespace {
@@ -383,9 +401,12 @@ bool read_state(const std::string& path, const Config& config, Model& model, Tra
 }
 
 /// Fault injection for tests: SEQREC_FAULT_SIGNAL_AT_STEP=N sends this process SIGTERM, and
-/// SEQREC_FAULT_KILL_AT_STEP=N SIGKILL, after its N-th training step.
+/// SEQREC_FAULT_KILL_AT_STEP=N SIGKILL, after its N-th training step; with
+/// SEQREC_FAULT_RANK=R only data-parallel rank R does.
 int64_t fault_step(const char* variable) {
   const char* v = std::getenv(variable);
+  const char* r = std::getenv("SEQREC_FAULT_RANK");
+  if (r && std::atoi(r) != dist::rank()) return -1;
   return v ? std::atoll(v) : -1;
 }
 
@@ -426,6 +447,9 @@ class FitLoop {
   const std::string metric_, state_path_;
   const torch::Device device_;
   RunPosition at_;
+  /// Data parallel: the stream of this rank's samplers, apart from at_.rng, which draws the
+  /// global batch order and is the same on every rank.
+  std::mt19937_64 rank_rng_;
   std::unique_ptr<NegativeSampler> sampler_;
   std::unique_ptr<TrainBatcher> batcher_;
   EvalSet valid_, test_;
@@ -459,6 +483,7 @@ bool FitLoop::resume() {
 }
 
 void FitLoop::save(const RunPosition& p) {
+  if (dist::rank() != 0) return;  // one state per job, written by rank 0
   const auto t = clock::now();
   result_.state_bytes = write_state(state_path_, config_, model_, trainer_, best_, result_, p, seconds_since(run_start_), device_);
   result_.state_seconds += seconds_since(t);
@@ -481,10 +506,12 @@ void FitLoop::interrupted(int64_t epoch, size_t step, size_t steps, double sum, 
   p.loss_sum = sum;
   p.epoch_seconds = seconds;
   save(p);
-  throw Interrupted("stopped by " + std::string(stop_signal_name(stop_signal())) + " at epoch " + std::to_string(epoch) +
+  // A data-parallel rank stops with the rank that was signalled.
+  const int signal = stop_signal() ? stop_signal() : SIGTERM;
+  throw Interrupted("stopped by " + std::string(stop_signal_name(signal)) + " at epoch " + std::to_string(epoch) +
                         ", step " + std::to_string(step) + " of " + std::to_string(steps) + "; training state written to " +
                         state_path_ + "; run the same command with --resume to continue",
-                    stop_signal());
+                    signal);
 }
 
 EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
@@ -497,6 +524,14 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
   std::vector<Batch> batches = batcher_->epoch(at_.rng);
   if (mid_epoch) at_.rng = resumed_rng;
   const size_t first = mid_epoch ? static_cast<size_t>(at_.next_batch) : 0;
+  if (dist::active()) {
+    // Each rank's samplers and dropout get their own streams, a function of where the epoch
+    // starts, so a resumed job (from rank 0's state) draws them again.
+    std::seed_seq s{static_cast<uint64_t>(config_.integer("seed")), static_cast<uint64_t>(dist::rank()),
+                    static_cast<uint64_t>(epoch), static_cast<uint64_t>(first)};
+    rank_rng_.seed(s);
+    torch::manual_seed(rank_rng_());
+  }
   double sum = mid_epoch ? at_.loss_sum : 0, before = mid_epoch ? at_.epoch_seconds : 0;
   Progress progress("epoch " + std::to_string(epoch), static_cast<int64_t>(batches.size()), "seq");
   double sequences = 0;
@@ -507,7 +542,8 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
     ++steps_here_;
     if (steps_here_ == term_at_) std::raise(SIGTERM);
     if (steps_here_ == kill_at_) std::raise(SIGKILL);
-    if (signals_ && stop_signal()) interrupted(epoch, i + 1, batches.size(), sum, before + seconds_since(t0));
+    const bool stop = signals_ && stop_signal();
+    if (dist::active() ? dist::any(stop) : stop) interrupted(epoch, i + 1, batches.size(), sum, before + seconds_since(t0));
     for (const Batch* piece : batches[i].pieces()) sequences += static_cast<double>(piece->users.size());
     if (progress.due(static_cast<int64_t>(i + 1))) {
       std::ostringstream extra;
@@ -549,10 +585,14 @@ void FitLoop::print_epoch(const EpochLog& e) const {
 }
 
 FitResult FitLoop::run() {
-  TrainContext ctx{model_, loss_, *sampler_, config_, at_.rng, device_};
+  if (dist::active() && !trainer_.data_parallel())
+    throw Error("--trainer " + trainer_.name() + " does not run data-parallel (its step does not combine the ranks' "
+                "gradients); run it as one process");
+  TrainContext ctx{model_, loss_, *sampler_, config_, dist::active() ? rank_rng_ : at_.rng, device_};
   trainer_.setup(ctx);
   batcher_ = std::make_unique<TrainBatcher>(data_, model_.max_len(), config_.integer("batch-size"),
                                             batching_from_string(config_.str("batching")));
+  batcher_->shard(dist::rank(), dist::world());
   valid_ = make_eval_set(data_, Stage::kValid);
   test_ = make_eval_set(data_, Stage::kTest);
   if (valid_.users.empty() || test_.users.empty()) throw Error(data_.name + ": no user has enough items for validation and test");

@@ -1,0 +1,124 @@
+// seqrec launch -n N [--port P] -- train|eval ...: a data-parallel job on this machine, as
+// torchrun would start it: N copies of this binary with RANK, WORLD_SIZE, LOCAL_RANK,
+// MASTER_ADDR and MASTER_PORT set (distributed.h reads them).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "seqrec/cli.h"
+#include "seqrec/config.h"
+#include "seqrec/error.h"
+#include "seqrec/signals.h"
+
+namespace seqrec {
+namespace {
+
+/// A TCP port free on 127.0.0.1 now (the kernel's choice).
+int free_port() {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  const bool ok = s >= 0 && bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  if (s >= 0) close(s);
+  if (!ok) throw Error("launch: no free port on 127.0.0.1");
+  return ntohs(a.sin_port);
+}
+
+int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
+
+}  // namespace
+
+int cmd_launch(const std::vector<std::string>& args) {
+  int64_t n = 0, port = 0;
+  double timeout = 300;
+  size_t i = 0;
+  for (; i < args.size() && args[i] != "--"; ++i) {
+    const bool has_value = i + 1 < args.size();
+    if ((args[i] == "-n" || args[i] == "--nproc") && has_value) {
+      n = to_integer(args[++i], "launch -n");
+    } else if (args[i] == "--port" && has_value) {
+      port = to_integer(args[++i], "launch --port");
+    } else {
+      throw Error("launch: unknown argument '" + args[i] + "' (usage: seqrec launch -n N [--port P] -- train|eval ...)");
+    }
+  }
+  if (n < 1) throw Error("launch: -n N (the number of processes) is required and at least 1");
+  if (i + 1 >= args.size() || (args[i + 1] != "train" && args[i + 1] != "eval"))
+    throw Error("launch: after -- comes the command to run data-parallel, train or eval");
+  const std::vector<std::string> command(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  std::string threads;
+  for (size_t k = 0; k + 1 < command.size(); ++k) {
+    if (command[k] == "--dist.timeout") timeout = to_real(command[k + 1], "--dist.timeout");
+    if (command[k] == "--threads") threads = command[k + 1];
+  }
+  if (port == 0) port = free_port();
+
+  const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  StopSignals signals;  // forwarded to every rank, which then save and stop together
+  std::vector<pid_t> ranks;
+  for (int64_t r = 0; r < n; ++r) {
+    const pid_t pid = fork();
+    if (pid < 0) throw Error("launch: fork failed");
+    if (pid == 0) {
+      setenv("RANK", std::to_string(r).c_str(), 1);
+      setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
+      setenv("WORLD_SIZE", std::to_string(n).c_str(), 1);
+      setenv("MASTER_ADDR", "127.0.0.1", 1);
+      setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+      // N ranks share the machine: OpenBLAS's own threads follow --threads, as under bench.
+      if (!threads.empty() && threads != "0") setenv("OPENBLAS_NUM_THREADS", threads.c_str(), 0);
+      std::vector<char*> argv = {const_cast<char*>(exe.c_str())};
+      for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      execv(exe.c_str(), argv.data());
+      _exit(127);
+    }
+    ranks.push_back(pid);
+  }
+  // The job's code is the first failure's; after one, the others have the collective timeout
+  // (plus a margin) to notice and stop on their own before they are killed.
+  int code = 0;
+  size_t running = ranks.size();
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  bool forwarded = false;
+  while (running > 0) {
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      --running;
+      const int c = exit_code(status);
+      if (c != 0 && code == 0) {
+        code = c;
+        deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000) + 30000);
+      }
+      continue;
+    }
+    if (stop_signal() && !forwarded) {
+      for (pid_t p : ranks) kill(p, stop_signal());
+      forwarded = true;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      std::cerr << "seqrec: launch: a rank failed and " << running << " did not stop within --dist.timeout; killing them"
+                << std::endl;
+      for (pid_t p : ranks) kill(p, SIGKILL);
+      deadline = std::chrono::steady_clock::time_point::max();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return code;
+}
+
+}  // namespace seqrec
