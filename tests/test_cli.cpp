@@ -294,3 +294,15 @@ TEST(Cli, ADeadRankEndsTheOthersWithOneLine) {
   EXPECT_LT(seconds, 20.0 + 15.0);
   EXPECT_FALSE(std::filesystem::exists(dir.file("r.json")));
 }
+
+TEST(Cli, ATrainerWithoutADataParallelStepIsRefused) {
+  TempDir dir;
+  write_lines(make_markov_dataset(100, 30, 5, 15, 4), dir.file("m.txt"));
+  CliRun r = seqrec_cli("launch -n 2 -- train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                        " --sasrec.hidden-size 8 --epochs 1 --loss bce --trainer atsrec");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("seqrec: error: --trainer atsrec does not run data-parallel"), std::string::npos) << r.out;
+  CliRun usage = seqrec_cli("launch -n 2 -- demo", false);
+  EXPECT_EQ(usage.code, 1) << usage.out;
+  EXPECT_NE(usage.out.find("after -- comes the command to run data-parallel, train or eval"), std::string::npos) << usage.out;
+}

@@ -432,3 +432,17 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
   EXPECT_NE(run_log.find("resuming from"), std::string::npos) << run_log;
   EXPECT_TRUE(states().empty());
 }
+
+TEST(Bench, RanksRunEachRunAsADataParallelJob) {
+  TempDir dir;
+  const std::string grid = markov_grid(dir, "1");
+  write_file(grid, slurp(grid) + "ranks = 2\n");
+  int status = 0;
+  waitpid(start_bench(grid, dir.file("bench.log")), &status, 0);
+  ASSERT_EQ(WEXITSTATUS(status), 0) << slurp(dir.file("bench.log"));
+  const std::vector<std::string> out = jsons(dir.file("out"));
+  ASSERT_EQ(out.size(), 1u);
+  const nlohmann::json r = nlohmann::json::parse(slurp(out[0]));
+  EXPECT_EQ(r["data_parallel"]["world_size"], 2);
+  EXPECT_TRUE(std::filesystem::exists(out[0].substr(0, out[0].size() - 5) + ".ranks.h5"));
+}

@@ -129,3 +129,35 @@ TEST(ResumeErrors, AStateOfAnotherConfigOrAFlippedByteIsOneLine) {
   EXPECT_EQ(last.rfind("seqrec: error: " + state + ": ", 0), 0u) << broken.out;
   EXPECT_EQ(std::count(last.begin(), last.end(), '\n'), 1) << broken.out;
 }
+
+// Data parallel (seqrec launch -n 2): a stop signal to one rank stops both at the same step
+// with one state, written by rank 0; the resumed job ends bit for bit as the uninterrupted one.
+class ResumeDataParallel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ResumeDataParallel, StopSignalToOneRankThenResumeIsBitIdentical) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const std::string common = "launch -n 2 -- train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                             " --sasrec.hidden-size 16 --batch-size 32 --epochs 3 --patience 5 --progress lines " + GetParam();
+  Proc full = run("", common + " --output " + dir.file("full.json"));
+  ASSERT_EQ(full.code, 0) << full.out;
+  const std::string out = dir.file("cut.json");
+  Proc cut = run("SEQREC_FAULT_RANK=1 SEQREC_FAULT_SIGNAL_AT_STEP=13", common + " --output " + out);
+  EXPECT_EQ(cut.code, 128 + 15) << cut.out;
+  EXPECT_NE(cut.out.find("stopped by SIGTERM at epoch 2, step 3 of 10"), std::string::npos) << cut.out;
+  ASSERT_TRUE(std::filesystem::exists(out + ".state"));
+  EXPECT_FALSE(std::filesystem::exists(out));
+  Proc resumed = run("", common + " --output " + out + " --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  nlohmann::json r = read_json(out);
+  EXPECT_EQ(outcome(r), outcome(read_json(dir.file("full.json"))));
+  EXPECT_EQ(r["resumes"], 1);
+  EXPECT_EQ(r["data_parallel"]["world_size"], 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, ResumeDataParallel,
+                         ::testing::Values("--loss bce", "--model elecrec --trainer elecrec --batching padded "
+                                                         "--elecrec.gen-hidden-size 16 --elecrec.dis-hidden-size 16"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return std::string(info.index == 0 ? "SASRecBCE" : "ElecRec");
+                         });

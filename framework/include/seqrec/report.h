@@ -25,12 +25,13 @@ struct GridRun {
 ///   output   = results/grids/NAME               (runs go to {output}/{dataset}/{method}/)
 ///   set      = patience=10; epochs=50            (optional overrides for every run)
 ///   parallel = 1, threads = 0                    (runs at a time; LibTorch threads each)
+///   ranks = 1                                    (processes per run: N = seqrec launch -n N)
 struct Grid {
   std::vector<std::string> datasets, methods;
   std::vector<int64_t> seeds;
   std::string config_pattern, output;
   std::vector<std::pair<std::string, std::string>> overrides;
-  int64_t parallel = 1, threads = 0;
+  int64_t parallel = 1, threads = 0, ranks = 1;
 };
 Grid read_grid(const std::string& path);
 /// The grid's runs in order (dataset, method, seed), each resolved and hashed.

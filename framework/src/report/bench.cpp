@@ -107,9 +107,11 @@ Grid read_grid(const std::string& path) {
   }
   if (kv.count("parallel")) g.parallel = std::max<int64_t>(1, to_integer(kv["parallel"], path + ": parallel"));
   if (kv.count("threads")) g.threads = to_integer(kv["threads"], path + ": threads");
+  if (kv.count("ranks")) g.ranks = std::max<int64_t>(1, to_integer(kv["ranks"], path + ": ranks"));
   for (const auto& k : kv)
     if (k.first != "datasets" && k.first != "methods" && k.first != "seeds" && k.first != "config" && k.first != "output" &&
-        k.first != "set" && k.first != "parallel" && k.first != "threads")
+        k.first != "set" && k.first != "parallel" && k.first != "threads" &&
+        k.first != "ranks")
       throw Error(path + ": unknown grid key '" + k.first + "'");
   return g;
 }
@@ -205,6 +207,8 @@ void Scheduler::launch(const GridRun& r) {
   std::vector<std::string> a = train_args(g_, r);
   // --resume: a run that was interrupted (killed, preempted) continues from its state.
   a.insert(a.end(), {"--output", r.output, "--ranks", stem + ".ranks.h5", "--progress", "lines", "--resume"});
+  // ranks = N: the run as a data-parallel job of N processes (seqrec launch).
+  if (g_.ranks > 1) a.insert(a.begin(), {"launch", "-n", std::to_string(g_.ranks), "--"});
   const pid_t pid = spawn_seqrec(a, stem + ".log", g_.threads);
   running_[pid] = {r, clock::now()};
   std::cout << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << std::endl;

@@ -524,18 +524,18 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
   std::vector<Batch> batches = batcher_->epoch(at_.rng);
   if (mid_epoch) at_.rng = resumed_rng;
   const size_t first = mid_epoch ? static_cast<size_t>(at_.next_batch) : 0;
-  if (dist::active()) {
-    // Each rank's samplers and dropout get their own streams, a function of where the epoch
-    // starts, so a resumed job (from rank 0's state) draws them again.
-    std::seed_seq s{static_cast<uint64_t>(config_.integer("seed")), static_cast<uint64_t>(dist::rank()),
-                    static_cast<uint64_t>(epoch), static_cast<uint64_t>(first)};
-    rank_rng_.seed(s);
-    torch::manual_seed(rank_rng_());
-  }
   double sum = mid_epoch ? at_.loss_sum : 0, before = mid_epoch ? at_.epoch_seconds : 0;
   Progress progress("epoch " + std::to_string(epoch), static_cast<int64_t>(batches.size()), "seq");
   double sequences = 0;
   for (size_t i = first; i < batches.size(); ++i) {
+    if (dist::active()) {
+      // Each rank's samplers and dropout draw from their own streams, a function of the step,
+      // so a job resumed from rank 0's state draws them again: bit for bit, as one process.
+      std::seed_seq s{static_cast<uint64_t>(config_.integer("seed")), static_cast<uint64_t>(dist::rank()),
+                      static_cast<uint64_t>(epoch), static_cast<uint64_t>(i)};
+      rank_rng_.seed(s);
+      torch::manual_seed(rank_rng_());
+    }
     const double step_loss = trainer_.step(batches[i]);
     if (!std::isfinite(step_loss)) diverged(epoch, i + 1, batches.size(), step_loss);
     sum += step_loss;
