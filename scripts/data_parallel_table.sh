@@ -3,12 +3,17 @@
 #  1. the released ELECRec Beauty checkpoint evaluated by 1 process and by `seqrec launch -n 2`:
 #     the metrics and the rank file's checksum must be identical;
 #  2. Beauty SASRec+CCE epochs: 1 process x 1 thread, 1 process x 2 threads, 2 ranks x 1 thread,
-#     interleaved over `rounds` rounds (the machine's speed drifts), with the matmul rate.
-# Needs both cores to itself: stop background runs first. Usage: scripts/data_parallel_table.sh [BUILD] [ROUNDS]
+#     interleaved over `rounds` rounds (the machine's speed drifts), with the matmul rate;
+#  3. with EPOCHS > 0, Beauty SASRec+CCE trained EPOCHS epochs by 1 process (seeds 1 and 2, side by
+#     side) and by 2 ranks (seed 1): the validation curves, to set the ranks' difference beside
+#     the seeds' (the 2-rank run is another draw of seed 1: its samplers and dropout differ).
+# Needs both cores to itself: stop background runs first.
+# Usage: scripts/data_parallel_table.sh [BUILD] [ROUNDS] [EPOCHS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 rounds=${2:-2}
+epochs=${3:-0}
 bin=$build/seqrec
 out=results/timing/data-parallel
 mkdir -p "$out"
@@ -23,6 +28,13 @@ for round in $(seq 1 "$rounds"); do
   OPENBLAS_NUM_THREADS=2 "$bin" "${train[@]}" --threads 2 --output "$out/epoch-1p2t-r$round.json" > /dev/null
   "$bin" launch -n 2 -- "${train[@]}" --threads 1 --output "$out/epoch-2r1t-r$round.json" > /dev/null
 done
+if [[ $epochs -gt 0 ]]; then
+  curve=(train --config configs/Beauty-sasrec-cce.ini "${common[@]}" --epochs "$epochs" --threads 1)
+  OPENBLAS_NUM_THREADS=1 "$bin" "${curve[@]}" --seed 1 --output "$out/curve-1p-seed1.json" > /dev/null &
+  OPENBLAS_NUM_THREADS=1 "$bin" "${curve[@]}" --seed 2 --output "$out/curve-1p-seed2.json" > /dev/null
+  wait
+  "$bin" launch -n 2 -- "${curve[@]}" --seed 1 --output "$out/curve-2r-seed1.json" > /dev/null
+fi
 matmul=$("$build/seqrec_bench" --benchmark_filter="BM_Matmul/" --benchmark_format=json 2>/dev/null |
   python3 -c 'import json,sys; b=json.load(sys.stdin)["benchmarks"]; print("%.1f" % b[0]["GFLOP/s"])' || echo "?")
 python3 - "$out" "$rounds" "$matmul" <<'PY'
@@ -64,6 +76,22 @@ Every metric and the rank file identical: **{"yes" if same else "NO"}**.
 Interleaved: each round runs the three layouts one after the other.
 
 """ + "\n".join(rows) + "\n"
+import os
+if os.path.exists(f"{out}/curve-2r-seed1.json"):
+    runs = [("1 process, seed 1", "curve-1p-seed1"), ("1 process, seed 2", "curve-1p-seed2"), ("2 ranks, seed 1", "curve-2r-seed1")]
+    rs = [json.load(open(f"{out}/{f}.json")) for _, f in runs]
+    n = len(rs[0]["curve"])
+    marks = sorted({e for e in (1, n // 4, n // 2, 3 * n // 4, n) if e >= 1})
+    text += (f"\n## Beauty SASRec+CCE, {n} epochs: validation NDCG@20 by epoch\n\n"
+             "The 2-rank run takes the 1-process steps of the same global batches with other sampler and dropout "
+             "streams; seed 2 of one process shows how far another draw moves the curve.\n\n"
+             "| run | " + " | ".join(f"epoch {e}" for e in marks) + " | best | test NDCG@10 | epoch s |\n|---|" +
+             "---:|" * (len(marks) + 3) + "\n")
+    for (name, _), r in zip(runs, rs):
+        commits.add(r["seqrec"]["commit"][:7] + ("+dirty" if r["seqrec"]["dirty"] else ""))
+        v = {e["epoch"]: e["valid"]["ndcg@20"] for e in r["curve"] if e.get("valid")}
+        text += (f"| {name} | " + " | ".join(f"{v[e]:.4f}" for e in marks) + f" | {r['valid_best']['ndcg@20']:.4f} @{r['best_epoch']} | "
+                 f"{r['test']['ndcg@10']:.4f} | {r['timing']['epoch_seconds_mean']:.1f} |\n")
 open(f"{out}/README.md", "w").write(text)
 print(text)
 PY
