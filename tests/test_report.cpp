@@ -433,10 +433,10 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
   EXPECT_TRUE(states().empty());
 }
 
-TEST(Bench, RanksRunEachRunAsADataParallelJob) {
+TEST(Bench, RanksRunEachRunAsADataParallelJobAndLabelNamesIt) {
   TempDir dir;
   const std::string grid = markov_grid(dir, "1");
-  write_file(grid, slurp(grid) + "ranks = 2\n");
+  write_file(grid, slurp(grid) + "ranks = 2\nlabel = {method}-on-{dataset}\n");
   int status = 0;
   waitpid(start_bench(grid, dir.file("bench.log")), &status, 0);
   ASSERT_EQ(WEXITSTATUS(status), 0) << slurp(dir.file("bench.log"));
@@ -444,5 +444,6 @@ TEST(Bench, RanksRunEachRunAsADataParallelJob) {
   ASSERT_EQ(out.size(), 1u);
   const nlohmann::json r = nlohmann::json::parse(slurp(out[0]));
   EXPECT_EQ(r["data_parallel"]["world_size"], 2);
+  EXPECT_EQ(r["config"]["label"], "sasrec-on-markov");
   EXPECT_TRUE(std::filesystem::exists(out[0].substr(0, out[0].size() - 5) + ".ranks.h5"));
 }

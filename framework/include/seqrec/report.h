@@ -26,10 +26,11 @@ struct GridRun {
 ///   set      = patience=10; epochs=50            (optional overrides for every run)
 ///   parallel = 1, threads = 0                    (runs at a time; LibTorch threads each)
 ///   ranks = 1                                    (processes per run: N = seqrec launch -n N)
+///   label = {method}-tuned                       (the runs' name in tables; default {method})
 struct Grid {
   std::vector<std::string> datasets, methods;
   std::vector<int64_t> seeds;
-  std::string config_pattern, output;
+  std::string config_pattern, output, label_pattern = "{method}";
   std::vector<std::pair<std::string, std::string>> overrides;
   int64_t parallel = 1, threads = 0, ranks = 1;
 };

@@ -37,7 +37,8 @@ using plan::trim;
 
 /// The train command line of a run (without the program name).
 std::vector<std::string> train_args(const Grid& g, const GridRun& r) {
-  std::vector<std::string> a = {"train", "--config", r.config, "--seed", std::to_string(r.seed), "--label", r.method,
+  std::vector<std::string> a = {"train", "--config", r.config, "--seed", std::to_string(r.seed), "--label",
+                                substitute(g.label_pattern, r.dataset, r.method),
                                 "--threads", std::to_string(g.threads)};
   for (const auto& [k, v] : g.overrides) a.insert(a.end(), {"--" + k, v});
   return a;
@@ -107,11 +108,12 @@ Grid read_grid(const std::string& path) {
   }
   if (kv.count("parallel")) g.parallel = std::max<int64_t>(1, to_integer(kv["parallel"], path + ": parallel"));
   if (kv.count("threads")) g.threads = to_integer(kv["threads"], path + ": threads");
+  if (kv.count("label")) g.label_pattern = kv["label"];
   if (kv.count("ranks")) g.ranks = std::max<int64_t>(1, to_integer(kv["ranks"], path + ": ranks"));
   for (const auto& k : kv)
     if (k.first != "datasets" && k.first != "methods" && k.first != "seeds" && k.first != "config" && k.first != "output" &&
         k.first != "set" && k.first != "parallel" && k.first != "threads" &&
-        k.first != "ranks")
+        k.first != "ranks" && k.first != "label")
       throw Error(path + ": unknown grid key '" + k.first + "'");
   return g;
 }

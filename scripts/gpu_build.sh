@@ -1,0 +1,32 @@
+# Sourced by scripts/gpu_run.sh and scripts/gpu_check.sh on a lent CUDA machine (PyTorch's
+# LibTorch there, no apt): gpu_build OUTDIR TESTS builds seqrec into build-cuda/ against it with
+# the HDF5 / Boost / nlohmann_json (and, for TESTS=ON, GoogleTest) packages unpacked from
+# .gpu/debs and libhdf5's run-time libraries from .gpu/rt; `run CMD` runs with those on the
+# library path. Prepared on the Debian machine first (.gpu is git-ignored through .git/info/exclude):
+#   mkdir -p .gpu/debs .gpu/rt .gpu/data && cp ../shared/data/*.txt .gpu/data/
+#   (cd .gpu/debs && apt-get download libhdf5-dev libhdf5-103-1 libsz2 libaec0 libboost1.74-dev \
+#      libboost-program-options1.74-dev libboost-program-options1.74.0 nlohmann-json3-dev libgtest-dev)
+#   ldd /usr/lib/x86_64-linux-gnu/hdf5/serial/libhdf5.so | awk '$3 ~ /^\// {print $3}' |
+#     grep -v -e libc.so -e libm.so -e libresolv -e ld-linux | xargs -I{} cp -L {} .gpu/rt/
+#   the reference ELECRec code (for gpu_check.sh) in .gpu/ref
+deps=/tmp/deps
+rt=$PWD/.gpu/rt
+run() { LD_LIBRARY_PATH=$rt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$@"; }
+gpu_build() {
+  local out=$1 tests=${2:-OFF}
+  mkdir -p $deps && for f in .gpu/debs/*.deb; do dpkg -x "$f" $deps; done
+  mkdir -p ../shared && [[ -e ../shared/data ]] || ln -sfn "$PWD/.gpu/data" ../shared/data
+  local torch_prefix
+  torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DSEQREC_BUILD_TESTS=$tests -DSEQREC_BUILD_BENCHMARKS=OFF \
+    -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DHDF5_ROOT=$deps/usr/lib/x86_64-linux-gnu/hdf5/serial \
+    -DGTest_DIR=$deps/usr/lib/x86_64-linux-gnu/cmake/GTest \
+    -DHDF5_C_COMPILER_EXECUTABLE=/nonexistent -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$rt" \
+    -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$rt" -DCMAKE_MODULE_LINKER_FLAGS="-Wl,-rpath-link,$rt" > $out/build.log 2>&1 &&
+    if [[ $tests == ON ]]; then
+      cmake --build build-cuda -j16 --target seqrec seqrec_tests >> $out/build.log 2>&1
+    else
+      cmake --build build-cuda -j16 >> $out/build.log 2>&1
+    fi || { tail -40 $out/build.log; return 1; }
+  run build-cuda/seqrec list > /dev/null || { echo "seqrec does not start"; return 1; }
+}

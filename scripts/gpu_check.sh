@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Issue 15's GPU check, in one call on a lent GPU machine (about 8 minutes), or its CPU-checkable
+# parts on any machine:
+#  1. build seqrec and its tests against the LibTorch there (scripts/gpu_build.sh; here: BUILD);
+#  2. the device tests, Cuda.* (fused CE whole and item-blocked, the evaluator, a training step,
+#     each against the CPU; they skip without a GPU);
+#  3. Beauty epochs of SASRec+CCE and ELECRec, packed and padded batches: EPOCHS epochs each, the
+#     first a warm-up, validation only after the last; GPU utilisation sampled meanwhile;
+#  4. the reference PyTorch ELECRec code (.gpu/ref: the authors' main.py, kept out of the repo)
+#     timed for the same epochs on the same device (scripts/gpu/reference_epochs.py);
+#  5. results/timing/gpu-check/DEVICE.json and README-DEVICE.md: epoch seconds, utilisation, and
+#     ELECRec's ratio to the reference from this run.
+# Not yet: --precision bf16 (no autocast path in seqrec; the check says so in its output).
+# Usage: scripts/gpu_check.sh OUTDIR [EPOCHS]   (EPOCHS default 3 on a GPU, 1 on a CPU)
+set -uo pipefail
+out=$1
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+t0=$(date +%s)
+res=results/timing/gpu-check
+mkdir -p $res
+if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then
+  device=cuda epochs=${2:-3}
+  source scripts/gpu_build.sh
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee $out/gpu.txt
+  gpu_build $out ON || exit 1
+  bin=$PWD/build-cuda/seqrec tests=$PWD/build-cuda/seqrec_tests threads=4
+  nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader -lms 500 > $out/gpu-util.csv &
+  smi=$!
+else
+  device=cpu epochs=${2:-1}
+  run() { "$@"; }
+  bin=$PWD/${BUILD:-build}/seqrec tests=$PWD/${BUILD:-build}/seqrec_tests threads=1 smi=""
+  echo "no GPU here: the CPU-checkable parts (device tests skip; $epochs epoch(s) on the CPU)"
+fi
+echo "built in $(( $(date +%s) - t0 )) s"
+run $tests --gtest_filter='Cuda.*' > $out/cuda-tests.log 2>&1
+echo "device tests: exit $?: $(grep -c '^\[       OK' $out/cuda-tests.log) passed, $(grep -cE '^\[  FAILED  \] Cuda.*\([0-9]+ ms\)' $out/cuda-tests.log) failed, $(grep -cE '^\[  SKIPPED \] Cuda.*\([0-9]+ ms\)' $out/cuda-tests.log) skipped ($out/cuda-tests.log)"
+# name | config | extra arguments
+cases=("sasrec-cce-packed|configs/Beauty-sasrec-cce.ini|--batching packed"
+       "sasrec-cce-padded|configs/Beauty-sasrec-cce.ini|--batching padded"
+       "elecrec-packed|configs/Beauty-elecrec.ini|--batching packed --elecrec.gen-loss-padding reference-weight"
+       "elecrec-padded|configs/Beauty-elecrec.ini|--batching padded")
+: > $out/spans.txt
+for c in "${cases[@]}"; do
+  IFS='|' read -r name config extra <<< "$c"
+  start=$(date +%s.%N)
+  # shellcheck disable=SC2086
+  run $bin train --config $config $extra --device $device --threads $threads --epochs $epochs --eval-every $epochs \
+    --test false --progress none --output $out/$name.json > $out/$name.log 2>&1 || echo "$name failed: $(tail -1 $out/$name.log)"
+  echo "$name $start $(date +%s.%N)" >> $out/spans.txt
+done
+if python3 -c 'import torch' 2> /dev/null && [[ -d .gpu/ref ]]; then
+  start=$(date +%s.%N)
+  python3 scripts/gpu/reference_epochs.py .gpu/ref ../shared/data Beauty $epochs $out/reference.json \
+    $([[ $device == cpu ]] && echo --no_cuda) > $out/reference.log 2>&1 || echo "reference failed: $(tail -1 $out/reference.log)"
+  echo "reference $start $(date +%s.%N)" >> $out/spans.txt
+else
+  echo "reference ELECRec not timed: no PyTorch for python3 or no .gpu/ref here"
+fi
+[[ -n $smi ]] && kill $smi
+python3 - "$out" "$device" "$epochs" "$res" <<'PY'
+import datetime, json, os, sys
+out, device, epochs, res = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+spans = {l.split()[0]: (float(l.split()[1]), float(l.split()[2])) for l in open(f"{out}/spans.txt")}
+util = []
+if os.path.exists(f"{out}/gpu-util.csv"):
+    for line in open(f"{out}/gpu-util.csv"):
+        parts = [p.strip() for p in line.split(",")]
+        try:
+            t = datetime.datetime.strptime(parts[0], "%Y/%m/%d %H:%M:%S.%f").timestamp()
+            util.append((t, float(parts[1].split()[0])))
+        except (ValueError, IndexError):
+            pass
+def mean_util(name):
+    a, b = spans[name]
+    xs = [u for t, u in util if a <= t <= b]
+    return round(sum(xs) / len(xs), 1) if xs else None
+def timed(seconds):  # the first epoch warms up (allocator, kernels) unless it is the only one
+    return seconds[1:] if len(seconds) > 1 else seconds
+rows, summary = [], {"device": device, "epochs": epochs, "runs": {}}
+if os.path.exists(f"{out}/gpu.txt"): summary["gpu"] = open(f"{out}/gpu.txt").read().strip()
+for name in ["sasrec-cce-packed", "sasrec-cce-padded", "elecrec-packed", "elecrec-padded"]:
+    if not os.path.exists(f"{out}/{name}.json"): continue
+    r = json.load(open(f"{out}/{name}.json"))
+    s = timed([e["train_seconds"] for e in r["curve"]])
+    summary["runs"][name] = {"epoch_seconds": sum(s) / len(s), "gpu_utilisation_percent": mean_util(name),
+                             "commit": r["seqrec"]["commit"], "dirty": r["seqrec"]["dirty"], "config": r["config"]}
+if os.path.exists(f"{out}/reference.json"):
+    ref = json.load(open(f"{out}/reference.json"))
+    s = timed(ref["epoch_seconds"])
+    summary["runs"]["reference-elecrec"] = {"epoch_seconds": sum(s) / len(s), "gpu_utilisation_percent": mean_util("reference"),
+                                            "torch": ref["torch"], "steps_per_epoch": ref["steps_per_epoch"][0]}
+    for name in ["elecrec-packed", "elecrec-padded"]:
+        if name in summary["runs"]:
+            summary["runs"][name]["speedup_vs_reference"] = summary["runs"]["reference-elecrec"]["epoch_seconds"] / summary["runs"][name]["epoch_seconds"]
+json.dump(summary, open(f"{res}/{device}.json", "w"), indent=2)
+lines = [f"# GPU check ({device})", "", "Made by `scripts/gpu_check.sh`: Beauty, " + str(epochs) + " epoch(s) a run, the first a warm-up "
+         "when there are more; validation only after the last. " + summary.get("gpu", "no GPU: the CPU-checkable parts"), "",
+         "| run | epoch s | GPU utilisation % | vs reference ELECRec |", "|---|---:|---:|---:|"]
+for name, x in summary["runs"].items():
+    lines.append(f"| {name} | {x['epoch_seconds']:.2f} | {x['gpu_utilisation_percent'] if x['gpu_utilisation_percent'] is not None else '-'} | "
+                 f"{'%.2fx' % x['speedup_vs_reference'] if 'speedup_vs_reference' in x else '-'} |")
+open(f"{res}/README-{device}.md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+echo "done in $(( $(date +%s) - t0 )) s"
