@@ -7,7 +7,8 @@
 #  3. Beauty epochs of SASRec+CCE and ELECRec, packed and padded batches: EPOCHS epochs each, the
 #     first a warm-up, validation only after the last; GPU utilisation sampled meanwhile;
 #  4. the reference PyTorch ELECRec code (.gpu/ref: the authors' main.py, kept out of the repo)
-#     timed for the same epochs on the same device (scripts/gpu/reference_epochs.py);
+#     timed for the same epochs on the same device (scripts/gpu/reference_epochs.py; on a CPU,
+#     4 steps an epoch scaled to the epoch's 88);
 #  5. results/timing/gpu-check/DEVICE.json and README-DEVICE.md: epoch seconds, utilisation, and
 #     ELECRec's ratio to the reference from this run.
 # Not yet: --precision bf16 (no autocast path in seqrec; the check says so in its output).
@@ -50,9 +51,14 @@ for c in "${cases[@]}"; do
     --test false --progress none --output $out/$name.json > $out/$name.log 2>&1 || echo "$name failed: $(tail -1 $out/$name.log)"
   echo "$name $start $(date +%s.%N)" >> $out/spans.txt
 done
-if python3 -c 'import torch' 2> /dev/null && [[ -d .gpu/ref ]]; then
+# A python3 with PyTorch: the one on PATH, else the system's (Debian's python3-torch).
+py=python3
+python3 -c 'import torch' 2> /dev/null || py=/usr/bin/python3
+if $py -c 'import torch' 2> /dev/null && [[ -d .gpu/ref ]]; then
   start=$(date +%s.%N)
-  python3 scripts/gpu/reference_epochs.py .gpu/ref ../shared/data Beauty $epochs $out/reference.json \
+  # A whole epoch on a GPU; on a CPU (about 15 s a step here) 4 steps, scaled to the epoch.
+  $py scripts/gpu/reference_epochs.py .gpu/ref ../shared/data Beauty $epochs $([[ $device == cpu ]] && echo 4 || echo 0) \
+    $out/reference.json \
     $([[ $device == cpu ]] && echo --no_cuda) > $out/reference.log 2>&1 || echo "reference failed: $(tail -1 $out/reference.log)"
   echo "reference $start $(date +%s.%N)" >> $out/spans.txt
 else
@@ -90,7 +96,8 @@ if os.path.exists(f"{out}/reference.json"):
     ref = json.load(open(f"{out}/reference.json"))
     s = timed(ref["epoch_seconds"])
     summary["runs"]["reference-elecrec"] = {"epoch_seconds": sum(s) / len(s), "gpu_utilisation_percent": mean_util("reference"),
-                                            "torch": ref["torch"], "steps_per_epoch": ref["steps_per_epoch"][0]}
+                                            "torch": ref["torch"], "steps_per_epoch": ref["steps_per_epoch"],
+                                            "steps_timed": ref["steps_timed"]}
     for name in ["elecrec-packed", "elecrec-padded"]:
         if name in summary["runs"]:
             summary["runs"][name]["speedup_vs_reference"] = summary["runs"]["reference-elecrec"]["epoch_seconds"] / summary["runs"][name]["epoch_seconds"]
