@@ -57,7 +57,7 @@ python3 -c 'import torch' 2> /dev/null || py=/usr/bin/python3
 if $py -c 'import torch' 2> /dev/null && [[ -d .gpu/ref ]]; then
   start=$(date +%s.%N)
   # A whole epoch on a GPU; on a CPU (about 15 s a step here) 4 steps, scaled to the epoch.
-  $py scripts/gpu/reference_epochs.py .gpu/ref ../shared/data Beauty $epochs $([[ $device == cpu ]] && echo 4 || echo 0) \
+  OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads $py scripts/gpu/reference_epochs.py .gpu/ref ../shared/data Beauty $epochs $([[ $device == cpu ]] && echo 4 || echo 0) \
     $out/reference.json \
     $([[ $device == cpu ]] && echo --no_cuda) > $out/reference.log 2>&1 || echo "reference failed: $(tail -1 $out/reference.log)"
   echo "reference $start $(date +%s.%N)" >> $out/spans.txt
@@ -65,9 +65,9 @@ else
   echo "reference ELECRec not timed: no PyTorch for python3 or no .gpu/ref here"
 fi
 [[ -n $smi ]] && kill $smi
-python3 - "$out" "$device" "$epochs" "$res" <<'PY'
+python3 - "$out" "$device" "$epochs" "$res" "$threads" <<'PY'
 import datetime, json, os, sys
-out, device, epochs, res = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+out, device, epochs, res, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 spans = {l.split()[0]: (float(l.split()[1]), float(l.split()[2])) for l in open(f"{out}/spans.txt")}
 util = []
 if os.path.exists(f"{out}/gpu-util.csv"):
@@ -84,7 +84,7 @@ def mean_util(name):
     return round(sum(xs) / len(xs), 1) if xs else None
 def timed(seconds):  # the first epoch warms up (allocator, kernels) unless it is the only one
     return seconds[1:] if len(seconds) > 1 else seconds
-rows, summary = [], {"device": device, "epochs": epochs, "runs": {}}
+rows, summary = [], {"device": device, "epochs": epochs, "threads": threads, "runs": {}}
 if os.path.exists(f"{out}/gpu.txt"): summary["gpu"] = open(f"{out}/gpu.txt").read().strip()
 for name in ["sasrec-cce-packed", "sasrec-cce-padded", "elecrec-packed", "elecrec-padded"]:
     if not os.path.exists(f"{out}/{name}.json"): continue
@@ -103,7 +103,8 @@ if os.path.exists(f"{out}/reference.json"):
             summary["runs"][name]["speedup_vs_reference"] = summary["runs"]["reference-elecrec"]["epoch_seconds"] / summary["runs"][name]["epoch_seconds"]
 json.dump(summary, open(f"{res}/{device}.json", "w"), indent=2)
 lines = [f"# GPU check ({device})", "", "Made by `scripts/gpu_check.sh`: Beauty, " + str(epochs) + " epoch(s) a run, the first a warm-up "
-         "when there are more; validation only after the last. " + summary.get("gpu", "no GPU: the CPU-checkable parts"), "",
+         "when there are more; validation only after the last; " + str(threads) + " CPU thread(s) for seqrec and for the "
+         "reference's PyTorch. " + summary.get("gpu", "No GPU: the CPU-checkable parts, timed while other runs shared the CPU."), "",
          "| run | epoch s | GPU utilisation % | vs reference ELECRec |", "|---|---:|---:|---:|"]
 for name, x in summary["runs"].items():
     lines.append(f"| {name} | {x['epoch_seconds']:.2f} | {x['gpu_utilisation_percent'] if x['gpu_utilisation_percent'] is not None else '-'} | "
