@@ -45,6 +45,12 @@ g=results/grids/beauty-table/Beauty
 $S table "sasrec-bce=$g/sasrec-bce" "sasrec-atsrec=$g/sasrec-atsrec" --metrics hit@10,ndcg@10,ndcg@20 \
   --baseline sasrec-bce --output results/tables/beauty-atsrec.md
 
+# Issue 14: each method's configuration chosen by seqrec tune (configs/tune/beauty.ini, one
+# budget for every method) run with three seeds (configs/grids/beauty-tuned.ini), beside the
+# same methods with their defaults from the head-to-head; patience 10 in both.
+$S table results/grids/beauty-tuned "sasrec-bce=$g/sasrec-bce" "bert4rec=$g/bert4rec" "sasrec-cce=$g/sasrec-cce" \
+  --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --output results/tables/beauty-tuned.md
+
 # Beauty core runs with the papers' patience 40, seed 1: ELECRec's two padding switches
 # beside SASRec with BCE and CCE.
 core=$(have "sasrec-bce=$r/beauty-sasrec-bce-seed1.json" "sasrec-cce=$r/beauty-sasrec-cce-seed1.json" \
@@ -100,3 +106,4 @@ fill toys-elecrec results/tables/toys-elecrec.md
 fill toys-atsrec results/tables/toys-atsrec.md
 fill sports-yelp-cuda results/tables/sports-yelp-cuda.md
 fill toys-cpu-vs-cuda results/tables/toys-cpu-vs-cuda.md
+fill beauty-tuned results/tables/beauty-tuned.md
