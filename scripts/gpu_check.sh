@@ -11,7 +11,7 @@
 #     4 steps an epoch scaled to the epoch's 88);
 #  5. results/timing/gpu-check/DEVICE.json and README-DEVICE.md: epoch seconds, utilisation, and
 #     ELECRec's ratio to the reference from this run.
-# Not yet: --precision bf16 (no autocast path in seqrec; the check says so in its output).
+#     On a GPU both also run with --precision bf16 (autocast; the loss and evaluation in float).
 # Usage: scripts/gpu_check.sh OUTDIR [EPOCHS]   (EPOCHS default 3 on a GPU, 1 on a CPU)
 set -uo pipefail
 out=$1
@@ -42,6 +42,8 @@ cases=("sasrec-cce-packed|configs/Beauty-sasrec-cce.ini|--batching packed"
        "sasrec-cce-padded|configs/Beauty-sasrec-cce.ini|--batching padded"
        "elecrec-packed|configs/Beauty-elecrec.ini|--batching packed --elecrec.gen-loss-padding reference-weight"
        "elecrec-padded|configs/Beauty-elecrec.ini|--batching padded")
+[[ $device == cuda ]] && cases+=("sasrec-cce-padded-bf16|configs/Beauty-sasrec-cce.ini|--batching padded --precision bf16"
+                                 "elecrec-padded-bf16|configs/Beauty-elecrec.ini|--batching padded --precision bf16")
 : > $out/spans.txt
 for c in "${cases[@]}"; do
   IFS='|' read -r name config extra <<< "$c"
@@ -86,7 +88,8 @@ def timed(seconds):  # the first epoch warms up (allocator, kernels) unless it i
     return seconds[1:] if len(seconds) > 1 else seconds
 rows, summary = [], {"device": device, "epochs": epochs, "threads": threads, "runs": {}}
 if os.path.exists(f"{out}/gpu.txt"): summary["gpu"] = open(f"{out}/gpu.txt").read().strip()
-for name in ["sasrec-cce-packed", "sasrec-cce-padded", "elecrec-packed", "elecrec-padded"]:
+for name in ["sasrec-cce-packed", "sasrec-cce-padded", "sasrec-cce-padded-bf16", "elecrec-packed", "elecrec-padded",
+             "elecrec-padded-bf16"]:
     if not os.path.exists(f"{out}/{name}.json"): continue
     r = json.load(open(f"{out}/{name}.json"))
     s = timed([e["train_seconds"] for e in r["curve"]])
@@ -98,7 +101,7 @@ if os.path.exists(f"{out}/reference.json"):
     summary["runs"]["reference-elecrec"] = {"epoch_seconds": sum(s) / len(s), "gpu_utilisation_percent": mean_util("reference"),
                                             "torch": ref["torch"], "steps_per_epoch": ref["steps_per_epoch"],
                                             "steps_timed": ref["steps_timed"]}
-    for name in ["elecrec-packed", "elecrec-padded"]:
+    for name in ["elecrec-packed", "elecrec-padded", "elecrec-padded-bf16"]:
         if name in summary["runs"]:
             summary["runs"][name]["speedup_vs_reference"] = summary["runs"]["reference-elecrec"]["epoch_seconds"] / summary["runs"][name]["epoch_seconds"]
 json.dump(summary, open(f"{res}/{device}.json", "w"), indent=2)

@@ -306,3 +306,20 @@ TEST(Cli, ATrainerWithoutADataParallelStepIsRefused) {
   EXPECT_EQ(usage.code, 1) << usage.out;
   EXPECT_NE(usage.out.find("after -- comes the command to run data-parallel, train or eval"), std::string::npos) << usage.out;
 }
+
+TEST(Cli, Bf16TrainsAndRecordsItsPrecision) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const std::string common = "train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                             " --sasrec.hidden-size 16 --epochs 3 --patience 2";
+  CliRun fp32 = seqrec_cli(common + " --output " + dir.file("fp32.json"));
+  CliRun bf16 = seqrec_cli(common + " --precision bf16 --output " + dir.file("bf16.json"));
+  ASSERT_EQ(fp32.code, 0) << fp32.out;
+  ASSERT_EQ(bf16.code, 0) << bf16.out;
+  nlohmann::json a = read_json(dir.file("fp32.json")), b = read_json(dir.file("bf16.json"));
+  EXPECT_EQ(b["config"]["precision"], "bf16");
+  EXPECT_NE(a["config_hash"], b["config_hash"]) << "another arithmetic is another run";
+  EXPECT_NE(a["curve"][0]["loss"], b["curve"][0]["loss"]);
+  const double va = a["valid_best"]["ndcg@20"], vb = b["valid_best"]["ndcg@20"];
+  EXPECT_NEAR(vb, va, 0.2 * va);
+}

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <ATen/autocast_mode.h>
+
+#include "baselines/losses/softmax_ce.h"
 #include "baselines/sasrec/sasrec.h"
 #include "seqrec/batch.h"
 #include "seqrec/dropout.h"
@@ -237,4 +240,40 @@ TEST(Dropout, TorchSwitchGivesLibTorchsMasks) {
   EXPECT_TRUE(torch::equal(ours, module->forward(x)));
   torch::manual_seed(9);
   EXPECT_FALSE(torch::equal(ours, apply_dropout(x, module)));
+}
+
+TEST(Precision, Bf16RunsTheEncoderInBfloat16AndTheLossInFloat) {
+  Dataset d = make_markov_dataset(40, 25, 4, 20, 11);
+  auto m = small_model(d.item_size(), 12);
+  TrainBatcher batcher(d, 12, 16, Batching::kPadded);
+  std::mt19937_64 rng(1);
+  const Batch batch = batcher.epoch(rng)[0];
+  torch::NoGradGuard g;
+  auto run = [&](const std::string& precision) {
+    PrecisionScope scope(precision, torch::kCPU);
+    PackedPositions p = encode_packed(*m, batch, Positions::kAll, torch::kCPU);
+    return std::make_pair(p.hidden, fused_softmax_ce(p.hidden, m->item_table(), p.targets));
+  };
+  const auto [h32, fp32] = run("fp32");
+  const auto [h16, bf16] = run("bf16");
+  // The linear layers ran in bfloat16 (the encoder's output moved), the loss in float and close.
+  EXPECT_FALSE(torch::equal(h16, h32));
+  EXPECT_EQ(bf16.scalar_type(), torch::kFloat);
+  EXPECT_NEAR(bf16.item<double>(), fp32.item<double>(), 0.02 * fp32.item<double>());
+  EXPECT_FALSE(at::autocast::is_cpu_enabled()) << "the scope leaves autocast as it found it";
+  {
+    PrecisionScope scope("bf16", torch::kCPU);
+    EXPECT_TRUE(at::autocast::is_cpu_enabled());
+    EXPECT_EQ(torch::mm(torch::ones({2, 2}), torch::ones({2, 2})).scalar_type(), torch::kBFloat16);
+    // The full-softmax loss casts a bfloat16 input up and keeps its gradient path.
+    torch::AutoGradMode grad(true);
+    torch::Tensor h = torch::randn({6, 4}).to(torch::kBFloat16).requires_grad_();
+    torch::Tensor items = torch::randn({9, 4}, torch::requires_grad());
+    torch::Tensor loss = fused_softmax_ce(h, items, torch::tensor({1, 2, 3, 4, 5, 6}, torch::kLong));
+    EXPECT_EQ(loss.scalar_type(), torch::kFloat);
+    loss.backward();
+    EXPECT_EQ(h.grad().scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(items.grad().defined());
+  }
+  EXPECT_EQ(torch::mm(torch::ones({2, 2}), torch::ones({2, 2})).scalar_type(), torch::kFloat);
 }

@@ -1,6 +1,7 @@
 #include "baselines/losses/softmax_ce.h"
 
 #include <ATen/Parallel.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <cmath>
 #include <torch/autograd.h>
 
@@ -216,7 +217,12 @@ torch::Tensor softmax_ce_rows(torch::Tensor logits, const torch::Tensor& targets
 
 torch::Tensor fused_softmax_ce(const torch::Tensor& hidden, const torch::Tensor& items, const torch::Tensor& targets,
                                SoftmaxSampling* sampling, int64_t item_block) {
-  return FusedSoftmaxCE::apply(hidden, items, targets, sampling, item_block);
+  // Under --precision bf16 the encoder's output may be bfloat16: the loss casts it up (a
+  // differentiable cast) and runs in the item table's float with autocast off, so its
+  // log-sum-exp, gradients and draws keep float precision.
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  const torch::Tensor h = hidden.scalar_type() == items.scalar_type() ? hidden : hidden.to(items.scalar_type());
+  return FusedSoftmaxCE::apply(h, items, targets, sampling, item_block);
 }
 
 torch::Tensor multinomial_sample(const torch::Tensor& logits, double power, const torch::Tensor& candidates) {

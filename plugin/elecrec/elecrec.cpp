@@ -199,7 +199,7 @@ double ElecRecTrainer::step(const Batch& batch) {
   for (const Piece& pc : pieces) {
     const int64_t m = pc.idx.size(0), b = pc.y.size(0), w = pc.y.size(1);
     torch::Tensor z = pc.y.reshape(-1).clone().index_put_({pc.idx}, zp.slice(0, at, at + m)).view({b, w});
-    torch::Tensor logit = model_->discriminate(model_->encode(z, pc.batch->position_offset));
+    torch::Tensor logit = model_->discriminate(model_->encode(z, pc.batch->position_offset)).to(torch::kFloat);
     torch::Tensor label = (z == pc.y).to(logit.dtype());
     torch::Tensor mask = (pc.y > 0).to(logit.dtype());
     if (o.dis_opt() == DisOpt::kMaskOnly)

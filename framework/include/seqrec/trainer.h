@@ -118,6 +118,22 @@ double backward_mean(const torch::Tensor& loss, int64_t positions, torch::optim:
 /// Adam as configured by lr, adam-beta1/2 and weight-decay.
 std::unique_ptr<torch::optim::Optimizer> make_adam(std::vector<torch::Tensor> params, const Config& c);
 
+/// --precision bf16: while alive, LibTorch's autocast runs this thread's eligible ops
+/// (matmuls, linear layers) in bfloat16 on `device` (CUDA or CPU); a no-op for fp32. The
+/// trainer's steps run inside one; evaluation stays in float, so metrics compare across
+/// precisions, and the full-softmax loss casts its input up and runs in float.
+class PrecisionScope {
+ public:
+  PrecisionScope(const std::string& precision, torch::Device device);
+  ~PrecisionScope();
+  PrecisionScope(const PrecisionScope&) = delete;
+  PrecisionScope& operator=(const PrecisionScope&) = delete;
+
+ private:
+  bool on_ = false, cuda_ = false, was_enabled_ = false;
+  c10::ScalarType was_dtype_ = c10::ScalarType::Float;
+};
+
 /// One epoch's record in the learning curve.
 struct EpochLog {
   int64_t epoch;

@@ -1,6 +1,7 @@
 #include "seqrec/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/Context.h>
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
@@ -62,6 +63,9 @@ void declare_train_keys(Schema& s) {
   s.add(KeySpec{"tuned", KeyType::kString, "",
                 "set by the configs seqrec tune writes: the tuning summary they were chosen in (tables show it)", "output"}
             .unhashed());
+  s.add({"precision", KeyType::kString, "fp32",
+         "training arithmetic: fp32, or bf16 (autocast: matmuls and linear layers in bfloat16, the full-softmax loss "
+         "and every evaluation in float)", "train", {"fp32", "bf16"}});
   s.add(KeySpec{"dist.backend", KeyType::kString, "gloo",
                 "data parallel (seqrec launch, torchrun or Slurm variables): the c10d backend (gloo on CPU; nccl needs a "
                 "CUDA build)", "dist", {"gloo", "nccl"}}.unhashed());
@@ -85,6 +89,33 @@ std::vector<torch::Tensor> unique_parameters(torch::optim::Optimizer& o) {
     for (auto& p : group.params())
       if (seen.insert(p.unsafeGetTensorImpl()).second) out.push_back(p);
   return out;
+}
+
+PrecisionScope::PrecisionScope(const std::string& precision, torch::Device device)
+    : on_(precision == "bf16"), cuda_(device.is_cuda()) {
+  if (!on_) return;
+  was_enabled_ = cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+  was_dtype_ = cuda_ ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+  if (cuda_) {
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  at::autocast::increment_nesting();
+}
+
+PrecisionScope::~PrecisionScope() {
+  if (!on_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  if (cuda_) {
+    at::autocast::set_enabled(was_enabled_);
+    at::autocast::set_autocast_gpu_dtype(was_dtype_);
+  } else {
+    at::autocast::set_cpu_enabled(was_enabled_);
+    at::autocast::set_autocast_cpu_dtype(was_dtype_);
+  }
 }
 
 double backward_mean(const torch::Tensor& loss, int64_t positions, torch::optim::Optimizer& o) {
@@ -536,7 +567,11 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
       rank_rng_.seed(s);
       torch::manual_seed(rank_rng_());
     }
-    const double step_loss = trainer_.step(batches[i]);
+    double step_loss;
+    {
+      PrecisionScope precision(config_.str("precision"), device_);
+      step_loss = trainer_.step(batches[i]);
+    }
     if (!std::isfinite(step_loss)) diverged(epoch, i + 1, batches.size(), step_loss);
     sum += step_loss;
     ++steps_here_;
