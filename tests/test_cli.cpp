@@ -302,6 +302,9 @@ TEST(Cli, ATrainerWithoutADataParallelStepIsRefused) {
                         " --sasrec.hidden-size 8 --epochs 1 --loss bce --trainer atsrec");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("seqrec: error: --trainer atsrec does not run data-parallel"), std::string::npos) << r.out;
+  CliRun help = seqrec_cli("launch --help", false);
+  EXPECT_EQ(help.code, 0) << help.out;
+  EXPECT_NE(help.out.find("usage: seqrec launch -n N"), std::string::npos) << help.out;
   CliRun usage = seqrec_cli("launch -n 2 -- demo", false);
   EXPECT_EQ(usage.code, 1) << usage.out;
   EXPECT_NE(usage.out.find("after -- comes the command to run data-parallel, train or eval"), std::string::npos) << usage.out;
