@@ -446,4 +446,7 @@ TEST(Bench, RanksRunEachRunAsADataParallelJobAndLabelNamesIt) {
   EXPECT_EQ(r["data_parallel"]["world_size"], 2);
   EXPECT_EQ(r["config"]["label"], "sasrec-on-markov");
   EXPECT_TRUE(std::filesystem::exists(out[0].substr(0, out[0].size() - 5) + ".ranks.h5"));
+  const std::string table = captured_table({dir.file("out"), "--metrics", "hit@10"});
+  EXPECT_NE(table.find("sasrec-on-markov: seeds 1; config hashes"), std::string::npos) << table;
+  EXPECT_NE(table.find("; data-parallel ranks: 2"), std::string::npos) << table;
 }

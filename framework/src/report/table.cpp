@@ -430,13 +430,16 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
       std::set<std::string> hashes;
       std::string seeds;
       for (const RunRecord* r : it->second) hashes.insert(r->config_hash), seeds += (seeds.empty() ? "" : ",") + std::to_string(r->seed);
-      std::set<std::string> tuned;
+      std::set<std::string> tuned, ranks;
       for (const RunRecord* r : it->second) {
         auto t = r->result.config.find("tuned");
         if (t != r->result.config.end() && !t->second.empty()) tuned.insert(t->second);
+        const auto& dp = r->result.data_parallel;
+        ranks.insert(dp ? std::to_string(dp->value("world_size", 1)) : "1");
       }
       o << c << "  - " << m << ": seeds " << seeds << "; config hashes " << join(hashes, " ")
-        << (tuned.empty() ? "" : "; tuned: " + join(tuned, ", ")) << "\n";
+        << (tuned.empty() ? "" : "; tuned: " + join(tuned, ", "))
+        << (ranks.size() == 1 && *ranks.begin() == "1" ? "" : "; data-parallel ranks: " + join(ranks, ", ")) << "\n";
     }
   }
   o << c << "- seqrec commits: " << join(commits, ", ") << "\n";
