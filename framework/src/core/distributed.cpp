@@ -47,7 +47,9 @@ void run(const char* what, const std::function<c10::intrusive_ptr<c10d::Work>()>
   }
 }
 
+#ifdef USE_C10D_GLOO
 bool loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0; }
+#endif
 
 }  // namespace
 
