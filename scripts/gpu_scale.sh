@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 15's million-item run, for a GPU session of its own (the gpu_check.sh call leaves too
 # little of one): a generated log (seqrec generate; 600,000 users over 1,000,000 items show
-# about a million of them), then on it, each until early stop or the deadline:
+# 782,388 of them in 10.5 M interactions), then on it, each until early stop or the deadline:
 #   - popularity (the floor to beat);
 #   - SASRec+CCE, full softmax over the whole catalogue in item blocks (--item-block 0: auto);
 #   - SASRec with sampled softmax + logQ (the usual way around a large catalogue).
