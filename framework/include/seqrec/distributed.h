@@ -68,7 +68,7 @@ std::string backend();
 
 /// Sums `values` over the ranks (returned on every rank).
 std::vector<double> sum(std::vector<double> values);
-/// True on every rank when `flag` is true on any.
+/// True on every rank when `flag` is true on any (without a group: `flag`, no collective).
 bool any(bool flag);
 /// Sums each tensor over the ranks in place (on every rank), in buckets of at most
 /// `bucket_bytes` of one dtype flattened together: one collective per bucket.

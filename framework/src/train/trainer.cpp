@@ -475,7 +475,7 @@ class FitLoop {
   std::ostream& log_;
   const clock::time_point run_start_ = clock::now();
   const int64_t epochs_, patience_, eval_every_, state_every_;
-  const std::string metric_, state_path_;
+  const std::string metric_, state_path_, precision_;
   const torch::Device device_;
   RunPosition at_;
   /// Data parallel: the stream of this rank's samplers, apart from at_.rng, which draws the
@@ -496,7 +496,8 @@ FitLoop::FitLoop(Model& model, Trainer& trainer, Loss& loss, const Dataset& data
     : model_(model), trainer_(trainer), loss_(loss), data_(data), config_(config), evaluator_(evaluator), log_(log),
       epochs_(config.integer("epochs")), patience_(config.integer("patience")),
       eval_every_(std::max<int64_t>(1, config.integer("eval-every"))), state_every_(config.integer("state-every")),
-      metric_(config.str("metric")), state_path_(state_path_of(config)), device_(config.str("device")) {
+      metric_(config.str("metric")), state_path_(state_path_of(config)), precision_(config.str("precision")),
+      device_(config.str("device")) {
   at_.rng.seed(static_cast<uint64_t>(config.integer("seed")));
   sampler_ = samplers().create("sampler", config.str("sampler"), config, data);
   loss.prepare(data);
@@ -569,7 +570,7 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
     }
     double step_loss;
     {
-      PrecisionScope precision(config_.str("precision"), device_);
+      PrecisionScope precision(precision_, device_);
       step_loss = trainer_.step(batches[i]);
     }
     if (!std::isfinite(step_loss)) diverged(epoch, i + 1, batches.size(), step_loss);
@@ -577,8 +578,8 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
     ++steps_here_;
     if (steps_here_ == term_at_) std::raise(SIGTERM);
     if (steps_here_ == kill_at_) std::raise(SIGKILL);
-    const bool stop = signals_ && stop_signal();
-    if (dist::active() ? dist::any(stop) : stop) interrupted(epoch, i + 1, batches.size(), sum, before + seconds_since(t0));
+    // Data parallel: every rank stops at the step where any rank was signalled.
+    if (dist::any(signals_ && stop_signal())) interrupted(epoch, i + 1, batches.size(), sum, before + seconds_since(t0));
     for (const Batch* piece : batches[i].pieces()) sequences += static_cast<double>(piece->users.size());
     if (progress.due(static_cast<int64_t>(i + 1))) {
       std::ostringstream extra;
