@@ -96,16 +96,14 @@ void blocked_softmax_ce(const torch::Tensor& hidden, const torch::Tensor& items,
         torch::Tensor w = ((g - m.unsqueeze(1)).to(torch::kDouble) * power).exp();
         if (c0 == 0) w.select(1, 0).zero_();
         const torch::Tensor cdf = w.cumsum(1) + acc.unsqueeze(1);
+        // Every row is searched and only the rows whose draw falls in this block keep it: no
+        // host round trip to ask which rows those are (a device sync per block on a GPU).
         const torch::Tensor hit = open & (cdf.select(1, c1 - c0 - 1) > goal);
-        if (hit.any().item<bool>()) {
-          const torch::Tensor r = hit.nonzero().squeeze(1);
-          const torch::Tensor j = torch::searchsorted(cdf.index_select(0, r), goal.index_select(0, r).unsqueeze(1),
-                                                      /*out_int32=*/false, /*right=*/true)
-                                      .squeeze(1)
-                                      .clamp_max(c1 - c0 - 1);
-          drawn.index_put_({r}, j + c0);
-          open.index_put_({r}, false);
-        }
+        const torch::Tensor j = torch::searchsorted(cdf, goal.unsqueeze(1), /*out_int32=*/false, /*right=*/true)
+                                    .squeeze(1)
+                                    .clamp_max(c1 - c0 - 1);
+        drawn = torch::where(hit, j + c0, drawn);
+        open = open & ~hit;
         acc = cdf.select(1, c1 - c0 - 1);
       }
       g.sub_(lse.unsqueeze(1)).exp_().mul_(1.0 / n);
