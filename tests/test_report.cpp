@@ -355,6 +355,31 @@ TEST(Table, ShuffledHistoriesShowTheDropAndExposureMetricsAreNeitherTestedNorMar
   }
 }
 
+TEST(Table, ProvenanceNamesEachRowsPatienceAndDropoutMasks) {
+  // Neither key is in the config hash, so a row can mix them; a run without dropout-rng predates
+  // the key (LibTorch's masks), and a GPU run draws LibTorch's masks whatever the key says.
+  TempDir dir;
+  fake_result(dir, "b1", "base", 1, "full/reference/optimistic", {0, 3, 50, 60});
+  fake_result(dir, "m1", "mixed", 1, "full/reference/optimistic", {0, 3, 5, 60});
+  fake_result(dir, "m2", "mixed", 2, "full/reference/optimistic", {0, 3, 5, 60});
+  fake_result(dir, "g1", "gpu", 1, "full/reference/optimistic", {0, 3, 5, 60});
+  auto edit = [&](const std::string& name, const std::string& patience, const std::string& device) {
+    RunResult r = read_run_result(dir.file(name + ".json"));
+    r.config["patience"] = patience;
+    r.config["dropout-rng"] = "fast";
+    r.seqrec.environment["device"] = device;
+    write_run_result(dir.file(name + ".json"), r);
+  };
+  edit("m1", "10", "cpu");
+  edit("m2", "40", "cpu");
+  edit("g1", "40", "cuda");
+  const std::string md = captured_table({dir.path().string(), "--metrics", "hit@10", "--baseline", "base"});
+  EXPECT_NE(md.find("- base: seeds 1; config hashes hb1; dropout masks torch\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("- mixed: seeds 1,2; config hashes hm1 hm2; patience 10, 40; dropout masks fast\n"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("- gpu: seeds 1; config hashes hg1; patience 40; dropout masks torch\n"), std::string::npos) << md;
+}
+
 TEST(Table, JsonThatIsNotATrainResultIsSkippedWhateverItsCommandField) {
   // A "command" that is not a string (found by fuzz_results) is skipped like an eval result,
   // not an uncaught json type error.

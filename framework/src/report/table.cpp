@@ -381,6 +381,14 @@ std::string render_latex(const std::vector<std::vector<std::string>>& rows) {
 
 /// The footer of md and LaTeX tables: what the cells are, each column's protocol, data and
 /// runs, the commits, and every comparison's test.
+/// The dropout masks a run drew (dropout.h): LibTorch's on a GPU and in runs made before
+/// --dropout-rng existed, else the key's value. Not hashed, so rows of one config can differ.
+std::string dropout_masks(const RunResult& r) {
+  auto it = r.config.find("dropout-rng");
+  const std::string device = r.seqrec.environment.value("device", std::string("cpu"));
+  return it == r.config.end() || device != "cpu" ? "torch" : it->second;
+}
+
 std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats& ts, const std::vector<RunRecord>& runs) {
   std::ostringstream o;
   const std::string c = t.format == "latex" ? "% " : "";
@@ -430,14 +438,18 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
       std::set<std::string> hashes;
       std::string seeds;
       for (const RunRecord* r : it->second) hashes.insert(r->config_hash), seeds += (seeds.empty() ? "" : ",") + std::to_string(r->seed);
-      std::set<std::string> tuned, ranks;
+      std::set<std::string> tuned, ranks, patience, masks;
       for (const RunRecord* r : it->second) {
         auto t = r->result.config.find("tuned");
         if (t != r->result.config.end() && !t->second.empty()) tuned.insert(t->second);
         const auto& dp = r->result.data_parallel;
         ranks.insert(dp ? std::to_string(dp->value("world_size", 1)) : "1");
+        auto p = r->result.config.find("patience");
+        if (p != r->result.config.end()) patience.insert(p->second);
+        masks.insert(dropout_masks(r->result));
       }
       o << c << "  - " << m << ": seeds " << seeds << "; config hashes " << join(hashes, " ")
+        << (patience.empty() ? "" : "; patience " + join(patience, ", ")) << "; dropout masks " << join(masks, ", ")
         << (tuned.empty() ? "" : "; tuned: " + join(tuned, ", "))
         << (ranks.size() == 1 && *ranks.begin() == "1" ? "" : "; data-parallel ranks: " + join(ranks, ", ")) << "\n";
     }
