@@ -310,6 +310,23 @@ TEST(Cli, ATrainerWithoutADataParallelStepIsRefused) {
   EXPECT_NE(usage.out.find("after -- comes the command to run data-parallel, train or eval"), std::string::npos) << usage.out;
 }
 
+TEST(Cli, CommandsWithTheirOwnArgumentsHaveHelp) {
+  // --help or -h anywhere among a command's own arguments prints its usage and exits 0.
+  for (const std::string cmd : {"bench", "table", "plot", "tune", "generate", "launch"}) {
+    CliRun r = seqrec_cli(cmd + " --help", false);
+    EXPECT_EQ(r.code, 0) << cmd << ": " << r.out;
+    EXPECT_EQ(r.out.rfind("usage: seqrec " + cmd + " ", 0), 0u) << r.out;
+  }
+  CliRun late = seqrec_cli("bench grid.ini -h", false);
+  EXPECT_EQ(late.code, 0) << late.out;
+  EXPECT_NE(late.out.find("label = {method}-tuned"), std::string::npos) << late.out;
+  CliRun bad = seqrec_cli("table results --bogus", false);
+  EXPECT_EQ(bad.code, 1) << bad.out;
+  EXPECT_EQ(bad.out, "seqrec: error: table: unknown option --bogus (seqrec table --help)\n");
+  CliRun none = seqrec_cli("bench", false);
+  EXPECT_EQ(none.out, "seqrec: error: usage: seqrec bench GRID.ini [--dry-run] [--shard i/n]\n");
+}
+
 TEST(Cli, Bf16TrainsAndRecordsItsPrecision) {
   TempDir dir;
   write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));

@@ -13,4 +13,10 @@ int run_cli(const std::vector<std::string>& args);
 /// machine (distributed.h), stop signals forwarded; returns the first failing rank's code.
 int cmd_launch(const std::vector<std::string>& args);
 
+/// The --help text of bench, table, plot, tune, generate and launch (the commands with their
+/// own arguments); nullptr for any other command.
+const std::string* command_usage(const std::string& command);
+/// Its first line, "usage: seqrec COMMAND ...", for one-line errors.
+std::string usage_line(const std::string& command);
+
 }  // namespace seqrec

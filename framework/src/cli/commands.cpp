@@ -47,14 +47,13 @@ const char* kUsage =
     "  eval      evaluate a checkpoint (seqrec or PyTorch state dict)\n"
     "  list      show registered models, losses, trainers and samplers\n"
     "  demo      train popularity and SASRec on a generated Markov dataset and compare\n"
-    "  bench     run a grid of datasets x methods x seeds, resumable (seqrec bench GRID.ini [--dry-run] [--shard i/n])\n"
-    "  table     comparison table from result JSONs (seqrec table RESULTS... [--baseline M] [--format md|csv|latex]\n"
-    "            [--correction holm|bonferroni|none] [--bootstrap N] [--bootstrap-seed S])\n"
+    "  bench     run a grid of datasets x methods x seeds, resumable (seqrec bench GRID.ini)\n"
+    "  table     comparison table from result JSONs, corrected tests and bootstrap intervals (seqrec table RESULTS...)\n"
     "  plot      learning curves, bars and spectra with gnuplot (seqrec plot RESULTS... --out PREFIX)\n"
-    "  generate  a synthetic .inter file: Zipf popularity, sequential structure (seqrec generate --out F.inter --users N --items N)\n"
+    "  generate  a synthetic .inter file: Zipf popularity, sequential structure (seqrec generate --out F.inter)\n"
     "  tune      the same search budget for every method, successive halving on validation (seqrec tune TUNE.ini)\n"
-    "  launch    data-parallel train or eval as N processes on this machine (seqrec launch -n N [--port P] -- train ...)\n"
-    "`seqrec <command> --help` lists every key.\n";
+    "  launch    data-parallel train or eval as N processes on this machine (seqrec launch -n N -- train ...)\n"
+    "`seqrec <command> --help`: the command's options (for prepare, train, eval and demo: every key).\n";
 
 /// Applies the process-wide settings every command shares.
 void apply_runtime(const Config& c) {
@@ -187,8 +186,7 @@ int cmd_eval(const Config& cli) {
   return 0;
 }
 
-/// seqrec generate --out FILE.inter [--users N] [--items N] [--min-len N] [--max-len N]
-/// [--zipf A] [--follow P] [--successors K] [--seed S]
+/// seqrec generate --out FILE.inter [options] (usage.cpp)
 int cmd_generate(const std::vector<std::string>& args) {
   GenerateOptions o;
   std::string out;
@@ -205,9 +203,9 @@ int cmd_generate(const std::vector<std::string>& args) {
     else if (k == "--zipf") o.zipf = to_real(v, k);
     else if (k == "--follow") o.follow = to_real(v, k);
     else if (k == "--seed") o.seed = static_cast<uint64_t>(to_integer(v, k));
-    else throw Error("generate: unknown option " + k);
+    else throw Error("generate: unknown option " + k + " (seqrec generate --help)");
   }
-  if (out.empty()) throw Error("generate: --out FILE.inter is required");
+  if (out.empty()) throw Error("generate: --out FILE.inter is required; " + usage_line("generate"));
   const std::string text = generate_inter(o);
   write_file_atomically(out, text);
   std::cout << "wrote " << out << ": " << o.users << " users, " << o.items << " items, " << text.size() << " bytes"
@@ -244,6 +242,16 @@ int cmd_demo(Config c) {
   return 0;
 }
 
+/// --help or -h among a command's own arguments (for launch, before the -- that starts the
+/// launched command's).
+bool asks_help(const std::vector<std::string>& args) {
+  for (const std::string& a : args) {
+    if (a == "--") return false;
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int run_cli(const std::vector<std::string>& args) {
@@ -268,6 +276,10 @@ int run_cli(const std::vector<std::string>& args) {
       } else {
         rest.push_back(args[i]);
       }
+    }
+    if (const std::string* usage = command_usage(cmd); usage && asks_help(rest)) {
+      std::cout << *usage;
+      return 0;
     }
     if (cmd == "bench") return cmd_bench(rest);
     if (cmd == "table") return cmd_table(rest);

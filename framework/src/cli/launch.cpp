@@ -41,17 +41,7 @@ int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128
 
 }  // namespace
 
-const char* const kLaunchUsage =
-    "usage: seqrec launch -n N [--port P] -- train|eval [--key value ...]\n"
-    "  runs train or eval as N data-parallel processes on this machine (RANK, WORLD_SIZE, LOCAL_RANK,\n"
-    "  MASTER_ADDR=127.0.0.1 and MASTER_PORT set for each; P: a free port unless given). Rank 0 logs and\n"
-    "  writes; stop signals reach every rank; the exit code is the first failing rank's.\n";
-
 int cmd_launch(const std::vector<std::string>& args) {
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << kLaunchUsage;
-    return 0;
-  }
   int64_t n = 0, port = 0;
   double timeout = 300;
   size_t i = 0;
@@ -62,7 +52,7 @@ int cmd_launch(const std::vector<std::string>& args) {
     } else if (args[i] == "--port" && has_value) {
       port = to_integer(args[++i], "launch --port");
     } else {
-      throw Error("launch: unknown argument '" + args[i] + "' (usage: seqrec launch -n N [--port P] -- train|eval ...)");
+      throw Error("launch: unknown argument '" + args[i] + "'; " + usage_line("launch"));
     }
   }
   if (n < 1) throw Error("launch: -n N (the number of processes) is required and at least 1");

@@ -19,6 +19,7 @@
 #include <tuple>
 
 #include "report/plan_text.h"
+#include "seqrec/cli.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
@@ -146,7 +147,6 @@ struct BenchArgs {
 };
 
 BenchArgs parse_bench_args(const std::vector<std::string>& args) {
-  const std::string usage = "seqrec bench GRID.ini [--dry-run] [--shard i/n]";
   BenchArgs b;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--dry-run") {
@@ -156,10 +156,10 @@ BenchArgs parse_bench_args(const std::vector<std::string>& args) {
     } else if (b.grid_path.empty() && args[i][0] != '-') {
       b.grid_path = args[i];
     } else {
-      throw Error("bench: unexpected argument '" + args[i] + "' (usage: " + usage + ")");
+      throw Error("bench: unexpected argument '" + args[i] + "'; " + usage_line("bench"));
     }
   }
-  if (b.grid_path.empty()) throw Error("usage: " + usage);
+  if (b.grid_path.empty()) throw Error(usage_line("bench"));
   return b;
 }
 

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "report/runs.h"
+#include "seqrec/cli.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/report.h"
@@ -241,12 +242,11 @@ int cmd_plot(const std::vector<std::string>& args) {
     else if (args[i] == "--title") title = value();
     else if (args[i] == "--baseline") baseline = value();
     else if (args[i] == "--reference") reference = value();
-    else if (args[i][0] == '-') throw Error("plot: unknown option " + args[i]);
+    else if (args[i][0] == '-') throw Error("plot: unknown option " + args[i] + " (seqrec plot --help)");
     else inputs.push_back(args[i]);
   }
   if (prefix.empty())
-    throw Error("usage: seqrec plot RESULTS... --out PREFIX [--metric ndcg@20] [--bar-metric ndcg@10] [--title T] "
-                "[--baseline METHOD] [--reference published.csv]");
+    throw Error("plot: --out PREFIX is required; " + usage_line("plot"));
   if (!fs::path(prefix).parent_path().empty()) create_directories(fs::path(prefix).parent_path().string());
   const std::vector<RunRecord> runs = read_runs(inputs);
   const std::vector<Published> published = reference.empty() ? std::vector<Published>{} : read_published(reference);

@@ -97,7 +97,7 @@ TableSpec parse_table_args(const std::vector<std::string>& args) {
       t.view = h == "shuffled" ? TestView::kShuffledHistory : t.view;
     }
     else if (args[i] == "--wall") t.wall = true;
-    else if (args[i][0] == '-') throw Error("table: unknown option " + args[i]);
+    else if (args[i][0] == '-') throw Error("table: unknown option " + args[i] + " (seqrec table --help)");
     else t.inputs.push_back(args[i]);
   }
   if (t.format != "md" && t.format != "csv" && t.format != "latex") throw Error("table: --format must be md, csv or latex");

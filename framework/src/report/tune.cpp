@@ -22,6 +22,7 @@
 #include <tuple>
 
 #include "report/plan_text.h"
+#include "seqrec/cli.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
@@ -248,7 +249,6 @@ int run_tune(const std::string& path, int64_t shard, int64_t shards);
 }
 
 int cmd_tune(const std::vector<std::string>& args) {
-  const std::string usage = "usage: seqrec tune TUNE.ini [--shard i/n]";
   std::string path;
   int64_t shard = 0, shards = 1;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -257,10 +257,10 @@ int cmd_tune(const std::vector<std::string>& args) {
     } else if (path.empty() && !args[i].empty() && args[i][0] != '-') {
       path = args[i];
     } else {
-      throw Error(usage);
+      throw Error(usage_line("tune"));
     }
   }
-  if (path.empty()) throw Error(usage);
+  if (path.empty()) throw Error(usage_line("tune"));
   StopSignals stop_signals;
   try {
     return run_tune(path, shard, shards);
