@@ -49,11 +49,13 @@ $S table "sasrec-bce=$g/sasrec-bce" "sasrec-atsrec=$g/sasrec-atsrec" --metrics h
 # budget for every method) run with three seeds (configs/grids/beauty-tuned.ini), beside the
 # same methods with their defaults rerun by the tuned rows' binary (configs/grids/beauty-defaults.ini);
 # patience 10 in both. The defaults with patience 40 (the four-dataset grid's Beauty cells) are
-# named rows: patience 10 cuts SASRec+BCE's slow climb short.
+# named rows: patience 10 cuts SASRec+BCE's slow climb short. Each tuned or patience-40 row is
+# compared with its own default row, the defaults with SASRec+CCE.
 e=results/grids/elecrec-table/Beauty
 $S table results/grids/beauty-tuned results/grids/beauty-defaults "sasrec-bce-p40=$e/sasrec-bce" \
   "bert4rec-p40=$e/bert4rec" "sasrec-cce-p40=$e/sasrec-cce" \
-  --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --output results/tables/beauty-tuned.md
+  --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --output results/tables/beauty-tuned.md \
+  --pairs sasrec-bce-tuned=sasrec-bce,bert4rec-tuned=bert4rec,sasrec-cce-tuned=sasrec-cce,sasrec-bce-p40=sasrec-bce,bert4rec-p40=bert4rec,sasrec-cce-p40=sasrec-cce
 
 # Beauty core runs with the papers' patience 40, seed 1: ELECRec's two padding switches
 # beside SASRec with BCE and CCE.

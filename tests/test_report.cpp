@@ -355,6 +355,28 @@ TEST(Table, ShuffledHistoriesShowTheDropAndExposureMetricsAreNeitherTestedNorMar
   }
 }
 
+TEST(Table, PairsCompareARowWithItsOwnReference) {
+  // tuned is compared with def (its pair), def with the baseline; one Holm family over both.
+  TempDir dir;
+  fake_result(dir, "b1", "base", 1, "full/reference/optimistic", {0, 3, 50, 60, 70, 80, 90, 95});
+  fake_result(dir, "d1", "def", 1, "full/reference/optimistic", {0, 3, 5, 60, 70, 80, 90, 95});
+  fake_result(dir, "t1", "tuned", 1, "full/reference/optimistic", {0, 3, 5, 6, 7, 8, 90, 95});
+  const std::string md = captured_table({dir.path().string(), "--metrics", "hit@10", "--baseline", "base", "--pairs", "tuned=def"});
+  // hit@10: base 2/8, def 3/8 (+50% on base), tuned 6/8 (+100% on def).
+  EXPECT_NE(md.find("| def | 0.3750 (+50.0%) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| tuned | **0.7500** (+100.0%) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("relative to base (tuned to def)"), std::string::npos) << md;
+  EXPECT_NE(md.find("holm-adjusted over the table's 2 tests"), std::string::npos) << md;
+  EXPECT_NE(md.find("hit@10 tuned vs def: mean diff 0.37500 ["), std::string::npos) << md;
+  EXPECT_NE(md.find("hit@10 def vs base: mean diff 0.12500 ["), std::string::npos) << md;
+  const std::string csv = captured_table({dir.path().string(), "--metrics", "hit@10", "--baseline", "base", "--pairs",
+                                          "tuned=def", "--format", "csv"});
+  EXPECT_NE(csv.find(",source,compared_with\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",seqrec,def\n"), std::string::npos) << csv;
+  for (const std::string bad : {"tuned", "tuned=tuned", "tuned=nope"})
+    EXPECT_THROW(captured_table({dir.path().string(), "--baseline", "base", "--pairs", bad}), Error) << bad;
+}
+
 TEST(Table, ProvenanceNamesEachRowsPatienceAndDropoutMasks) {
   // Neither key is in the config hash, so a row can mix them; a run without dropout-rng predates
   // the key (LibTorch's masks), and a GPU run draws LibTorch's masks whatever the key says.

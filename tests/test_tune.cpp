@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "seqrec/build_info.h"
@@ -129,7 +131,7 @@ TEST(Tune, TrialsUseValidationOnlyAndTheChosenConfigRuns) {
   for (const char* m : {"sasrec-cce", "sasrec-bce"}) {
     int64_t trials = 0;
     for (const auto& e : std::filesystem::directory_iterator(dir.file("out/m/") + m)) {
-      if (e.path().extension() != ".json") continue;
+      if (e.path().extension() != ".json" || e.path().filename() == "search.json") continue;
       ++trials;
       const nlohmann::json r = nlohmann::json::parse(read_file(e.path().string()));
       EXPECT_TRUE(r["test"].empty()) << e.path();  // the test set was never evaluated
@@ -152,6 +154,29 @@ TEST(Tune, TrialsUseValidationOnlyAndTheChosenConfigRuns) {
   // A second tune finds every trial done and runs none.
   const std::string second = run();
   EXPECT_EQ(first, second);
+  // Beside each chosen config, the search's record: its compute is the trials' own wall time.
+  const nlohmann::json search = nlohmann::json::parse(read_file(dir.file("out/m/sasrec-bce/search.json")));
+  double seconds = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.file("out/m/sasrec-bce")))
+    if (e.path().extension() == ".json" && e.path().filename() != "search.json")
+      seconds += nlohmann::json::parse(read_file(e.path().string()))["timing"]["total_seconds"].get<double>();
+  EXPECT_NEAR(search["compute_seconds"].get<double>(), seconds, 1e-6);
+  EXPECT_EQ(search["rung_runs"], 4);
+  // A run of the chosen config names in a table's provenance the budget, space and compute.
+  const std::string bin = std::string(SEQREC_BINARY_DIR) + "/seqrec ";
+  ASSERT_EQ(std::system((bin + "train --config " + dir.file("out/m/sasrec-bce/chosen.ini") + " --epochs 1 --threads 1 --output " +
+                         dir.file("tuned.json") + " > " + dir.file("train.log") + " 2>&1").c_str()),
+            0)
+      << read_file(dir.file("train.log"));
+  ASSERT_EQ(std::system((bin + "table " + dir.file("tuned.json") + " --metrics hit@10 --output " + dir.file("t.md")).c_str()), 0);
+  std::ostringstream minutes;
+  minutes << std::fixed << std::setprecision(1) << seconds / 60;
+  const std::string table = read_file(dir.file("t.md"));
+  EXPECT_NE(table.find("; tuned: 3 trials, successive halving over rungs of 1/3 epochs (eta 3), space: bce.negatives choice 1, 4; "
+                       "lr loguniform 1e-3 1e-2; " + minutes.str() + " min of compute over 4 trial rungs (" +
+                       dir.file("out/summary.md") + ")"),
+            std::string::npos)
+      << table;
 }
 
 TEST(Tune, ADivergedTrialRanksLastAndIsNotRunAgain) {

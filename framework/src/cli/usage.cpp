@@ -34,6 +34,7 @@ const std::map<std::string, std::string>& usages() {
        "  the baseline use the per-user rank files.\n"
        "  --metrics M,M...          (default hit@10,ndcg@10; exposure metrics such as gini@10 are shown, not tested)\n"
        "  --baseline METHOD         the method the others are compared with\n"
+       "  --pairs A=B,C=D           row A compared with row B instead (e.g. a tuned row with its default)\n"
        "  --correction holm|bonferroni|none   over the table's comparisons (default holm)\n"
        "  --alpha A                 significance level (default 0.05)\n"
        "  --bootstrap N             paired bootstrap resamples of the users (default 1000)\n"

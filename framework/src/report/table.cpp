@@ -1,7 +1,8 @@
 // seqrec table RESULTS... : a comparison table from result JSONs (files or directories).
 // Rows are methods, columns dataset x metric, cells mean +- std over seeds; the best mean of
-// a column in bold; relative improvement over --baseline with a paired significance test
-// over per-user metrics (t-test and Wilcoxon signed-rank, from the runs' rank files).
+// a column in bold; relative improvement over --baseline (or a row's own --pairs partner) with
+// a paired significance test over per-user metrics (t-test and Wilcoxon signed-rank, from the
+// runs' rank files).
 // Results with different protocols or dataset hashes are never put in one column.
 #include <cmath>
 #include <filesystem>
@@ -63,6 +64,7 @@ std::string fmt(double x, int digits = 4) {
 struct TableSpec {
   std::vector<std::string> inputs, metrics = {"hit@10", "ndcg@10"};
   std::string baseline, format = "md", reference, output;
+  std::map<std::string, std::string> pairs;  ///< --pairs A=B: row A is compared with B, not the baseline
   double alpha = 0.05;
   TestView view = TestView::kOwn;
   bool wall = false;
@@ -83,6 +85,16 @@ TableSpec parse_table_args(const std::vector<std::string>& args) {
       t.metrics.clear();
       for (std::string m; std::getline(ss, m, ',');) t.metrics.push_back(m);
     } else if (args[i] == "--baseline") t.baseline = value();
+    else if (args[i] == "--pairs") {
+      std::stringstream ss(value());
+      for (std::string pair; std::getline(ss, pair, ',');) {
+        const size_t eq = pair.find('=');
+        if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size() || pair.substr(0, eq) == pair.substr(eq + 1))
+          throw Error("table: --pairs takes ROW=REFERENCE,... with two different methods; got '" + pair + "'");
+        if (!t.pairs.emplace(pair.substr(0, eq), pair.substr(eq + 1)).second)
+          throw Error("table: --pairs names " + pair.substr(0, eq) + " twice");
+      }
+    }
     else if (args[i] == "--format") t.format = value();
     else if (args[i] == "--reference") t.reference = value();
     else if (args[i] == "--output") t.output = value();
@@ -118,7 +130,7 @@ struct Grouping {
 };
 
 /// One protocol, one dataset version and one result per seed in each column, or no table.
-Grouping group_runs(const std::vector<RunRecord>& runs, const std::string& baseline) {
+Grouping group_runs(const std::vector<RunRecord>& runs, const TableSpec& t) {
   Grouping g;
   for (const auto& r : runs) {
     if (std::find(g.datasets.begin(), g.datasets.end(), r.dataset) == g.datasets.end()) g.datasets.push_back(r.dataset);
@@ -134,8 +146,11 @@ Grouping group_runs(const std::vector<RunRecord>& runs, const std::string& basel
     if (protocols.size() > 1) throw Error("table: refusing to mix protocols in the " + d + " column: " + join(protocols, ", "));
     if (hashes.size() > 1) throw Error("table: refusing to mix dataset versions in the " + d + " column (source hashes " + join(hashes, ", ") + ")");
   }
-  if (!baseline.empty() && std::find(g.methods.begin(), g.methods.end(), baseline) == g.methods.end())
-    throw Error("table: --baseline " + baseline + " matches no method");
+  auto known = [&](const std::string& m) { return std::find(g.methods.begin(), g.methods.end(), m) != g.methods.end(); };
+  if (!t.baseline.empty() && !known(t.baseline)) throw Error("table: --baseline " + t.baseline + " matches no method");
+  for (const auto& [row, ref] : t.pairs)
+    for (const std::string& m : {row, ref})
+      if (!known(m)) throw Error("table: --pairs " + row + "=" + ref + ": " + m + " matches no method");
   return g;
 }
 
@@ -147,7 +162,7 @@ struct Stat {
   double rel = 0;
   PairedTest test;
   double p_adjusted = 1;  ///< max(t_p, w_p), corrected over the table's comparisons
-  Interval diff_ci;       ///< of the mean per-user difference to the baseline
+  Interval diff_ci;       ///< of the mean per-user difference to the reference
   std::string line;       ///< the footer's line for this comparison, before its adjusted p
   std::optional<double> full_mean;  ///< with sampled candidates: the full ranking's mean over seeds
   std::optional<double> order_drop;  ///< shuffled histories: % change of the mean from the original order
@@ -162,10 +177,16 @@ struct TableStats {
   int64_t tests = 0;  ///< comparisons in the correction's family
 };
 
-/// The paired tests of `m` against the baseline on per-user values from the rank files.
-void compare_to_baseline(const TableSpec& t, Grouping& g, const std::string& d, const std::string& metric,
-                         const std::string& m, std::map<std::string, EvalResult>& rank_files, Stat& s) {
-  const std::string& baseline = t.baseline;
+/// The method row `m` is compared with: its --pairs partner, else the baseline ("" for none).
+std::string reference_of(const TableSpec& t, const std::string& m) {
+  auto it = t.pairs.find(m);
+  if (it != t.pairs.end()) return it->second;
+  return m == t.baseline ? "" : t.baseline;
+}
+
+/// The paired tests of `m` against `baseline` on per-user values from the rank files.
+void compare_to(const TableSpec& t, Grouping& g, const std::string& d, const std::string& metric, const std::string& m,
+                const std::string& baseline, std::map<std::string, EvalResult>& rank_files, Stat& s) {
   const std::string missing = missing_ranks(g.cell[d][m]) + missing_ranks(g.cell[d][baseline]);
   if (!missing.empty()) {
     s.line = d + " " + metric + " " + m + " vs " + baseline + ": no significance test, rank files missing:" + missing;
@@ -252,15 +273,15 @@ TableStats compute_table_stats(const TableSpec& t, Grouping& g) {
       if (is_exposure_metric(metric)) continue;
       for (const auto& m : g.methods)
         if (out.st[d][m][metric].has && out.st[d][m][metric].mean == best) out.st[d][m][metric].best = true;
-      if (t.baseline.empty() || !g.cell[d].count(t.baseline)) continue;
-      const double base_mean = out.st[d][t.baseline][metric].mean;
       for (const auto& m : g.methods) {
-        if (m == t.baseline || !g.cell[d].count(m)) continue;
+        const std::string ref = reference_of(t, m);
+        if (ref.empty() || !g.cell[d].count(m) || !g.cell[d].count(ref)) continue;
+        const double base_mean = out.st[d][ref][metric].mean;
         Stat& s = out.st[d][m][metric];
         s.rel = base_mean > 0 ? (s.mean / base_mean - 1) * 100 : 0;
         s.compared = true;
         if (t.view != TestView::kOwn) continue;  // the rank files hold the runs' own test only
-        compare_to_baseline(t, g, d, metric, m, rank_files, s);
+        compare_to(t, g, d, metric, m, ref, rank_files, s);
         compared.push_back(&s);
       }
     }
@@ -271,7 +292,7 @@ TableStats compute_table_stats(const TableSpec& t, Grouping& g) {
 std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, const std::vector<Published>& published) {
   std::ostringstream o;
   o << "method,dataset,metric,mean,std,seeds,rel_improvement_pct,p_ttest,p_wilcoxon,p_adjusted_" << correction_name(t.correction)
-    << ",diff_mean,diff_ci95_lo,diff_ci95_hi,full_ranking_mean,source\n";
+    << ",diff_mean,diff_ci95_lo,diff_ci95_hi,full_ranking_mean,source,compared_with\n";
   for (const auto& m : g.methods)
     for (const auto& d : g.datasets)
       for (const auto& metric : t.metrics) {
@@ -281,11 +302,12 @@ std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, co
           << (s.compared ? fmt(s.rel, 2) : "") << "," << (s.tested ? fmt(s.test.t_p, 6) : "") << ","
           << (s.tested ? fmt(s.test.w_p, 6) : "") << "," << (s.tested ? fmt(s.p_adjusted, 6) : "") << ","
           << (s.tested ? fmt(s.test.mean_diff, 6) : "") << "," << (s.tested ? fmt(s.diff_ci.lo, 6) : "") << ","
-          << (s.tested ? fmt(s.diff_ci.hi, 6) : "") << "," << (s.full_mean ? fmt(*s.full_mean, 6) : "") << ",seqrec\n";
+          << (s.tested ? fmt(s.diff_ci.hi, 6) : "") << "," << (s.full_mean ? fmt(*s.full_mean, 6) : "") << ",seqrec,"
+          << (s.compared ? reference_of(t, m) : "") << "\n";
       }
   for (const auto& p : published)
     for (const auto& [k, v] : p.value)
-      o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,,,,,,," << p.source << "\n";
+      o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,,,,,,," << p.source << ",\n";
   return o.str();
 }
 
@@ -381,6 +403,32 @@ std::string render_latex(const std::vector<std::vector<std::string>>& rows) {
 
 /// The footer of md and LaTeX tables: what the cells are, each column's protocol, data and
 /// runs, the commits, and every comparison's test.
+/// How a tuned run's configuration was chosen, from the search.json `seqrec tune` writes beside
+/// the chosen config the run names: budget, space and compute. Tune outputs older than that
+/// file give the run's `tuned` value alone; "" for a run that was not tuned.
+std::string tuning_of(const RunResult& r) {
+  auto tuned = r.config.find("tuned");
+  if (tuned == r.config.end() || tuned->second.empty()) return "";
+  auto config = r.config.find("config");
+  if (config == r.config.end()) return tuned->second;
+  const fs::path path = fs::path(config->second).parent_path() / "search.json";
+  if (!fs::exists(path)) return tuned->second;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(read_file(path.string()));
+    std::ostringstream o;
+    std::string rungs, space;
+    for (const auto& e : j.at("epochs_per_rung")) rungs += (rungs.empty() ? "" : "/") + std::to_string(e.get<int64_t>());
+    for (const auto& [k, v] : j.at("space").items()) space += (space.empty() ? "" : "; ") + k + " " + v.get<std::string>();
+    o << j.at("trials").get<int64_t>() << " trials, successive halving over rungs of " << rungs << " epochs (eta "
+      << j.at("eta").get<int64_t>() << "), space: " << space << "; " << std::fixed << std::setprecision(1)
+      << j.at("compute_seconds").get<double>() / 60 << " min of compute over " << j.at("rung_runs").get<int64_t>()
+      << " trial rungs (" << j.at("summary").get<std::string>() << ")";
+    return o.str();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path.string() + ": not a tune search record (" + e.what() + ")");
+  }
+}
+
 /// The dropout masks a run drew (dropout.h): LibTorch's on a GPU and in runs made before
 /// --dropout-rng existed, else the key's value. Not hashed, so rows of one config can differ.
 std::string dropout_masks(const RunResult& r) {
@@ -399,8 +447,11 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
     o << " Metrics with each test history permuted within the model's input (the sequentiality check, Klenitskiy et al., "
          "RecSys 2024); [order x%]: change from the same runs' original order (no significance tests: rank files hold "
          "the original order's).";
-  if (!t.baseline.empty()) {
-    o << " (+x%): relative to " << t.baseline << "; † : paired t-test and Wilcoxon signed-rank over per-user values both "
+  if (!t.baseline.empty() || !t.pairs.empty()) {
+    std::string pairs;
+    for (const auto& [row, ref] : t.pairs) pairs += (pairs.empty() ? "" : ", ") + row + " to " + ref;
+    o << " (+x%): relative to "
+      << (t.baseline.empty() ? pairs : t.baseline + (pairs.empty() ? "" : " (" + pairs + ")")) << "; † : paired t-test and Wilcoxon signed-rank over per-user values both "
       << "reject: the larger of their p-values, ";
     if (t.correction == Correction::kNone) o << "uncorrected";
     else o << correction_name(t.correction) << "-adjusted over the table's " << ts.tests << " tests";
@@ -440,8 +491,7 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
       for (const RunRecord* r : it->second) hashes.insert(r->config_hash), seeds += (seeds.empty() ? "" : ",") + std::to_string(r->seed);
       std::set<std::string> tuned, ranks, patience, masks;
       for (const RunRecord* r : it->second) {
-        auto t = r->result.config.find("tuned");
-        if (t != r->result.config.end() && !t->second.empty()) tuned.insert(t->second);
+        if (const std::string how = tuning_of(r->result); !how.empty()) tuned.insert(how);
         const auto& dp = r->result.data_parallel;
         ranks.insert(dp ? std::to_string(dp->value("world_size", 1)) : "1");
         auto p = r->result.config.find("patience");
@@ -464,7 +514,7 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
 int cmd_table(const std::vector<std::string>& args) {
   const TableSpec t = parse_table_args(args);
   const std::vector<RunRecord> runs = read_runs(t.inputs, t.view);
-  Grouping g = group_runs(runs, t.baseline);
+  Grouping g = group_runs(runs, t);
   TableStats ts = compute_table_stats(t, g);
   const std::vector<Published> published = t.reference.empty() ? std::vector<Published>{} : read_published(t.reference);
   std::string text;

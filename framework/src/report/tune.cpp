@@ -356,6 +356,17 @@ int run_tune(const std::string& path, int64_t shard, int64_t shards) {
       }
       summary << "\nCompute: " << std::setprecision(1) << seconds / 60 << " min over " << trials.size()
               << " trials. Chosen config: `" << chosen << "`.\n";
+      // The same facts for tables: `table` finds this file beside the chosen config its runs name.
+      nlohmann::ordered_json rungs = nlohmann::ordered_json::array(), space = nlohmann::ordered_json::object();
+      for (int64_t r = 0; r < t.rungs; ++r) rungs.push_back(rung_epochs(t.max_epochs, t.eta, t.rungs, r));
+      for (const auto& [k, v] : t.space_text.at(m)) space[k] = v;
+      int64_t rung_runs = 0;
+      for (const auto& ids : ran) rung_runs += static_cast<int64_t>(ids.size());
+      const nlohmann::ordered_json search = {{"tune_file", path}, {"summary", summary_path}, {"dataset", d}, {"method", m},
+                                             {"trials", t.trials}, {"epochs_per_rung", rungs}, {"eta", t.eta},
+                                             {"seed", t.seed}, {"space", space}, {"rung_runs", rung_runs},
+                                             {"compute_seconds", seconds}, {"chosen_trial", best}};
+      write_file_atomically((dir / "search.json").string(), search.dump(2) + "\n");
     }
   write_file_atomically(summary_path, summary.str());
   std::cout << "tune summary written to " << summary_path << std::endl;
