@@ -57,6 +57,11 @@ $S table results/grids/beauty-tuned results/grids/beauty-defaults "sasrec-bce-p4
   --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --output results/tables/beauty-tuned.md \
   --pairs sasrec-bce-tuned=sasrec-bce,bert4rec-tuned=bert4rec,sasrec-cce-tuned=sasrec-cce,sasrec-bce-p40=sasrec-bce,bert4rec-p40=bert4rec,sasrec-cce-p40=sasrec-cce
 
+# Issue 13: exposure of the runs that recorded it (made since session 9): the clean default and
+# tuned rows of the three methods above; the head-to-head's older runs predate the metrics.
+$S table results/grids/beauty-defaults results/grids/beauty-tuned --baseline sasrec-cce \
+  --metrics ndcg@10,coverage@10,gini@10,avgpop@10,novelty@10 --output results/tables/beauty-exposure.md
+
 # Beauty core runs with the papers' patience 40, seed 1: ELECRec's two padding switches
 # beside SASRec with BCE and CCE.
 core=$(have "sasrec-bce=$r/beauty-sasrec-bce-seed1.json" "sasrec-cce=$r/beauty-sasrec-cce-seed1.json" \
@@ -113,3 +118,4 @@ fill toys-atsrec results/tables/toys-atsrec.md
 fill sports-yelp-cuda results/tables/sports-yelp-cuda.md
 fill toys-cpu-vs-cuda results/tables/toys-cpu-vs-cuda.md
 fill beauty-tuned results/tables/beauty-tuned.md
+fill beauty-exposure results/tables/beauty-exposure.md
