@@ -125,9 +125,9 @@ TEST(BERT4Rec, NeedsTheClozeTrainerAndLearns) {
   TrainBatcher batcher(tiny_data(), 12, 30, Batching::kPadded);
   Batch b = batcher.epoch(rng)[0];
   double first = 0, last = 0;
-  for (int i = 0; i < 20; ++i) first += t->step(b) / 20;
+  for (int i = 0; i < 20; ++i) first += t->step(b).item<double>() / 20;
   for (int i = 0; i < 200; ++i) t->step(b);
-  for (int i = 0; i < 20; ++i) last += t->step(b) / 20;
+  for (int i = 0; i < 20; ++i) last += t->step(b).item<double>() / 20;
   EXPECT_TRUE(std::isfinite(first));
   EXPECT_LT(last, 0.8 * first);  // from about log(12) down: fits one batch's masked items (means over 20 random maskings)
 }

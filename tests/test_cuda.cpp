@@ -8,6 +8,7 @@
 #include "baselines/losses/softmax_ce.h"
 #include "seqrec/batch.h"
 #include "seqrec/evaluator.h"
+#include "seqrec/experiment.h"
 #include "seqrec/registry.h"
 #include "seqrec/sampler.h"
 #include "seqrec/trainer.h"
@@ -89,7 +90,7 @@ TEST(Cuda, ATrainingStepMatchesTheCpu) {
     trainer.setup(ctx);
     TrainBatcher batcher(d, 12, 32, Batching::kPadded);
     std::mt19937_64 order(2);
-    const double value = trainer.step(batcher.epoch(order).at(0));
+    const double value = trainer.step(batcher.epoch(order).at(0)).item<double>();
     std::vector<torch::Tensor> weights;
     for (const auto& p : model->parameters()) weights.push_back(p.detach().cpu());
     return std::make_pair(value, weights);
@@ -98,4 +99,26 @@ TEST(Cuda, ATrainingStepMatchesTheCpu) {
   const auto [gpu_loss, gpu_w] = step(kCuda);
   EXPECT_NEAR(gpu_loss, cpu_loss, 1e-4 * std::abs(cpu_loss));
   for (size_t i = 0; i < cpu_w.size(); ++i) EXPECT_TRUE(torch::allclose(gpu_w[i], cpu_w[i], 1e-3, 1e-5)) << "parameter " << i;
+}
+
+TEST(Cuda, AnEpochsLossIsReadOnceAndMatchesTheCpu) {
+  // On a GPU the steps' losses are summed on the device and read at the epoch's end (no
+  // progress lines here); the epoch's mean loss matches the CPU's, which reads every step.
+  SKIP_WITHOUT_CUDA();
+  seqrec::testing::TempDir dir;
+  write_lines(make_markov_dataset(200, 50, 4, 20, 5), dir.file("m.txt"));
+  auto epoch_loss = [&](const std::string& device) {
+    Config c = small_config();
+    c.set("data", dir.file("m.txt"));
+    c.set("cache-dir", dir.file("cache"));
+    c.set("epochs", "1");
+    c.set("progress", "none");
+    c.set("device", device);
+    torch::manual_seed(7);
+    std::ostringstream log;
+    return run_experiment(c, log).result.curve.at(0).loss;
+  };
+  const double cpu = epoch_loss("cpu"), gpu = epoch_loss("cuda");
+  EXPECT_TRUE(std::isfinite(gpu));
+  EXPECT_NEAR(gpu, cpu, 1e-3 * std::abs(cpu));
 }

@@ -73,7 +73,7 @@ Step first_step(const Dataset& d, const Config& c, const std::vector<torch::Tens
   batcher.shard(dist::rank(), dist::world());
   std::mt19937_64 order(2);
   Step s;
-  s.loss = trainer.step(batcher.epoch(order).at(0));
+  s.loss = trainer.step(batcher.epoch(order).at(0)).item<double>();
   for (const auto& p : model->parameters()) {
     s.grads.push_back(p.grad().clone());
     s.weights.push_back(p.detach().clone());

@@ -67,7 +67,7 @@ double one_step(ElecRecModel& m, const Config& config, const Dataset& d, Batchin
   t.setup(ctx);
   Batch b = first_batch(d, layout, batch_size);
   torch::manual_seed(9);
-  return t.step(b);
+  return t.step(b).item<double>();
 }
 
 bool same(const torch::Tensor& a, const torch::Tensor& b) { return a.unsafeGetTensorImpl() == b.unsafeGetTensorImpl(); }
@@ -307,7 +307,7 @@ TEST(ElecRec, TwoRanksTakeTheSingleProcessStep) {
       TrainBatcher batcher(d, 10, 40, layout);
       batcher.shard(dist::rank(), dist::world());
       std::mt19937_64 order(2);
-      *loss = t.step(batcher.epoch(order).at(0));
+      *loss = t.step(batcher.epoch(order).at(0)).item<double>();
       std::vector<torch::Tensor> grads;
       for (const auto& p : unique_parameters(*t.optimizer())) grads.push_back(p.grad().clone());
       return grads;

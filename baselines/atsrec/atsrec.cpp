@@ -23,10 +23,10 @@ torch::Tensor AdversarialTrainer::normalise(const torch::Tensor& g) const {
 
 torch::Tensor AdversarialTrainer::project(const torch::Tensor& d) const {
   if (options_.norm() == AdversarialNorm::kRow) return d * (options_.eps() / d.norm(2, {1}, true).clamp_min(options_.eps()));
-  return d * (options_.eps() / d.norm().clamp_min(options_.eps()).item<double>());
+  return d * (options_.eps() / d.norm().clamp_min(options_.eps()));
 }
 
-double AdversarialTrainer::step(const Batch& batch) {
+torch::Tensor AdversarialTrainer::step(const Batch& batch) {
   Model& model = ctx_->model;
   Loss& loss = ctx_->loss;
   model.train();
@@ -71,7 +71,7 @@ double AdversarialTrainer::step(const Batch& batch) {
     table.copy_(e0);
   }
   optimizer_->step();
-  return clean.item<double>() + options_.weight() * adv.item<double>();
+  return (clean + options_.weight() * adv).detach();
 }
 
 namespace {

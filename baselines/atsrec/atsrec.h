@@ -32,7 +32,7 @@ class AdversarialTrainer : public Trainer {
  public:
   explicit AdversarialTrainer(AdversarialOptions o) : options_(std::move(o)) {}
   void setup(TrainContext& ctx) override;
-  double step(const Batch& batch) override;
+  torch::Tensor step(const Batch& batch) override;
   std::string name() const override { return "atsrec"; }
   torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
 

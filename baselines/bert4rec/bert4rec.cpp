@@ -37,7 +37,7 @@ void ClozeTrainer::setup(TrainContext& ctx) {
   optimizer_ = make_adam(ctx.model.parameters(), ctx.config);
 }
 
-double ClozeTrainer::step(const Batch& batch) {
+torch::Tensor ClozeTrainer::step(const Batch& batch) {
   const torch::Device dev = ctx_->device;
   const int64_t max_len = model_->max_len();
   model_->train();
@@ -69,7 +69,7 @@ double ClozeTrainer::step(const Batch& batch) {
   }
   torch::Tensor y = torch::cat(targets);
   torch::Tensor loss = fused_softmax_ce(torch::cat(hidden), model_->item_table(), y, nullptr, ctx_->config.integer("item-block"));
-  const double value = backward_mean(loss, y.size(0), *optimizer_);
+  torch::Tensor value = backward_mean(loss, y.size(0), *optimizer_);
   optimizer_->step();
   return value;
 }

@@ -42,7 +42,7 @@ class ClozeTrainer : public Trainer {
  public:
   explicit ClozeTrainer(ClozeOptions o) : options_(o) {}
   void setup(TrainContext& ctx) override;
-  double step(const Batch& batch) override;
+  torch::Tensor step(const Batch& batch) override;
   std::string name() const override { return "cloze"; }
   torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
   bool data_parallel() const override { return true; }

@@ -143,7 +143,7 @@ void ElecRecTrainer::setup(TrainContext& ctx) {
   optimizer_ = make_adam(optimiser_parameters(*model_, model_->elecrec_options().double_step_shared()), ctx.config);
 }
 
-double ElecRecTrainer::step(const Batch& batch) {
+torch::Tensor ElecRecTrainer::step(const Batch& batch) {
   const ElecRecOptions& o = model_->elecrec_options();
   const torch::Device dev = ctx_->device;
   model_->train();
@@ -216,7 +216,7 @@ double ElecRecTrainer::step(const Batch& batch) {
     torch::Tensor loss = o.gen_loss_weight() * gen_loss + o.dis_loss_weight() * dis_loss;
     loss.backward();
     optimizer_->step();
-    return loss.item<double>();
+    return loss.detach();
   }
   // Data parallel: each rank's two means weighted by its share of what they average over in
   // the global batch (G: positions, or rows under reference-weight; D: its loss positions),
@@ -229,7 +229,7 @@ double ElecRecTrainer::step(const Batch& batch) {
   loss.backward();
   dist::all_reduce_gradients(unique_parameters(*optimizer_));
   optimizer_->step();
-  return dist::sum({loss.item<double>()})[0];
+  return torch::tensor(dist::sum({loss.item<double>()})[0], torch::kDouble);
 }
 
 void register_elecrec(ModelRegistry& models, TrainerRegistry& trainers, Schema& schema, const std::string& origin) {

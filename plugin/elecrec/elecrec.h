@@ -74,7 +74,7 @@ class ElecRecModel : public SASRec {
 class ElecRecTrainer : public Trainer {
  public:
   void setup(TrainContext& ctx) override;
-  double step(const Batch& batch) override;
+  torch::Tensor step(const Batch& batch) override;
   std::string name() const override { return "elecrec"; }
   torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
   bool data_parallel() const override { return true; }

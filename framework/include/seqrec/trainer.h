@@ -37,8 +37,10 @@ class Trainer {
   virtual ~Trainer() = default;
   /// Called once before the first step (create optimisers here).
   virtual void setup(TrainContext& ctx) = 0;
-  /// One optimisation step; returns the batch's loss.
-  virtual double step(const Batch& batch) = 0;
+  /// One optimisation step; returns the batch's loss as a 0-dim tensor on the training
+  /// device, detached. Reading it waits for the step (a device sync on a GPU), so the caller
+  /// decides when: FitLoop reads it every step on a CPU, at its progress lines on a GPU.
+  virtual torch::Tensor step(const Batch& batch) = 0;
   virtual std::string name() const = 0;
   /// False for strategies with their own objective (the --loss key is then unused).
   virtual bool uses_loss() const { return true; }
@@ -95,7 +97,7 @@ LossInput make_loss_input(TrainContext& ctx, const Batch& batch, torch::Tensor n
 class PlainTrainer : public Trainer {
  public:
   void setup(TrainContext& ctx) override;
-  double step(const Batch& batch) override;
+  torch::Tensor step(const Batch& batch) override;
   std::string name() const override { return "plain"; }
   torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
   bool data_parallel() const override { return true; }
@@ -112,8 +114,9 @@ std::vector<torch::Tensor> unique_parameters(torch::optim::Optimizer& o);
 /// backward() of `loss`, the mean over `positions` of this process's batch. Under data
 /// parallelism (distributed.h) each rank's mean is weighted by its share of the global
 /// batch's positions and the gradients are summed over the ranks, so every rank then holds
-/// the single-process gradient of the global batch. Returns the global batch's loss.
-double backward_mean(const torch::Tensor& loss, int64_t positions, torch::optim::Optimizer& o);
+/// the single-process gradient of the global batch. Returns the global batch's loss (detached;
+/// in one process it stays on the device, unread).
+torch::Tensor backward_mean(const torch::Tensor& loss, int64_t positions, torch::optim::Optimizer& o);
 
 /// Adam as configured by lr, adam-beta1/2 and weight-decay.
 std::unique_ptr<torch::optim::Optimizer> make_adam(std::vector<torch::Tensor> params, const Config& c);

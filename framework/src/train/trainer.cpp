@@ -118,16 +118,16 @@ PrecisionScope::~PrecisionScope() {
   }
 }
 
-double backward_mean(const torch::Tensor& loss, int64_t positions, torch::optim::Optimizer& o) {
+torch::Tensor backward_mean(const torch::Tensor& loss, int64_t positions, torch::optim::Optimizer& o) {
   if (!dist::active()) {
     loss.backward();
-    return loss.item<double>();
+    return loss.detach();
   }
   const double n = static_cast<double>(positions);
   const std::vector<double> global = dist::sum({n, n * loss.item<double>()});
   (loss * (n / global[0])).backward();
   dist::all_reduce_gradients(unique_parameters(o));
-  return global[1] / global[0];
+  return torch::tensor(global[1] / global[0], torch::kDouble);
 }
 
 namespace {
@@ -241,11 +241,11 @@ LossInput make_loss_input(TrainContext& ctx, const Batch& batch, torch::Tensor n
   return in;
 }
 
-double PlainTrainer::step(const Batch& batch) {
+torch::Tensor PlainTrainer::step(const Batch& batch) {
   ctx_->model.train();
   optimizer_->zero_grad();
   LossInput in = make_loss_input(*ctx_, batch);
-  const double loss = backward_mean(ctx_->loss.forward(in), in.targets.size(0), *optimizer_);
+  torch::Tensor loss = backward_mean(ctx_->loss.forward(in), in.targets.size(0), *optimizer_);
   optimizer_->step();
   return loss;
 }
@@ -463,7 +463,8 @@ class FitLoop {
   void validate(EpochLog& e);
   void print_epoch(const EpochLog& e) const;
   void save(const RunPosition& p);
-  [[noreturn]] void diverged(int64_t epoch, size_t step, size_t steps, double loss) const;
+  /// The loss read after steps from..step (one step on a CPU) was not finite.
+  [[noreturn]] void diverged(int64_t epoch, size_t from, size_t step, size_t steps, double loss) const;
   [[noreturn]] void interrupted(int64_t epoch, size_t step, size_t steps, double sum, double seconds);
 
   Model& model_;
@@ -522,9 +523,10 @@ void FitLoop::save(const RunPosition& p) {
   ++result_.states_written;
 }
 
-void FitLoop::diverged(int64_t epoch, size_t step, size_t steps, double loss) const {
+void FitLoop::diverged(int64_t epoch, size_t from, size_t step, size_t steps, double loss) const {
   std::ostringstream o;
-  o << "training diverged at epoch " << epoch << ", step " << step << " of " << steps << ": loss "
+  o << "training diverged at epoch " << epoch << ", step " << (from < step ? std::to_string(from) + "-" : "") << step
+    << " of " << steps << ": loss "
     << (std::isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf")
     << "; no result written (a lower --lr, or a look at the data, may help)";
   if (!state_path_.empty() && std::filesystem::exists(state_path_)) o << "; the last good state is " << state_path_;
@@ -559,6 +561,19 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
   double sum = mid_epoch ? at_.loss_sum : 0, before = mid_epoch ? at_.epoch_seconds : 0;
   Progress progress("epoch " + std::to_string(epoch), static_cast<int64_t>(batches.size()), "seq");
   double sequences = 0;
+  // Losses not yet read: on a GPU reading one waits for its step, so they are summed on the
+  // device and read at progress lines, a stop and the epoch's end; a CPU reads every step.
+  torch::Tensor unread;
+  size_t unread_from = first;
+  const bool read_each_step = device_.is_cpu();
+  auto read_losses = [&](size_t done) {
+    if (!unread.defined()) return;
+    const double loss = unread.item<double>();
+    unread = torch::Tensor();
+    if (!std::isfinite(loss)) diverged(epoch, unread_from + 1, done, batches.size(), loss);
+    sum += loss;
+    unread_from = done;
+  };
   for (size_t i = first; i < batches.size(); ++i) {
     if (dist::active()) {
       // Each rank's samplers and dropout draw from their own streams, a function of the step,
@@ -568,20 +583,23 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
       rank_rng_.seed(s);
       torch::manual_seed(rank_rng_());
     }
-    double step_loss;
     {
       PrecisionScope precision(precision_, device_);
-      step_loss = trainer_.step(batches[i]);
+      torch::Tensor loss = trainer_.step(batches[i]).to(torch::kDouble);
+      unread = unread.defined() ? unread + loss : loss;
     }
-    if (!std::isfinite(step_loss)) diverged(epoch, i + 1, batches.size(), step_loss);
-    sum += step_loss;
+    const bool due = progress.due(static_cast<int64_t>(i + 1));
+    if (read_each_step || due || i + 1 == batches.size()) read_losses(i + 1);
     ++steps_here_;
     if (steps_here_ == term_at_) std::raise(SIGTERM);
     if (steps_here_ == kill_at_) std::raise(SIGKILL);
     // Data parallel: every rank stops at the step where any rank was signalled.
-    if (dist::any(signals_ && stop_signal())) interrupted(epoch, i + 1, batches.size(), sum, before + seconds_since(t0));
+    if (dist::any(signals_ && stop_signal())) {
+      read_losses(i + 1);
+      interrupted(epoch, i + 1, batches.size(), sum, before + seconds_since(t0));
+    }
     for (const Batch* piece : batches[i].pieces()) sequences += static_cast<double>(piece->users.size());
-    if (progress.due(static_cast<int64_t>(i + 1))) {
+    if (due) {
       std::ostringstream extra;
       extra << "loss " << std::fixed << std::setprecision(4) << sum / static_cast<double>(i + 1);
       progress.update(static_cast<int64_t>(i + 1), sequences, extra.str());
