@@ -62,10 +62,10 @@ torch::Tensor ClozeTrainer::step(const Batch& batch) {
     last_col.select(1, w - 1).fill_(true);
     masked = torch::where(last_only.unsqueeze(1), last_col & real, masked);
     torch::Tensor input = seq.masked_fill(masked, model_->mask_id());
-    torch::Tensor h = model_->encode(input.to(dev), max_len - w);
+    torch::Tensor h = model_->encode(to_device(input, dev), max_len - w);
     torch::Tensor idx = masked.reshape(-1).nonzero().squeeze(1);
-    hidden.push_back(h.reshape({b * w, -1}).index_select(0, idx.to(dev)));
-    targets.push_back(seq.reshape(-1).index_select(0, idx).to(dev));
+    hidden.push_back(h.reshape({b * w, -1}).index_select(0, to_device(idx, dev)));
+    targets.push_back(to_device(seq.reshape(-1).index_select(0, idx), dev));
   }
   torch::Tensor y = torch::cat(targets);
   torch::Tensor loss = fused_softmax_ce(torch::cat(hidden), model_->item_table(), y, nullptr, ctx_->config.integer("item-block"));

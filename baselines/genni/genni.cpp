@@ -2,6 +2,7 @@
 
 #include <torch/utils.h>
 
+#include "seqrec/batch.h"
 #include "seqrec/error.h"
 #include "seqrec/plugin.h"
 
@@ -23,7 +24,7 @@ torch::Tensor GenNiSampler::sample(const SampleRequest& req, std::mt19937_64& rn
   torch::Tensor cand = options_.ratio() >= 1.0 ? torch::arange(1, num_items + 1, torch::TensorOptions(torch::kLong).device(dev))
                                                 : (torch::randperm(num_items, torch::TensorOptions(torch::kLong).device(dev)) + 1).slice(0, 0, k);
   torch::Tensor table = req.items.index_select(0, cand);  // [|C|, d]
-  torch::Tensor targets = req.targets.to(dev);
+  torch::Tensor targets = to_device(req.targets, dev);
   std::vector<torch::Tensor> out;
   for (int64_t at = 0; at < n_rows; at += options_.block()) {
     const int64_t end = std::min(n_rows, at + options_.block());
@@ -37,7 +38,7 @@ torch::Tensor GenNiSampler::sample(const SampleRequest& req, std::mt19937_64& rn
   }
   torch::Tensor negs = torch::cat(out);
   if (options_.uniform_share() > 0) {
-    torch::Tensor uni = uniform_.sample(req.users, req.n, rng).to(dev);
+    torch::Tensor uni = to_device(uniform_.sample(req.users, req.n, rng), dev);
     torch::Tensor pick = torch::rand({n_rows, req.n}, torch::TensorOptions().device(dev)) < options_.uniform_share();
     negs = torch::where(pick, uni, negs);
   }

@@ -87,7 +87,7 @@ void blocked_softmax_ce(const torch::Tensor& hidden, const torch::Tensor& items,
       drawn = torch::full({b1 - b0}, v - 1, t.options());
       acc = torch::zeros({b1 - b0}, powered.options());
       goal = sampling->uniforms.slice(0, b0, b1).to(torch::kDouble) * powered;
-      open = torch::ones({b1 - b0}, torch::kBool).to(hidden.device());
+      open = torch::ones({b1 - b0}, torch::TensorOptions(torch::kBool).device(hidden.device()));
     }
     for (int64_t c0 = 0; c0 < v; c0 += ib) {
       const int64_t c1 = std::min(v, c0 + ib);

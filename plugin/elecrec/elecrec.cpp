@@ -160,10 +160,12 @@ torch::Tensor ElecRecTrainer::step(const Batch& batch) {
   std::vector<Piece> pieces;
   std::vector<torch::Tensor> hidden, targets;
   for (const Batch* part : batch.pieces()) {
-    torch::Tensor y = part->targets.to(dev);
+    torch::Tensor y = to_device(part->targets, dev);
     torch::Tensor flat_y = y.reshape(-1);
-    torch::Tensor idx = include_padding ? torch::arange(flat_y.size(0), flat_y.options()) : flat_y.nonzero().squeeze(1);
-    torch::Tensor hg = model_->generator->encode(part->inputs.to(dev), part->position_offset);
+    // The real positions found on the host: nonzero on a device waits for it.
+    torch::Tensor idx = include_padding ? torch::arange(flat_y.size(0), flat_y.options())
+                                        : to_device(part->targets.reshape(-1).nonzero().squeeze(1), dev);
+    torch::Tensor hg = model_->generator->encode(to_device(part->inputs, dev), part->position_offset);
     hidden.push_back(hg.reshape({-1, hg.size(2)}).index_select(0, idx));
     targets.push_back(flat_y.index_select(0, idx));
     pieces.push_back({part, y, idx});

@@ -11,6 +11,11 @@
 
 namespace seqrec {
 
+/// A host tensor (a batch's, a sampler's draw) on `device`. On a GPU it goes through pinned
+/// memory without waiting: a copy from pageable memory waits for the device's queue, a host
+/// sync in every training step. Elsewhere it is t.to(device).
+torch::Tensor to_device(const torch::Tensor& t, const torch::Device& device);
+
 /// How training sequences are laid out in a batch.
 /// kPadded: every batch is max_len wide (the reference layout).
 /// kPacked: random batches, cut to the longest sequence in the batch.

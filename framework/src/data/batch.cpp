@@ -8,6 +8,11 @@
 
 namespace seqrec {
 
+torch::Tensor to_device(const torch::Tensor& t, const torch::Device& device) {
+  if (!device.is_cuda() || !t.is_cpu()) return t.to(device);
+  return t.pin_memory().to(device, /*non_blocking=*/true);
+}
+
 /// Parts a split batch is encoded in. Beauty CCE epoch on 2 cores: 4 parts 20.6 s, 8 parts
 /// 18.4 s (bucketed 11.5 s, packed ~40 s).
 constexpr size_t kSplitParts = 8;

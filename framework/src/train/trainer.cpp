@@ -196,13 +196,13 @@ PackedPositions pack_positions(const torch::Tensor& hidden, const Batch& batch, 
   torch::Tensor rows;
   if (positions == Positions::kLast) {
     p.hidden = hidden.select(1, w - 1);
-    p.targets = batch.targets.select(1, w - 1).to(hidden.device());
+    p.targets = to_device(batch.targets.select(1, w - 1), hidden.device());
     rows = torch::arange(b, torch::kLong);
   } else {
     torch::Tensor flat_targets = batch.targets.reshape(-1);
     torch::Tensor idx = flat_targets.nonzero().squeeze(1);  // CPU
-    p.hidden = hidden.reshape({b * w, d}).index_select(0, idx.to(hidden.device()));
-    p.targets = flat_targets.index_select(0, idx).to(hidden.device());
+    p.hidden = hidden.reshape({b * w, d}).index_select(0, to_device(idx, hidden.device()));
+    p.targets = to_device(flat_targets.index_select(0, idx), hidden.device());
     rows = idx.div(w, "floor");
   }
   const int64_t* r = rows.data_ptr<int64_t>();
@@ -212,11 +212,11 @@ PackedPositions pack_positions(const torch::Tensor& hidden, const Batch& batch, 
 }
 
 PackedPositions encode_packed(Model& model, const Batch& batch, Positions positions, torch::Device device) {
-  if (batch.parts.empty()) return pack_positions(model.encode(batch.inputs.to(device), batch.position_offset), batch, positions);
+  if (batch.parts.empty()) return pack_positions(model.encode(to_device(batch.inputs, device), batch.position_offset), batch, positions);
   std::vector<torch::Tensor> hidden, targets;
   PackedPositions out;
   for (const Batch* part : batch.pieces()) {
-    PackedPositions p = pack_positions(model.encode(part->inputs.to(device), part->position_offset), *part, positions);
+    PackedPositions p = pack_positions(model.encode(to_device(part->inputs, device), part->position_offset), *part, positions);
     hidden.push_back(p.hidden);
     targets.push_back(p.targets);
     out.users.insert(out.users.end(), p.users.begin(), p.users.end());
@@ -236,7 +236,7 @@ LossInput make_loss_input(TrainContext& ctx, const Batch& batch, torch::Tensor n
   LossInput in{p.hidden, p.targets, ctx.model.item_table(), negatives};
   if (ctx.loss.num_negatives() > 0 && !in.negatives.defined()) {
     SampleRequest req{p.users, p.hidden.detach(), in.items.detach(), p.targets, ctx.loss.num_negatives()};
-    in.negatives = ctx.sampler.sample(req, ctx.rng).to(ctx.device);
+    in.negatives = to_device(ctx.sampler.sample(req, ctx.rng), ctx.device);
   }
   return in;
 }
