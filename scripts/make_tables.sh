@@ -62,6 +62,15 @@ $S table results/grids/beauty-tuned results/grids/beauty-defaults "sasrec-bce-p4
 $S table results/grids/beauty-defaults results/grids/beauty-tuned --baseline sasrec-cce \
   --metrics ndcg@10,coverage@10,gini@10,avgpop@10,novelty@10 --output results/tables/beauty-exposure.md
 
+# Issue 13: is the data sequential for a trained SASRec+CCE? Each test history shuffled within
+# the model's input (table --history shuffled), for the runs that recorded it (made since
+# session 9): Beauty's clean default rows, Sports seeds 2-3, Yelp's cells.
+e4=results/grids/elecrec-table
+$S table "sasrec-cce=results/grids/beauty-defaults/Beauty/sasrec-cce" \
+  $(have "sasrec-cce=$e4/Sports_and_Outdoors/sasrec-cce/seed2-fc0948a05f86ac49.json" \
+    "sasrec-cce=$e4/Sports_and_Outdoors/sasrec-cce/seed3-70c2308d2134f468.json" "sasrec-cce=$e4/Yelp/sasrec-cce") \
+  --history shuffled --metrics hit@10,ndcg@10 --output results/tables/sequentiality-sasrec-cce.md
+
 # Beauty core runs with the papers' patience 40, seed 1: ELECRec's two padding switches
 # beside SASRec with BCE and CCE.
 core=$(have "sasrec-bce=$r/beauty-sasrec-bce-seed1.json" "sasrec-cce=$r/beauty-sasrec-cce-seed1.json" \
@@ -119,3 +128,4 @@ fill sports-yelp-cuda results/tables/sports-yelp-cuda.md
 fill toys-cpu-vs-cuda results/tables/toys-cpu-vs-cuda.md
 fill beauty-tuned results/tables/beauty-tuned.md
 fill beauty-exposure results/tables/beauty-exposure.md
+fill sequentiality-sasrec-cce results/tables/sequentiality-sasrec-cce.md
