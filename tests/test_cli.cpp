@@ -323,6 +323,8 @@ TEST(Cli, CommandsWithTheirOwnArgumentsHaveHelp) {
   CliRun bad = seqrec_cli("table results --bogus", false);
   EXPECT_EQ(bad.code, 1) << bad.out;
   EXPECT_EQ(bad.out, "seqrec: error: table: unknown option --bogus (seqrec table --help)\n");
+  CliRun no_results = seqrec_cli("table --metrics hit@10", false);
+  EXPECT_EQ(no_results.out, "seqrec: error: table: no results named; usage: seqrec table RESULTS... [options]\n");
   CliRun none = seqrec_cli("bench", false);
   EXPECT_EQ(none.out, "seqrec: error: usage: seqrec bench GRID.ini [--dry-run] [--shard i/n]\n");
 }

@@ -245,8 +245,9 @@ int cmd_plot(const std::vector<std::string>& args) {
     else if (args[i][0] == '-') throw Error("plot: unknown option " + args[i] + " (seqrec plot --help)");
     else inputs.push_back(args[i]);
   }
-  if (prefix.empty())
-    throw Error("plot: --out PREFIX is required; " + usage_line("plot"));
+  if (prefix.empty() || inputs.empty())
+    throw Error(std::string("plot: ") + (inputs.empty() ? "no results named" : "--out PREFIX is required") + "; " +
+                usage_line("plot"));
   if (!fs::path(prefix).parent_path().empty()) create_directories(fs::path(prefix).parent_path().string());
   const std::vector<RunRecord> runs = read_runs(inputs);
   const std::vector<Published> published = reference.empty() ? std::vector<Published>{} : read_published(reference);

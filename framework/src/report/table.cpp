@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "report/runs.h"
+#include "seqrec/cli.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
@@ -112,6 +113,7 @@ TableSpec parse_table_args(const std::vector<std::string>& args) {
     else if (args[i][0] == '-') throw Error("table: unknown option " + args[i] + " (seqrec table --help)");
     else t.inputs.push_back(args[i]);
   }
+  if (t.inputs.empty()) throw Error("table: no results named; " + usage_line("table"));
   if (t.format != "md" && t.format != "csv" && t.format != "latex") throw Error("table: --format must be md, csv or latex");
   if (t.resamples < 1) throw Error("table: --bootstrap needs at least 1 resample");
   return t;
