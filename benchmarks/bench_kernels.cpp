@@ -72,16 +72,26 @@ BENCHMARK(BM_SoftmaxCE)->Args({1536, 1})->Args({1536, 0})->Unit(benchmark::kMill
 
 // The fused loss over a large catalogue: 256 rows (one CPU row block) against `items`, whole
 // (item_block 0 with the auto rule off: one [256, items] buffer) or in blocks of 65,536
-// columns (the online log-sum-exp path, one [256, 65536] block at a time).
+// columns (the online log-sum-exp path, one [256, 65536] block at a time); the third argument
+// 1 also draws one item per row from softmax^4.4 (ELECRec's generator on a large catalogue).
 static void BM_SoftmaxCELargeCatalogue(benchmark::State& state) {
   const int64_t items = state.range(0), block = state.range(1);
   torch::manual_seed(0);
   torch::Tensor h = torch::randn({256, kDim}).requires_grad_(), e = (torch::randn({items, kDim}) * 0.1).requires_grad_();
   torch::Tensor t = torch::randint(1, items, {256}, torch::kLong);
-  for (auto _ : state) fused_softmax_ce(h, e, t, nullptr, block == 0 ? items : block).backward();
+  SoftmaxSampling sampling;
+  sampling.power = 4.4;
+  sampling.uniforms = torch::rand({256}, torch::kDouble);
+  SoftmaxSampling* draws = state.range(2) ? &sampling : nullptr;
+  for (auto _ : state) fused_softmax_ce(h, e, t, draws, block == 0 ? items : block).backward();
   set_flops(state, 6.0 * 256 * kDim * items);
 }
-BENCHMARK(BM_SoftmaxCELargeCatalogue)->Args({1 << 20, 0})->Args({1 << 20, 65536})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SoftmaxCELargeCatalogue)
+    ->Args({1 << 20, 0, 0})
+    ->Args({1 << 20, 65536, 0})
+    ->Args({1 << 20, 65536, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 /// The evaluator's scoring + ranking kernel: scores a block of users against the catalogue,
 /// applies history exclusion and counts competitors of the answer.
