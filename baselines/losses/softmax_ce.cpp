@@ -73,9 +73,10 @@ void blocked_softmax_ce(const torch::Tensor& hidden, const torch::Tensor& items,
       const torch::Tensor m2 = torch::maximum(m, std::get<0>(l.max(1)));
       sum = sum * (m - m2).exp() + (l - m2.unsqueeze(1)).exp().sum(1);
       if (sampling) {
-        torch::Tensor w = ((l - m2.unsqueeze(1)).to(torch::kDouble) * power).exp();
+        // exp in float (the logits' precision), sums in double over the whole catalogue.
+        torch::Tensor w = ((l - m2.unsqueeze(1)) * power).exp();
         if (c0 == 0) w.select(1, 0).zero_();  // padding is never drawn
-        powered = powered * ((m - m2).to(torch::kDouble) * power).exp() + w.sum(1);
+        powered = powered * ((m - m2).to(torch::kDouble) * power).exp() + w.sum(1, /*keepdim=*/false, torch::kDouble);
       }
       m = m2;
     }
@@ -93,7 +94,7 @@ void blocked_softmax_ce(const torch::Tensor& hidden, const torch::Tensor& items,
       const int64_t c1 = std::min(v, c0 + ib);
       torch::Tensor g = torch::mm(h, items.slice(0, c0, c1).t());
       if (sampling) {
-        torch::Tensor w = ((g - m.unsqueeze(1)).to(torch::kDouble) * power).exp();
+        torch::Tensor w = ((g - m.unsqueeze(1)) * power).exp().to(torch::kDouble);
         if (c0 == 0) w.select(1, 0).zero_();
         const torch::Tensor cdf = w.cumsum(1) + acc.unsqueeze(1);
         // Every row is searched and only the rows whose draw falls in this block keep it: no
