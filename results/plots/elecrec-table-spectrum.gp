@@ -11,5 +11,5 @@ plot "results/plots/elecrec-table-spectrum.dat" index 4 using 1:2 with lines lc 
 set title "Toys_and_Games"
 plot "results/plots/elecrec-table-spectrum.dat" index 7 using 1:2 with lines lc rgb '#0072B2' dt 1 lw 2 title "bert4rec", "results/plots/elecrec-table-spectrum.dat" index 8 using 1:2 with lines lc rgb '#D55E00' dt 1 lw 2 title "elecrec", "results/plots/elecrec-table-spectrum.dat" index 9 using 1:2 with lines lc rgb '#009E73' dt 1 lw 2 title "sasrec-bce", "results/plots/elecrec-table-spectrum.dat" index 10 using 1:2 with lines lc rgb '#CC79A7' dt 1 lw 2 title "sasrec-cce"
 set title "Yelp"
-plot "results/plots/elecrec-table-spectrum.dat" index 11 using 1:2 with lines lc rgb '#009E73' dt 1 lw 2 title "sasrec-bce", "results/plots/elecrec-table-spectrum.dat" index 12 using 1:2 with lines lc rgb '#CC79A7' dt 1 lw 2 title "sasrec-cce"
+plot "results/plots/elecrec-table-spectrum.dat" index 11 using 1:2 with lines lc rgb '#0072B2' dt 1 lw 2 title "bert4rec", "results/plots/elecrec-table-spectrum.dat" index 12 using 1:2 with lines lc rgb '#009E73' dt 1 lw 2 title "sasrec-bce", "results/plots/elecrec-table-spectrum.dat" index 13 using 1:2 with lines lc rgb '#CC79A7' dt 1 lw 2 title "sasrec-cce"
 unset multiplot
