@@ -396,10 +396,43 @@ TEST(Table, ProvenanceNamesEachRowsPatienceAndDropoutMasks) {
   edit("m2", "40", "cpu");
   edit("g1", "40", "cuda");
   const std::string md = captured_table({dir.path().string(), "--metrics", "hit@10", "--baseline", "base"});
-  EXPECT_NE(md.find("- base: seeds 1; config hashes hb1; dropout masks torch\n"), std::string::npos) << md;
-  EXPECT_NE(md.find("- mixed: seeds 1,2; config hashes hm1 hm2; patience 10, 40; dropout masks fast\n"), std::string::npos)
+  EXPECT_NE(md.find("- base: seeds 1; config hashes hb1; device cpu; dropout masks torch\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("- mixed: seeds 1,2; config hashes hm1 hm2; device cpu; patience 10, 40; dropout masks fast\n"),
+            std::string::npos) << md;
+  EXPECT_NE(md.find("- gpu: seeds 1; config hashes hg1; device cuda; patience 40; dropout masks torch\n"), std::string::npos)
       << md;
-  EXPECT_NE(md.find("- gpu: seeds 1; config hashes hg1; patience 40; dropout masks torch\n"), std::string::npos) << md;
+}
+
+TEST(Table, RowsOfSeveralDevicesNameThemAndTheComputeIsSummedPerDevice) {
+  // One row trained partly on a GPU: the provenance names each seed's device, the wall column
+  // keeps the devices' minutes apart, and the compute line sums CPU core-hours (wall x threads
+  // x processes) and GPU-hours over every run of the table.
+  TempDir dir;
+  fake_result(dir, "b1", "base", 1, "full/reference/optimistic", {0, 3, 50, 60});
+  fake_result(dir, "e1", "elec", 1, "full/reference/optimistic", {0, 3, 5, 60});
+  fake_result(dir, "e2", "elec", 2, "full/reference/optimistic", {0, 3, 5, 60});
+  fake_result(dir, "e3", "elec", 3, "full/reference/optimistic", {0, 3, 5, 60});
+  auto edit = [&](const std::string& name, const std::string& device, double minutes, int64_t threads, int64_t world) {
+    RunResult r = read_run_result(dir.file(name + ".json"));
+    r.seqrec.environment["device"] = device;
+    r.seqrec.environment["intra_op_threads"] = threads;
+    if (world > 1) r.data_parallel = nlohmann::ordered_json{{"world_size", world}};
+    r.timing.total_seconds = minutes * 60;
+    write_run_result(dir.file(name + ".json"), r);
+  };
+  edit("b1", "cpu", 30, 2, 2);    // 0.5 h x 2 threads x 2 ranks = 2 core-hours
+  edit("e1", "cuda", 6, 4, 1);    // 0.1 GPU-hours
+  edit("e2", "cpu", 120, 1, 1);   // 2 core-hours
+  edit("e3", "cpu", 180, 1, 1);   // 3 core-hours
+  const std::string md = captured_table({dir.path().string(), "--metrics", "hit@10", "--baseline", "base", "--wall"});
+  EXPECT_NE(md.find("- elec: seeds 1,2,3; config hashes he1 he2 he3; devices cpu (seeds 2,3), cuda (seed 1); dropout"),
+            std::string::npos) << md;
+  EXPECT_NE(md.find("- base: seeds 1; config hashes hb1; device cpu; dropout masks torch; data-parallel ranks: 2\n"),
+            std::string::npos) << md;
+  EXPECT_NE(md.find("| cpu 150.0, cuda 6.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 30.0 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("- compute: 7.0 CPU core-hours over 3 runs (wall time x threads x processes), 0.10 GPU-hours over 1 run\n"),
+            std::string::npos) << md;
 }
 
 TEST(Table, JsonThatIsNotATrainResultIsSkippedWhateverItsCommandField) {

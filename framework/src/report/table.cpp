@@ -4,6 +4,7 @@
 // a paired significance test over per-user metrics (t-test and Wilcoxon signed-rank, from the
 // runs' rank files).
 // Results with different protocols or dataset hashes are never put in one column.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -119,11 +120,15 @@ TableSpec parse_table_args(const std::vector<std::string>& args) {
   return t;
 }
 
-std::string join(const std::set<std::string>& s, const std::string& sep) {
+template <typename Strings>
+std::string join(const Strings& s, const std::string& sep) {
   std::string o;
   for (const auto& x : s) o += (o.empty() ? "" : sep) + x;
   return o;
 }
+
+/// The device a run trained on ("cpu" for runs made before the environment recorded it).
+std::string device_of(const RunResult& r) { return r.seqrec.environment.value("device", std::string("cpu")); }
 
 /// The runs by column (dataset) and row (method), in the order first met.
 struct Grouping {
@@ -342,14 +347,19 @@ std::vector<std::vector<std::string>> table_rows(const TableSpec& t, Grouping& g
         row.push_back(x);
       }
       if (t.wall) {
-        // The run's own wall time (training, validations, test), mean over seeds.
-        std::vector<double> v;
+        // The run's own wall time (training, validations, test), mean over seeds; per device
+        // where a cell's runs differ (a GPU's minutes and a CPU's are not one quantity).
+        std::map<std::string, std::vector<double>> v;
         auto it = g.cell[d].find(m);
         if (it != g.cell[d].end())
-          for (const RunRecord* r : it->second) v.push_back(r->result.timing.total_seconds / 60);
-        double mean = 0, sd = 0;
-        mean_std(v, &mean, &sd);
-        row.push_back(v.empty() ? "–" : fmt(mean, 1));
+          for (const RunRecord* r : it->second) v[device_of(r->result)].push_back(r->result.timing.total_seconds / 60);
+        std::string x;
+        for (const auto& [device, minutes] : v) {
+          double mean = 0, sd = 0;
+          mean_std(minutes, &mean, &sd);
+          x += (x.empty() ? "" : ", ") + (v.size() > 1 ? device + " " : "") + fmt(mean, 1);
+        }
+        row.push_back(v.empty() ? "–" : x);
       }
     }
     rows.push_back(row);
@@ -435,8 +445,44 @@ std::string tuning_of(const RunResult& r) {
 /// --dropout-rng existed, else the key's value. Not hashed, so rows of one config can differ.
 std::string dropout_masks(const RunResult& r) {
   auto it = r.config.find("dropout-rng");
-  const std::string device = r.seqrec.environment.value("device", std::string("cpu"));
-  return it == r.config.end() || device != "cpu" ? "torch" : it->second;
+  return it == r.config.end() || device_of(r) != "cpu" ? "torch" : it->second;
+}
+
+/// The processes a run trained in: its data-parallel world size, else 1.
+int64_t processes_of(const RunResult& r) { return r.data_parallel ? r.data_parallel->value("world_size", 1) : 1; }
+
+/// "device cpu", or where a row's runs differ, "devices cpu (seeds 2,3), cuda (seed 1)".
+std::string devices_of(const std::vector<const RunRecord*>& rs) {
+  std::map<std::string, std::vector<std::string>> seeds;
+  for (const RunRecord* r : rs) seeds[device_of(r->result)].push_back(std::to_string(r->seed));
+  if (seeds.size() == 1) return "device " + seeds.begin()->first;
+  std::string out;
+  for (const auto& [device, s] : seeds)
+    out += (out.empty() ? "" : ", ") + device + (s.size() == 1 ? " (seed " : " (seeds ") + join(s, ",") + ")";
+  return "devices " + out;
+}
+
+/// The compute behind a table's runs: CPU core-hours (wall time x threads x processes) and
+/// GPU-hours (wall time x processes), each with its run count.
+std::string compute_line(const std::vector<RunRecord>& runs) {
+  double cpu = 0, gpu = 0;
+  int64_t cpu_runs = 0, gpu_runs = 0;
+  for (const RunRecord& r : runs) {
+    const double hours = r.result.timing.total_seconds / 3600 * static_cast<double>(processes_of(r.result));
+    if (device_of(r.result) == "cpu") {
+      cpu += hours * std::max<int64_t>(1, r.result.seqrec.environment.value("intra_op_threads", int64_t{1}));
+      ++cpu_runs;
+    } else {
+      gpu += hours;
+      ++gpu_runs;
+    }
+  }
+  std::ostringstream o;
+  auto runs_text = [](int64_t n) { return std::to_string(n) + (n == 1 ? " run" : " runs"); };
+  o << std::fixed << std::setprecision(1) << "compute: " << cpu << " CPU core-hours over " << runs_text(cpu_runs)
+    << " (wall time x threads x processes)";
+  if (gpu_runs) o << ", " << std::setprecision(2) << gpu << " GPU-hours over " << runs_text(gpu_runs);
+  return o.str();
 }
 
 std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats& ts, const std::vector<RunRecord>& runs) {
@@ -494,19 +540,19 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
       std::set<std::string> tuned, ranks, patience, masks;
       for (const RunRecord* r : it->second) {
         if (const std::string how = tuning_of(r->result); !how.empty()) tuned.insert(how);
-        const auto& dp = r->result.data_parallel;
-        ranks.insert(dp ? std::to_string(dp->value("world_size", 1)) : "1");
+        ranks.insert(std::to_string(processes_of(r->result)));
         auto p = r->result.config.find("patience");
         if (p != r->result.config.end()) patience.insert(p->second);
         masks.insert(dropout_masks(r->result));
       }
-      o << c << "  - " << m << ": seeds " << seeds << "; config hashes " << join(hashes, " ")
+      o << c << "  - " << m << ": seeds " << seeds << "; config hashes " << join(hashes, " ") << "; " << devices_of(it->second)
         << (patience.empty() ? "" : "; patience " + join(patience, ", ")) << "; dropout masks " << join(masks, ", ")
         << (tuned.empty() ? "" : "; tuned: " + join(tuned, ", "))
         << (ranks.size() == 1 && *ranks.begin() == "1" ? "" : "; data-parallel ranks: " + join(ranks, ", ")) << "\n";
     }
   }
   o << c << "- seqrec commits: " << join(commits, ", ") << "\n";
+  o << c << "- " << compute_line(runs) << "\n";
   for (const auto& l : ts.sig_lines) o << c << "- " << l << "\n";
   return o.str();
 }
