@@ -8,6 +8,15 @@ mkdir -p results/tables results/plots
 r=results/runs
 have() { for f in "$@"; do if [ -e "${f#*=}" ]; then echo "$f"; fi; done; }
 
+# Paste the tables into results/README.md between "<!-- tag -->" and "<!-- end -->".
+fill() {
+  local tag=$1 table=$2 readme=results/README.md
+  awk -v open="<!-- $tag -->" -v f="$table" '
+    $0 == open { print; while ((getline line < f) > 0) print line; skip = 1; next }
+    skip && $0 == "<!-- end -->" { skip = 0 }
+    !skip { print }' "$readme" > "$readme.tmp" && mv "$readme.tmp" "$readme"
+}
+
 # The Beauty head-to-head (seqrec bench configs/grids/beauty-table.ini): every method, up to
 # three seeds, patience 10, paired tests against SASRec+CCE where rank files exist.
 # SASRec+ATSRec's seeds come from configs/grids/beauty-atsrec.ini (same folder, same patience);
@@ -91,6 +100,19 @@ $S table $toys --metrics hit@10,ndcg@10 --baseline sasrec-bce --wall --reference
   --output results/tables/toys-atsrec.md
 $S plot $toys --out results/plots/toys-atsrec --title Toys_and_Games --baseline sasrec-bce --reference results/published.csv
 
+# ATSRec's claim on Toys with the authors' settings and patience 40 (issue 18): SASRec+BCE (the
+# four-dataset grid's cells) against SASRec+ATSRec (configs/grids/atsrec.ini), seeds 1-3 as
+# they land, with the item tables' singular-value spectra (the plot's spectrum panel).
+atsrec=results/grids/atsrec/Toys_and_Games/sasrec-atsrec
+if compgen -G "$atsrec/*.json" > /dev/null; then
+  toys40="sasrec-bce=results/grids/elecrec-table/Toys_and_Games/sasrec-bce sasrec-atsrec=$atsrec"
+  $S table $toys40 --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-bce --wall --reference results/published.csv \
+    --output results/tables/toys-atsrec-p40.md
+  $S plot $toys40 --out results/plots/toys-atsrec-p40 --title "Toys_and_Games, patience 40" --baseline sasrec-bce \
+    --reference results/published.csv
+  fill toys-atsrec-p40 results/tables/toys-atsrec-p40.md
+fi
+
 # SASRec+CCE on a GPU (results/runs/cuda: an H100 with the CUDA LibTorch 2.11, padded
 # batching, patience 40): Sports and Yelp beside ELECRec's published numbers (both protocols:
 # Yelp's test answers often repeat a history item), and Toys against the CPU run of the same settings.
@@ -111,14 +133,6 @@ $S table "sasrec-bce=$short/beauty-sasrec-bce-10epochs-seed1.json" \
 # The Beauty quick grid (seqrec bench configs/grids/beauty-quick.ini).
 $S table results/grids/beauty-quick --metrics hit@10,ndcg@10,ndcg@20 --wall --output results/tables/beauty-quick-grid.md
 
-# Paste the tables into results/README.md between "<!-- tag -->" and "<!-- end -->".
-fill() {
-  local tag=$1 table=$2 readme=results/README.md
-  awk -v open="<!-- $tag -->" -v f="$table" '
-    $0 == open { print; while ((getline line < f) > 0) print line; skip = 1; next }
-    skip && $0 == "<!-- end -->" { skip = 0 }
-    !skip { print }' "$readme" > "$readme.tmp" && mv "$readme.tmp" "$readme"
-}
 fill beauty-table results/tables/beauty-table.md
 fill elecrec-table results/tables/elecrec-table.md
 fill beauty-elecrec-objectives results/tables/beauty-elecrec-objectives.md
