@@ -332,3 +332,15 @@ TEST(Sequentiality, TheEvaluatorShufflesAndLabelsIt) {
   EXPECT_EQ(shuffled.label, "full/reference/optimistic/shuffled");
   EXPECT_EQ(RankingEvaluator(o).evaluate(*f.model, f.data, set).ranks, shuffled.ranks);
 }
+
+TEST(ItemBlock, TheAutomaticRuleKeepsARowBlocksScoresUnderItsBudget) {
+  // 256 rows of floats are 1 KiB a column: all columns up to the budget, then the columns
+  // that fit (at least 1,024); a requested block is taken as it is.
+  EXPECT_EQ(item_block_for(0, 256, 262144, 4), 262144);                 // exactly 256 MiB
+  EXPECT_EQ(item_block_for(0, 256, 262145, 4), 262144);
+  EXPECT_EQ(item_block_for(0, 256, 1 << 20, 4, 1LL << 30), 1 << 20);    // the losses' CPU budget
+  EXPECT_EQ(item_block_for(0, 256, (1 << 20) + 1, 4, 1LL << 30), 1 << 20);
+  EXPECT_EQ(item_block_for(0, 1 << 20, 5000, 4), 1024);                 // never below 1,024
+  EXPECT_EQ(item_block_for(0, 1 << 20, 1000, 4), 1000);                 // nor past the catalogue
+  EXPECT_EQ(item_block_for(77, 256, 1 << 20, 4), 77);
+}

@@ -14,6 +14,13 @@ constexpr int64_t kChunkRows = 32;
 /// Rows per block on CPU: a [256, 12103] float block (12 MB) stays in the last-level cache
 /// from its matmul through the row pass and both gradient matmuls.
 constexpr int64_t kBlockRows = 256;
+/// The CPU path's whole-width logits budget: it walks kBlockRows rows at a time, so the
+/// whole catalogue's columns are kBlockRows x items (1 GiB at 1M items), in a buffer reused
+/// across steps. Item blocks cost one more matmul (the logits are recomputed for the
+/// gradients) and more passes: 6.5 s against 3.5 s for 256 rows x 1,048,576 items
+/// (BM_SoftmaxCELargeCatalogue, 65,536-column blocks against whole, medians of three
+/// interleaved repetitions), so the CPU blocks items only past 1 GiB.
+constexpr int64_t kCpuWholeWidthBytes = 1LL << 30;
 
 /// A reusable logits buffer of at least n * v elements. Buffers this large bypass malloc's
 /// heap, so a fresh one per step would cost a page fault per 4 KiB.
@@ -132,7 +139,7 @@ class FusedSoftmaxCE : public torch::autograd::Function<FusedSoftmaxCE> {
     torch::Tensor grad_items = items.requires_grad() ? torch::zeros_like(items, at::MemoryFormat::Contiguous) : torch::Tensor();
     const bool cpu = hidden.device().is_cpu();
     const int64_t block = cpu ? std::min(n, kBlockRows) : n;
-    item_block = item_block_for(item_block, block, v, hidden.element_size());
+    item_block = item_block_for(item_block, block, v, hidden.element_size(), cpu ? kCpuWholeWidthBytes : kItemBlockBudgetBytes);
     if (item_block < v && !(sampling && sampling->candidates.defined())) {
       if (grad_hidden.defined()) grad_hidden.zero_();
       blocked_softmax_ce(hidden, items, t, block, item_block, loss, grad_hidden, grad_items, sampling);

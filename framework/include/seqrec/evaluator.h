@@ -46,8 +46,11 @@ void declare_eval_keys(Schema& s);
 
 /// Catalogue columns scored together, the one rule of --item-block (the full-softmax losses)
 /// and --eval-item-block: `requested` when set (> 0), else all `items` unless `rows` x items
-/// scores of `element_size` bytes would pass 256 MiB, then the columns that fit (at least 1,024).
-int64_t item_block_for(int64_t requested, int64_t rows, int64_t items, int64_t element_size);
+/// scores of `element_size` bytes would pass `budget_bytes`, then the columns that fit (at
+/// least 1,024). The budget is 256 MiB but for the losses' CPU path (softmax_ce.cpp).
+constexpr int64_t kItemBlockBudgetBytes = 256LL << 20;
+int64_t item_block_for(int64_t requested, int64_t rows, int64_t items, int64_t element_size,
+                       int64_t budget_bytes = kItemBlockBudgetBytes);
 
 /// The embedding-diversity diagnostic: singular values of the item rows of `table` (padding
 /// row 0 and the last, mask row, left out), divided by the largest. Flatter = more diverse.

@@ -54,7 +54,8 @@ void declare_common_keys(Schema& s) {
   s.add({"model", KeyType::kString, "sasrec", "encoder (see seqrec list)", "model"});
   s.add({"item-block", KeyType::kInt, "0",
          "catalogue columns the full-softmax losses (ce, cce, BERT4Rec's, ELECRec's generator) score together; "
-         "0 = all, unless a row block's logits would pass 256 MiB (results equal within float rounding)",
+         "0 = all, unless a row block's logits would pass 256 MiB (1 GiB on a CPU, which scores 256 rows at a time; "
+         "results equal within float rounding)",
          "model"});
   s.add({"loss", KeyType::kString, "cce", "training loss (see seqrec list)", "model"});
   s.add({"seed", KeyType::kInt, "1", "seed for init, dropout, batching and sampling", "general"});

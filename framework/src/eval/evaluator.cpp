@@ -379,12 +379,11 @@ EvalResult load_ranks(const std::string& path) {
   return r;
 }
 
-int64_t item_block_for(int64_t requested, int64_t rows, int64_t items, int64_t element_size) {
-  constexpr int64_t kBudgetBytes = 256LL << 20;
+int64_t item_block_for(int64_t requested, int64_t rows, int64_t items, int64_t element_size, int64_t budget_bytes) {
   if (requested > 0) return requested;
   const int64_t row_bytes = std::max<int64_t>(1, rows) * element_size;
-  if (row_bytes * items <= kBudgetBytes) return items;
-  return std::min(items, std::max<int64_t>(1024, kBudgetBytes / row_bytes));
+  if (row_bytes * items <= budget_bytes) return items;
+  return std::min(items, std::max<int64_t>(1024, budget_bytes / row_bytes));
 }
 
 std::vector<double> normalised_spectrum(const torch::Tensor& table) {
