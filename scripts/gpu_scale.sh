@@ -4,7 +4,7 @@
 # 782,388 of them in 10.5 M interactions), then on it, each until early stop or the deadline:
 #   - popularity (the floor to beat);
 #   - SASRec+CCE, full softmax over the whole catalogue in item blocks (--item-block 0: auto);
-#   - SASRec with sampled softmax + logQ (the usual way around a large catalogue).
+#   - SASRec with sampled softmax + logQ, popularity proposal (the usual way around a large catalogue).
 # Results (with peak memory and epoch and evaluation times), logs and, for a run the deadline
 # stopped, its training state (rerun with --resume to continue it) go to OUTDIR/scale/, the
 # folder a lent machine sends back; copy the JSONs and logs into results/timing/scale/.
@@ -35,7 +35,8 @@ run $bin train "${common[@]}" --model pop --output $res/$name-pop.json > $res/$n
 # The two trainings share what is left, one after the other.
 half=$(( ($(left) - 30) / 2 ))
 for loss in cce sampled_softmax; do
-  run timeout -k 10 $half $bin train "${common[@]}" --loss $loss --item-block 0 --output $res/$name-$loss.json \
+  proposal=() && [[ $loss == sampled_softmax ]] && proposal=(--sampled-softmax.proposal popularity)
+  run timeout -k 10 $half $bin train "${common[@]}" --loss $loss "${proposal[@]}" --item-block 0 --output $res/$name-$loss.json \
     > $res/$name-$loss.log 2>&1 || echo "$loss: stopped at the deadline or failed: $(tail -1 $res/$name-$loss.log)"
 done
 python3 - "$res" "$name" <<'PY'

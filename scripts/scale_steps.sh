@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Issue 15's million-item row where an epoch does not fit a session (a CPU): SASRec with the full
-# softmax (cce) and with sampled softmax + logQ on the generated 1M-item log, each trained for a
+# softmax (cce) and with sampled softmax + logQ (256 shared negatives from the training
+# popularity, the proposal where the correction matters) on the generated 1M-item log, each trained for a
 # wall budget from its first step and then stopped with SIGINT (it saves its state). At each
 # progress line the process's CPU time and peak RSS are sampled; the table gives CPU seconds per
 # step over the steps after the first, and an epoch's CPU hours extrapolated from them (an
 # estimate, labelled as one). Writes results/timing/scale/steps-*.{log,csv} and steps.md.
-# Usage: scripts/scale_steps.sh [SECONDS] [USERS] [ITEMS]   (env: BIN=build, WORK=/tmp/seqrec-scale)
+# Usage: scripts/scale_steps.sh [SECONDS] [USERS] [ITEMS]   (env: BIN=build, WORK=/tmp/seqrec-scale,
+# LOSSES="cce sampled_softmax": the runs to (re)make; the table reads both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-300} users=${2:-600000} items=${3:-1000000}
@@ -14,10 +16,11 @@ data=$work/gen-u$users-i$items.inter
 mkdir -p "$work" "$out"
 [[ -f $data ]] || "$bin" generate --out "$data" --users "$users" --items "$items" --seed 1 > /dev/null
 tick=$(getconf CLK_TCK)
-for loss in cce sampled_softmax; do
+for loss in ${LOSSES:-cce sampled_softmax}; do
   name=steps-u$users-i$items-$loss
+  proposal=() && [[ $loss == sampled_softmax ]] && proposal=(--sampled-softmax.proposal popularity)
   "$bin" train --data "$data" --cache-dir "$work/cache" --threads 1 --max-len 20 --sasrec.hidden-size 64 \
-    --batching padded --loss "$loss" --progress lines --progress-every 20 --output "$work/$name.json" > "$out/$name.log" 2>&1 &
+    --batching padded --loss "$loss" "${proposal[@]}" --progress lines --progress-every 20 --output "$work/$name.json" > "$out/$name.log" 2>&1 &
   pid=$!
   echo "step,steps_per_epoch,wall_s,cpu_s,peak_rss_kb" > "$out/$name.csv"
   seen=0 t0=
