@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -249,6 +250,13 @@ void fake_result(const TempDir& dir, const std::string& name, const std::string&
   r.test = {{"hit@10", hit / ranks.size()}};
   write_run_result(dir.file(name + ".json"), r);
 }
+
+/// Rewrites the result `name` after `change`.
+void edit_result(const TempDir& dir, const std::string& name, const std::function<void(RunResult&)>& change) {
+  RunResult r = read_run_result(dir.file(name + ".json"));
+  change(r);
+  write_run_result(dir.file(name + ".json"), r);
+}
 }  // namespace
 
 namespace {
@@ -325,13 +333,12 @@ TEST(Table, ShuffledHistoriesShowTheDropAndExposureMetricsAreNeitherTestedNorMar
   TempDir dir;
   fake_result(dir, "b1", "base", 1, "full/reference/optimistic", {0, 3, 50, 60});
   fake_result(dir, "m1", "seq", 1, "full/reference/optimistic", {0, 3, 5, 60});
-  for (const auto& [name, shuffled_hit, gini] : {std::tuple{"b1", 0.5, 0.9}, std::tuple{"m1", 0.25, 0.4}}) {
-    RunResult r = read_run_result(dir.file(std::string(name) + ".json"));
-    r.test.emplace_back("gini@10", gini);
-    r.test_shuffled_history = {{r.protocol, {{"hit@10", shuffled_hit}}}};
-    r.test_shuffled_history->first.label += "/shuffled";
-    write_run_result(dir.file(std::string(name) + ".json"), r);
-  }
+  for (const auto& [name, shuffled_hit, gini] : {std::tuple{"b1", 0.5, 0.9}, std::tuple{"m1", 0.25, 0.4}})
+    edit_result(dir, name, [&, shuffled_hit = shuffled_hit, gini = gini](RunResult& r) {
+      r.test.emplace_back("gini@10", gini);
+      r.test_shuffled_history = {{r.protocol, {{"hit@10", shuffled_hit}}}};
+      r.test_shuffled_history->first.label += "/shuffled";
+    });
   auto table = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = {dir.path().string(), "--baseline", "base"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -386,11 +393,11 @@ TEST(Table, ProvenanceNamesEachRowsPatienceAndDropoutMasks) {
   fake_result(dir, "m2", "mixed", 2, "full/reference/optimistic", {0, 3, 5, 60});
   fake_result(dir, "g1", "gpu", 1, "full/reference/optimistic", {0, 3, 5, 60});
   auto edit = [&](const std::string& name, const std::string& patience, const std::string& device) {
-    RunResult r = read_run_result(dir.file(name + ".json"));
-    r.config["patience"] = patience;
-    r.config["dropout-rng"] = "fast";
-    r.seqrec.environment["device"] = device;
-    write_run_result(dir.file(name + ".json"), r);
+    edit_result(dir, name, [&](RunResult& r) {
+      r.config["patience"] = patience;
+      r.config["dropout-rng"] = "fast";
+      r.seqrec.environment["device"] = device;
+    });
   };
   edit("m1", "10", "cpu");
   edit("m2", "40", "cpu");
@@ -413,12 +420,12 @@ TEST(Table, RowsOfSeveralDevicesNameThemAndTheComputeIsSummedPerDevice) {
   fake_result(dir, "e2", "elec", 2, "full/reference/optimistic", {0, 3, 5, 60});
   fake_result(dir, "e3", "elec", 3, "full/reference/optimistic", {0, 3, 5, 60});
   auto edit = [&](const std::string& name, const std::string& device, double minutes, int64_t threads, int64_t world) {
-    RunResult r = read_run_result(dir.file(name + ".json"));
-    r.seqrec.environment["device"] = device;
-    r.seqrec.environment["intra_op_threads"] = threads;
-    if (world > 1) r.data_parallel = nlohmann::ordered_json{{"world_size", world}};
-    r.timing.total_seconds = minutes * 60;
-    write_run_result(dir.file(name + ".json"), r);
+    edit_result(dir, name, [&](RunResult& r) {
+      r.seqrec.environment["device"] = device;
+      r.seqrec.environment["intra_op_threads"] = threads;
+      if (world > 1) r.data_parallel = nlohmann::ordered_json{{"world_size", world}};
+      r.timing.total_seconds = minutes * 60;
+    });
   };
   edit("b1", "cpu", 30, 2, 2);    // 0.5 h x 2 threads x 2 ranks = 2 core-hours
   edit("e1", "cuda", 6, 4, 1);    // 0.1 GPU-hours
