@@ -38,7 +38,9 @@ for f in sorted(glob.glob(f"{out}/*.json"), key=lambda f: (json.load(open(f))["d
                  r["test"]["ndcg@10"], r["seqrec"]["commit"][:7] + ("+dirty" if r["seqrec"]["dirty"] else "")))
 lines = ["# SASRec+CCE over growing catalogues: whole vs item-blocked scoring", "",
          "Made by `scripts/scale_table.sh` on the 2-core host while two other runs shared it (timings drift; compare "
-         "within a row pair). One epoch, hidden 64, max length 20, one thread; test NDCG@10 after that epoch.", "",
+         "within a row pair). One epoch, hidden 64, max length 20, one thread; test NDCG@10 after that epoch. "
+         "A million items: training steps only (an epoch is about 16 CPU-hours), in `steps.md` "
+         "(`scripts/scale_steps.sh`).", "",
          "| items | users | scoring | --item-block | epoch s | validation s | test s | peak RSS GiB | test NDCG@10 | seqrec |",
          "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"]
 for x in rows:
