@@ -23,9 +23,10 @@ struct SoftmaxSampling {
 /// hidden [N, d], items [V, d], targets [N] int64 in [0, V). Differentiable in hidden and
 /// items; any floating dtype and device. With `sampling`, also fills sampling->samples.
 /// item_block: catalogue columns scored together; 0 = all of them unless a row block's logits
-/// would pass 256 MiB (1 GiB on a CPU, whose row blocks are 256 rows), then blocks that fit. Below V, the item-blocked path (an online
-/// log-sum-exp and a second pass; sampling stays an exact draw over the whole catalogue;
-/// sampling among given candidates always takes the unblocked path).
+/// would pass 256 MiB (1 GiB on a CPU, whose row blocks are 256 rows), then blocks that fit.
+/// Below V, the item-blocked path (an online log-sum-exp and a second pass; sampling stays an
+/// exact draw over the whole catalogue; sampling among given candidates always takes the
+/// unblocked path).
 torch::Tensor fused_softmax_ce(const torch::Tensor& hidden, const torch::Tensor& items, const torch::Tensor& targets,
                                SoftmaxSampling* sampling = nullptr, int64_t item_block = 0);
 
