@@ -71,9 +71,10 @@ static void BM_SoftmaxCE(benchmark::State& state) {
 BENCHMARK(BM_SoftmaxCE)->Args({1536, 1})->Args({1536, 0})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The fused loss over a large catalogue: 256 rows (one CPU row block) against `items`, whole
-// (item_block 0 with the auto rule off: one [256, items] buffer) or in blocks of 65,536
-// columns (the online log-sum-exp path, one [256, 65536] block at a time); the third argument
-// 1 also draws one item per row from softmax^4.4 (ELECRec's generator on a large catalogue).
+// (second argument 0: one [256, items] buffer), by the automatic rule (-1: whole up to 1 GiB on
+// a CPU) or in blocks of that many columns (the online log-sum-exp path, one [256, block] block
+// at a time; 262,144 was the CPU's automatic choice at 2^20 items before the 1 GiB budget); the
+// third argument 1 also draws one item per row from softmax^4.4 (ELECRec's generator).
 static void BM_SoftmaxCELargeCatalogue(benchmark::State& state) {
   const int64_t items = state.range(0), block = state.range(1);
   torch::manual_seed(0);
@@ -83,7 +84,6 @@ static void BM_SoftmaxCELargeCatalogue(benchmark::State& state) {
   sampling.power = 4.4;
   sampling.uniforms = torch::rand({256}, torch::kDouble);
   SoftmaxSampling* draws = state.range(2) ? &sampling : nullptr;
-  // block 0: the whole catalogue at once; -1: the loss's own choice (--item-block 0, auto).
   for (auto _ : state) fused_softmax_ce(h, e, t, draws, block == 0 ? items : std::max<int64_t>(block, 0)).backward();
   set_flops(state, 6.0 * 256 * kDim * items);
 }
