@@ -5,7 +5,7 @@
 # library path. Prepared on the Debian machine first (.gpu is git-ignored through .git/info/exclude):
 #   mkdir -p .gpu/debs .gpu/rt .gpu/data && cp ../shared/data/*.txt .gpu/data/
 #   (cd .gpu/debs && apt-get download libhdf5-dev libhdf5-103-1 libsz2 libaec0 libboost1.74-dev \
-#      libboost-program-options1.74-dev libboost-program-options1.74.0 nlohmann-json3-dev libgtest-dev)
+#      libboost-program-options1.74-dev libboost-program-options1.74.0 nlohmann-json3-dev libgtest-dev zlib1g-dev)
 #   ldd /usr/lib/x86_64-linux-gnu/hdf5/serial/libhdf5.so | awk '$3 ~ /^\// {print $3}' |
 #     grep -v -e libc.so -e libm.so -e libresolv -e ld-linux | xargs -I{} cp -L {} .gpu/rt/
 #   the reference ELECRec code (for gpu_check.sh) in .gpu/ref
@@ -21,6 +21,7 @@ gpu_build() {
   cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DSEQREC_BUILD_TESTS=$tests -DSEQREC_BUILD_BENCHMARKS=OFF \
     -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DHDF5_ROOT=$deps/usr/lib/x86_64-linux-gnu/hdf5/serial \
     -DGTest_DIR=$deps/usr/lib/x86_64-linux-gnu/cmake/GTest \
+    -DZLIB_INCLUDE_DIR=$deps/usr/include -DZLIB_LIBRARY=$rt/libz.so.1 \
     -DHDF5_C_COMPILER_EXECUTABLE=/nonexistent -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$rt" \
     -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$rt" -DCMAKE_MODULE_LINKER_FLAGS="-Wl,-rpath-link,$rt" > $out/build.log 2>&1 &&
     if [[ $tests == ON ]]; then

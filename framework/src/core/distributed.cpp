@@ -2,8 +2,9 @@
 
 #ifdef USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#endif
+#else
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
@@ -14,8 +15,16 @@
 
 namespace seqrec::dist {
 
+// The group is held as its backend's own class: Gloo's is a ProcessGroup in LibTorch 1.x and a
+// c10d::Backend (which a ProcessGroup wraps) in 2.x, with the same collectives in both.
+#ifdef USE_C10D_GLOO
+using Backend = c10d::ProcessGroupGloo;
+#else
+using Backend = c10d::ProcessGroup;  // never made: without Gloo a Scope throws
+#endif
+
 struct Scope::Group {
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  c10::intrusive_ptr<Backend> pg;
   int rank = 0, world = 1;
   std::string backend;
 };

@@ -5,6 +5,7 @@
 #include <ATen/Context.h>
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
+#include <torch/version.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +20,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <type_traits>
+#include <utility>
 
 #include "seqrec/distributed.h"
 #include "seqrec/error.h"
@@ -91,31 +94,49 @@ std::vector<torch::Tensor> unique_parameters(torch::optim::Optimizer& o) {
   return out;
 }
 
+namespace {
+
+// Autocast's switches for CUDA or the CPU. LibTorch 2.4 keys them by device type and
+// deprecates the per-device names (each call of those then warns); 1.13 has only those.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+at::DeviceType device_type(bool cuda) { return cuda ? at::kCUDA : at::kCPU; }
+bool autocast_enabled(bool cuda) { return at::autocast::is_autocast_enabled(device_type(cuda)); }
+c10::ScalarType autocast_dtype(bool cuda) { return at::autocast::get_autocast_dtype(device_type(cuda)); }
+void set_autocast(bool cuda, bool enabled, c10::ScalarType dtype) {
+  at::autocast::set_autocast_dtype(device_type(cuda), dtype);
+  at::autocast::set_autocast_enabled(device_type(cuda), enabled);
+}
+#else
+bool autocast_enabled(bool cuda) { return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+c10::ScalarType autocast_dtype(bool cuda) {
+  return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+}
+void set_autocast(bool cuda, bool enabled, c10::ScalarType dtype) {
+  if (cuda) {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(enabled);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(enabled);
+  }
+}
+#endif
+
+}  // namespace
+
 PrecisionScope::PrecisionScope(const std::string& precision, torch::Device device)
     : on_(precision == "bf16"), cuda_(device.is_cuda()) {
   if (!on_) return;
-  was_enabled_ = cuda_ ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-  was_dtype_ = cuda_ ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
-  if (cuda_) {
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
-  } else {
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-  }
+  was_enabled_ = autocast_enabled(cuda_);
+  was_dtype_ = autocast_dtype(cuda_);
+  set_autocast(cuda_, true, at::kBFloat16);
   at::autocast::increment_nesting();
 }
 
 PrecisionScope::~PrecisionScope() {
   if (!on_) return;
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  if (cuda_) {
-    at::autocast::set_enabled(was_enabled_);
-    at::autocast::set_autocast_gpu_dtype(was_dtype_);
-  } else {
-    at::autocast::set_cpu_enabled(was_enabled_);
-    at::autocast::set_autocast_cpu_dtype(was_dtype_);
-  }
+  set_autocast(cuda_, was_enabled_, was_dtype_);
 }
 
 torch::Tensor backward_mean(const torch::Tensor& loss, int64_t positions, torch::optim::Optimizer& o) {
@@ -132,7 +153,20 @@ torch::Tensor backward_mean(const torch::Tensor& loss, int64_t positions, torch:
 
 namespace {
 
-std::string adam_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+// The key of a parameter's optimiser state: LibTorch 1.x keys the state by the TensorImpl's
+// address written as a string, 2.x by the address itself.
+using StateKey = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
+
+template <typename Key = StateKey>
+Key adam_key(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream s;
+    s << p.unsafeGetTensorImpl();
+    return s.str();
+  } else {
+    return p.unsafeGetTensorImpl();
+  }
+}
 
 }  // namespace
 
