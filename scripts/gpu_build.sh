@@ -16,18 +16,33 @@ gpu_build() {
   local out=$1 tests=${2:-OFF}
   mkdir -p $deps && for f in .gpu/debs/*.deb; do dpkg -x "$f" $deps; done
   mkdir -p ../shared && [[ -e ../shared/data ]] || ln -sfn "$PWD/.gpu/data" ../shared/data
-  local torch_prefix
+  local torch_prefix nccl
   torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
-  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DSEQREC_BUILD_TESTS=$tests -DSEQREC_BUILD_BENCHMARKS=OFF \
-    -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DHDF5_ROOT=$deps/usr/lib/x86_64-linux-gnu/hdf5/serial \
-    -DGTest_DIR=$deps/usr/lib/x86_64-linux-gnu/cmake/GTest \
-    -DZLIB_INCLUDE_DIR=$deps/usr/include -DZLIB_LIBRARY=$rt/libz.so.1 \
-    -DHDF5_C_COMPILER_EXECUTABLE=/nonexistent -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$rt" \
-    -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$rt" -DCMAKE_MODULE_LINKER_FLAGS="-Wl,-rpath-link,$rt" > $out/build.log 2>&1 &&
-    if [[ $tests == ON ]]; then
-      cmake --build build-cuda -j16 --target seqrec seqrec_tests >> $out/build.log 2>&1
-    else
-      cmake --build build-cuda -j16 >> $out/build.log 2>&1
-    fi || { tail -40 $out/build.log; return 1; }
+  # nccl.h for the NCCL backend: the nvidia-nccl wheel beside PyTorch's.
+  nccl=$(python3 -c 'import glob, os, torch
+hits = glob.glob(os.path.join(os.path.dirname(os.path.dirname(torch.__file__)), "nvidia", "**", "nccl.h"), recursive=True)
+print(os.path.dirname(hits[0]) if hits else "")')
+  configure_and_build() {
+    cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DSEQREC_BUILD_TESTS=$tests -DSEQREC_BUILD_BENCHMARKS=OFF \
+      -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DHDF5_ROOT=$deps/usr/lib/x86_64-linux-gnu/hdf5/serial \
+      -DGTest_DIR=$deps/usr/lib/x86_64-linux-gnu/cmake/GTest \
+      -DZLIB_INCLUDE_DIR=$deps/usr/include -DZLIB_LIBRARY=$rt/libz.so.1 \
+      -DHDF5_C_COMPILER_EXECUTABLE=/nonexistent -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$rt" \
+      -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$rt" -DCMAKE_MODULE_LINKER_FLAGS="-Wl,-rpath-link,$rt" "$@" >> $out/build.log 2>&1 &&
+      if [[ $tests == ON ]]; then
+        cmake --build build-cuda -j16 --target seqrec seqrec_tests >> $out/build.log 2>&1
+      else
+        cmake --build build-cuda -j16 >> $out/build.log 2>&1
+      fi
+  }
+  : > $out/build.log
+  echo "nccl.h: ${nccl:-not found}"
+  # The NCCL backend has never been built here before: if it breaks the build, build without it.
+  configure_and_build -DSEQREC_NCCL=ON ${nccl:+-DSEQREC_NCCL_INCLUDE=$nccl} || {
+    echo "build with NCCL failed ($out/build-nccl.log): building without it"
+    mv $out/build.log $out/build-nccl.log
+    grep -m5 "error" $out/build-nccl.log
+    configure_and_build -DSEQREC_NCCL=OFF
+  } || { tail -40 $out/build.log; return 1; }
   run build-cuda/seqrec list > /dev/null || { echo "seqrec does not start"; return 1; }
 }

@@ -3,6 +3,7 @@
 // loopback TCPStore (distributed.h keeps the group per thread).
 #include <exception>
 #include <functional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -10,8 +11,9 @@
 
 namespace seqrec::testing {
 
-/// Runs fn(rank) on `world` threads, each in a Gloo group of `world`; rethrows a rank's error.
-inline void on_ranks(int world, const std::function<void(int)>& fn) {
+/// Runs fn(rank) on `world` threads, each in a group of `world` over `backend`; rethrows a
+/// rank's error.
+inline void on_ranks(int world, const std::function<void(int)>& fn, const std::string& backend = "gloo") {
   int port = 0;
   auto server = dist::local_store(world, 60, &port);
   std::vector<std::exception_ptr> errors(world);
@@ -19,7 +21,7 @@ inline void on_ranks(int world, const std::function<void(int)>& fn) {
   for (int r = 0; r < world; ++r)
     threads.emplace_back([&, r] {
       try {
-        dist::Scope group(r == 0 ? server : dist::store_client(port, 60), r, world, "gloo", 60);
+        dist::Scope group(r == 0 ? server : dist::store_client(port, 60), r, world, backend, 60);
         fn(r);
       } catch (...) {
         errors[r] = std::current_exception();

@@ -102,6 +102,7 @@ TEST(Cli, UsageErrors) {
   CliRun list = seqrec_cli("list");
   EXPECT_EQ(list.code, 0);
   EXPECT_NE(list.out.find("cce  [builtin]"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("data-parallel backends: gloo"), std::string::npos) << list.out;
 }
 
 TEST(Cli, AFullDiskIsOneLineAndLeavesNoResult) {
@@ -302,6 +303,11 @@ TEST(Cli, ATrainerWithoutADataParallelStepIsRefused) {
                         " --sasrec.hidden-size 8 --epochs 1 --loss bce --trainer atsrec");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("seqrec: error: --trainer atsrec does not run data-parallel"), std::string::npos) << r.out;
+  // NCCL reduces on GPUs: asked for on the CPU, every rank stops before the rendezvous.
+  CliRun nccl = seqrec_cli("launch -n 2 -- train --data " + dir.file("m.txt") + " --dist.backend nccl");
+  EXPECT_EQ(nccl.code, 1) << nccl.out;
+  EXPECT_NE(nccl.out.find("seqrec: error: --dist.backend nccl reduces on GPUs: it needs --device cuda (gloo runs on the CPU)"),
+            std::string::npos) << nccl.out;
   CliRun help = seqrec_cli("launch --help", false);
   EXPECT_EQ(help.code, 0) << help.out;
   EXPECT_NE(help.out.find("usage: seqrec launch -n N"), std::string::npos) << help.out;

@@ -1,17 +1,22 @@
 // The device path: on a CUDA build with a GPU, the fused softmax CE (whole and item-blocked),
-// the evaluator and a training step must agree with the CPU. Without a GPU every test here
+// the evaluator and a training step must agree with the CPU, and the NCCL backend must run
+// its collectives (one rank: a lent machine has one GPU). Without a GPU every test here
 // skips (CI is CPU-only; scripts/gpu_check.sh runs them on a lent GPU machine).
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+
 #include "baselines/losses/softmax_ce.h"
 #include "seqrec/batch.h"
+#include "seqrec/distributed.h"
 #include "seqrec/evaluator.h"
 #include "seqrec/experiment.h"
 #include "seqrec/registry.h"
 #include "seqrec/sampler.h"
 #include "seqrec/trainer.h"
+#include "ranks.h"
 #include "test_util.h"
 
 using namespace seqrec;
@@ -121,4 +126,28 @@ TEST(Cuda, AnEpochsLossIsReadOnceAndMatchesTheCpu) {
   const double cpu = epoch_loss("cpu"), gpu = epoch_loss("cuda");
   EXPECT_TRUE(std::isfinite(gpu));
   EXPECT_NEAR(gpu, cpu, 1e-3 * std::abs(cpu));
+}
+
+TEST(Cuda, NcclGroupOfOneReducesDeviceAndHostTensors) {
+  // A smoke test of the NCCL backend: a lent machine has one GPU and NCCL takes one rank per
+  // GPU, so one rank it is. Its collectives are the identity; they must run on the GPU and
+  // give host tensors (the evaluator's ranks) back through their copies there.
+  SKIP_WITHOUT_CUDA();
+  const std::vector<std::string> built = dist::backends();
+  if (std::find(built.begin(), built.end(), "nccl") == built.end()) GTEST_SKIP() << "this build has no NCCL";
+  seqrec::testing::on_ranks(1, [](int) {
+    EXPECT_EQ(dist::backend(), "nccl");
+    EXPECT_EQ(dist::sum({1.5, 2.0}), (std::vector<double>{1.5, 2.0}));
+    const torch::Tensor a = torch::arange(5, torch::kFloat), t = torch::arange(6, torch::kFloat).view({2, 3}).t();
+    const torch::Tensor ranks = torch::arange(7, torch::kLong);
+    std::vector<torch::Tensor> ts{a.to(kCuda), ranks.clone(), t.to(kCuda).t().contiguous().t()};
+    dist::all_reduce_sum(ts);
+    EXPECT_TRUE(ts[0].is_cuda() && !ts[1].is_cuda());
+    EXPECT_TRUE(torch::equal(ts[0].cpu(), a));
+    EXPECT_TRUE(torch::equal(ts[1], ranks));
+    EXPECT_TRUE(torch::equal(ts[2].cpu(), t));
+    torch::Tensor b = torch::arange(3, torch::kInt);
+    dist::broadcast({b});
+    EXPECT_TRUE(torch::equal(b, torch::arange(3, torch::kInt)));
+  }, "nccl");
 }

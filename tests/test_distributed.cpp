@@ -1,6 +1,7 @@
 // Data parallelism over c10d/Gloo (distributed.h): the launch variables, how a global batch
 // is shared out, and that N ranks take exactly the single-process step and evaluation.
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -223,15 +224,35 @@ TEST(DataParallel, CollectivesAreTheIdentityWithoutAGroup) {
     EXPECT_EQ(dist::any(r == 2), true);
     EXPECT_EQ(dist::any(false), false);
     // Buckets: mixed dtypes and sizes over several collectives give every tensor's sum.
+    // A transposed (non-contiguous) tensor is reduced through a copy and written back.
     std::vector<torch::Tensor> ts{torch::full({5}, r + 1.0), torch::full({2, 2}, r + 1, torch::kLong),
-                                  torch::full({4}, 2.0 * r, torch::kDouble), torch::full({3}, 1.0)};
+                                  torch::full({4}, 2.0 * r, torch::kDouble), torch::full({3}, 1.0),
+                                  (torch::arange(6, torch::kFloat) * (r + 1)).view({2, 3}).t()};
     dist::all_reduce_sum(ts, /*bucket_bytes=*/24);
     EXPECT_TRUE(torch::equal(ts[0], torch::full({5}, 6.0)));
     EXPECT_TRUE(torch::equal(ts[1], torch::full({2, 2}, 6, torch::kLong)));
     EXPECT_TRUE(torch::equal(ts[2], torch::full({4}, 6.0, torch::kDouble)));
     EXPECT_TRUE(torch::equal(ts[3], torch::full({3}, 3.0)));
-    torch::Tensor b = torch::full({2}, static_cast<float>(r));
-    dist::broadcast({b}, 1);
+    EXPECT_TRUE(torch::equal(ts[4], (torch::arange(6, torch::kFloat) * 6).view({2, 3}).t()));
+    torch::Tensor b = torch::full({2}, static_cast<float>(r)), bt = (torch::arange(4, torch::kDouble) + r).view({2, 2}).t();
+    dist::broadcast({b, bt}, 1);
     EXPECT_TRUE(torch::equal(b, torch::full({2}, 1.0f)));
+    EXPECT_TRUE(torch::equal(bt, (torch::arange(4, torch::kDouble) + 1).view({2, 2}).t()));
   });
+}
+
+TEST(DataParallel, BackendsThisBuildLacksStopWithOneLine) {
+  int port = 0;
+  auto store = dist::local_store(1, 5, &port);
+  const std::vector<std::string> built = dist::backends();
+  EXPECT_NE(std::find(built.begin(), built.end(), "gloo"), built.end()) << "CI builds with libgloo-dev";
+  if (std::find(built.begin(), built.end(), "nccl") == built.end())
+    EXPECT_EQ(error_of([&] { dist::Scope s(store, 0, 1, "nccl", 5); }),
+              "--dist.backend nccl: this seqrec was built without NCCL (it needs a CUDA LibTorch and nccl.h); use gloo");
+  EXPECT_EQ(error_of([&] { dist::Scope s(store, 0, 1, "mpi", 5); }), "--dist.backend mpi: gloo or nccl");
+  EXPECT_EQ(dist::backend(), "") << "a refused group leaves none behind";
+  if (!torch::cuda::is_available()) {
+    const std::string e = error_of([] { dist::use_local_gpu(0); });
+    EXPECT_TRUE(e == "--device cuda: this LibTorch build has no CUDA" || e == "--device cuda: no CUDA device on this host") << e;
+  }
 }

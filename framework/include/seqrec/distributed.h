@@ -7,7 +7,8 @@
 ///
 /// A process joins a group with a `Scope`; the functions below act on the calling thread's
 /// group and are the identity (or a no-op) when there is none, so single-process code paths
-/// are unchanged. Gloo (CPU) is the backend of Debian's LibTorch; CUDA builds add NCCL.
+/// are unchanged. Gloo (CPU) is the backend of Debian's LibTorch; CUDA builds where nccl.h is
+/// found add NCCL (one GPU per rank: host tensors reach it through a copy on the rank's GPU).
 #include <torch/csrc/distributed/c10d/Store.hpp>
 #include <torch/types.h>
 
@@ -40,8 +41,9 @@ std::string first_slurm_host(const std::string& nodelist);
 class Scope {
  public:
   /// Joins through `store` (rank 0's TCPStore or any other c10d store) with `backend`
-  /// ("gloo"; "nccl" on CUDA builds); collectives that take longer than `timeout_seconds`
-  /// fail (a dead peer then ends the others with one line).
+  /// ("gloo"; "nccl" on CUDA builds, on the current CUDA device: see use_local_gpu);
+  /// collectives that take longer than `timeout_seconds` fail (Gloo: a dead peer then ends
+  /// the others with one line; NCCL: its watchdog ends the process).
   Scope(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, const std::string& backend,
         double timeout_seconds);
   /// Rendezvous from a JobEnv: rank 0 serves the TCPStore at master_addr:master_port.
@@ -61,10 +63,20 @@ c10::intrusive_ptr<c10d::Store> local_store(int world, double timeout_seconds, i
 /// A client of the TCPStore at 127.0.0.1:`port`.
 c10::intrusive_ptr<c10d::Store> store_client(int port, double timeout_seconds);
 
+/// The backends this build has: "gloo" (with Gloo's headers), "nccl" (CUDA LibTorch with nccl.h).
+std::vector<std::string> backends();
+
+/// Makes GPU `local_rank` (modulo the host's GPUs) this process's current CUDA device, so
+/// `--device cuda` means the rank's own GPU (torchrun's convention). One-line Error without CUDA.
+void use_local_gpu(int local_rank);
+
 bool active();     ///< this thread is in a group of more than one process
 int rank();        ///< 0 without a group
 int world();       ///< 1 without a group
 std::string backend();
+
+// The collectives below are the identity without a group; a group of one runs them through
+// its backend all the same (tests check a backend that way on one GPU).
 
 /// Sums `values` over the ranks (returned on every rank).
 std::vector<double> sum(std::vector<double> values);

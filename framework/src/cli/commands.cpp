@@ -302,6 +302,9 @@ int run_cli(const std::vector<std::string>& args) {
       std::cout << "plugins loaded:";
       for (const auto& p : loaded_plugins()) std::cout << " " << p;
       std::cout << (loaded_plugins().empty() ? " none\n" : "\n");
+      std::cout << "data-parallel backends:";
+      for (const auto& b : dist::backends()) std::cout << " " << b;
+      std::cout << (dist::backends().empty() ? " none (one process only)\n" : "\n");
       return 0;
     }
     // A process that seqrec launch, torchrun or Slurm started as one of several joins its job.
@@ -309,6 +312,9 @@ int run_cli(const std::vector<std::string>& args) {
     std::unique_ptr<dist::Scope> group;
     if (job.world > 1) {
       if (cmd != "train" && cmd != "eval") throw Error(cmd + " runs as one process (data parallel covers train and eval)");
+      if (c.str("dist.backend") == "nccl" && c.str("device").rfind("cuda", 0) != 0)
+        throw Error("--dist.backend nccl reduces on GPUs: it needs --device cuda (gloo runs on the CPU)");
+      if (c.str("device") == "cuda") dist::use_local_gpu(job.local_rank);
       group = std::make_unique<dist::Scope>(job, c.str("dist.backend"), c.real("dist.timeout"));
       if (job.rank > 0) c.set("progress", "none");
     }

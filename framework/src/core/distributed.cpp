@@ -1,32 +1,42 @@
 #include "seqrec/distributed.h"
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
 #ifdef USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
 #else
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #endif
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <optional>
 
 #include "seqrec/error.h"
 
 namespace seqrec::dist {
 
-// The group is held as its backend's own class: Gloo's is a ProcessGroup in LibTorch 1.x and a
-// c10d::Backend (which a ProcessGroup wraps) in 2.x, with the same collectives in both.
-#ifdef USE_C10D_GLOO
-using Backend = c10d::ProcessGroupGloo;
+// Gloo's and NCCL's groups are ProcessGroups in LibTorch 1.x and c10d::Backends (which a
+// ProcessGroup wraps) in 2.x, with the same collectives in both.
+#if TORCH_VERSION_MAJOR >= 2
+using Backend = c10d::Backend;
 #else
-using Backend = c10d::ProcessGroup;  // never made: without Gloo a Scope throws
+using Backend = c10d::ProcessGroup;
 #endif
 
 struct Scope::Group {
   c10::intrusive_ptr<Backend> pg;
   int rank = 0, world = 1;
   std::string backend;
+  std::optional<torch::Device> device;  ///< where the backend reduces (NCCL: this rank's GPU); unset: in place
 };
 
 namespace {
@@ -119,15 +129,10 @@ c10::intrusive_ptr<c10d::Store> store_client(int port, double timeout_seconds) {
   return c10::make_intrusive<c10d::TCPStore>("127.0.0.1", o);
 }
 
-Scope::Scope(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, const std::string& backend,
-             double timeout_seconds)
-    : group_(std::make_unique<Group>()), previous_(g_current) {
-  if (backend != "gloo")
-    throw Error("--dist.backend " + backend + ": this LibTorch build offers gloo only" +
-                (backend == "nccl" ? " (NCCL needs a CUDA build)" : ""));
-#ifndef USE_C10D_GLOO
-  throw Error("this seqrec was built without Gloo's headers (libgloo-dev): it runs as one process only");
-#else
+namespace {
+
+#ifdef USE_C10D_GLOO
+c10::intrusive_ptr<Backend> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, double timeout_seconds) {
   auto options = c10d::ProcessGroupGloo::Options::create(millis(timeout_seconds));
   // Loopback jobs (seqrec launch, tests) talk over 127.0.0.1; others over the interface that
   // this host's name resolves to, or GLOO_SOCKET_IFNAME's.
@@ -140,8 +145,41 @@ Scope::Scope(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, 
   else
     options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
   options->threads = 1;
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
+}
+#endif
+
+#ifdef USE_C10D_NCCL
+c10::intrusive_ptr<Backend> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, double timeout_seconds) {
+  auto options = c10d::ProcessGroupNCCL::Options::create();
+  options->timeout = millis(timeout_seconds);
+  return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, options);
+}
+#endif
+
+}  // namespace
+
+Scope::Scope(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, const std::string& backend,
+             double timeout_seconds)
+    : group_(std::make_unique<Group>()), previous_(g_current) {
+  if (backend != "gloo" && backend != "nccl") throw Error("--dist.backend " + backend + ": gloo or nccl");
+#ifndef USE_C10D_GLOO
+  if (backend == "gloo") throw Error("this seqrec was built without Gloo's headers (libgloo-dev): --dist.backend gloo is unavailable");
+#endif
+#ifndef USE_C10D_NCCL
+  if (backend == "nccl")
+    throw Error("--dist.backend nccl: this seqrec was built without NCCL (it needs a CUDA LibTorch and nccl.h); use gloo");
+#endif
   try {
-    group_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, options);
+#ifdef USE_C10D_GLOO
+    if (backend == "gloo") group_->pg = gloo_group(store, rank, world, timeout_seconds);
+#endif
+#ifdef USE_C10D_NCCL
+    if (backend == "nccl") {
+      group_->pg = nccl_group(store, rank, world, timeout_seconds);
+      group_->device = torch::Device(torch::kCUDA, c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->getDevice().index());
+    }
+#endif
   } catch (const std::exception& e) {
     throw Error("data-parallel rank " + std::to_string(rank) + " of " + std::to_string(world) +
                 ": could not join the process group (" + first_line(e.what()) + ")");
@@ -150,7 +188,27 @@ Scope::Scope(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, 
   group_->world = world;
   group_->backend = backend;
   g_current = group_.get();
+}
+
+std::vector<std::string> backends() {
+  std::vector<std::string> out;
+#ifdef USE_C10D_GLOO
+  out.push_back("gloo");
 #endif
+#ifdef USE_C10D_NCCL
+  out.push_back("nccl");
+#endif
+  return out;
+}
+
+void use_local_gpu(int local_rank) {
+  if (!c10::impl::hasDeviceGuardImpl(c10::DeviceType::CUDA)) throw Error("--device cuda: this LibTorch build has no CUDA");
+  const c10::impl::DeviceGuardImplInterface* cuda = c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA);
+  const int count = static_cast<int>(cuda->deviceCount());
+  if (count < 1) throw Error("--device cuda: no CUDA device on this host");
+  // torchrun's convention: the local rank picks the GPU. With more ranks than GPUs on a host
+  // the ranks share them round robin (Gloo reduces that; NCCL refuses two ranks on one GPU).
+  cuda->setDevice(c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(local_rank % count)));
 }
 
 namespace {
@@ -180,8 +238,14 @@ int rank() { return g_current ? g_current->rank : 0; }
 int world() { return g_current ? g_current->world : 1; }
 std::string backend() { return g_current ? g_current->backend : ""; }
 
+namespace {
+/// NCCL reduces on its GPU: a tensor elsewhere (a host buffer of ranks) goes through a copy there.
+bool staged(const torch::Tensor& t) { return g_current->device && t.device() != *g_current->device; }
+torch::Device reduce_device(const torch::Tensor& t) { return g_current->device.value_or(t.device()); }
+}  // namespace
+
 std::vector<double> sum(std::vector<double> values) {
-  if (!active() || values.empty()) return values;
+  if (!g_current || values.empty()) return values;
   torch::Tensor t = torch::tensor(values, torch::kDouble);
   all_reduce_sum({t});
   return std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
@@ -190,7 +254,7 @@ std::vector<double> sum(std::vector<double> values) {
 bool any(bool flag) { return sum({flag ? 1.0 : 0.0})[0] > 0; }
 
 void all_reduce_sum(const std::vector<torch::Tensor>& tensors, int64_t bucket_bytes) {
-  if (!active()) return;
+  if (!g_current) return;
   torch::NoGradGuard no_grad;
   // Buckets of one dtype and device, in the tensors' order.
   size_t i = 0;
@@ -206,13 +270,13 @@ void all_reduce_sum(const std::vector<torch::Tensor>& tensors, int64_t bucket_by
       bucket.push_back(t);
       bytes += t.numel() * t.element_size();
     }
-    if (bucket.size() == 1 && bucket[0].is_contiguous()) {
+    if (bucket.size() == 1 && bucket[0].is_contiguous() && !staged(bucket[0])) {
       std::vector<torch::Tensor> one{bucket[0]};
       run("all-reduce", [&] { return g_current->pg->allreduce(one); });
     } else {
       std::vector<torch::Tensor> flat;
       for (const torch::Tensor& t : bucket) flat.push_back(t.reshape(-1));
-      std::vector<torch::Tensor> buffer{torch::cat(flat)};
+      std::vector<torch::Tensor> buffer{torch::cat(flat).to(reduce_device(bucket[0]))};
       run("all-reduce", [&] { return g_current->pg->allreduce(buffer); });
       int64_t at = 0;
       for (const torch::Tensor& t : bucket) {
@@ -225,19 +289,20 @@ void all_reduce_sum(const std::vector<torch::Tensor>& tensors, int64_t bucket_by
 }
 
 void broadcast(const std::vector<torch::Tensor>& tensors, int root) {
-  if (!active()) return;
+  if (!g_current) return;
   torch::NoGradGuard no_grad;
   for (const torch::Tensor& t : tensors) {
-    std::vector<torch::Tensor> one{t.is_contiguous() ? t : t.contiguous()};
+    const bool in_place = t.is_contiguous() && !staged(t);
+    std::vector<torch::Tensor> one{in_place ? t : t.contiguous().to(reduce_device(t))};
     c10d::BroadcastOptions o;
     o.rootRank = root;
     run("broadcast", [&] { return g_current->pg->broadcast(one, o); });
-    if (!t.is_contiguous()) t.copy_(one[0]);
+    if (!in_place) t.copy_(one[0]);
   }
 }
 
 void all_reduce_gradients(const std::vector<torch::Tensor>& parameters) {
-  if (!active()) return;
+  if (!g_current) return;
   std::vector<torch::Tensor> grads;
   for (const torch::Tensor& p : parameters) {
     torch::Tensor& g = const_cast<torch::Tensor&>(p).mutable_grad();
