@@ -29,11 +29,7 @@ print(os.path.dirname(hits[0]) if hits else "")')
       -DZLIB_INCLUDE_DIR=$deps/usr/include -DZLIB_LIBRARY=$rt/libz.so.1 \
       -DHDF5_C_COMPILER_EXECUTABLE=/nonexistent -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$rt" \
       -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$rt" -DCMAKE_MODULE_LINKER_FLAGS="-Wl,-rpath-link,$rt" "$@" >> $out/build.log 2>&1 &&
-      if [[ $tests == ON ]]; then
-        cmake --build build-cuda -j16 --target seqrec seqrec_tests >> $out/build.log 2>&1
-      else
-        cmake --build build-cuda -j16 >> $out/build.log 2>&1
-      fi
+      cmake --build build-cuda -j16 --target seqrec >> $out/build.log 2>&1
   }
   : > $out/build.log
   echo "nccl.h: ${nccl:-not found}"
@@ -45,4 +41,10 @@ print(os.path.dirname(hits[0]) if hits else "")')
     configure_and_build -DSEQREC_NCCL=OFF
   } || { tail -40 $out/build.log; return 1; }
   run build-cuda/seqrec list > /dev/null || { echo "seqrec does not start"; return 1; }
+  # The tests were never built against PyTorch 2.x before: if they fail, the timings still run.
+  if [[ $tests == ON ]] && ! cmake --build build-cuda -j16 --target seqrec_tests >> $out/build.log 2>&1; then
+    echo "the tests did not build ($out/build.log):"
+    grep -m5 "error" $out/build.log
+  fi
+  return 0
 }

@@ -35,6 +35,7 @@ else
   echo "no GPU here: the CPU-checkable parts (device tests skip; $epochs epoch(s) on the CPU)"
 fi
 echo "built in $(( $(date +%s) - t0 )) s"
+run $bin list | grep "^data-parallel backends" | tee $out/backends.txt
 run $tests --gtest_filter='Cuda.*' > $out/cuda-tests.log 2>&1
 echo "device tests: exit $?: $(grep -c '^\[       OK' $out/cuda-tests.log) passed, $(grep -cE '^\[  FAILED  \] Cuda.*\([0-9]+ ms\)' $out/cuda-tests.log) failed, $(grep -cE '^\[  SKIPPED \] Cuda.*\([0-9]+ ms\)' $out/cuda-tests.log) skipped ($out/cuda-tests.log)"
 # name | config | extra arguments
@@ -88,6 +89,7 @@ def timed(seconds):  # the first epoch warms up (allocator, kernels) unless it i
     return seconds[1:] if len(seconds) > 1 else seconds
 rows, summary = [], {"device": device, "epochs": epochs, "threads": threads, "runs": {}}
 if os.path.exists(f"{out}/gpu.txt"): summary["gpu"] = open(f"{out}/gpu.txt").read().strip()
+if os.path.exists(f"{out}/backends.txt"): summary["data_parallel_backends"] = open(f"{out}/backends.txt").read().split(":")[-1].split()
 for name in ["sasrec-cce-packed", "sasrec-cce-padded", "sasrec-cce-padded-bf16", "elecrec-packed", "elecrec-padded",
              "elecrec-padded-bf16"]:
     if not os.path.exists(f"{out}/{name}.json"): continue
