@@ -34,12 +34,14 @@ print(os.path.dirname(hits[0]) if hits else "")')
   : > $out/build.log
   echo "nccl.h: ${nccl:-not found}"
   # The NCCL backend has never been built here before: if it breaks the build, build without it.
-  configure_and_build -DSEQREC_NCCL=ON ${nccl:+-DSEQREC_NCCL_INCLUDE=$nccl} || {
+  # (Without nccl.h the first build has no NCCL in it, and a second would fail the same way.)
+  if ! configure_and_build -DSEQREC_NCCL=ON ${nccl:+-DSEQREC_NCCL_INCLUDE=$nccl}; then
+    [[ -n $nccl ]] || { tail -40 $out/build.log; return 1; }
     echo "build with NCCL failed ($out/build-nccl.log): building without it"
     mv $out/build.log $out/build-nccl.log
     grep -m5 "error" $out/build-nccl.log
-    configure_and_build -DSEQREC_NCCL=OFF
-  } || { tail -40 $out/build.log; return 1; }
+    configure_and_build -DSEQREC_NCCL=OFF || { tail -40 $out/build.log; return 1; }
+  fi
   run build-cuda/seqrec list > /dev/null || { echo "seqrec does not start"; return 1; }
   # The tests were never built against PyTorch 2.x before: if they fail, the timings still run.
   if [[ $tests == ON ]] && ! cmake --build build-cuda -j16 --target seqrec_tests >> $out/build.log 2>&1; then

@@ -302,9 +302,10 @@ int run_cli(const std::vector<std::string>& args) {
       std::cout << "plugins loaded:";
       for (const auto& p : loaded_plugins()) std::cout << " " << p;
       std::cout << (loaded_plugins().empty() ? " none\n" : "\n");
+      const std::vector<std::string> backends = dist::backends();
       std::cout << "data-parallel backends:";
-      for (const auto& b : dist::backends()) std::cout << " " << b;
-      std::cout << (dist::backends().empty() ? " none (one process only)\n" : "\n");
+      for (const auto& b : backends) std::cout << " " << b;
+      std::cout << (backends.empty() ? " none (one process only)\n" : "\n");
       return 0;
     }
     // A process that seqrec launch, torchrun or Slurm started as one of several joins its job.

@@ -15,6 +15,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -163,13 +164,11 @@ Scope::Scope(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, 
              double timeout_seconds)
     : group_(std::make_unique<Group>()), previous_(g_current) {
   if (backend != "gloo" && backend != "nccl") throw Error("--dist.backend " + backend + ": gloo or nccl");
-#ifndef USE_C10D_GLOO
-  if (backend == "gloo") throw Error("this seqrec was built without Gloo's headers (libgloo-dev): --dist.backend gloo is unavailable");
-#endif
-#ifndef USE_C10D_NCCL
-  if (backend == "nccl")
-    throw Error("--dist.backend nccl: this seqrec was built without NCCL (it needs a CUDA LibTorch and nccl.h); use gloo");
-#endif
+  const std::vector<std::string> built = backends();
+  if (std::find(built.begin(), built.end(), backend) == built.end())
+    throw Error(backend == "nccl"
+                    ? "--dist.backend nccl: this seqrec was built without NCCL (it needs a CUDA LibTorch and nccl.h); use gloo"
+                    : "this seqrec was built without Gloo's headers (libgloo-dev): --dist.backend gloo is unavailable");
   try {
 #ifdef USE_C10D_GLOO
     if (backend == "gloo") group_->pg = gloo_group(store, rank, world, timeout_seconds);
