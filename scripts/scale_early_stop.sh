@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Issue 15's million-item training to early stop: a generated log (seqrec generate), then on it
+#   - popularity (the floor to beat);
+#   - SASRec+CCE, the full softmax over the whole catalogue (--item-block 0: the automatic block);
+#   - SASRec with sampled softmax + logQ, 256 shared negatives from the training popularity (the
+#     usual way around a large catalogue),
+# each until early stop (patience 3) or the deadline. A rerun continues each training from its
+# state (--resume), so a training longer than a session ends over several; a finished one is kept.
+# Writes OUT/NAME-{pop,cce,sampled_softmax}.{json,log} and the table OUT/NAME.md.
+# Usage: scripts/scale_early_stop.sh OUT
+# env: BIN (build/seqrec), WORK (/tmp/seqrec-scale: the log and its cache), DEVICE (cpu), THREADS (1),
+#      USERS (5000), ITEMS (1700000), MIN_LEN (1000), MAX_LEN (3000): the defaults give 1,018,331
+#      items in 10.0 M interactions, long histories over a large catalogue as in music listening;
+#      BUDGET (seconds; 0: no deadline; else each training gets half of what is left after popularity).
+set -uo pipefail
+out=$1 bin=${BIN:-build/seqrec} work=${WORK:-/tmp/seqrec-scale} device=${DEVICE:-cpu} threads=${THREADS:-1}
+users=${USERS:-5000} items=${ITEMS:-1700000} min_len=${MIN_LEN:-1000} max_len=${MAX_LEN:-3000} budget=${BUDGET:-0}
+t0=$(date +%s)
+mkdir -p "$out" "$work"
+name=u$users-l$min_len-$max_len-i$items-$device
+data=$work/gen-u$users-l$min_len-$max_len-i$items.inter
+[[ -f $data ]] || "$bin" generate --out "$data" --users "$users" --items "$items" --min-len "$min_len" \
+  --max-len "$max_len" --seed 1 > /dev/null || exit 1
+common=(--data "$data" --cache-dir "$work/cache" --device "$device" --threads "$threads" --max-len 20)
+[[ -f $out/$name-pop.json ]] || "$bin" train "${common[@]}" --model pop --output "$out/$name-pop.json" > "$out/$name-pop.log" 2>&1
+half=0 && ((budget > 0)) && half=$(( (budget - ($(date +%s) - t0) - 30) / 2 ))
+for loss in cce sampled_softmax; do
+  [[ -f $out/$name-$loss.json ]] && continue
+  proposal=() && [[ $loss == sampled_softmax ]] && proposal=(--sampled-softmax.proposal popularity)
+  deadline=() && ((half > 0)) && deadline=(timeout -k 30 "$half")
+  "${deadline[@]}" "$bin" train "${common[@]}" --sasrec.hidden-size 64 --batching padded --patience 3 --progress lines \
+    --item-block 0 --loss $loss "${proposal[@]}" --resume --output "$out/$name-$loss.json" >> "$out/$name-$loss.log" 2>&1 ||
+    echo "$loss: stopped at the deadline or failed: $(tail -1 "$out/$name-$loss.log")"
+done
+python3 - "$out" "$name" > "$out/$name.md" <<'PY'
+import json, os, sys
+out, name = sys.argv[1:]
+rows, data = [], None
+for m in ["pop", "cce", "sampled_softmax"]:
+    f = f"{out}/{name}-{m}.json"
+    if not os.path.exists(f):
+        rows.append(f"| {m} | no result yet (see {name}-{m}.log) |||||||||")
+        continue
+    r = json.load(open(f))
+    data, t, s, c = r["dataset"], r["timing"], r["seqrec"], r["config"]
+    label = "popularity" if m == "pop" else f"SASRec + {r['loss']}"
+    epochs = "" if m == "pop" else f"{r['best_epoch']} / {r['epochs_run']}"
+    per_epoch = "" if m == "pop" else f"{t['epoch_seconds_mean']:.1f}"
+    valid = "" if m == "pop" else f"{t['valid_eval_seconds_mean']:.1f}"
+    rows.append(f"| {label} | {epochs} | {per_epoch} | {valid} | {t['test_eval_seconds']:.1f} | "
+                f"{r['peak_rss_bytes'] / 2**30:.2f} | {r['test']['hit@10']:.4f} | {r['test']['ndcg@10']:.4f} | "
+                f"{c['device']}, {c['threads']} thread(s) | {s['commit'][:7]}{' (dirty)' if s['dirty'] else ''} |")
+print(f"# SASRec over a million-item catalogue, trained to early stop\n")
+print("Made by `scripts/scale_early_stop.sh`." + (f" Generated log: {data['users']:,} users, {data['items']:,} items, "
+      f"{data['interactions']:,} interactions; hidden 64, max length 20, padded batches of 256, patience 3 on "
+      "validation NDCG@20; full ranking over the whole catalogue (leave-one-out, the reference protocol)." if data else ""))
+print("\n| method | best / last epoch | epoch s | validation s | test s | peak RSS GiB | test HIT@10 | test NDCG@10 | device | seqrec |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+print("\n".join(rows))
+PY
+cat "$out/$name.md"
+echo "done in $(( $(date +%s) - t0 )) s"
