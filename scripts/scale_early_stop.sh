@@ -6,7 +6,8 @@
 #     usual way around a large catalogue),
 # each until early stop (patience 3) or the deadline. A rerun continues each training from its
 # state (--resume), so a training longer than a session ends over several; a finished one is kept.
-# Writes OUT/NAME-{pop,cce,sampled_softmax}.{json,log} and the table OUT/NAME.md.
+# Writes OUT/NAME-{pop,cce,sampled_softmax}.{json,log,ranks.h5} and the table OUT/NAME.md
+# (`seqrec table OUT/NAME-*.json` tests the methods against each other on the per-user ranks).
 # Usage: scripts/scale_early_stop.sh OUT
 # env: BIN (build/seqrec), WORK (/tmp/seqrec-scale: the log and its cache), DEVICE (cpu), THREADS (1),
 #      USERS (5000), ITEMS (1700000), MIN_LEN (1000), MAX_LEN (3000): the defaults give 1,018,331
@@ -22,14 +23,15 @@ data=$work/gen-u$users-l$min_len-$max_len-i$items.inter
 [[ -f $data ]] || "$bin" generate --out "$data" --users "$users" --items "$items" --min-len "$min_len" \
   --max-len "$max_len" --seed 1 > /dev/null || exit 1
 common=(--data "$data" --cache-dir "$work/cache" --device "$device" --threads "$threads" --max-len 20)
-[[ -f $out/$name-pop.json ]] || "$bin" train "${common[@]}" --model pop --output "$out/$name-pop.json" > "$out/$name-pop.log" 2>&1
+[[ -f $out/$name-pop.json ]] || "$bin" train "${common[@]}" --model pop --ranks "$out/$name-pop.ranks.h5" --output "$out/$name-pop.json" \
+  > "$out/$name-pop.log" 2>&1
 half=0 && ((budget > 0)) && half=$(( (budget - ($(date +%s) - t0) - 30) / 2 ))
 for loss in cce sampled_softmax; do
   [[ -f $out/$name-$loss.json ]] && continue
   proposal=() && [[ $loss == sampled_softmax ]] && proposal=(--sampled-softmax.proposal popularity)
   deadline=() && ((half > 0)) && deadline=(timeout -k 30 "$half")
   "${deadline[@]}" "$bin" train "${common[@]}" --sasrec.hidden-size 64 --batching padded --patience 3 --progress lines \
-    --item-block 0 --loss $loss "${proposal[@]}" --resume --output "$out/$name-$loss.json" >> "$out/$name-$loss.log" 2>&1 ||
+    --item-block 0 --loss $loss "${proposal[@]}" --resume --ranks "$out/$name-$loss.ranks.h5" --output "$out/$name-$loss.json" >> "$out/$name-$loss.log" 2>&1 ||
     echo "$loss: stopped at the deadline or failed: $(tail -1 "$out/$name-$loss.log")"
 done
 python3 - "$out" "$name" > "$out/$name.md" <<'PY'
