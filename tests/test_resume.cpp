@@ -5,13 +5,16 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "seqrec/build_info.h"
 #include "seqrec/dataset.h"
+#include "seqrec/progress.h"
 #include "test_util.h"
 
 using namespace seqrec;
@@ -101,6 +104,26 @@ const std::string kMethods[] = {"--loss cce", "--loss bce", "--model bert4rec --
 const char* const kMethodNames[] = {"SASRecCCE", "SASRecBCE", "BERT4Rec", "GenNi", "ATSRec", "ElecRec"};
 std::string method_name(const ::testing::TestParamInfo<std::string>& info) { return kMethodNames[info.index]; }
 INSTANTIATE_TEST_SUITE_P(Methods, Resume, ::testing::ValuesIn(kMethods), method_name);
+
+TEST(ResumeProgress, AResumedEpochsTimeToGoCountsOnlyTheStepsItRan) {
+  // 16 of 20 steps were done before the resume; this process ran one in about 1.1 s, so the
+  // three left take about 3.3 s (counting the 16 as its own would say 0 s).
+  set_progress("lines", 0);
+  ::testing::internal::CaptureStderr();
+  {
+    Progress p("epoch 2", 20, "seq", /*done_before=*/16);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    p.update(17, 256);
+  }
+  const std::string line = ::testing::internal::GetCapturedStderr();
+  set_progress("none", 30);
+  ASSERT_NE(line.find("epoch 2 17/20 (85%)"), std::string::npos) << line;
+  const size_t at = line.find("ETA ");
+  ASSERT_NE(at, std::string::npos) << line;
+  const double eta = std::stod(line.substr(at + 4));
+  EXPECT_GE(eta, 3) << line;
+  EXPECT_LE(eta, 9) << line;
+}
 
 TEST(ResumeErrors, AStateOfAnotherConfigOrAFlippedByteIsOneLine) {
   TempDir dir;

@@ -18,20 +18,22 @@ void set_progress(const std::string& setting, double every_seconds);
 class Progress {
  public:
   /// `what` names the work ("epoch 3", "valid", "reading Beauty.txt"); `unit` what `units`
-  /// counts ("seq", "users", "MB").
-  Progress(std::string what, int64_t total, std::string unit);
+  /// counts ("seq", "users", "MB"); `done_before` the steps an earlier process did (a resumed
+  /// epoch), left out of the rate and the time to go.
+  Progress(std::string what, int64_t total, std::string unit, int64_t done_before = 0);
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
   /// Whether update(done, ...) would print now: callers with an `extra` to format ask first.
   bool due(int64_t done) const;
-  /// `done` of the steps and `units` processed so far; `extra` is appended ("loss 6.1234").
+  /// `done` of the steps (done_before's included) and `units` processed by this process so far;
+  /// `extra` is appended ("loss 6.1234").
   void update(int64_t done, double units, const std::string& extra = "");
 
  private:
   using Clock = std::chrono::steady_clock;
   std::string what_, unit_;
-  int64_t total_;
+  int64_t total_, done_before_;
   ProgressMode mode_;
   Clock::time_point start_, last_;
   bool drawn_ = false;

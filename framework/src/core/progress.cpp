@@ -22,9 +22,9 @@ void set_progress(const std::string& setting, double every_seconds) {
   g_every = every_seconds;
 }
 
-Progress::Progress(std::string what, int64_t total, std::string unit)
-    : what_(std::move(what)), unit_(std::move(unit)), total_(std::max<int64_t>(1, total)), mode_(g_mode),
-      start_(Clock::now()), last_(start_) {}
+Progress::Progress(std::string what, int64_t total, std::string unit, int64_t done_before)
+    : what_(std::move(what)), unit_(std::move(unit)), total_(std::max<int64_t>(1, total)), done_before_(done_before),
+      mode_(g_mode), start_(Clock::now()), last_(start_) {}
 
 Progress::~Progress() {
   if (drawn_ && mode_ == ProgressMode::kBar) std::fprintf(stderr, "\r%*s\r", 100, "");
@@ -44,7 +44,8 @@ void Progress::update(int64_t done, double units, const std::string& extra) {
   last_ = now;
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double rate = elapsed > 0 ? units / elapsed : 0;
-  const double eta = done > 0 ? elapsed * static_cast<double>(total_ - done) / static_cast<double>(done) : 0;
+  const int64_t done_here = done - done_before_;
+  const double eta = done_here > 0 ? elapsed * static_cast<double>(total_ - done) / static_cast<double>(done_here) : 0;
   char line[256];
   std::snprintf(line, sizeof line, "%s %lld/%lld (%.0f%%), %.0f %s/s, %.0f s, ETA %.0f s%s%s", what_.c_str(),
                 static_cast<long long>(done), static_cast<long long>(total_), 100.0 * done / total_, rate, unit_.c_str(),

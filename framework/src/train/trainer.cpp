@@ -593,7 +593,8 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
   if (mid_epoch) at_.rng = resumed_rng;
   const size_t first = mid_epoch ? static_cast<size_t>(at_.next_batch) : 0;
   double sum = mid_epoch ? at_.loss_sum : 0, before = mid_epoch ? at_.epoch_seconds : 0;
-  Progress progress("epoch " + std::to_string(epoch), static_cast<int64_t>(batches.size()), "seq");
+  Progress progress("epoch " + std::to_string(epoch), static_cast<int64_t>(batches.size()), "seq",
+                    static_cast<int64_t>(first));
   double sequences = 0;
   // Losses not yet read: on a GPU reading one waits for its step, so they are summed on the
   // device and read at progress lines, a stop and the epoch's end; a CPU reads every step.
