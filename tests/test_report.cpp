@@ -21,6 +21,7 @@
 #include "seqrec/run_result.h"
 #include "seqrec/report.h"
 #include "seqrec/stats.h"
+#include "report/runs.h"
 #include "test_util.h"
 
 using namespace seqrec;
@@ -272,6 +273,27 @@ std::string captured_table(const std::vector<std::string>& args) {
   return ::testing::internal::GetCapturedStdout();
 }
 }  // namespace
+
+TEST(Table, AMethodIsNamedByItsLabelTrainerOrLossAndPopularityByItsModelAlone) {
+  RunResult r;
+  r.model = "sasrec";
+  r.trainer = "plain";
+  r.epochs_run = 3;
+  r.config = {{"loss", "cce"}};
+  EXPECT_EQ(method_name(r), "sasrec+cce");
+  r.trainer = "atsrec";
+  EXPECT_EQ(method_name(r), "sasrec+atsrec");
+  r.model = r.trainer = "elecrec";
+  EXPECT_EQ(method_name(r), "elecrec");
+  r.config["label"] = "mine";
+  EXPECT_EQ(method_name(r), "mine");
+  // Nothing trained: the default --loss it recorded names nothing (it read "pop+cce").
+  RunResult pop;
+  pop.model = "pop";
+  pop.trainer = "plain";
+  pop.config = {{"loss", "cce"}};
+  EXPECT_EQ(method_name(pop), "pop");
+}
 
 TEST(Table, MeanStdBestAndSignificanceFromRankFiles) {
   TempDir dir;

@@ -148,7 +148,9 @@ RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& t
   r.schema_version = RunResult::kSchemaVersion;
   r.dataset = l.info();
   r.model = c.str("model");
-  r.loss = trainer.uses_loss() ? c.str("loss") : "none: the " + trainer.name() + " trainer defines its objective";
+  r.loss = model.parameters().empty() ? "none: nothing to train"
+           : trainer.uses_loss()       ? c.str("loss")
+                                       : "none: the " + trainer.name() + " trainer defines its objective";
   r.trainer = c.str("trainer");
   r.plugins = loaded_plugins();
   r.protocol = protocol_info(eo, l.split);

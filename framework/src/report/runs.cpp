@@ -23,6 +23,7 @@ std::string method_name(const RunResult& r, const std::string& path) {
   if (!path.empty() && dir.parent_path().filename() == r.dataset.name && fs::path(path).filename().string().rfind("seed", 0) == 0)
     return dir.filename().string();
   if (r.trainer == r.model) return r.model;  // a model with its own strategy, e.g. elecrec
+  if (r.epochs_run == 0) return r.model;     // nothing trained (popularity): no loss to name
   if (r.trainer != "plain") return r.model + "+" + r.trainer;
   auto loss = r.config.find("loss");
   return r.model + "+" + (loss == r.config.end() ? "?" : loss->second);
