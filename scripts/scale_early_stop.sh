@@ -12,6 +12,7 @@
 # env: BIN (build/seqrec), WORK (/tmp/seqrec-scale: the log and its cache), DEVICE (cpu), THREADS (1),
 #      USERS (5000), ITEMS (1700000), MIN_LEN (1000), MAX_LEN (3000): the defaults give 1,018,331
 #      items in 10.0 M interactions, long histories over a large catalogue as in music listening;
+#      LOSSES (cce sampled_softmax: the trainings to run; the table reads all),
 #      BUDGET (seconds; 0: no deadline; else each training gets half of what is left after popularity).
 set -uo pipefail
 out=$1 bin=${BIN:-build/seqrec} work=${WORK:-/tmp/seqrec-scale} device=${DEVICE:-cpu} threads=${THREADS:-1}
@@ -26,7 +27,7 @@ common=(--data "$data" --cache-dir "$work/cache" --device "$device" --threads "$
 [[ -f $out/$name-pop.json ]] || "$bin" train "${common[@]}" --model pop --ranks "$out/$name-pop.ranks.h5" --output "$out/$name-pop.json" \
   > "$out/$name-pop.log" 2>&1
 half=0 && ((budget > 0)) && half=$(( (budget - ($(date +%s) - t0) - 30) / 2 ))
-for loss in cce sampled_softmax; do
+for loss in ${LOSSES:-cce sampled_softmax}; do
   [[ -f $out/$name-$loss.json ]] && continue
   proposal=() && [[ $loss == sampled_softmax ]] && proposal=(--sampled-softmax.proposal popularity)
   deadline=() && ((half > 0)) && deadline=(timeout -k 30 "$half")
