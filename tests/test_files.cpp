@@ -81,6 +81,25 @@ TEST(Files, AFailedWriteLeavesTheOldFileAndNoTemporary) {
   EXPECT_EQ(dir.count(), 1u);
 }
 
+TEST(Files, PiecesAreWrittenAsOneFileAndAFailureInALaterPieceLeavesTheOldFile) {
+  TempDir dir;
+  const std::string path = dir.file("run.json.state");
+  const std::string payload(3000, 'p');
+  write_file_atomically(path, {payload, checksum_trailer(payload)});
+  EXPECT_EQ(read(path), with_checksum(payload));
+  EXPECT_EQ(read_checked_file(path), payload);
+  // The first piece fits under the limit, the second does not: the old file stays whole.
+  try {
+    FileSizeLimit limit(4096);
+    write_file_atomically(path, {std::string(4000, 'a'), std::string(4000, 'b')});
+    FAIL() << "a write past the file-size limit succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": File too large");
+  }
+  EXPECT_EQ(read_checked_file(path), payload);
+  EXPECT_EQ(dir.count(), 1u) << "no temporary left beside the file";
+}
+
 TEST(Files, AParentThatIsAFileIsOneLine) {
   TempDir dir;
   write_file_atomically(dir.file("plain"), "x");

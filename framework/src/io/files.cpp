@@ -48,12 +48,15 @@ void sync_directory(const fs::path& dir) {
 
 }  // namespace
 
-std::string with_checksum(std::string payload) {
+std::string checksum_trailer(std::string_view payload) {
   const uint64_t h = fnv1a(payload);
-  for (int i = 0; i < 8; ++i) payload.push_back(static_cast<char>((h >> (8 * i)) & 0xff));
-  payload.append(kChecksumTag);
-  return payload;
+  std::string t;
+  for (int i = 0; i < 8; ++i) t.push_back(static_cast<char>((h >> (8 * i)) & 0xff));
+  t.append(kChecksumTag);
+  return t;
 }
+
+std::string with_checksum(std::string payload) { return payload.append(checksum_trailer(payload)); }
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -123,7 +126,9 @@ void create_directories(const std::string& dir) {
   if (ec) throw Error(dir + ": " + ec.message());
 }
 
-void write_file_atomically(const std::string& path, std::string_view bytes) {
+void write_file_atomically(const std::string& path, std::string_view bytes) { write_file_atomically(path, {bytes}); }
+
+void write_file_atomically(const std::string& path, std::initializer_list<std::string_view> pieces) {
   const fs::path target(path);
   if (target.has_parent_path()) create_directories(target.parent_path().string());
   const std::string tmp = temp_name(path);
@@ -135,12 +140,13 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     ::unlink(tmp.c_str());
     return os_error(path, err);
   };
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw fail(n < 0 ? errno : ENOSPC, true);
-    done += static_cast<size_t>(n);
-  }
+  for (std::string_view bytes : pieces)
+    for (size_t done = 0; done < bytes.size();) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw fail(n < 0 ? errno : ENOSPC, true);
+      done += static_cast<size_t>(n);
+    }
   if (::fsync(fd) != 0) throw fail(errno, true);
   if (::close(fd) != 0) throw fail(errno, false);
   if (::rename(tmp.c_str(), path.c_str()) != 0) throw fail(errno, false);
