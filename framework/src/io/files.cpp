@@ -56,7 +56,10 @@ std::string checksum_trailer(std::string_view payload) {
   return t;
 }
 
-std::string with_checksum(std::string payload) { return payload.append(checksum_trailer(payload)); }
+std::string with_checksum(std::string payload) {
+  payload.append(checksum_trailer(payload));
+  return payload;  // moved; returning append's reference would copy it
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
