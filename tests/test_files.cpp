@@ -81,20 +81,33 @@ TEST(Files, AFailedWriteLeavesTheOldFileAndNoTemporary) {
   EXPECT_EQ(dir.count(), 1u);
 }
 
-TEST(Files, PiecesAreWrittenAsOneFileAndAFailureInALaterPieceLeavesTheOldFile) {
+TEST(Files, AStreamedFileIsTheChecksummedPayloadOrNothing) {
   TempDir dir;
   const std::string path = dir.file("run.json.state");
-  const std::string payload(3000, 'p');
-  write_file_atomically(path, {payload, checksum_trailer(payload)});
+  // Past the writer's 1 MiB buffer, so it is written (and hashed) in several pieces.
+  std::string payload(3 << 20, 'p');
+  for (size_t i = 0; i < payload.size(); i += 4099) payload[i] = static_cast<char>(i % 251);
+  const int64_t size = write_checked_file_atomically(path, [&](std::ostream& out) { out << payload; });
   EXPECT_EQ(read(path), with_checksum(payload));
+  EXPECT_EQ(size, static_cast<int64_t>(with_checksum(payload).size()));
   EXPECT_EQ(read_checked_file(path), payload);
-  // The first piece fits under the limit, the second does not: the old file stays whole.
+  // A full disk (file-size limit) part way: one line, the old file whole, no temporary.
   try {
-    FileSizeLimit limit(4096);
-    write_file_atomically(path, {std::string(4000, 'a'), std::string(4000, 'b')});
+    FileSizeLimit limit(1 << 20);
+    write_checked_file_atomically(path, [&](std::ostream& out) { out << std::string(3 << 20, 'n'); });
     FAIL() << "a write past the file-size limit succeeded";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), path + ": File too large");
+  }
+  // The writer fails half way through its bytes.
+  try {
+    write_checked_file_atomically(path, [&](std::ostream& out) {
+      out << std::string(2 << 20, 'h');
+      throw Error("serialising failed");
+    });
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "serialising failed");
   }
   EXPECT_EQ(read_checked_file(path), payload);
   EXPECT_EQ(dir.count(), 1u) << "no temporary left beside the file";

@@ -1,7 +1,8 @@
 #pragma once
 /// The one way seqrec writes a file (results, rank files, caches, checkpoints, tables, plot
 /// data): a reader sees the old file or the whole new one, never a part.
-#include <initializer_list>
+#include <functional>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -13,16 +14,15 @@ namespace seqrec {
 /// left as it was, and Error says "PATH: reason" in one line (the reason in errno's words).
 void write_file_atomically(const std::string& path, std::string_view bytes);
 
-/// The same for the concatenation of `pieces`, which are never joined in memory (a large
-/// payload and its checksum trailer).
-void write_file_atomically(const std::string& path, std::initializer_list<std::string_view> pieces);
+/// The same for the bytes `fill` writes to the stream it is given, followed by with_checksum's
+/// trailer over them, streamed to the file rather than held in memory (a training state, as
+/// large as the model and its optimiser). An exception from `fill` leaves `path` as it was and
+/// propagates. Returns the bytes written, trailer included.
+int64_t write_checked_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& fill);
 
 /// `payload` followed by a trailer that read_checked_file verifies: 8 bytes of FNV-1a over
 /// the payload, then the tag "SQRCHK01". For binary files seqrec reads back whole.
 std::string with_checksum(std::string payload);
-
-/// The trailer with_checksum appends to `payload`.
-std::string checksum_trailer(std::string_view payload);
 
 /// Whether `bytes` end in with_checksum's trailer (not whether it matches).
 bool has_checksum(std::string_view bytes);

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "seqrec/error.h"
 #include "seqrec/hash.h"
@@ -46,18 +47,96 @@ void sync_directory(const fs::path& dir) {
   ::close(fd);
 }
 
-}  // namespace
-
-std::string checksum_trailer(std::string_view payload) {
-  const uint64_t h = fnv1a(payload);
+/// The trailer after a payload whose FNV-1a is `h`: its 8 bytes, then the tag.
+std::string checksum_trailer(uint64_t h) {
   std::string t;
   for (int i = 0; i < 8; ++i) t.push_back(static_cast<char>((h >> (8 * i)) & 0xff));
   t.append(kChecksumTag);
   return t;
 }
 
+/// Writes all of `bytes` to `fd`; false with `*err` set when it cannot.
+bool write_all(int fd, std::string_view bytes, int* err) {
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *err = n < 0 ? errno : ENOSPC;
+      return false;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+/// A stream buffer that writes to a file descriptor in 1 MiB pieces and hashes what it writes.
+class HashingFileBuf : public std::streambuf {
+ public:
+  explicit HashingFileBuf(int fd) : fd_(fd), buf_(1 << 20) { setp(buf_.data(), buf_.data() + buf_.size()); }
+  int err = 0;  ///< errno of the first failed write
+  uint64_t hash = kFnv1aOffset;
+  int64_t written = 0;
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!drain()) return traits_type::eof();
+    if (!traits_type::eq_int_type(c, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(c);
+      pbump(1);
+    }
+    return traits_type::not_eof(c);
+  }
+  int sync() override { return drain() ? 0 : -1; }
+
+ private:
+  bool drain() {
+    if (err) return false;
+    const std::string_view chunk(pbase(), static_cast<size_t>(pptr() - pbase()));
+    if (!write_all(fd_, chunk, &err)) return false;
+    hash = fnv1a(chunk, hash);
+    written += static_cast<int64_t>(chunk.size());
+    setp(buf_.data(), buf_.data() + buf_.size());
+    return true;
+  }
+  int fd_;
+  std::vector<char> buf_;
+};
+
+/// The one atomic write: `body` writes the file's bytes to a temporary beside `path` (false with
+/// an errno on failure; an exception also removes the temporary), which is synced and renamed
+/// over `path`.
+void write_atomically(const std::string& path, const std::function<bool(int fd, int* err)>& body) {
+  const fs::path target(path);
+  if (target.has_parent_path()) create_directories(target.parent_path().string());
+  const std::string tmp = temp_name(path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw os_error(path, errno);
+  // The temporary file goes on every failure (errno is read before the clean-up).
+  auto fail = [&](int err, bool still_open) {
+    if (still_open) ::close(fd);
+    ::unlink(tmp.c_str());
+    return os_error(path, err);
+  };
+  int err = 0;
+  bool written = false;
+  try {
+    written = body(fd, &err);
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  if (!written) throw fail(err, true);
+  if (::fsync(fd) != 0) throw fail(errno, true);
+  if (::close(fd) != 0) throw fail(errno, false);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) throw fail(errno, false);
+  sync_directory(target.parent_path());
+}
+
+}  // namespace
+
 std::string with_checksum(std::string payload) {
-  payload.append(checksum_trailer(payload));
+  payload.append(checksum_trailer(fnv1a(payload)));
   return payload;  // moved; returning append's reference would copy it
 }
 
@@ -129,31 +208,26 @@ void create_directories(const std::string& dir) {
   if (ec) throw Error(dir + ": " + ec.message());
 }
 
-void write_file_atomically(const std::string& path, std::string_view bytes) { write_file_atomically(path, {bytes}); }
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  write_atomically(path, [&](int fd, int* err) { return write_all(fd, bytes, err); });
+}
 
-void write_file_atomically(const std::string& path, std::initializer_list<std::string_view> pieces) {
-  const fs::path target(path);
-  if (target.has_parent_path()) create_directories(target.parent_path().string());
-  const std::string tmp = temp_name(path);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw os_error(path, errno);
-  // The temporary file goes on every failure (errno is read before the clean-up).
-  auto fail = [&](int err, bool still_open) {
-    if (still_open) ::close(fd);
-    ::unlink(tmp.c_str());
-    return os_error(path, err);
-  };
-  for (std::string_view bytes : pieces)
-    for (size_t done = 0; done < bytes.size();) {
-      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw fail(n < 0 ? errno : ENOSPC, true);
-      done += static_cast<size_t>(n);
+int64_t write_checked_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& fill) {
+  int64_t size = 0;
+  write_atomically(path, [&](int fd, int* err) {
+    HashingFileBuf buf(fd);
+    std::ostream out(&buf);
+    fill(out);
+    out.flush();
+    if (!out) {
+      *err = buf.err ? buf.err : EIO;
+      return false;
     }
-  if (::fsync(fd) != 0) throw fail(errno, true);
-  if (::close(fd) != 0) throw fail(errno, false);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw fail(errno, false);
-  sync_directory(target.parent_path());
+    const std::string trailer = checksum_trailer(buf.hash);
+    size = buf.written + static_cast<int64_t>(trailer.size());
+    return write_all(fd, trailer, err);
+  });
+  return size;
 }
 
 }  // namespace seqrec
