@@ -105,6 +105,34 @@ TEST(Cli, UsageErrors) {
   EXPECT_NE(list.out.find("data-parallel backends: gloo"), std::string::npos) << list.out;
 }
 
+TEST(Cli, AFullDiskWhileTheTrainingStateStreamsIsOneLine) {
+  // The state is streamed to its file (not held in memory), so the disk fills while LibTorch's
+  // archive writer runs (hidden 256: a state past the stream's 1 MiB buffer). The error is the
+  // file's, in one line; had the writer seen its stream fail, it would have thrown from its
+  // destructor and aborted the process, leaving the temporary and the lock behind.
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const std::string common = "--data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache");
+  ASSERT_EQ(seqrec_cli("prepare " + common).code, 0);
+  const std::string cmd = "bash -c \"trap '' XFSZ; ulimit -f 16; exec " + std::string(SEQREC_BINARY_DIR) +
+                          "/seqrec train " + common + " --sasrec.hidden-size 256 --epochs 2 --threads 1 --resume --output " +
+                          dir.file("r.json") + "\" 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+  const int status = pclose(p);
+  EXPECT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  const std::string last = out.substr(out.rfind('\n', out.size() - 2) + 1);
+  EXPECT_EQ(last, "seqrec: error: " + dir.file("r.json.state") + ": File too large\n") << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("r.json.state")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("r.json")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("r.json.lock")));
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << e.path();
+}
+
 TEST(Cli, AFullDiskIsOneLineAndLeavesNoResult) {
   // Writes past a file-size limit fail as writes to a full disk do (the shell's ulimit -f,
   // SIGXFSZ ignored): one line naming the file, exit 1, and neither the rank file nor the

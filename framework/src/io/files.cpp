@@ -79,24 +79,29 @@ class HashingFileBuf : public std::streambuf {
 
  protected:
   int_type overflow(int_type c) override {
-    if (!drain()) return traits_type::eof();
+    drain();
     if (!traits_type::eq_int_type(c, traits_type::eof())) {
       *pptr() = traits_type::to_char_type(c);
       pbump(1);
     }
     return traits_type::not_eof(c);
   }
-  int sync() override { return drain() ? 0 : -1; }
+  int sync() override {
+    drain();
+    return 0;
+  }
 
  private:
-  bool drain() {
-    if (err) return false;
+  /// Writes the buffer out. After a failed write the rest is dropped rather than refused:
+  /// LibTorch's archive writer throws from its destructor when its stream fails, which ends
+  /// the process (abort, temporary and lock left behind); the caller reports `err` instead.
+  void drain() {
     const std::string_view chunk(pbase(), static_cast<size_t>(pptr() - pbase()));
-    if (!write_all(fd_, chunk, &err)) return false;
-    hash = fnv1a(chunk, hash);
-    written += static_cast<int64_t>(chunk.size());
+    if (!err && write_all(fd_, chunk, &err)) {
+      hash = fnv1a(chunk, hash);
+      written += static_cast<int64_t>(chunk.size());
+    }
     setp(buf_.data(), buf_.data() + buf_.size());
-    return true;
   }
   int fd_;
   std::vector<char> buf_;
@@ -219,7 +224,7 @@ int64_t write_checked_file_atomically(const std::string& path, const std::functi
     std::ostream out(&buf);
     fill(out);
     out.flush();
-    if (!out) {
+    if (buf.err || !out) {
       *err = buf.err ? buf.err : EIO;
       return false;
     }
