@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iomanip>
 #include <sstream>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "seqrec/build_info.h"
@@ -26,15 +27,33 @@ struct CliRun {
   int code;
   std::string out;
 };
-CliRun seqrec_cli(const std::string& args, bool one_thread = true, const std::string& env = "") {
-  // One intra-op thread: ctest runs tests side by side on 2 cores.
-  const std::string cmd = env + std::string(SEQREC_BINARY_DIR) + "/seqrec " + args + (one_thread ? " --threads 1" : "") + " 2>&1";
+/// A shell command's output (stderr included) and exit code; -1 when a signal ended it.
+CliRun run_captured(const std::string& cmd) {
   CliRun r{0, ""};
-  FILE* p = popen(cmd.c_str(), "r");
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   std::array<char, 4096> buf{};
   while (fgets(buf.data(), buf.size(), p)) r.out += buf.data();
-  r.code = WEXITSTATUS(pclose(p));
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+CliRun seqrec_cli(const std::string& args, bool one_thread = true, const std::string& env = "") {
+  // One intra-op thread: ctest runs tests side by side on 2 cores.
+  return run_captured(env + std::string(SEQREC_BINARY_DIR) + "/seqrec " + args + (one_thread ? " --threads 1" : ""));
+}
+/// `seqrec ARGS` (one thread) with the files it writes capped at KIB KiB, as a full disk caps
+/// them: the shell's ulimit -f, SIGXFSZ ignored.
+CliRun seqrec_on_full_disk(const std::string& args, int kib) {
+  return run_captured("bash -c \"trap '' XFSZ; ulimit -f " + std::to_string(kib) + "; exec " +
+                      std::string(SEQREC_BINARY_DIR) + "/seqrec " + args + " --threads 1\"");
+}
+std::string last_line(const std::string& out) { return out.substr(out.rfind('\n', out.size() - 2) + 1); }
+/// Every path under `dir` that holds ".tmp": a temporary file left behind.
+std::vector<std::string> temporaries(const TempDir& dir) {
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
+    if (e.path().string().find(".tmp") != std::string::npos) left.push_back(e.path().string());
+  return left;
 }
 nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(std::ifstream(path)); }
 }  // namespace
@@ -114,23 +133,14 @@ TEST(Cli, AFullDiskWhileTheTrainingStateStreamsIsOneLine) {
   write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
   const std::string common = "--data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache");
   ASSERT_EQ(seqrec_cli("prepare " + common).code, 0);
-  const std::string cmd = "bash -c \"trap '' XFSZ; ulimit -f 16; exec " + std::string(SEQREC_BINARY_DIR) +
-                          "/seqrec train " + common + " --sasrec.hidden-size 256 --epochs 2 --threads 1 --resume --output " +
-                          dir.file("r.json") + "\" 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = pclose(p);
-  EXPECT_TRUE(WIFEXITED(status)) << out;
-  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
-  const std::string last = out.substr(out.rfind('\n', out.size() - 2) + 1);
-  EXPECT_EQ(last, "seqrec: error: " + dir.file("r.json.state") + ": File too large\n") << out;
+  const CliRun r = seqrec_on_full_disk(
+      "train " + common + " --sasrec.hidden-size 256 --epochs 2 --resume --output " + dir.file("r.json"), 16);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(last_line(r.out), "seqrec: error: " + dir.file("r.json.state") + ": File too large\n") << r.out;
   EXPECT_FALSE(std::filesystem::exists(dir.file("r.json.state")));
   EXPECT_FALSE(std::filesystem::exists(dir.file("r.json")));
   EXPECT_FALSE(std::filesystem::exists(dir.file("r.json.lock")));
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
-    EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << e.path();
+  EXPECT_EQ(temporaries(dir), std::vector<std::string>{});
 }
 
 TEST(Cli, AFullDiskIsOneLineAndLeavesNoResult) {
@@ -142,23 +152,14 @@ TEST(Cli, AFullDiskIsOneLineAndLeavesNoResult) {
   write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
   const std::string common = "--data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache");
   ASSERT_EQ(seqrec_cli("prepare " + common).code, 0);  // the cache is written without the limit
-  const std::string cmd = "bash -c \"trap '' XFSZ; ulimit -f 1; exec " + std::string(SEQREC_BINARY_DIR) + "/seqrec train " +
-                          common + " --sasrec.hidden-size 16 --epochs 1 --threads 1 --output " + dir.file("r.json") +
-                          " --ranks " + dir.file("ranks.h5") + "\" 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = pclose(p);
-  EXPECT_TRUE(WIFEXITED(status)) << out;
-  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
-  const std::string last = out.substr(out.rfind('\n', out.size() - 2) + 1);
-  EXPECT_EQ(last, "seqrec: error: " + dir.file("ranks.h5") + ": File too large\n") << out;
-  EXPECT_EQ(out.find("HDF5"), std::string::npos) << out;
+  const CliRun r = seqrec_on_full_disk("train " + common + " --sasrec.hidden-size 16 --epochs 1 --output " +
+                                           dir.file("r.json") + " --ranks " + dir.file("ranks.h5"), 1);
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(last_line(r.out), "seqrec: error: " + dir.file("ranks.h5") + ": File too large\n") << r.out;
+  EXPECT_EQ(r.out.find("HDF5"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(dir.file("ranks.h5")));
   EXPECT_FALSE(std::filesystem::exists(dir.file("r.json")));
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.path()))
-    EXPECT_EQ(e.path().string().find(".tmp"), std::string::npos) << e.path();
+  EXPECT_EQ(temporaries(dir), std::vector<std::string>{});
 }
 
 TEST(Cli, DivergenceStopsAtTheStepWithOneLineAndNoResult) {
