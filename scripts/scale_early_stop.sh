@@ -12,18 +12,21 @@
 # env: BIN (build/seqrec), WORK (/tmp/seqrec-scale: the log and its cache), DEVICE (cpu), THREADS (1),
 #      USERS (5000), ITEMS (1700000), MIN_LEN (1000), MAX_LEN (3000): the defaults give 1,018,331
 #      items in 10.0 M interactions, long histories over a large catalogue as in music listening;
+#      BATCH (256; another size names the outputs NAME-bBATCH: at a million items an epoch's cost is
+#      fixed by its positions, so smaller batches buy more updates an epoch for the same time),
 #      LOSSES (cce sampled_softmax: the trainings to run; the table reads all),
 #      BUDGET (seconds; 0: no deadline; else each training gets half of what is left after popularity).
 set -uo pipefail
 out=$1 bin=${BIN:-build/seqrec} work=${WORK:-/tmp/seqrec-scale} device=${DEVICE:-cpu} threads=${THREADS:-1}
 users=${USERS:-5000} items=${ITEMS:-1700000} min_len=${MIN_LEN:-1000} max_len=${MAX_LEN:-3000} budget=${BUDGET:-0}
+batch=${BATCH:-256}
 t0=$(date +%s)
 mkdir -p "$out" "$work"
-name=u$users-l$min_len-$max_len-i$items-$device
+name=u$users-l$min_len-$max_len-i$items-$device$( ((batch != 256)) && echo "-b$batch")
 data=$work/gen-u$users-l$min_len-$max_len-i$items.inter
 [[ -f $data ]] || "$bin" generate --out "$data" --users "$users" --items "$items" --min-len "$min_len" \
   --max-len "$max_len" --seed 1 > /dev/null || exit 1
-common=(--data "$data" --cache-dir "$work/cache" --device "$device" --threads "$threads" --max-len 20)
+common=(--data "$data" --cache-dir "$work/cache" --device "$device" --threads "$threads" --max-len 20 --batch-size "$batch")
 [[ -f $out/$name-pop.json ]] || "$bin" train "${common[@]}" --model pop --ranks "$out/$name-pop.ranks.h5" --output "$out/$name-pop.json" \
   > "$out/$name-pop.log" 2>&1
 half=0 && ((budget > 0)) && half=$(( (budget - ($(date +%s) - t0) - 30) / 2 ))
@@ -38,7 +41,7 @@ done
 python3 - "$out" "$name" > "$out/$name.md" <<'PY'
 import json, os, sys
 out, name = sys.argv[1:]
-rows, data = [], None
+rows, data, batch = [], None, None
 for m in ["pop", "cce", "sampled_softmax"]:
     f = f"{out}/{name}-{m}.json"
     if not os.path.exists(f):
@@ -46,6 +49,7 @@ for m in ["pop", "cce", "sampled_softmax"]:
         continue
     r = json.load(open(f))
     data, t, s, c = r["dataset"], r["timing"], r["seqrec"], r["config"]
+    batch = batch or (c["batch-size"] if m != "pop" else None)
     label = "popularity" if m == "pop" else f"SASRec + {r['loss']}"
     epochs = "" if m == "pop" else f"{r['best_epoch']} / {r['epochs_run']}"
     per_epoch = "" if m == "pop" else f"{t['epoch_seconds_mean']:.1f}"
@@ -56,7 +60,7 @@ for m in ["pop", "cce", "sampled_softmax"]:
                 f"{c['device']}, {c['threads']} thread(s) | {s['commit'][:7]}{' (dirty)' if s['dirty'] else ''} |")
 print(f"# SASRec over a million-item catalogue, trained to early stop\n")
 print("Made by `scripts/scale_early_stop.sh`." + (f" Generated log: {data['users']:,} users, {data['items']:,} items, "
-      f"{data['interactions']:,} interactions; hidden 64, max length 20, padded batches of 256, patience 3 on "
+      f"{data['interactions']:,} interactions; hidden 64, max length 20, padded batches of {batch}, patience 3 on "
       "validation NDCG@20; full ranking over the whole catalogue (leave-one-out, the reference protocol: "
       "history items, an answer the user had before included, scored 0; the strict protocol's "
       "NDCG@10 beside it)." if data else ""))
