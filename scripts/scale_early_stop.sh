@@ -4,7 +4,7 @@
 #   - SASRec+CCE, the full softmax over the whole catalogue (--item-block 0: the automatic block);
 #   - SASRec with sampled softmax + logQ, 256 shared negatives from the training popularity (the
 #     usual way around a large catalogue),
-# each until early stop (patience 3) or the deadline. A rerun continues each training from its
+# each until early stop (PATIENCE, 3 by default) or the deadline. A rerun continues each training from its
 # state (--resume), so a training longer than a session ends over several; a finished one is kept.
 # Writes OUT/NAME-{pop,cce,sampled_softmax}.{json,log,ranks.h5} and the table OUT/NAME.md
 # (`seqrec table OUT/NAME-*.json` tests the methods against each other on the per-user ranks).
@@ -14,15 +14,17 @@
 #      items in 10.0 M interactions, long histories over a large catalogue as in music listening;
 #      BATCH (256; another size names the outputs NAME-bBATCH: at a million items an epoch's cost is
 #      fixed by its positions, so smaller batches buy more updates an epoch for the same time),
+#      PATIENCE (3; another value names the outputs NAME-pPATIENCE: validation curves here can dip for
+#      a few epochs before they climb, so a short patience may stop a training at its first dip),
 #      LOSSES (cce sampled_softmax: the trainings to run; the table reads all),
 #      BUDGET (seconds; 0: no deadline; else each training gets half of what is left after popularity).
 set -uo pipefail
 out=$1 bin=${BIN:-build/seqrec} work=${WORK:-/tmp/seqrec-scale} device=${DEVICE:-cpu} threads=${THREADS:-1}
 users=${USERS:-5000} items=${ITEMS:-1700000} min_len=${MIN_LEN:-1000} max_len=${MAX_LEN:-3000} budget=${BUDGET:-0}
-batch=${BATCH:-256}
+batch=${BATCH:-256} patience=${PATIENCE:-3}
 t0=$(date +%s)
 mkdir -p "$out" "$work"
-name=u$users-l$min_len-$max_len-i$items-$device$( ((batch != 256)) && echo "-b$batch")
+name=u$users-l$min_len-$max_len-i$items-$device$( ((batch != 256)) && echo "-b$batch")$( ((patience != 3)) && echo "-p$patience")
 data=$work/gen-u$users-l$min_len-$max_len-i$items.inter
 [[ -f $data ]] || "$bin" generate --out "$data" --users "$users" --items "$items" --min-len "$min_len" \
   --max-len "$max_len" --seed 1 > /dev/null || exit 1
@@ -34,14 +36,14 @@ for loss in ${LOSSES:-cce sampled_softmax}; do
   [[ -f $out/$name-$loss.json ]] && continue
   proposal=() && [[ $loss == sampled_softmax ]] && proposal=(--sampled-softmax.proposal popularity)
   deadline=() && ((half > 0)) && deadline=(timeout -k 30 "$half")
-  "${deadline[@]}" "$bin" train "${common[@]}" --sasrec.hidden-size 64 --batching padded --patience 3 --progress lines \
+  "${deadline[@]}" "$bin" train "${common[@]}" --sasrec.hidden-size 64 --batching padded --patience "$patience" --progress lines \
     --item-block 0 --loss $loss "${proposal[@]}" --resume --ranks "$out/$name-$loss.ranks.h5" --output "$out/$name-$loss.json" >> "$out/$name-$loss.log" 2>&1 ||
     echo "$loss: stopped at the deadline or failed: $(tail -1 "$out/$name-$loss.log")"
 done
 python3 - "$out" "$name" > "$out/$name.md" <<'PY'
 import json, os, sys
 out, name = sys.argv[1:]
-rows, data, batch = [], None, None
+rows, data, batch, patience = [], None, None, None
 for m in ["pop", "cce", "sampled_softmax"]:
     f = f"{out}/{name}-{m}.json"
     if not os.path.exists(f):
@@ -49,7 +51,7 @@ for m in ["pop", "cce", "sampled_softmax"]:
         continue
     r = json.load(open(f))
     data, t, s, c = r["dataset"], r["timing"], r["seqrec"], r["config"]
-    batch = batch or (c["batch-size"] if m != "pop" else None)
+    if m != "pop": batch, patience = c["batch-size"], c["patience"]
     label = "popularity" if m == "pop" else f"SASRec + {r['loss']}"
     epochs = "" if m == "pop" else f"{r['best_epoch']} / {r['epochs_run']}"
     per_epoch = "" if m == "pop" else f"{t['epoch_seconds_mean']:.1f}"
@@ -60,7 +62,7 @@ for m in ["pop", "cce", "sampled_softmax"]:
                 f"{c['device']}, {c['threads']} thread(s) | {s['commit'][:7]}{' (dirty)' if s['dirty'] else ''} |")
 print(f"# SASRec over a million-item catalogue, trained to early stop\n")
 print("Made by `scripts/scale_early_stop.sh`." + (f" Generated log: {data['users']:,} users, {data['items']:,} items, "
-      f"{data['interactions']:,} interactions; hidden 64, max length 20, padded batches of {batch}, patience 3 on "
+      f"{data['interactions']:,} interactions; hidden 64, max length 20, padded batches of {batch}, patience {patience} on "
       "validation NDCG@20; full ranking over the whole catalogue (leave-one-out, the reference protocol: "
       "history items, an answer the user had before included, scored 0; the strict protocol's "
       "NDCG@10 beside it)." if data else ""))
