@@ -5,7 +5,7 @@
 #   - SASRec with sampled softmax + logQ, 256 shared negatives from the training popularity (the
 #     usual way around a large catalogue),
 # each until early stop (PATIENCE, 3 by default) or the deadline. A rerun continues each training from its
-# state (--resume), so a training longer than a session ends over several; a finished one is kept.
+# state (--resume) on the same machine (the state lives beside OUT, nowhere else); a finished one is kept.
 # Writes OUT/NAME-{pop,cce,sampled_softmax}.{json,log,ranks.h5} and the table OUT/NAME.md
 # (`seqrec table OUT/NAME-*.json` tests the methods against each other on the per-user ranks).
 # Usage: scripts/scale_early_stop.sh OUT
