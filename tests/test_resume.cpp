@@ -154,7 +154,8 @@ TEST(ResumeErrors, AStateOfAnotherConfigOrAFlippedByteIsOneLine) {
 }
 
 // Data parallel (seqrec launch -n 2): a stop signal to one rank stops both at the same step
-// with one state, written by rank 0; the resumed job ends bit for bit as the uninterrupted one.
+// with one state, written by rank 0; one process may not resume it; the resumed 2-rank job
+// ends bit for bit as the uninterrupted one.
 class ResumeDataParallel : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ResumeDataParallel, StopSignalToOneRankThenResumeIsBitIdentical) {
@@ -170,6 +171,14 @@ TEST_P(ResumeDataParallel, StopSignalToOneRankThenResumeIsBitIdentical) {
   EXPECT_NE(cut.out.find("stopped by SIGTERM at epoch 2, step 3 of 10"), std::string::npos) << cut.out;
   ASSERT_TRUE(std::filesystem::exists(out + ".state"));
   EXPECT_FALSE(std::filesystem::exists(out));
+  // One process may not take over a 2-rank job's state: one line, the state kept.
+  Proc alone = run("", common.substr(common.find("train ")) + " --output " + out + " --resume");
+  EXPECT_EQ(alone.code, 1) << alone.out;
+  EXPECT_NE(alone.out.find("seqrec: error: " + out + ".state: written by a job of 2 process(es), this one has 1; "
+                           "resume with seqrec launch -n 2"),
+            std::string::npos)
+      << alone.out;
+  ASSERT_TRUE(std::filesystem::exists(out + ".state"));
   Proc resumed = run("", common + " --output " + out + " --resume");
   ASSERT_EQ(resumed.code, 0) << resumed.out;
   nlohmann::json r = read_json(out);

@@ -359,6 +359,7 @@ int64_t write_state(const std::string& path, const Config& config, Model& model,
   progress["best_valid"] = result.best_valid;
   progress["best_valid_metrics"] = metrics_to_json(result.best_valid_metrics);
   progress["resumes"] = result.resumes;
+  progress["world_size"] = dist::world();
   nlohmann::json curve = nlohmann::json::array();
   for (const EpochLog& e : result.curve)
     curve.push_back({{"epoch", e.epoch}, {"loss", e.loss}, {"train_seconds", e.train_seconds},
@@ -411,6 +412,13 @@ bool read_state(const std::string& path, const Config& config, Model& model, Tra
       throw Error(path + ": written by another config (differs in: " + differing + "); remove it to start over");
     a.read("progress", v);
     progress = nlohmann::json::parse(v.toStringRef());
+    // Ranks are not a config key, yet a job of another size would go on with other sampler
+    // streams under a result that records one world size. (States before this check lack it.)
+    const int64_t world = progress.value("world_size", dist::world());
+    if (world != dist::world())
+      throw Error(path + ": written by a job of " + std::to_string(world) + " process(es), this one has " +
+                  std::to_string(dist::world()) + "; resume with seqrec launch -n " + std::to_string(world) +
+                  " (or remove it to start over)");
     a.read("rng", v);
     at->rng = rng_from(v.toStringRef());
     a.read("epoch_rng", v);
