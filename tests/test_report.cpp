@@ -95,6 +95,31 @@ TEST(Stats, BootstrapIntervalAgainstClosedForms) {
   EXPECT_THROW(bootstrap_mean_interval({}, 10, 1), Error);
 }
 
+TEST(Stats, OneMoreRunTestAgainstTheTwoDegreesOfFreedomClosedForm) {
+  // Three runs: Student's t with 2 degrees of freedom has the closed form
+  // P(|T| > t) = 1 - t / sqrt(2 + t^2), and its level-a quantile sqrt(2 a^2 / (1 - a^2)) for
+  // the two-sided a. Runs 0.25, 0.5, 0.75: mean 0.5, std 0.25, and one more run's scale
+  // 0.25 sqrt(1 + 1/3).
+  const double scale = 0.25 * std::sqrt(4.0 / 3.0);
+  for (double x : {1.0, 0.5, 0.1, -2.0}) {
+    const OneMoreRunTest r = one_more_run_test(0.5, 0.25, 3, x);
+    const double t = (x - 0.5) / scale;
+    EXPECT_EQ(r.dof, 2);
+    EXPECT_NEAR(r.t, t, 1e-12);
+    EXPECT_NEAR(r.p, 1 - std::fabs(t) / std::sqrt(2 + t * t), 1e-12) << x;
+  }
+  const double q = std::sqrt(2 * 0.95 * 0.95 / (1 - 0.95 * 0.95));  // 4.3027
+  const OneMoreRunTest r = one_more_run_test(0.5, 0.25, 3, 1.0);
+  EXPECT_NEAR(r.interval.lo, 0.5 - q * scale, 1e-9);
+  EXPECT_NEAR(r.interval.hi, 0.5 + q * scale, 1e-9);
+  // Many runs: the normal limit, 1.96 standard deviations either side.
+  const OneMoreRunTest wide = one_more_run_test(0, 1, 100000, 0);
+  EXPECT_NEAR(wide.interval.hi, 1.95997, 1e-4);
+  EXPECT_EQ(wide.p, 1.0);
+  EXPECT_THROW(one_more_run_test(0.5, 0.25, 1, 1.0), Error);
+  EXPECT_THROW(one_more_run_test(0.5, 0.0, 3, 1.0), Error);
+}
+
 namespace {
 const std::string kBinary = std::string(SEQREC_BINARY_DIR) + "/seqrec";
 
@@ -486,6 +511,50 @@ TEST(Table, RowsOfSeveralDevicesNameThemAndTheComputeIsSummedPerDevice) {
   EXPECT_NE(md.find("| 30.0 |"), std::string::npos) << md;
   EXPECT_NE(md.find("- compute: 7.0 CPU core-hours over 3 runs (wall time x threads x processes), 0.10 GPU-hours over 1 run\n"),
             std::string::npos) << md;
+}
+
+TEST(Table, PublishedNumbersAreTestedAgainstTheSeedsOfTheRowThatReproducesThem) {
+  // elec's three seeds have hit@10 0.25, 0.5 and 0.75 (mean 0.5, std 0.25): the published 1.0
+  // as one more run gives t = 0.5 / (0.25 sqrt(4/3)) = sqrt(3) with 2 degrees of freedom,
+  // p = 1 - sqrt(3) / sqrt(5) = 0.2254, and one more seed falls in 0.5 -+ 4.3027 x 0.2887.
+  // A published row without seqrec_method is only a row; a one-seed row is not tested.
+  TempDir dir;
+  fake_result(dir, "b1", "base", 1, "full/reference/optimistic", {0, 3, 50, 60});
+  fake_result(dir, "e1", "elec", 1, "full/reference/optimistic", {0, 50, 60, 70});
+  fake_result(dir, "e2", "elec", 2, "full/reference/optimistic", {0, 3, 60, 70});
+  fake_result(dir, "e3", "elec", 3, "full/reference/optimistic", {0, 3, 5, 70});
+  const std::string csv = dir.file("published.csv");
+  write_file(csv,
+             "method,dataset,metric,value,source,seqrec_method\n"
+             "ELEC,Toy,hit@10,1.0,paper,elec\n"
+             "Base,Toy,hit@10,0.3,paper,base\n"
+             "Other,Toy,hit@10,0.9,blog\n");
+  const std::string md = captured_table({dir.path().string(), "--metrics", "hit@10", "--baseline", "base", "--reference", csv});
+  EXPECT_NE(md.find("- Toy hit@10: published ELEC (paper) 1.0000 vs elec's 3 seeds 0.5000 ± 0.2500: published - mean +0.5000; "
+                    "one more seed falls in [-0.7421, 1.7421] with 95% probability: within; t(2) = 1.73, p = 0.2254; "
+                    "holm-adjusted p = 0.2254\n"),
+            std::string::npos) << md;
+  EXPECT_NE(md.find("- Toy hit@10: published Base (paper) 0.3000 vs base's 1 seed 0.5000: published - mean -0.2000; no test (one seed)\n"),
+            std::string::npos) << md;
+  EXPECT_NE(md.find("holm-adjusted over the table's 1 published checks"), std::string::npos) << md;
+  EXPECT_EQ(md.find("published Other"), std::string::npos) << md;
+  EXPECT_NE(md.find("| Other (published: blog) | 0.9000 |"), std::string::npos) << md;
+  // The strict twin has no published checks: the published numbers are the reference protocol's.
+  for (const char* name : {"b1", "e1", "e2", "e3"})
+    edit_result(dir, name, [](RunResult& r) {
+      r.test_other_protocol = {{r.protocol, r.test}};
+      r.test_other_protocol->first.label = "full/strict/optimistic";
+    });
+  EXPECT_EQ(captured_table({dir.path().string(), "--metrics", "hit@10", "--reference", csv, "--other-protocol"}).find("published ELEC"),
+            std::string::npos);
+  // One published method is reproduced by one row.
+  write_file(csv, "ELEC,Toy,hit@10,1.0,paper,elec\nELEC,Toy,ndcg@10,0.5,paper,base\n");
+  try {
+    captured_table({dir.path().string(), "--metrics", "hit@10", "--reference", csv});
+    FAIL() << "a published method reproduced by two rows was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), csv + ":2: ELEC (paper) is reproduced by base here and by elec above");
+  }
 }
 
 TEST(Table, JsonThatIsNotATrainResultIsSkippedWhateverItsCommandField) {

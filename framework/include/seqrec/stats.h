@@ -38,6 +38,18 @@ struct Interval {
 };
 Interval bootstrap_mean_interval(const std::vector<double>& d, int64_t resamples, uint64_t seed, double level = 0.95);
 
+/// Whether a single outside value `x` (a published number: one trained model) is consistent
+/// with n runs of mean `mean` and sample std `sd` (the seeds of a cell), the runs taken as
+/// normal: x as one more run, t = (x - mean) / (sd sqrt(1 + 1/n)) with n - 1 degrees of
+/// freedom, two-sided; and the `level` prediction interval of one more run. Throws
+/// seqrec::Error for n < 2 or sd = 0 (no spread to test against).
+struct OneMoreRunTest {
+  double t = 0, p = 1;
+  int64_t dof = 0;
+  Interval interval;  ///< where one more run falls with probability `level`
+};
+OneMoreRunTest one_more_run_test(double mean, double sd, int64_t n, double x, double level = 0.95);
+
 /// Mean and sample standard deviation (0 for a single value).
 void mean_std(const std::vector<double>& v, double* mean, double* std);
 

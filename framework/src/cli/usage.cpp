@@ -41,7 +41,8 @@ const std::map<std::string, std::string>& usages() {
        "  --bootstrap-seed S        (default 1)\n"
        "  --other-protocol          the test under the other history protocol\n"
        "  --history original|shuffled   shuffled: the test with shuffled histories, and its change\n"
-       "  --reference FILE.csv      published numbers as labelled rows (method,dataset,metric,value,source)\n"
+       "  --reference FILE.csv      published numbers as labelled rows (method,dataset,metric,value,source\n"
+       "                            [,seqrec_method]: the row whose seeds each is tested against)\n"
        "  --wall                    a column of wall-clock minutes\n"
        "  --format md|csv|latex     (default md)\n"
        "  --output FILE             written atomically (default: standard output)\n"},

@@ -125,11 +125,16 @@ std::vector<Published> read_published(const std::string& path) {
     std::vector<std::string> f;
     std::stringstream ss(line);
     for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
-    if (f.size() != 5) throw Error(path + ":" + std::to_string(no) + ": expected method,dataset,metric,value,source");
+    const std::string where = path + ":" + std::to_string(no);
+    if (f.size() != 5 && f.size() != 6) throw Error(where + ": expected method,dataset,metric,value,source[,seqrec_method]");
     if (f[0] == "method") continue;  // header
+    f.resize(6);
     auto it = std::find_if(published.begin(), published.end(), [&](const Published& p) { return p.method == f[0] && p.source == f[4]; });
-    if (it == published.end()) it = published.insert(published.end(), {f[0], f[4], {}});
-    it->value[{f[1], f[2]}] = to_real(f[3], path + ":" + std::to_string(no));
+    if (it == published.end()) it = published.insert(published.end(), {f[0], f[4], f[5], {}});
+    if (it->seqrec_method != f[5])
+      throw Error(where + ": " + f[0] + " (" + f[4] + ") is reproduced by " + (f[5].empty() ? "no method" : f[5]) +
+                  " here and by " + (it->seqrec_method.empty() ? "no method" : it->seqrec_method) + " above");
+    it->value[{f[1], f[2]}] = to_real(f[3], where);
   }
   return published;
 }

@@ -30,10 +30,12 @@ std::string method_name(const RunResult& r, const std::string& path = "");
 enum class TestView { kOwn, kOtherProtocol, kShuffledHistory };
 std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, TestView view = TestView::kOwn);
 
-/// A published method's numbers: CSV lines method,dataset,metric,value,source (a header
-/// line and #-comments allowed), one entry per method and source, in file order.
+/// A published method's numbers: CSV lines method,dataset,metric,value,source[,seqrec_method]
+/// (a header line and #-comments allowed), one entry per method and source, in file order.
+/// seqrec_method, optional: the table method that reproduces it (its label, e.g. elecrec),
+/// whose seeds `table` then tests the published numbers against.
 struct Published {
-  std::string method, source;
+  std::string method, source, seqrec_method;
   std::map<std::pair<std::string, std::string>, double> value;  ///< (dataset, metric) -> value
 };
 std::vector<Published> read_published(const std::string& path);

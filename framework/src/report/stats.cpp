@@ -73,6 +73,19 @@ Interval bootstrap_mean_interval(const std::vector<double>& d, int64_t resamples
   return {quantile((1 - level) / 2), quantile((1 + level) / 2)};
 }
 
+OneMoreRunTest one_more_run_test(double mean, double sd, int64_t n, double x, double level) {
+  if (n < 2 || !(sd > 0)) throw Error("one-more-run test: needs at least 2 runs that differ");
+  OneMoreRunTest r;
+  r.dof = n - 1;
+  const double scale = sd * std::sqrt(1 + 1.0 / static_cast<double>(n));
+  boost::math::students_t dist(static_cast<double>(r.dof));
+  r.t = (x - mean) / scale;
+  r.p = 2 * boost::math::cdf(boost::math::complement(dist, std::fabs(r.t)));
+  const double q = boost::math::quantile(dist, 0.5 + level / 2);
+  r.interval = {mean - q * scale, mean + q * scale};
+  return r;
+}
+
 PairedTest paired_tests(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() != b.size()) throw Error("paired test: " + std::to_string(a.size()) + " vs " + std::to_string(b.size()) + " values");
   if (a.size() < 2) throw Error("paired test: needs at least 2 pairs");

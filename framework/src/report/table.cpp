@@ -296,6 +296,72 @@ TableStats compute_table_stats(const TableSpec& t, Grouping& g) {
   return out;
 }
 
+/// A published number of a method seqrec reproduces (published.csv's seqrec_method) against
+/// that method's seeds in one cell.
+struct PublishedCheck {
+  const Published* published;
+  std::string dataset, metric;
+  double value = 0;
+  Stat seeds;
+  std::optional<OneMoreRunTest> test;  ///< none for one seed, or seeds without spread
+  double p_adjusted = 1;               ///< corrected over the table's published checks
+};
+
+/// The statistics of a cell's metric, or null where the table has none.
+const Stat* find_stat(const TableStats& ts, const std::string& d, const std::string& m, const std::string& metric) {
+  auto column = ts.st.find(d);
+  if (column == ts.st.end()) return nullptr;
+  auto row = column->second.find(m);
+  if (row == column->second.end()) return nullptr;
+  auto s = row->second.find(metric);
+  return s != row->second.end() && s->second.has ? &s->second : nullptr;
+}
+
+/// Each published number whose method a table row reproduces, tested as one more run of that
+/// row's seeds, the p-values corrected as one family. None for other protocols' views: the
+/// published numbers are the reference protocol's.
+std::vector<PublishedCheck> check_published(const TableSpec& t, const Grouping& g, const TableStats& ts,
+                                            const std::vector<Published>& published) {
+  std::vector<PublishedCheck> out;
+  if (t.view != TestView::kOwn) return out;
+  for (const Published& p : published) {
+    if (p.seqrec_method.empty()) continue;
+    for (const auto& d : g.datasets)
+      for (const auto& metric : t.metrics) {
+        auto value = p.value.find({d, metric});
+        const Stat* seeds = find_stat(ts, d, p.seqrec_method, metric);
+        if (value == p.value.end() || !seeds) continue;
+        PublishedCheck c{&p, d, metric, value->second, *seeds, std::nullopt, 1};
+        if (c.seeds.n > 1 && c.seeds.std > 0)
+          c.test = one_more_run_test(c.seeds.mean, c.seeds.std, static_cast<int64_t>(c.seeds.n), c.value);
+        out.push_back(c);
+      }
+  }
+  std::vector<double> p;
+  for (const PublishedCheck& c : out)
+    if (c.test) p.push_back(c.test->p);
+  const std::vector<double> adjusted = adjust_p_values(p, t.correction);
+  size_t i = 0;
+  for (PublishedCheck& c : out)
+    if (c.test) c.p_adjusted = adjusted[i++];
+  return out;
+}
+
+/// The footer's line for one published check.
+std::string published_line(const TableSpec& t, const PublishedCheck& c) {
+  const Stat& s = c.seeds;
+  std::string line = c.dataset + " " + c.metric + ": published " + c.published->method + " (" + c.published->source + ") " +
+                     fmt(c.value) + " vs " + c.published->seqrec_method + "'s " + std::to_string(s.n) +
+                     (s.n == 1 ? " seed " : " seeds ") + fmt(s.mean) + (s.n > 1 ? " ± " + fmt(s.std) : "") + ": published - mean " +
+                     (c.value >= s.mean ? "+" : "") + fmt(c.value - s.mean);
+  if (!c.test) return line + "; no test (" + (s.n == 1 ? "one seed" : "the seeds do not differ") + ")";
+  const bool within = c.value >= c.test->interval.lo && c.value <= c.test->interval.hi;
+  return line + "; one more seed falls in [" + fmt(c.test->interval.lo) + ", " + fmt(c.test->interval.hi) +
+         "] with 95% probability: " + (within ? "within" : "outside") + "; t(" + std::to_string(c.test->dof) +
+         ") = " + fmt(c.test->t, 2) + ", p = " + fmt(c.test->p, 4) + "; " + correction_name(t.correction) +
+         "-adjusted p = " + fmt(c.p_adjusted, 4);
+}
+
 std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, const std::vector<Published>& published) {
   std::ostringstream o;
   o << "method,dataset,metric,mean,std,seeds,rel_improvement_pct,p_ttest,p_wilcoxon,p_adjusted_" << correction_name(t.correction)
@@ -485,7 +551,8 @@ std::string compute_line(const std::vector<RunRecord>& runs) {
   return o.str();
 }
 
-std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats& ts, const std::vector<RunRecord>& runs) {
+std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats& ts, const std::vector<RunRecord>& runs,
+                              const std::vector<PublishedCheck>& checks) {
   std::ostringstream o;
   const std::string c = t.format == "latex" ? "% " : "";
   o << "\n" << c << "Cells: test mean ± sample std over seeds (a single seed: the value alone; seeds per cell below); bold: best mean of the column.";
@@ -505,6 +572,16 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
     else o << correction_name(t.correction) << "-adjusted over the table's " << ts.tests << " tests";
     o << ", < " << t.alpha << ". Each comparison below: the mean per-user difference with a 95% paired bootstrap interval ("
       << t.resamples << " resamples of the users, seed " << t.bootstrap_seed << ").";
+  }
+  if (!checks.empty()) {
+    int64_t tested = 0;
+    for (const PublishedCheck& c : checks) tested += c.test.has_value();
+    o << " Published numbers against the seeds of the row that reproduces them: the published value as one more run of "
+         "that row (the seeds normal; t = (published - mean) / (std sqrt(1 + 1/seeds)), seeds - 1 degrees of freedom, "
+         "two-sided, "
+      << (t.correction == Correction::kNone ? "uncorrected" : correction_name(t.correction) + "-adjusted over the table's " +
+                                                                  std::to_string(tested) + " published checks")
+      << "), with the 95% prediction interval of one more seed.";
   }
   o << "\n";
   std::set<std::string> commits;
@@ -554,6 +631,7 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
   o << c << "- seqrec commits: " << join(commits, ", ") << "\n";
   o << c << "- " << compute_line(runs) << "\n";
   for (const auto& l : ts.sig_lines) o << c << "- " << l << "\n";
+  for (const PublishedCheck& check : checks) o << c << "- " << published_line(t, check) << "\n";
   return o.str();
 }
 
@@ -570,7 +648,8 @@ int cmd_table(const std::vector<std::string>& args) {
     text = render_csv(t, g, ts, published);
   } else {
     const std::vector<std::vector<std::string>> rows = table_rows(t, g, ts, published);
-    text = (t.format == "md" ? render_md(rows) : render_latex(rows)) + provenance_footer(t, g, ts, runs);
+    text = (t.format == "md" ? render_md(rows) : render_latex(rows)) +
+           provenance_footer(t, g, ts, runs, check_published(t, g, ts, published));
   }
   if (t.output.empty()) {
     std::cout << text;
