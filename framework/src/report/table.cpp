@@ -362,10 +362,12 @@ std::string published_line(const TableSpec& t, const PublishedCheck& c) {
          "-adjusted p = " + fmt(c.p_adjusted, 4);
 }
 
-std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, const std::vector<Published>& published) {
+std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, const std::vector<Published>& published,
+                       const std::vector<PublishedCheck>& checks) {
   std::ostringstream o;
   o << "method,dataset,metric,mean,std,seeds,rel_improvement_pct,p_ttest,p_wilcoxon,p_adjusted_" << correction_name(t.correction)
-    << ",diff_mean,diff_ci95_lo,diff_ci95_hi,full_ranking_mean,source,compared_with\n";
+    << ",diff_mean,diff_ci95_lo,diff_ci95_hi,full_ranking_mean,source,compared_with,one_more_run_p,one_more_run_p_adjusted,"
+       "one_more_run_pi95_lo,one_more_run_pi95_hi\n";
   for (const auto& m : g.methods)
     for (const auto& d : g.datasets)
       for (const auto& metric : t.metrics) {
@@ -376,11 +378,23 @@ std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, co
           << (s.tested ? fmt(s.test.w_p, 6) : "") << "," << (s.tested ? fmt(s.p_adjusted, 6) : "") << ","
           << (s.tested ? fmt(s.test.mean_diff, 6) : "") << "," << (s.tested ? fmt(s.diff_ci.lo, 6) : "") << ","
           << (s.tested ? fmt(s.diff_ci.hi, 6) : "") << "," << (s.full_mean ? fmt(*s.full_mean, 6) : "") << ",seqrec,"
-          << (s.compared ? reference_of(t, m) : "") << "\n";
+          << (s.compared ? reference_of(t, m) : "") << ",,,,\n";
       }
+  // A published number: compared_with the row whose seeds it was tested against, and the test.
   for (const auto& p : published)
-    for (const auto& [k, v] : p.value)
-      o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,,,,,,," << p.source << ",\n";
+    for (const auto& [k, v] : p.value) {
+      auto c = std::find_if(checks.begin(), checks.end(), [&, &k = k](const PublishedCheck& c) {
+        return c.published == &p && c.dataset == k.first && c.metric == k.second;
+      });
+      o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,,,,,,," << p.source << ","
+        << (c == checks.end() ? "" : p.seqrec_method) << ",";
+      if (c != checks.end() && c->test)
+        o << fmt(c->test->p, 6) << "," << fmt(c->p_adjusted, 6) << "," << fmt(c->test->interval.lo, 6) << ","
+          << fmt(c->test->interval.hi, 6);
+      else
+        o << ",,,";
+      o << "\n";
+    }
   return o.str();
 }
 
@@ -643,13 +657,13 @@ int cmd_table(const std::vector<std::string>& args) {
   Grouping g = group_runs(runs, t);
   TableStats ts = compute_table_stats(t, g);
   const std::vector<Published> published = t.reference.empty() ? std::vector<Published>{} : read_published(t.reference);
+  const std::vector<PublishedCheck> checks = check_published(t, g, ts, published);
   std::string text;
   if (t.format == "csv") {
-    text = render_csv(t, g, ts, published);
+    text = render_csv(t, g, ts, published, checks);
   } else {
     const std::vector<std::vector<std::string>> rows = table_rows(t, g, ts, published);
-    text = (t.format == "md" ? render_md(rows) : render_latex(rows)) +
-           provenance_footer(t, g, ts, runs, check_published(t, g, ts, published));
+    text = (t.format == "md" ? render_md(rows) : render_latex(rows)) + provenance_footer(t, g, ts, runs, checks);
   }
   if (t.output.empty()) {
     std::cout << text;
