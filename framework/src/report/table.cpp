@@ -302,7 +302,7 @@ struct PublishedCheck {
   const Published* published;
   std::string dataset, metric;
   double value = 0;
-  Stat seeds;
+  const Stat* seeds;                   ///< the row's cell (TableStats outlives the checks)
   std::optional<OneMoreRunTest> test;  ///< none for one seed, or seeds without spread
   double p_adjusted = 1;               ///< corrected over the table's published checks
 };
@@ -331,9 +331,9 @@ std::vector<PublishedCheck> check_published(const TableSpec& t, const Grouping& 
         auto value = p.value.find({d, metric});
         const Stat* seeds = find_stat(ts, d, p.seqrec_method, metric);
         if (value == p.value.end() || !seeds) continue;
-        PublishedCheck c{&p, d, metric, value->second, *seeds, std::nullopt, 1};
-        if (c.seeds.n > 1 && c.seeds.std > 0)
-          c.test = one_more_run_test(c.seeds.mean, c.seeds.std, static_cast<int64_t>(c.seeds.n), c.value);
+        PublishedCheck c{&p, d, metric, value->second, seeds, std::nullopt, 1};
+        if (seeds->n > 1 && seeds->std > 0)
+          c.test = one_more_run_test(seeds->mean, seeds->std, static_cast<int64_t>(seeds->n), c.value);
         out.push_back(c);
       }
   }
@@ -349,7 +349,7 @@ std::vector<PublishedCheck> check_published(const TableSpec& t, const Grouping& 
 
 /// The footer's line for one published check.
 std::string published_line(const TableSpec& t, const PublishedCheck& c) {
-  const Stat& s = c.seeds;
+  const Stat& s = *c.seeds;
   std::string line = c.dataset + " " + c.metric + ": published " + c.published->method + " (" + c.published->source + ") " +
                      fmt(c.value) + " vs " + c.published->seqrec_method + "'s " + std::to_string(s.n) +
                      (s.n == 1 ? " seed " : " seeds ") + fmt(s.mean) + (s.n > 1 ? " ± " + fmt(s.std) : "") + ": published - mean " +
