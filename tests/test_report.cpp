@@ -607,23 +607,30 @@ TEST(Table, GridLayoutNamesTheMethodAndFindsRanksBesideTheResult) {
 
 TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
   // SIGTERM to bench (a preemption): its run writes its training state and stops, bench exits
-  // 143 leaving no lock; the next bench resumes the run, which ends as an uninterrupted one.
+  // 143 leaving no lock; the next bench resumes the run, which ends as an uninterrupted one,
+  // and counts the run's whole time (both benches') toward the ETA of the run left.
   TempDir dir;
-  const std::string grid = markov_grid(dir, "1");
+  const std::string grid = markov_grid(dir, "1, 2");
   std::string ini = slurp(dir.file("markov-sasrec.ini"));
-  ini.replace(ini.find("epochs = 1"), 10, "epochs = 6\npatience = 10");
+  ini.replace(ini.find("epochs = 1"), 10, "epochs = 8\npatience = 10");
   write_file(dir.file("markov-sasrec.ini"), ini);
   const std::string out = dir.file("out");
   const pid_t pid = start_bench(grid, dir.file("first.log"));
-  auto states = [&] {
+  auto files = [&](const std::string& ext) {
     std::vector<std::string> s;
     if (std::filesystem::exists(out))
       for (const auto& e : std::filesystem::recursive_directory_iterator(out))
-        if (e.path().extension() == ".state") s.push_back(e.path().string());
+        if (e.path().extension() == ext) s.push_back(e.path().string());
     return s;
   };
+  auto states = [&] { return files(".state"); };
+  // Stopped in its seventh epoch of eight, so most of the run's time is the first bench's.
+  auto past_epoch_6 = [&] {
+    return !files(".log").empty() && slurp(files(".log")[0]).find("\nepoch 6 ") != std::string::npos;
+  };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-  while (states().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  while (!past_epoch_6() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(states().size(), 1u) << slurp(dir.file("first.log"));
   kill(pid, SIGTERM);
   int status = 0;
@@ -637,11 +644,26 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
     EXPECT_NE(e.path().extension(), ".lock") << e.path();
 
   waitpid(start_bench(grid, dir.file("second.log")), &status, 0);
-  EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(dir.file("second.log"));
-  ASSERT_EQ(jsons(out).size(), 1u);
-  const std::string run_log = slurp(jsons(out)[0].substr(0, jsons(out)[0].size() - 5) + ".log");
+  const std::string second = slurp(dir.file("second.log"));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << second;
+  ASSERT_EQ(jsons(out).size(), 2u);
+  const std::string seed1 = jsons(out)[0];
+  ASSERT_NE(seed1.find("seed1-"), std::string::npos) << seed1;
+  const std::string run_log = slurp(seed1.substr(0, seed1.size() - 5) + ".log");
   EXPECT_NE(run_log.find("resuming from"), std::string::npos) << run_log;
   EXPECT_TRUE(states().empty());
+  // The resumed run's line: its time in all from its result, and the ETA of the one run left
+  // (one at a time) is that time, not the second bench's share of it.
+  const RunResult r = read_run_result(seed1);
+  ASSERT_EQ(r.resumes.value_or(-1), 1);
+  const auto all = std::llround(r.timing.total_seconds);
+  const std::string line =
+      "(" + std::to_string(all) + " s in all, 1 resume)  [1/2 finished, 0 failed, ETA " + std::to_string(all) + " s]";
+  const size_t done1 = second.find("done  markov sasrec seed 1 in ");
+  ASSERT_NE(done1, std::string::npos) << second;
+  EXPECT_LT(std::stoll(second.substr(done1 + 30)), all) << "the second bench's share is not the whole run\n" << second;
+  EXPECT_NE(second.find(line), std::string::npos) << line << "\n" << second;
+  EXPECT_NE(second.find("done  markov sasrec seed 2 in "), std::string::npos) << second;
 }
 
 TEST(Bench, RanksRunEachRunAsADataParallelJobAndLabelNamesIt) {

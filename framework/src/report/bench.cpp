@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -163,6 +164,34 @@ BenchArgs parse_bench_args(const std::vector<std::string>& args) {
   return b;
 }
 
+/// "42 s", "17 min", "3 h 05 min": a duration as a person reads it in a progress line.
+std::string span_text(double seconds) {
+  const auto s = static_cast<int64_t>(std::llround(seconds));
+  std::ostringstream o;
+  if (s < 90)
+    o << s << " s";
+  else if (s < 90 * 60)
+    o << (s + 30) / 60 << " min";
+  else
+    o << (s + 30) / 3600 << " h " << std::setw(2) << std::setfill('0') << (s + 30) % 3600 / 60 << " min";
+  return o.str();
+}
+
+/// A finished run's time over all its sessions, from its result (this session's `seconds` if
+/// the result cannot be read: a progress line must not stop the grid).
+struct RunTimes {
+  double total;
+  int64_t resumes;
+};
+RunTimes run_times(const std::string& result, double seconds) {
+  try {
+    const RunResult r = read_run_result(result);
+    return {r.timing.total_seconds, r.resumes.value_or(0)};
+  } catch (const std::exception&) {
+    return {seconds, 0};
+  }
+}
+
 /// Runs a shard's unfinished runs, `parallel` at a time, as child processes: claim (a lock
 /// beside the result), launch (fork/exec `seqrec train ... --resume`, its log appended),
 /// reap (the result file decides success). A stop signal is forwarded to the children,
@@ -246,12 +275,18 @@ bool Scheduler::reap(size_t left) {
     return true;
   }
   ok ? ++finished_ : ++failed_;
-  run_seconds_ += secs;
+  // A resumed run's earlier sessions count toward the ETA: its result has the whole run's time.
+  const RunTimes times = ok ? run_times(r.output, secs) : RunTimes{secs, 0};
+  run_seconds_ += times.total;
   const int64_t remaining = static_cast<int64_t>(left + running_.size());
-  const double eta = (finished_ + failed_) ? run_seconds_ / (finished_ + failed_) * remaining / g_.parallel : 0;
-  std::cout << (ok ? "done  " : "FAILED ") << r.dataset << " " << r.method << " seed " << r.seed << " in " << std::fixed
-            << std::setprecision(0) << secs << " s  [" << done_ + finished_ << "/" << mine_ << " finished, " << failed_
-            << " failed, ETA " << eta / 60 << " min]" << std::endl;
+  const double eta = run_seconds_ / (finished_ + failed_) * remaining / g_.parallel;
+  std::cout << (ok ? "done  " : "FAILED ") << r.dataset << " " << r.method << " seed " << r.seed << " in "
+            << span_text(secs);
+  if (times.resumes > 0)
+    std::cout << " (" << span_text(times.total) << " in all, " << times.resumes
+              << (times.resumes == 1 ? " resume)" : " resumes)");
+  std::cout << "  [" << done_ + finished_ << "/" << mine_ << " finished, " << failed_ << " failed, ETA "
+            << span_text(eta) << "]" << std::endl;
   return true;
 }
 
