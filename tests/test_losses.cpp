@@ -300,7 +300,7 @@ TEST(FusedSoftmaxCE, SamplesFollowSoftmaxToThePower) {
   torch::Tensor e = torch::randn({v, 4}, torch::kDouble), hrow = torch::randn({1, 4}, torch::kDouble);
   torch::Tensor h = hrow.expand({n, 4}).contiguous();
   torch::Tensor logits = torch::mm(hrow, e.t())[0];
-  // float with power 1 and no subset takes the block-walk path, the rest the cumsum path.
+  // float without a subset takes the block-walk path (either power), the rest the cumsum path.
   for (auto dtype : {torch::kDouble, torch::kFloat})
   for (double power : {1.0, 4.4}) {
     for (bool subset : {false, true}) {
@@ -327,27 +327,32 @@ TEST(FusedSoftmaxCE, SamplesFollowSoftmaxToThePower) {
 }
 
 TEST(FusedSoftmaxCE, FloatDrawsAreTheInverseCdfOfEachRow) {
-  // The float block walk against an inverse CDF recomputed in double from the same logits
-  // and uniforms, over rows long enough to span many blocks and a tail (v = 1000 = 1 + 62
-  // blocks of 16 + 7). Rows whose u lands within 1e-4 of a CDF step may round either way.
+  // The float block walk against an inverse CDF of softmax(power * logits) recomputed in
+  // double from the same logits and uniforms, over rows long enough to span many blocks and a
+  // tail (v = 1000 = 1 + 62 blocks of 16 + 7). Rows whose u lands within 1e-4 of a CDF step
+  // may round either way.
   const int64_t n = 500, v = 1000;
   torch::manual_seed(5);
   torch::Tensor h = torch::randn({n, 8}), e = torch::randn({v, 8});
-  SoftmaxSampling s;
-  s.uniforms = torch::rand({n});
-  fused_softmax_ce(h, e, torch::randint(0, v, {n}, torch::kLong), &s);
   torch::Tensor logits = torch::mm(h, e.t()).to(torch::kDouble);
-  int64_t checked = 0;
-  for (int64_t r = 0; r < n; ++r) {
-    torch::Tensor w = torch::softmax(logits[r].slice(0, 1, v), 0);
-    torch::Tensor cdf = w.cumsum(0);
-    const double u = s.uniforms[r].item<double>();
-    const int64_t want = 1 + torch::searchsorted(cdf, torch::tensor({u}, torch::kDouble), false, true).clamp_max(v - 2)[0].item<int64_t>();
-    if ((cdf - u).abs().min().item<double>() < 1e-4) continue;
-    EXPECT_EQ(s.samples[r].item<int64_t>(), want) << "row " << r << " u " << u;
-    ++checked;
+  for (double power : {1.0, 4.4}) {
+    SoftmaxSampling s;
+    s.power = power;
+    s.uniforms = torch::rand({n});
+    fused_softmax_ce(h, e, torch::randint(0, v, {n}, torch::kLong), &s);
+    int64_t checked = 0;
+    for (int64_t r = 0; r < n; ++r) {
+      torch::Tensor cdf = torch::softmax(power * logits[r].slice(0, 1, v), 0).cumsum(0);
+      const double u = s.uniforms[r].item<double>();
+      const int64_t want =
+          1 +
+          torch::searchsorted(cdf, torch::tensor({u}, torch::kDouble), false, true).clamp_max(v - 2)[0].item<int64_t>();
+      if ((cdf - u).abs().min().item<double>() < 1e-4) continue;
+      EXPECT_EQ(s.samples[r].item<int64_t>(), want) << "power " << power << " row " << r << " u " << u;
+      ++checked;
+    }
+    EXPECT_GT(checked, 450) << "power " << power;
   }
-  EXPECT_GT(checked, 450);
 }
 
 TEST(FusedSoftmaxCE, ItemBlocksEqualTheWholeCatalogue) {

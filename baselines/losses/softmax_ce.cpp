@@ -32,14 +32,15 @@ torch::Tensor logits_buffer(int64_t n, int64_t v, const torch::TensorOptions& op
   return cache.slice(0, 0, n * v).view({n, v});
 }
 
-/// Inverse-CDF draws with power 1 over all columns but 0, from rows of e = exp(logit - max)
+/// Inverse-CDF draws over all columns but 0, from rows of weights w = exp(power * (logit - max))
 /// (float, rows `stride` apart) and their sums: each row is walked in blocks of 16 until the
-/// running sum passes u * (sum - e[0]), then entry by entry within the block. One partial
+/// running sum passes u * (sum - w[0]), then entry by entry within the block. One partial
 /// read per row and no buffer (a cumsum pass over the block cost as much as the exp).
-void draw_rows(const float* e, int64_t rows, int64_t stride, int64_t v, const float* sum, const double* u, int64_t* out) {
+void draw_rows(const float* w, int64_t rows, int64_t stride, int64_t v, const float* sum, const double* u,
+               int64_t* out) {
   constexpr int64_t kBlock = 16;
   for (int64_t r = 0; r < rows; ++r) {
-    const float* x = e + r * stride;
+    const float* x = w + r * stride;
     const double target = u[r] * (static_cast<double>(sum[r]) - x[0]);
     double acc = 0;
     int64_t j = 1;
@@ -191,24 +192,30 @@ torch::Tensor softmax_ce_rows(torch::Tensor logits, const torch::Tensor& targets
                               SoftmaxSampling* sampling, int64_t r0) {
   torch::Tensor target_logit = logits.gather(1, targets);
   torch::Tensor m = std::get<0>(logits.max(1, /*keepdim=*/true));
-  logits.sub_(m).exp_();  // e = exp(logit - max)
+  logits.sub_(m);
+  // The draws' weights exp(power * (logit - max)); with power 1, the softmax's own e. (A pow
+  // of e, a cumsum and a searchsorted instead made the row pass 3-7x as slow: BM_SoftmaxRows.)
+  const torch::Tensor powered =
+      sampling && sampling->power != 1.0 ? logits.mul(sampling->power).exp_() : torch::Tensor();
+  logits.exp_();  // e = exp(logit - max)
   torch::Tensor s = logits.sum(1, /*keepdim=*/true);
   if (sampling) {
     const int64_t r1 = r0 + logits.size(0);
     torch::Tensor u = sampling->uniforms.slice(0, r0, r1);
     torch::Tensor out = sampling->samples.slice(0, r0, r1);
-    if (sampling->power == 1.0 && !sampling->candidates.defined() && logits.device().is_cpu() &&
-        logits.scalar_type() == torch::kFloat && logits.stride(1) == 1) {
+    const torch::Tensor weights = powered.defined() ? powered : logits;
+    if (!sampling->candidates.defined() && weights.device().is_cpu() && weights.scalar_type() == torch::kFloat &&
+        weights.stride(1) == 1) {
+      torch::Tensor sums = powered.defined() ? powered.sum(1) : s;
       torch::Tensor ud = u.to(torch::kDouble).contiguous();
       torch::Tensor drawn = torch::empty({logits.size(0)}, out.options());
-      draw_rows(logits.data_ptr<float>(), logits.size(0), logits.stride(0), logits.size(1), s.contiguous().data_ptr<float>(),
-                ud.data_ptr<double>(), drawn.data_ptr<int64_t>());
+      draw_rows(weights.data_ptr<float>(), weights.size(0), weights.stride(0), weights.size(1),
+                sums.contiguous().data_ptr<float>(), ud.data_ptr<double>(), drawn.data_ptr<int64_t>());
       out.copy_(drawn);
     } else {
-      // exp(power * (logit - max)) = e^power over the candidates; inverse CDF with u.
-      torch::Tensor w = sampling->candidates.defined() ? logits.index_select(1, sampling->candidates)
-                                                       : logits.slice(1, 1, logits.size(1));
-      if (sampling->power != 1.0) w = w.pow(sampling->power);
+      // Inverse CDF with u over the candidates' weights.
+      torch::Tensor w = sampling->candidates.defined() ? weights.index_select(1, sampling->candidates)
+                                                       : weights.slice(1, 1, weights.size(1));
       torch::Tensor cdf = w.cumsum(1);
       torch::Tensor x = u.to(cdf.dtype()).unsqueeze(1) * cdf.slice(1, -1);
       torch::Tensor idx = torch::searchsorted(cdf, x, /*out_int32=*/false, /*right=*/true).clamp_max_(cdf.size(1) - 1).squeeze(1);
