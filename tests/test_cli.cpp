@@ -272,6 +272,48 @@ TEST(Cli, SampledCandidatesNeverStandAlone) {
   EXPECT_NE(table.out.find("WARNING: sampled candidates (uni100)"), std::string::npos) << table.out;
 }
 
+TEST(Cli, EveryRunRecordsTheTestUnderTheOtherTieRule) {
+  // Under the reference protocol an answer that repeats a history item scores 0 like the rest
+  // of the history, so the tie rule moves it. A run records its test under both rules; the
+  // other one equals `eval --ties pessimistic` of the saved best model, and `table
+  // --other-ties` tabulates it.
+  TempDir dir;
+  write_lines(make_markov_dataset(200, 40, 5, 25, 8), dir.file("m.txt"));
+  const std::string data = "--data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache");
+  CliRun train = seqrec_cli("train " + data + " --sasrec.hidden-size 8 --epochs 1 --progress none --output " +
+                            dir.file("r.json") + " --save " + dir.file("m.pt"));
+  ASSERT_EQ(train.code, 0) << train.out;
+  const nlohmann::json r = read_json(dir.file("r.json"));
+  ASSERT_GT(r["dataset"]["test_answer_repeats"].get<int64_t>(), 0) << "no ties to provoke";
+  ASSERT_TRUE(r.contains("test_other_ties")) << r.dump();
+  EXPECT_EQ(r["test_other_ties"]["protocol"]["label"], "full/reference/pessimistic");
+  const nlohmann::json& other = r["test_other_ties"]["metrics"];
+  for (const char* k : {"hit@5", "ndcg@5", "hit@10", "ndcg@10", "hit@20", "ndcg@20", "mrr"})
+    EXPECT_LE(other[k].get<double>(), r["test"][k].get<double>()) << k;
+  EXPECT_LT(other["mrr"].get<double>(), r["test"]["mrr"].get<double>()) << "the repeated answers' ties moved nothing";
+  CliRun eval = seqrec_cli("eval --checkpoint " + dir.file("m.pt") + " " + data + " --ties pessimistic --json " +
+                           dir.file("e.json"));
+  ASSERT_EQ(eval.code, 0) << eval.out;
+  const nlohmann::json e = read_json(dir.file("e.json"));
+  for (const char* k : {"hit@10", "ndcg@10", "mrr"})
+    EXPECT_NEAR(e["metrics"][k].get<double>(), other[k].get<double>(), 1e-6) << k;
+  CliRun table = seqrec_cli("table " + dir.file("r.json") + " --metrics mrr --other-ties", false);
+  ASSERT_EQ(table.code, 0) << table.out;
+  std::ostringstream mrr;
+  mrr << std::fixed << std::setprecision(4) << other["mrr"].get<double>();
+  EXPECT_NE(table.out.find(mrr.str()), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("the runs' other tie rule"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("full/reference/pessimistic"), std::string::npos) << table.out;
+  // A result written before both rules were recorded: one line says so.
+  nlohmann::json old = r;
+  old.erase("test_other_ties");
+  seqrec::testing::write_file(dir.file("old.json"), old.dump());
+  CliRun missing = seqrec_cli("table " + dir.file("old.json") + " --other-ties", false);
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_EQ(missing.out, "seqrec: error: " + dir.file("old.json") +
+                             ": no test_other_ties (trained before seqrec recorded both tie rules)\n");
+}
+
 TEST(Cli, LaunchRunsTrainAndEvalDataParallel) {
   TempDir dir;
   write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));

@@ -40,6 +40,7 @@ const std::map<std::string, std::string>& usages() {
        "  --bootstrap N             paired bootstrap resamples of the users (default 1000)\n"
        "  --bootstrap-seed S        (default 1)\n"
        "  --other-protocol          the test under the other history protocol\n"
+       "  --other-ties              the test under the other tie rule (optimistic <-> pessimistic)\n"
        "  --history original|shuffled   shuffled: the test with shuffled histories, and its change\n"
        "  --reference FILE.csv      published numbers as labelled rows (method,dataset,metric,value,source\n"
        "                            [,seqrec_method]: the row whose seeds each is tested against)\n"

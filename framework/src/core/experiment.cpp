@@ -78,7 +78,7 @@ RunTiming timing_of(const FitResult& fr) {
 /// protocol, so every run reports both; and, when candidates are sampled, the full ranking,
 /// since sampled metrics can reorder methods (Krichene & Rendle, KDD 2020).
 struct MoreTests {
-  std::optional<std::pair<ProtocolInfo, EvalResult>> other, full, shuffled;
+  std::optional<std::pair<ProtocolInfo, EvalResult>> other, ties, full, shuffled;
 };
 
 }  // namespace
@@ -129,6 +129,11 @@ MoreTests more_tests(const Config& c, Model& model, const LoadedData& l, const E
   EvalOptions other = eo;
   other.protocol = eo.protocol == Protocol::kReference ? Protocol::kStrict : Protocol::kReference;
   m.other = run(other);
+  // Ties with the answer's score (on Yelp, an answer that repeats a history item ties with the
+  // rest of the history under the reference protocol): the other rule bounds the tie order.
+  EvalOptions ties = eo;
+  ties.ties = eo.ties == TieRule::kOptimistic ? TieRule::kPessimistic : TieRule::kOptimistic;
+  m.ties = run(ties);
   if (eo.candidates != Candidates::kFull) {
     EvalOptions full = eo;
     full.candidates = Candidates::kFull;
@@ -165,6 +170,7 @@ RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& t
   r.valid_best = rounded_metrics(fr.best_valid_metrics, eo.ks);
   r.test = rounded_metrics(fr.test.metrics, eo.ks);
   if (more.other) r.test_other_protocol = {{more.other->first, rounded_metrics(more.other->second.metrics, eo.ks)}};
+  if (more.ties) r.test_other_ties = {{more.ties->first, rounded_metrics(more.ties->second.metrics, eo.ks)}};
   if (more.full) r.test_full_ranking = {{more.full->first, rounded_metrics(more.full->second.metrics, eo.ks)}};
   if (more.shuffled) r.test_shuffled_history = {{more.shuffled->first, rounded_metrics(more.shuffled->second.metrics, eo.ks)}};
   if (!model.parameters().empty()) r.item_spectrum = normalised_spectrum(model.item_table());

@@ -35,6 +35,7 @@ namespace {
 template <typename R>
 auto more_tests(R& r) {
   return std::array{std::pair{"test_other_protocol", &r.test_other_protocol},
+                    std::pair{"test_other_ties", &r.test_other_ties},
                     std::pair{"test_full_ranking", &r.test_full_ranking},
                     std::pair{"test_shuffled_history", &r.test_shuffled_history}};
 }

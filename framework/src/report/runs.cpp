@@ -54,13 +54,20 @@ RunRecord read_run(const std::string& f, RunResult result, const std::string& na
   r.seed = result.seed;
   const Metrics* test = &result.test;
   if (view != TestView::kOwn) {
-    const bool other = view == TestView::kOtherProtocol;
-    const auto& recorded = other ? result.test_other_protocol : result.test_shuffled_history;
-    if (!recorded)
-      throw Error(f + (other ? ": no test_other_protocol (trained before seqrec recorded both)"
-                             : ": no test_shuffled_history (trained before seqrec recorded the sequentiality check)"));
-    test = &recorded->second;
-    r.protocol = recorded->first.label;
+    struct Recorded {
+      const std::optional<std::pair<ProtocolInfo, Metrics>>& test;
+      const char* missing;
+    };
+    const Recorded v =
+        view == TestView::kOtherProtocol
+            ? Recorded{result.test_other_protocol, "test_other_protocol (trained before seqrec recorded both)"}
+        : view == TestView::kOtherTies
+            ? Recorded{result.test_other_ties, "test_other_ties (trained before seqrec recorded both tie rules)"}
+            : Recorded{result.test_shuffled_history,
+                       "test_shuffled_history (trained before seqrec recorded the sequentiality check)"};
+    if (!v.test) throw Error(f + ": no " + v.missing);
+    test = &v.test->second;
+    r.protocol = v.test->first.label;
   }
   for (const auto& [k, v] : *test) r.test[k] = v;
   if (view == TestView::kOwn && result.test_full_ranking)

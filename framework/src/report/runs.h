@@ -22,12 +22,14 @@ struct RunRecord {
 /// ({output}/{dataset}/{method}/seed*.json), else model+loss (or model+trainer).
 std::string method_name(const RunResult& r, const std::string& path = "");
 
-/// Reads result files and every *.json under directories; keeps train results only,
-/// sorted by path. An input NAME=PATH names its runs' method NAME. Throws seqrec::Error on unreadable input or when nothing is found.
 /// Which of a run's test evaluations RunRecord::test holds: its own; the one under the other
-/// history protocol (test_other_protocol); or the one with shuffled histories
-/// (test_shuffled_history). Runs that lack the one asked for are an error.
-enum class TestView { kOwn, kOtherProtocol, kShuffledHistory };
+/// history protocol (test_other_protocol); the one under the other tie rule
+/// (test_other_ties); or the one with shuffled histories (test_shuffled_history). Runs that
+/// lack the one asked for are an error.
+enum class TestView { kOwn, kOtherProtocol, kOtherTies, kShuffledHistory };
+/// Reads result files and every *.json under directories; keeps train results only, sorted
+/// by path. An input NAME=PATH names its runs' method NAME. Throws seqrec::Error on
+/// unreadable input or when nothing is found.
 std::vector<RunRecord> read_runs(const std::vector<std::string>& inputs, TestView view = TestView::kOwn);
 
 /// A published method's numbers: CSV lines method,dataset,metric,value,source[,seqrec_method]

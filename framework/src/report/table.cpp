@@ -105,6 +105,8 @@ TableSpec parse_table_args(const std::vector<std::string>& args) {
     else if (args[i] == "--bootstrap") t.resamples = to_integer(value(), "--bootstrap");
     else if (args[i] == "--bootstrap-seed") t.bootstrap_seed = static_cast<uint64_t>(to_integer(value(), "--bootstrap-seed"));
     else if (args[i] == "--other-protocol") t.view = TestView::kOtherProtocol;
+    else if (args[i] == "--other-ties")
+      t.view = TestView::kOtherTies;
     else if (args[i] == "--history") {
       const std::string h = value();
       if (h != "shuffled" && h != "original") throw Error("table: --history must be original or shuffled");
@@ -572,6 +574,9 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
   o << "\n" << c << "Cells: test mean ± sample std over seeds (a single seed: the value alone; seeds per cell below); bold: best mean of the column.";
   if (t.view == TestView::kOtherProtocol)
     o << " Metrics under the runs' other history protocol (no significance tests: rank files hold their own).";
+  if (t.view == TestView::kOtherTies)
+    o << " Metrics under the runs' other tie rule for items scored equal to the answer (no significance tests: rank "
+         "files hold their own rule's ranks).";
   if (t.view == TestView::kShuffledHistory)
     o << " Metrics with each test history permuted within the model's input (the sequentiality check, Klenitskiy et al., "
          "RecSys 2024); [order x%]: change from the same runs' original order (no significance tests: rank files hold "
