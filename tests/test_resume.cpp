@@ -153,6 +153,42 @@ TEST(ResumeErrors, AStateOfAnotherConfigOrAFlippedByteIsOneLine) {
   EXPECT_EQ(std::count(last.begin(), last.end(), '\n'), 1) << broken.out;
 }
 
+TEST(ResumeProvenance, AResumeByAnotherBuildIsRecorded) {
+  // A run resumed by the same build records one commit; one resumed by another build says so
+  // in its log, lists both builds in order (seqrec.trained_by), and the table names both.
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const std::string common = "train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                             " --sasrec.hidden-size 16 --batch-size 32 --epochs 2 --progress none --output ";
+  ASSERT_EQ(run("SEQREC_FAULT_SIGNAL_AT_STEP=5", common + dir.file("same.json")).code, 143);
+  Proc same = run("", common + dir.file("same.json") + " --resume");
+  ASSERT_EQ(same.code, 0) << same.out;
+  EXPECT_EQ(same.out.find("written by build"), std::string::npos) << same.out;
+  const nlohmann::json s = read_json(dir.file("same.json"));
+  EXPECT_EQ(s["resumes"], 1);
+  EXPECT_FALSE(s["seqrec"].contains("trained_by")) << s["seqrec"].dump();
+
+  ASSERT_EQ(run("SEQREC_FAULT_SIGNAL_AT_STEP=5 SEQREC_FAULT_BUILD=0123abc", common + dir.file("other.json")).code, 143);
+  Proc other = run("", common + dir.file("other.json") + " --resume");
+  ASSERT_EQ(other.code, 0) << other.out;
+  const nlohmann::json o = read_json(dir.file("other.json"));
+  const std::string build =
+      o["seqrec"]["commit"].get<std::string>() + (o["seqrec"]["dirty"].get<bool>() ? "+dirty" : "");
+  EXPECT_NE(other.out.find("the state was written by build 0123abc, this is " + build +
+                           ": the result records every build that trained the run"),
+            std::string::npos)
+      << other.out;
+  EXPECT_EQ(o["seqrec"]["trained_by"], nlohmann::json::array({"0123abc", build}));
+  std::string table;
+  FILE* p = popen(
+      (std::string(SEQREC_BINARY_DIR) + "/seqrec table " + dir.file("other.json") + " --metrics hit@10 2>&1").c_str(),
+      "r");
+  std::array<char, 4096> buf{};
+  while (fgets(buf.data(), buf.size(), p)) table += buf.data();
+  ASSERT_EQ(pclose(p), 0) << table;
+  EXPECT_NE(table.find("- seqrec commits: 0123abc, " + build), std::string::npos) << table;
+}
+
 // Data parallel (seqrec launch -n 2): a stop signal to one rank stops both at the same step
 // with one state, written by rank 0; one process may not resume it; the resumed 2-rank job
 // ends bit for bit as the uninterrupted one.

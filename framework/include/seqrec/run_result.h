@@ -55,6 +55,9 @@ struct Provenance {
   bool dirty = false;
   std::optional<std::string> code_tree;
   nlohmann::ordered_json environment = nlohmann::ordered_json::object();
+  /// Every build that trained the run, in order, when a resume ran another build than the one
+  /// before it (commit and dirty above: the last, which also tested it).
+  std::optional<std::vector<std::string>> trained_by;
 };
 
 struct RunResult {

@@ -156,6 +156,10 @@ struct FitResult {
   bool stopped_early = false;
   double total_seconds = 0;  ///< over every process of the run, when resumed
   int64_t resumes = 0;       ///< times the run continued from its training state
+  /// The builds that trained the run, in order ("commit" or "commit+dirty", each listed once
+  /// per change): one entry unless a resume ran another build. States written before builds
+  /// were recorded count as "unknown".
+  std::vector<std::string> builds;
   double state_seconds = 0;  ///< spent writing training states (this process)
   int64_t states_written = 0;
   int64_t state_bytes = 0;  ///< size of the last state written

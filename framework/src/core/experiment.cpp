@@ -183,6 +183,7 @@ RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& t
   r.timing = timing_of(fr);
   r.peak_rss_bytes = peak_rss_bytes();
   r.seqrec = provenance(c);
+  if (fr.builds.size() > 1) r.seqrec.trained_by = fr.builds;
   return r;
 }
 

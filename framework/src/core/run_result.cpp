@@ -94,11 +94,13 @@ ojson provenance_to_json(const Provenance& p) {
   ojson j = {{"commit", p.commit}, {"dirty", p.dirty}};
   if (p.code_tree) j["code_tree"] = *p.code_tree;
   j["environment"] = p.environment;
+  if (p.trained_by) j["trained_by"] = *p.trained_by;
   return j;
 }
 Provenance provenance_from(const json& j) {
   Provenance p{j.at("commit"), j.at("dirty"), {}, j.at("environment")};
   if (j.contains("code_tree")) p.code_tree = j["code_tree"].get<std::string>();
+  if (j.contains("trained_by")) p.trained_by = j["trained_by"].get<std::vector<std::string>>();
   return p;
 }
 

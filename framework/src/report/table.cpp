@@ -604,7 +604,10 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
   }
   o << "\n";
   std::set<std::string> commits;
-  for (const auto& r : runs) commits.insert(r.commit);
+  for (const auto& r : runs) {
+    commits.insert(r.commit);
+    for (const std::string& b : r.result.seqrec.trained_by.value_or(std::vector<std::string>{})) commits.insert(b);
+  }
   for (const auto& d : g.datasets) {
     const RunRecord* any = g.cell[d].begin()->second.front();
     const DatasetInfo& ds = any->result.dataset;

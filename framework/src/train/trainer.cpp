@@ -1,8 +1,8 @@
 #include "seqrec/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
 #include <ATen/Context.h>
+#include <ATen/autocast_mode.h>
 #include <torch/optim/adam.h>
 #include <torch/utils.h>
 #include <torch/version.h>
@@ -28,6 +28,7 @@
 #include "seqrec/files.h"
 #include "seqrec/progress.h"
 #include "seqrec/registry.h"
+#include "seqrec/results.h"
 #include "seqrec/signals.h"
 
 namespace seqrec {
@@ -288,6 +289,14 @@ namespace {
 
 constexpr int64_t kStateFormat = 1;
 
+/// This binary's build as a run's provenance names it: "commit" or "commit+dirty". Fault
+/// injection for tests: SEQREC_FAULT_BUILD=NAME poses as another build.
+std::string this_build() {
+  if (const char* other = std::getenv("SEQREC_FAULT_BUILD")) return other;
+  const SourceVersion v = source_version();
+  return v.commit + (v.dirty ? "+dirty" : "");
+}
+
 std::string rng_text(const std::mt19937_64& rng) {
   std::ostringstream o;
   o << rng;
@@ -359,6 +368,7 @@ int64_t write_state(const std::string& path, const Config& config, Model& model,
   progress["best_valid"] = result.best_valid;
   progress["best_valid_metrics"] = metrics_to_json(result.best_valid_metrics);
   progress["resumes"] = result.resumes;
+  progress["builds"] = result.builds;
   progress["world_size"] = dist::world();
   nlohmann::json curve = nlohmann::json::array();
   for (const EpochLog& e : result.curve)
@@ -466,6 +476,7 @@ bool read_state(const std::string& path, const Config& config, Model& model, Tra
   result->best_valid = progress["best_valid"];
   result->best_valid_metrics = metrics_from_json(progress["best_valid_metrics"]);
   result->resumes = progress["resumes"].get<int64_t>() + 1;
+  result->builds = progress.value("builds", std::vector<std::string>{"unknown"});
   for (const auto& e : progress["curve"])
     result->curve.push_back({e["epoch"], e["loss"], e["train_seconds"], e["eval_seconds"], metrics_from_json(e["valid"])});
   return true;
@@ -540,6 +551,7 @@ FitLoop::FitLoop(Model& model, Trainer& trainer, Loss& loss, const Dataset& data
       metric_(config.str("metric")), state_path_(state_path_of(config)), precision_(config.str("precision")),
       device_(config.str("device")) {
   at_.rng.seed(static_cast<uint64_t>(config.integer("seed")));
+  result_.builds = {this_build()};
   sampler_ = samplers().create("sampler", config.str("sampler"), config, data);
   loss.prepare(data);
 }
@@ -552,6 +564,12 @@ bool FitLoop::resume() {
     return false;
   }
   log_ << "resuming from " << state_path_ << " at epoch " << at_.epoch << ", step " << at_.next_batch + 1 << std::endl;
+  const std::string build = this_build();
+  if (result_.builds.empty() || result_.builds.back() != build) {
+    log_ << "the state was written by build " << (result_.builds.empty() ? "unknown" : result_.builds.back())
+         << ", this is " << build << ": the result records every build that trained the run" << std::endl;
+    result_.builds.push_back(build);
+  }
   return at_.next_batch > 0;
 }
 
