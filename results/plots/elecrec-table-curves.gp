@@ -30,9 +30,9 @@ plot "results/plots/elecrec-table-curves.dat" index 8 using 1:2 with lines lc rg
 unset key
 unset logscale y
 set title "Yelp: validation ndcg@20"
-plot "results/plots/elecrec-table-curves.dat" index 12 using 1:3 with lines lc rgb '#0072B2' dt 1 lw 2 notitle, "results/plots/elecrec-table-curves.dat" index 13 using 1:3 with lines lc rgb '#009E73' dt 1 lw 2 notitle, "results/plots/elecrec-table-curves.dat" index 14 using 1:3 with lines lc rgb '#CC79A7' dt 1 lw 2 notitle
+plot "results/plots/elecrec-table-curves.dat" index 12 using 1:3 with lines lc rgb '#0072B2' dt 1 lw 2 notitle, "results/plots/elecrec-table-curves.dat" index 13 using 1:3 with lines lc rgb '#D55E00' dt 1 lw 2 notitle, "results/plots/elecrec-table-curves.dat" index 14 using 1:3 with lines lc rgb '#009E73' dt 1 lw 2 notitle, "results/plots/elecrec-table-curves.dat" index 15 using 1:3 with lines lc rgb '#CC79A7' dt 1 lw 2 notitle
 set key outside right top
 set logscale y
 set title "Yelp: training loss"
-plot "results/plots/elecrec-table-curves.dat" index 12 using 1:2 with lines lc rgb '#0072B2' dt 1 lw 2 title "bert4rec", "results/plots/elecrec-table-curves.dat" index 13 using 1:2 with lines lc rgb '#009E73' dt 1 lw 2 title "sasrec-bce", "results/plots/elecrec-table-curves.dat" index 14 using 1:2 with lines lc rgb '#CC79A7' dt 1 lw 2 title "sasrec-cce"
+plot "results/plots/elecrec-table-curves.dat" index 12 using 1:2 with lines lc rgb '#0072B2' dt 1 lw 2 title "bert4rec", "results/plots/elecrec-table-curves.dat" index 13 using 1:2 with lines lc rgb '#D55E00' dt 1 lw 2 title "elecrec", "results/plots/elecrec-table-curves.dat" index 14 using 1:2 with lines lc rgb '#009E73' dt 1 lw 2 title "sasrec-bce", "results/plots/elecrec-table-curves.dat" index 15 using 1:2 with lines lc rgb '#CC79A7' dt 1 lw 2 title "sasrec-cce"
 unset multiplot
