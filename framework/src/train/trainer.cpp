@@ -565,9 +565,9 @@ bool FitLoop::resume() {
   }
   log_ << "resuming from " << state_path_ << " at epoch " << at_.epoch << ", step " << at_.next_batch + 1 << std::endl;
   const std::string build = this_build();
-  if (result_.builds.empty() || result_.builds.back() != build) {
-    log_ << "the state was written by build " << (result_.builds.empty() ? "unknown" : result_.builds.back())
-         << ", this is " << build << ": the result records every build that trained the run" << std::endl;
+  if (result_.builds.back() != build) {  // read_state leaves at least one entry
+    log_ << "the state was written by build " << result_.builds.back() << ", this is " << build
+         << ": the result records every build that trained the run" << std::endl;
     result_.builds.push_back(build);
   }
   return at_.next_batch > 0;
