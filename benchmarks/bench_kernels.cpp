@@ -97,7 +97,7 @@ BENCHMARK(BM_SoftmaxCELargeCatalogue)
     ->UseRealTime();
 
 /// The evaluator's scoring + ranking kernel: scores a block of users against the catalogue,
-/// applies history exclusion and counts competitors of the answer.
+/// applies history exclusion and counts the answer's competitors, above it and tied with it.
 static void BM_RankBlock(benchmark::State& state) {
   const int64_t m = state.range(0);
   Dataset d = make_markov_dataset(m, kItems - 2, 5, 30, 3);

@@ -7,13 +7,14 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <vector>
-#include <nlohmann/json.hpp>
 
 #include "seqrec/build_info.h"
 #include "seqrec/dataset.h"
@@ -280,11 +281,18 @@ TEST(Cli, EveryRunRecordsTheTestUnderTheOtherTieRule) {
   TempDir dir;
   write_lines(make_markov_dataset(200, 40, 5, 25, 8), dir.file("m.txt"));
   const std::string data = "--data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache");
-  CliRun train = seqrec_cli("train " + data + " --sasrec.hidden-size 8 --epochs 1 --progress none --output " +
+  CliRun train = seqrec_cli("train " + data + " --sasrec.hidden-size 8 --epochs 1 --progress lines --output " +
                             dir.file("r.json") + " --save " + dir.file("m.pt"));
   ASSERT_EQ(train.code, 0) << train.out;
   const nlohmann::json r = read_json(dir.file("r.json"));
   ASSERT_GT(r["dataset"]["test_answer_repeats"].get<int64_t>(), 0) << "no ties to provoke";
+  // The validation that picks the best epoch ties the same way; its log line gives both.
+  std::smatch v;
+  ASSERT_TRUE(
+      std::regex_search(train.out, v, std::regex(R"(valid ndcg@20 (\S+) best \S+ @1 \(pessimistic ties (\S+)\))")))
+      << train.out;
+  EXPECT_LT(std::stod(v[2]), std::stod(v[1]));
+  EXPECT_NEAR(std::stod(v[1]), r["valid_best"]["ndcg@20"].get<double>(), 5e-5);
   ASSERT_TRUE(r.contains("test_other_ties")) << r.dump();
   EXPECT_EQ(r["test_other_ties"]["protocol"]["label"], "full/reference/pessimistic");
   const nlohmann::json& other = r["test_other_ties"]["metrics"];

@@ -206,6 +206,7 @@ TEST(DataParallel, ShardedEvaluationEqualsTheSingleProcessOne) {
       for (int r = 0; r < 3; ++r) {
         EXPECT_EQ(ranks[r].users, one.users);
         EXPECT_EQ(ranks[r].ranks, one.ranks) << candidates << " rank " << r;
+        EXPECT_EQ(ranks[r].tied, one.tied) << candidates << " rank " << r;
         EXPECT_EQ(ranks[r].top.items, one.top.items);
         EXPECT_EQ(ranks[r].metrics, one.metrics);
       }

@@ -128,6 +128,17 @@ TEST(Evaluator, MatchesBruteForceUnderBothProtocolsAndTieRules) {
         RankingEvaluator ev(o);
         EvalResult r = ev.evaluate(*f.model, f.data, set);
         EXPECT_EQ(r.ranks, brute_force_ranks(*f.model, set, p, t)) << o.label() << " coarse=" << coarse;
+        // The other tie rule from the tie counts: its ranks as the slow path gives them, its
+        // metrics (exposure too) and label as an evaluation under that rule gives them.
+        EvalOptions u = o;
+        u.ties = t == TieRule::kOptimistic ? TieRule::kPessimistic : TieRule::kOptimistic;
+        const EvalResult other = under_other_ties(r, o), direct = RankingEvaluator(u).evaluate(*f.model, f.data, set);
+        EXPECT_EQ(other.ranks, brute_force_ranks(*f.model, set, p, u.ties)) << o.label() << " coarse=" << coarse;
+        EXPECT_EQ(other.metrics, direct.metrics) << o.label() << " coarse=" << coarse;
+        EXPECT_EQ(other.label, u.label());
+        EXPECT_EQ(other.tied, direct.tied);
+        // The coarse scores tie often enough for the two rules to part.
+        if (coarse) EXPECT_NE(other.ranks, r.ranks) << o.label();
       }
   }
 }
@@ -188,6 +199,10 @@ TEST(Evaluator, SampledCandidatesAreLabelledAndValid) {
     }
     // Same seed, same candidates, same ranks.
     EXPECT_EQ(RankingEvaluator(o).evaluate(*f.model, f.data, set).ranks, r.ranks);
+    // The other tie rule from the tie counts, as an evaluation under it gives it.
+    EvalOptions u = o;
+    u.ties = TieRule::kPessimistic;
+    EXPECT_EQ(under_other_ties(r, o).ranks, RankingEvaluator(u).evaluate(*f.model, f.data, set).ranks);
   }
 }
 
@@ -206,8 +221,8 @@ TEST(Evaluator, RanksRoundTripThroughHdf5) {
 
 TEST(Evaluator, ANonFiniteAnswerScoreRanksLast) {
   // A diverged model's NaN scores compare false with everything, which would rank the answer
-  // first (a perfect HIT@1); it ranks last, under both protocols, and the other users' ranks
-  // do not move.
+  // first (a perfect HIT@1); it ranks last, under both protocols and both tie rules, and the
+  // other users' ranks do not move.
   Dataset d = make_markov_dataset(40, 120, 5, 12, 2);
   EvalSet set = make_eval_set(d, Stage::kTest);
   std::vector<int64_t> idx(set.users.size());
@@ -216,14 +231,18 @@ TEST(Evaluator, ANonFiniteAnswerScoreRanksLast) {
   torch::Tensor h = torch::randn({static_cast<int64_t>(idx.size()), 8}), items = torch::randn({d.item_size(), 8});
   torch::Tensor broken = h.clone();
   broken[0].fill_(std::numeric_limits<float>::quiet_NaN());
-  for (Protocol p : {Protocol::kReference, Protocol::kStrict}) {
-    EvalOptions o;
-    o.protocol = p;
-    const std::vector<int64_t> sound = RankingEvaluator(o).rank_block(h, items, set, idx);
-    const std::vector<int64_t> rank = RankingEvaluator(o).rank_block(broken, items, set, idx);
-    EXPECT_EQ(rank[0], d.item_size() - 1) << protocol_name(p);
-    EXPECT_EQ(std::vector<int64_t>(rank.begin() + 1, rank.end()), std::vector<int64_t>(sound.begin() + 1, sound.end()));
-  }
+  for (Protocol p : {Protocol::kReference, Protocol::kStrict})
+    for (TieRule t : {TieRule::kOptimistic, TieRule::kPessimistic}) {
+      EvalOptions o;
+      o.protocol = p;
+      o.ties = t;
+      const auto sound = RankingEvaluator(o).rank_block(h, items, set, idx);
+      const auto rank = RankingEvaluator(o).rank_block(broken, items, set, idx);
+      EXPECT_EQ(rank.ranks[0], d.item_size() - 1) << o.label();
+      EXPECT_EQ(rank.tied[0], 0) << o.label();  // last under the other rule too
+      EXPECT_EQ(std::vector<int64_t>(rank.ranks.begin() + 1, rank.ranks.end()),
+                std::vector<int64_t>(sound.ranks.begin() + 1, sound.ranks.end()));
+    }
 }
 
 TEST(Exposure, HandComputed) {

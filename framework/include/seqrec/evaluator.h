@@ -59,7 +59,11 @@ std::vector<double> normalised_spectrum(const torch::Tensor& table);
 /// Per-user ranks (0-based) and the metrics derived from them.
 struct EvalResult {
   std::vector<int64_t> users;  ///< dataset rows
-  std::vector<int64_t> ranks;  ///< rank of the answer, same order as users
+  std::vector<int64_t> ranks;  ///< rank of the answer under the options' tie rule, same order as users
+  /// Other candidates scored exactly as the answer, same order as users: under the other tie
+  /// rule the rank is ranks + tied (optimistic -> pessimistic) or ranks - tied. 0 for a
+  /// non-finite answer score, which ranks last under both.
+  std::vector<int64_t> tied;
   std::map<std::string, double> metrics;  ///< "hit@5", "ndcg@5", ..., "mrr" (and exposure.h's)
   TopLists top;  ///< each user's top-max(ks) list, same order as users (test with full ranking)
   std::string label;
@@ -69,6 +73,11 @@ struct EvalResult {
 /// Every registered metric (metric.h) from ranks, as means over users: hit@k = mean[rank < k],
 /// ndcg@k = mean[rank < k] / log2(rank + 2), mrr = mean 1 / (rank + 1), then any others.
 std::map<std::string, double> metrics_from_ranks(const std::vector<int64_t>& ranks, const std::vector<int64_t>& ks);
+
+/// `r` (evaluated under `o`) under the other tie rule, from its tie counts, without scoring
+/// again: ranks moved by `tied`, the rank metrics recomputed, the exposure metrics kept (top
+/// lists break ties by id under either rule), the label naming the other rule.
+EvalResult under_other_ties(const EvalResult& r, const EvalOptions& o);
 
 /// "HIT@5 0.0703  NDCG@5 0.0503 ... MRR 0.0401" with 4 decimals, in metric_names order, then
 /// the exposure metrics at the largest k, when `m` holds them.
@@ -85,12 +94,14 @@ class RankingEvaluator {
  public:
   explicit RankingEvaluator(const EvalOptions& o) : options_(o) {}
   EvalResult evaluate(Model& model, const Dataset& data, const EvalSet& set);
-  /// Ranks for given representations [M, d] against item table [V, d]: the kernel
-  /// benchmarked on its own. `idx` selects the users of `set` (same order as rows of h).
-  /// With `top` (full ranking only), also each row's top-`top_k` list, row-major [M x top_k].
-  std::vector<int64_t> rank_block(const torch::Tensor& h, const torch::Tensor& items, const EvalSet& set,
-                                  const std::vector<int64_t>& idx, std::vector<int32_t>* top = nullptr,
-                                  int64_t top_k = 0) const;
+  /// Ranks and tie counts (as EvalResult's) for given representations [M, d] against item
+  /// table [V, d]. `idx` selects the users of `set` (same order as rows of h). With `top`
+  /// (full ranking only), also each row's top-`top_k` list, row-major [M x top_k].
+  struct BlockRanks {
+    std::vector<int64_t> ranks, tied;
+  };
+  BlockRanks rank_block(const torch::Tensor& h, const torch::Tensor& items, const EvalSet& set,
+                        const std::vector<int64_t>& idx, std::vector<int32_t>* top = nullptr, int64_t top_k = 0) const;
   const EvalOptions& options() const { return options_; }
 
  private:

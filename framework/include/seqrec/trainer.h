@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -144,6 +145,8 @@ struct EpochLog {
   double train_seconds;
   double eval_seconds;
   std::map<std::string, double> valid;  ///< empty on epochs without validation
+  /// The validation metric under the other tie rule (the log shows it where it differs).
+  std::optional<double> valid_other_ties;
 };
 
 /// The outcome of fit().

@@ -183,9 +183,9 @@ std::vector<std::vector<int32_t>> RankingEvaluator::sample_candidates(const Data
   return out;
 }
 
-std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const torch::Tensor& items,
-                                                  const EvalSet& set, const std::vector<int64_t>& idx,
-                                                  std::vector<int32_t>* top, int64_t top_k) const {
+RankingEvaluator::BlockRanks RankingEvaluator::rank_block(const torch::Tensor& h, const torch::Tensor& items,
+                                                          const EvalSet& set, const std::vector<int64_t>& idx,
+                                                          std::vector<int32_t>* top, int64_t top_k) const {
   const int64_t m = h.size(0), v = items.size(0);
   const bool reference = options_.protocol == Protocol::kReference;
   const bool pessimistic = options_.ties == TieRule::kPessimistic;
@@ -202,13 +202,22 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
       if (std::find(hist, hist + set.history_len[idx[r]], answers[r]) != hist + set.history_len[idx[r]]) t[r] = 0.f;
     }
   }
-  std::vector<int64_t> rank(m, 0);
+  // Per row, the competitors scored strictly higher and those scored equal; the rank is the
+  // first (optimistic) or their sum (pessimistic).
+  std::vector<int64_t> higher(m, 0), tied(m, 0);
   // A non-finite answer score (a diverged model) compares false with everything, which would
-  // rank the answer first: it ranks last instead.
-  auto last_if_not_finite = [&](int64_t competitors) {
-    for (int64_t r = 0; r < m; ++r)
-      if (!std::isfinite(t[r])) rank[r] = competitors;
-    return rank;
+  // rank the answer first: it ranks last instead, under either rule.
+  auto ranked = [&](int64_t competitors) {
+    BlockRanks b{std::move(higher), std::move(tied)};
+    for (int64_t r = 0; r < m; ++r) {
+      if (!std::isfinite(t[r])) {
+        b.ranks[r] = competitors;
+        b.tied[r] = 0;
+      } else if (pessimistic) {
+        b.ranks[r] += b.tied[r];
+      }
+    }
+    return b;
   };
 
   if (options_.candidates != Candidates::kFull) {
@@ -225,8 +234,11 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
     s = s.to(torch::kCPU).to(torch::kFloat).contiguous();
     const float* sp = s.data_ptr<float>();
     for (int64_t r = 0; r < m; ++r)
-      for (int64_t j = 0; j < k; ++j) rank[r] += pessimistic ? sp[r * k + j] >= t[r] : sp[r * k + j] > t[r];
-    return last_if_not_finite(k);
+      for (int64_t j = 0; j < k; ++j) {
+        higher[r] += sp[r * k + j] > t[r];
+        tied[r] += sp[r * k + j] == t[r];
+      }
+    return ranked(k);
   }
 
   // Ranks and lists do not depend on the blocking.
@@ -260,16 +272,19 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
           if (c1 == v) row[nb - 1] = excluded;
         }
         const float tr = t[r];
-        int64_t count = 0;
-        if (pessimistic) {
-          for (int64_t j = 0; j < nb; ++j) count += row[j] >= tr;
-        } else {
-          for (int64_t j = 0; j < nb; ++j) count += row[j] > tr;
+        int64_t above = 0, equal = 0;
+        for (int64_t j = 0; j < nb; ++j) {
+          above += row[j] > tr;
+          equal += row[j] == tr;
         }
         // The answer's own column is not a competitor.
         const int64_t a = answers[r];
-        if (a >= c0 && a < c1) count -= pessimistic ? (row[a - c0] >= tr) : (row[a - c0] > tr);
-        rank[r] += count;
+        if (a >= c0 && a < c1) {
+          above -= row[a - c0] > tr;
+          equal -= row[a - c0] == tr;
+        }
+        higher[r] += above;
+        tied[r] += equal;
         if (!top) continue;
         float* ts = top_score.data() + r * top_k;
         int32_t* ti = top->data() + r * top_k;
@@ -287,7 +302,7 @@ std::vector<int64_t> RankingEvaluator::rank_block(const torch::Tensor& h, const 
       }
     });
   }
-  return last_if_not_finite(v - 1);
+  return ranked(v - 1);
 }
 
 EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const EvalSet& recorded) {
@@ -311,6 +326,7 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
   EvalResult result;
   result.users = set.users;
   result.ranks.assign(set.users.size(), 0);
+  result.tied.assign(set.users.size(), 0);
   const bool lists = set.stage == Stage::kTest && options_.candidates == Candidates::kFull && !options_.ks.empty();
   if (lists) {
     result.top.k = *std::max_element(options_.ks.begin(), options_.ks.end());
@@ -326,9 +342,10 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
       std::vector<int64_t> idx(group.begin() + g, group.begin() + std::min(group.size(), g + options_.user_block));
       Batch batch = make_eval_batch(set, idx, max_len);
       torch::Tensor h = model.encode_last(batch.inputs.to(device), batch.position_offset).contiguous();
-      std::vector<int64_t> r = rank_block(h, items, set, idx, lists ? &top : nullptr, result.top.k);
+      const BlockRanks r = rank_block(h, items, set, idx, lists ? &top : nullptr, result.top.k);
       for (size_t i = 0; i < idx.size(); ++i) {
-        result.ranks[idx[i]] = r[i];
+        result.ranks[idx[i]] = r.ranks[i];
+        result.tied[idx[i]] = r.tied[i];
         if (lists) std::copy_n(top.begin() + i * result.top.k, result.top.k, result.top.items.begin() + idx[i] * result.top.k);
       }
       done += static_cast<int64_t>(idx.size());
@@ -337,7 +354,9 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
   }
   if (was_training) model.train();
   if (dist::active()) {
-    std::vector<torch::Tensor> parts{torch::from_blob(result.ranks.data(), {static_cast<int64_t>(result.ranks.size())}, torch::kLong)};
+    std::vector<torch::Tensor> parts;
+    for (std::vector<int64_t>* v : {&result.ranks, &result.tied})
+      parts.push_back(torch::from_blob(v->data(), {static_cast<int64_t>(v->size())}, torch::kLong));
     if (lists) parts.push_back(torch::from_blob(result.top.items.data(), {static_cast<int64_t>(result.top.items.size())}, torch::kInt));
     dist::all_reduce_sum(parts);
   }
@@ -346,6 +365,20 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
   result.label = options_.label();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+EvalResult under_other_ties(const EvalResult& r, const EvalOptions& o) {
+  if (r.tied.size() != r.ranks.size())
+    throw Error(r.label + ": no tie counts beside the ranks (read from a rank file?)");
+  EvalOptions other = o;
+  other.ties = o.ties == TieRule::kOptimistic ? TieRule::kPessimistic : TieRule::kOptimistic;
+  EvalResult x = r;
+  const int64_t sign = other.ties == TieRule::kPessimistic ? 1 : -1;
+  for (size_t i = 0; i < x.ranks.size(); ++i) x.ranks[i] += sign * x.tied[i];
+  x.metrics = metrics_from_ranks(x.ranks, o.ks);
+  x.metrics.merge(std::map<std::string, double>(r.metrics));  // the exposure metrics: no rank metric is replaced
+  x.label = other.label();
+  return x;
 }
 
 std::string save_ranks(const EvalResult& r, const std::string& path) {

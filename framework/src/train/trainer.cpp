@@ -673,6 +673,7 @@ void FitLoop::validate(EpochLog& e) {
   e.valid = v.metrics;
   auto it = v.metrics.find(metric_);
   if (it == v.metrics.end()) throw Error("--metric " + metric_ + " is not computed (check --ks)");
+  e.valid_other_ties = under_other_ties(v, evaluator_.options()).metrics.at(metric_);
   if (it->second <= result_.best_valid) {
     ++at_.since_best;
     return;
@@ -691,9 +692,20 @@ void FitLoop::print_epoch(const EpochLog& e) const {
   std::ostringstream o;
   o << "epoch " << e.epoch << " loss " << std::fixed << std::setprecision(4) << e.loss << " train " << std::setprecision(1)
     << e.train_seconds << "s";
-  if (!e.valid.empty())
-    o << " eval " << e.eval_seconds << "s valid " << metric_ << " " << std::setprecision(4) << e.valid.at(metric_) << " best "
-      << result_.best_valid << " @" << result_.best_epoch;
+  if (!e.valid.empty()) {
+    auto value = [](double x) {
+      std::ostringstream v;
+      v << std::fixed << std::setprecision(4) << x;
+      return v.str();
+    };
+    o << " eval " << e.eval_seconds << "s valid " << metric_ << " " << value(e.valid.at(metric_)) << " best "
+      << value(result_.best_valid) << " @" << result_.best_epoch;
+    // Ties with the answer (under the reference protocol a repeated answer ties with the rest
+    // of its history at 0) can carry the metric that picks the best epoch: the log says so.
+    if (e.valid_other_ties && value(*e.valid_other_ties) != value(e.valid.at(metric_)))
+      o << " (" << (evaluator_.options().ties == TieRule::kOptimistic ? "pessimistic" : "optimistic") << " ties "
+        << value(*e.valid_other_ties) << ")";
+  }
   log_ << o.str() << std::endl;
 }
 
