@@ -15,6 +15,11 @@ struct SourceVersion {
   std::string code_tree;  ///< git tree id of the code paths as built (scripts/verify_build.sh)
 };
 SourceVersion source_version();
+/// How logs, training states and tables name a build: its commit, "+dirty" when its code
+/// differed from it.
+inline std::string build_name(const std::string& commit, bool dirty) {
+  return commit + (dirty ? "+dirty" : "");
+}
 
 /// Peak resident memory of this process, bytes.
 int64_t peak_rss_bytes();

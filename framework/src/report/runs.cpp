@@ -9,6 +9,7 @@
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
+#include "seqrec/results.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -39,7 +40,7 @@ RunRecord read_run(const std::string& f, RunResult result, const std::string& na
   r.dataset_hash = result.dataset.source_hash;
   r.protocol = result.protocol.label;
   r.config_hash = result.config_hash;
-  r.commit = result.seqrec.commit + (result.seqrec.dirty ? "+dirty" : "");
+  r.commit = build_name(result.seqrec.commit, result.seqrec.dirty);
   r.ranks = result.ranks_path();
   // Rank files written elsewhere and filed beside the result later: <result>.ranks.h5.
   const std::string beside = f.substr(0, f.size() - 5) + ".ranks.h5";

@@ -294,7 +294,7 @@ constexpr int64_t kStateFormat = 1;
 std::string this_build() {
   if (const char* other = std::getenv("SEQREC_FAULT_BUILD")) return other;
   const SourceVersion v = source_version();
-  return v.commit + (v.dirty ? "+dirty" : "");
+  return build_name(v.commit, v.dirty);
 }
 
 std::string rng_text(const std::mt19937_64& rng) {
