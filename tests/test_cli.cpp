@@ -276,8 +276,8 @@ TEST(Cli, SampledCandidatesNeverStandAlone) {
 TEST(Cli, EveryRunRecordsTheTestUnderTheOtherTieRule) {
   // Under the reference protocol an answer that repeats a history item scores 0 like the rest
   // of the history, so the tie rule moves it. A run records its test under both rules; the
-  // other one equals `eval --ties pessimistic` of the saved best model, and `table
-  // --other-ties` tabulates it.
+  // other one equals `eval --ties pessimistic` of the saved best model (whose own other rule is
+  // the run's test), and `table --other-ties` tabulates it.
   TempDir dir;
   write_lines(make_markov_dataset(200, 40, 5, 25, 8), dir.file("m.txt"));
   const std::string data = "--data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache");
@@ -305,6 +305,11 @@ TEST(Cli, EveryRunRecordsTheTestUnderTheOtherTieRule) {
   const nlohmann::json e = read_json(dir.file("e.json"));
   for (const char* k : {"hit@10", "ndcg@10", "mrr"})
     EXPECT_NEAR(e["metrics"][k].get<double>(), other[k].get<double>(), 1e-6) << k;
+  // eval reports the other rule too: here the optimistic one, the run's own test.
+  EXPECT_EQ(e["other_ties"]["protocol"]["label"], "full/reference/optimistic");
+  for (const char* k : {"hit@10", "ndcg@10", "mrr"})
+    EXPECT_NEAR(e["other_ties"]["metrics"][k].get<double>(), r["test"][k].get<double>(), 1e-6) << k;
+  EXPECT_NE(eval.out.find("test [full/reference/optimistic]: "), std::string::npos) << eval.out;
   CliRun table = seqrec_cli("table " + dir.file("r.json") + " --metrics mrr --other-ties", false);
   ASSERT_EQ(table.code, 0) << table.out;
   std::ostringstream mrr;

@@ -42,6 +42,8 @@ struct EvalOptions {
   std::string label() const;
 };
 EvalOptions eval_options_from(const Config& c);
+/// `o` with the other tie rule.
+EvalOptions with_other_ties(EvalOptions o);
 void declare_eval_keys(Schema& s);
 
 /// Catalogue columns scored together, the one rule of --item-block (the full-softmax losses)

@@ -84,7 +84,8 @@ struct RunResult {
   Metrics test;  ///< train: the test metrics; eval: the metrics of `stage`
   std::optional<std::pair<ProtocolInfo, Metrics>> test_other_protocol;
   /// The same protocol with the other tie rule (optimistic <-> pessimistic): the two bound any
-  /// tie order, such as the reference code's numpy order among history items scored 0.
+  /// tie order, such as the reference code's numpy order among history items scored 0. eval:
+  /// the metrics of `stage` under the other rule (JSON `other_ties`).
   std::optional<std::pair<ProtocolInfo, Metrics>> test_other_ties;
   /// With sampled candidates (uni100, pop100): the same weights ranked against the whole
   /// catalogue, so sampled metrics never stand alone.

@@ -164,6 +164,8 @@ int cmd_eval(const Config& cli) {
   if (dist::rank() != 0) return 0;  // data parallel: rank 0 reports for the job
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cout << c.str("stage") << " [" << r.label << "]: " << format_metrics(r.metrics, eo.ks) << std::endl;
+  const EvalResult other = under_other_ties(r, eo);
+  std::cout << c.str("stage") << " [" << other.label << "]: " << format_metrics(other.metrics, eo.ks) << std::endl;
   std::cout << std::fixed << std::setprecision(3) << "eval " << r.seconds << " s, total with loading " << total << " s"
             << std::endl;
   RunResult result;
@@ -175,6 +177,7 @@ int cmd_eval(const Config& cli) {
   result.dataset = l.info();
   result.protocol = protocol_info(eo, l.split);
   result.test = rounded_metrics(r.metrics, eo.ks);
+  result.test_other_ties = {{protocol_info(with_other_ties(eo), l.split), rounded_metrics(other.metrics, eo.ks)}};
   result.users = static_cast<int64_t>(r.users.size());
   result.eval_seconds = r.seconds;
   result.total_seconds = total;

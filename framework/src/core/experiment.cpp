@@ -135,9 +135,7 @@ MoreTests more_tests(const Config& c, Model& model, const LoadedData& l, const E
   // Ties with the answer's score (on Yelp, an answer that repeats a history item ties with the
   // rest of the history under the reference protocol): the other rule bounds the tie order.
   // The test's own tie counts give it, without scoring again.
-  EvalOptions ties = eo;
-  ties.ties = eo.ties == TieRule::kOptimistic ? TieRule::kPessimistic : TieRule::kOptimistic;
-  m.ties = logged(ties, under_other_ties(test, eo));
+  m.ties = logged(with_other_ties(eo), under_other_ties(test, eo));
   if (eo.candidates != Candidates::kFull) {
     EvalOptions full = eo;
     full.candidates = Candidates::kFull;

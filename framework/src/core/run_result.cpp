@@ -169,6 +169,9 @@ ojson to_json(const RunResult& r) {
     j["dataset"] = dataset_to_json(r.dataset);
     j["protocol"] = protocol_to_json(r.protocol);
     j["metrics"] = metrics_to_json(r.test);
+    if (r.test_other_ties)  // the stage's metrics under the other tie rule
+      j["other_ties"] = {{"protocol", protocol_to_json(r.test_other_ties->first)},
+                         {"metrics", metrics_to_json(r.test_other_ties->second)}};
     j["users"] = r.users;
     j["eval_seconds"] = r.eval_seconds;
     j["total_seconds"] = r.total_seconds;
@@ -226,10 +229,13 @@ RunResult run_result_from_json(const json& j) {
   r.config = j.at("config").get<std::map<std::string, std::string>>();
   r.seqrec = provenance_from(j.at("seqrec"));
   if (r.command == "eval") {
-    known.insert({"checkpoint", "stage", "metrics", "users", "eval_seconds", "total_seconds"});
+    known.insert({"checkpoint", "stage", "metrics", "other_ties", "users", "eval_seconds", "total_seconds"});
     r.checkpoint = j.at("checkpoint");
     r.stage = j.at("stage");
     r.test = metrics_from(j.at("metrics"));
+    if (j.contains("other_ties"))
+      r.test_other_ties = {
+          {protocol_from(j["other_ties"].at("protocol")), metrics_from(j["other_ties"].at("metrics"))}};
     r.users = j.at("users");
     r.eval_seconds = j.at("eval_seconds");
     r.total_seconds = j.at("total_seconds");

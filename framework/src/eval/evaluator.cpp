@@ -367,11 +367,15 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
   return result;
 }
 
+EvalOptions with_other_ties(EvalOptions o) {
+  o.ties = o.ties == TieRule::kOptimistic ? TieRule::kPessimistic : TieRule::kOptimistic;
+  return o;
+}
+
 EvalResult under_other_ties(const EvalResult& r, const EvalOptions& o) {
   if (r.tied.size() != r.ranks.size())
     throw Error(r.label + ": no tie counts beside the ranks (read from a rank file?)");
-  EvalOptions other = o;
-  other.ties = o.ties == TieRule::kOptimistic ? TieRule::kPessimistic : TieRule::kOptimistic;
+  const EvalOptions other = with_other_ties(o);
   EvalResult x = r;
   const int64_t sign = other.ties == TieRule::kPessimistic ? 1 : -1;
   for (size_t i = 0; i < x.ranks.size(); ++i) x.ranks[i] += sign * x.tied[i];
