@@ -113,7 +113,7 @@ ProtocolInfo protocol_info(const EvalOptions& e, const SplitSummary& split) {
 
 Provenance provenance(const Config& c) {
   const SourceVersion v = source_version();
-  return {v.commit, v.dirty, v.code_tree, environment_json(c.str("device"))};
+  return {v.commit, v.dirty, v.code_tree, environment_json(c.str("device")), {}};
 }
 
 namespace {

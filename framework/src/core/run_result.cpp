@@ -98,7 +98,7 @@ ojson provenance_to_json(const Provenance& p) {
   return j;
 }
 Provenance provenance_from(const json& j) {
-  Provenance p{j.at("commit"), j.at("dirty"), {}, j.at("environment")};
+  Provenance p{j.at("commit"), j.at("dirty"), {}, j.at("environment"), {}};
   if (j.contains("code_tree")) p.code_tree = j["code_tree"].get<std::string>();
   if (j.contains("trained_by")) p.trained_by = j["trained_by"].get<std::vector<std::string>>();
   return p;

@@ -478,7 +478,8 @@ bool read_state(const std::string& path, const Config& config, Model& model, Tra
   result->resumes = progress["resumes"].get<int64_t>() + 1;
   result->builds = progress.value("builds", std::vector<std::string>{"unknown"});
   for (const auto& e : progress["curve"])
-    result->curve.push_back({e["epoch"], e["loss"], e["train_seconds"], e["eval_seconds"], metrics_from_json(e["valid"])});
+    result->curve.push_back(
+        {e["epoch"], e["loss"], e["train_seconds"], e["eval_seconds"], metrics_from_json(e["valid"]), {}});
   return true;
 }
 
@@ -664,7 +665,7 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
       progress.update(static_cast<int64_t>(i + 1), sequences, extra.str());
     }
   }
-  return {epoch, sum / std::max<size_t>(1, batches.size()), before + seconds_since(t0), 0, {}};
+  return {epoch, sum / std::max<size_t>(1, batches.size()), before + seconds_since(t0), 0, {}, {}};
 }
 
 void FitLoop::validate(EpochLog& e) {
