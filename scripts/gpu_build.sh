@@ -1,5 +1,7 @@
 # Sourced by scripts/gpu_run.sh and scripts/gpu_check.sh on a lent CUDA machine (PyTorch's
-# LibTorch there, no apt): gpu_build OUTDIR TESTS builds seqrec into build-cuda/ against it with
+# LibTorch there, no apt): gpu_build OUTDIR TESTS [DIR [NCCL [JOBS]]] builds seqrec into DIR
+# (build-cuda) with JOBS (16) compile jobs against it, with NCCL when NCCL is auto (the default:
+# tried first, left out if that build fails) and without it when OFF, with
 # the HDF5 / Boost / nlohmann_json (and, for TESTS=ON, GoogleTest) packages unpacked from
 # .gpu/debs and libhdf5's run-time libraries from .gpu/rt; `run CMD` runs with those on the
 # library path. Prepared on the Debian machine first (.gpu is git-ignored through .git/info/exclude):
@@ -13,8 +15,9 @@ deps=/tmp/deps
 rt=$PWD/.gpu/rt
 run() { LD_LIBRARY_PATH=$rt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$@"; }
 gpu_build() {
-  local out=$1 tests=${2:-OFF}
-  mkdir -p $deps && for f in .gpu/debs/*.deb; do dpkg -x "$f" $deps; done
+  local out=$1 tests=${2:-OFF} dir=${3:-build-cuda} with_nccl=${4:-auto} jobs=${5:-16}
+  # Unpacked once: a second build beside running programs must not rewrite the libraries they map.
+  [[ -e $deps/.unpacked ]] || { mkdir -p $deps && for f in .gpu/debs/*.deb; do dpkg -x "$f" $deps; done && touch $deps/.unpacked; }
   mkdir -p ../shared && [[ -e ../shared/data ]] || ln -sfn "$PWD/.gpu/data" ../shared/data
   local torch_prefix nccl
   torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
@@ -23,28 +26,30 @@ gpu_build() {
 hits = glob.glob(os.path.join(os.path.dirname(os.path.dirname(torch.__file__)), "nvidia", "**", "nccl.h"), recursive=True)
 print(os.path.dirname(hits[0]) if hits else "")')
   configure_and_build() {
-    cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DSEQREC_BUILD_TESTS=$tests -DSEQREC_BUILD_BENCHMARKS=OFF \
+    cmake -S . -B $dir -DCMAKE_BUILD_TYPE=Release -DSEQREC_BUILD_TESTS=$tests -DSEQREC_BUILD_BENCHMARKS=OFF \
       -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr" -DHDF5_ROOT=$deps/usr/lib/x86_64-linux-gnu/hdf5/serial \
       -DGTest_DIR=$deps/usr/lib/x86_64-linux-gnu/cmake/GTest \
       -DZLIB_INCLUDE_DIR=$deps/usr/include -DZLIB_LIBRARY=$rt/libz.so.1 \
       -DHDF5_C_COMPILER_EXECUTABLE=/nonexistent -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$rt" \
       -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$rt" -DCMAKE_MODULE_LINKER_FLAGS="-Wl,-rpath-link,$rt" "$@" >> $out/build.log 2>&1 &&
-      cmake --build build-cuda -j16 --target seqrec >> $out/build.log 2>&1
+      cmake --build $dir -j$jobs --target seqrec >> $out/build.log 2>&1
   }
   : > $out/build.log
   echo "nccl.h: ${nccl:-not found}"
   # The NCCL backend has never been built here before: if it breaks the build, build without it.
   # (Without nccl.h the first build has no NCCL in it, and a second would fail the same way.)
-  if ! configure_and_build -DSEQREC_NCCL=ON ${nccl:+-DSEQREC_NCCL_INCLUDE=$nccl}; then
+  if [[ $with_nccl == OFF ]]; then
+    configure_and_build -DSEQREC_NCCL=OFF || { tail -40 $out/build.log; return 1; }
+  elif ! configure_and_build -DSEQREC_NCCL=ON ${nccl:+-DSEQREC_NCCL_INCLUDE=$nccl}; then
     [[ -n $nccl ]] || { tail -40 $out/build.log; return 1; }
     echo "build with NCCL failed ($out/build-nccl.log): building without it"
     mv $out/build.log $out/build-nccl.log
     grep -m5 "error" $out/build-nccl.log
     configure_and_build -DSEQREC_NCCL=OFF || { tail -40 $out/build.log; return 1; }
   fi
-  run build-cuda/seqrec list > /dev/null || { echo "seqrec does not start"; return 1; }
+  run $dir/seqrec list > /dev/null || { echo "seqrec does not start"; return 1; }
   # The tests were never built against PyTorch 2.x before: if they fail, the timings still run.
-  if [[ $tests == ON ]] && ! cmake --build build-cuda -j16 --target seqrec_tests >> $out/build.log 2>&1; then
+  if [[ $tests == ON ]] && ! cmake --build $dir -j$jobs --target seqrec_tests >> $out/build.log 2>&1; then
     echo "the tests did not build ($out/build.log):"
     grep -m5 "error" $out/build.log
   fi
