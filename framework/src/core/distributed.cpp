@@ -3,10 +3,10 @@
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
-#ifdef USE_C10D_GLOO
+#ifdef SEQREC_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
-#ifdef USE_C10D_NCCL
+#ifdef SEQREC_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #if TORCH_VERSION_MAJOR >= 2
@@ -67,7 +67,7 @@ void run(const char* what, const std::function<c10::intrusive_ptr<c10d::Work>()>
   }
 }
 
-#ifdef USE_C10D_GLOO
+#ifdef SEQREC_WITH_GLOO
 bool loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0; }
 #endif
 
@@ -132,7 +132,7 @@ c10::intrusive_ptr<c10d::Store> store_client(int port, double timeout_seconds) {
 
 namespace {
 
-#ifdef USE_C10D_GLOO
+#ifdef SEQREC_WITH_GLOO
 c10::intrusive_ptr<Backend> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, double timeout_seconds) {
   auto options = c10d::ProcessGroupGloo::Options::create(millis(timeout_seconds));
   // Loopback jobs (seqrec launch, tests) talk over 127.0.0.1; others over the interface that
@@ -150,7 +150,7 @@ c10::intrusive_ptr<Backend> gloo_group(const c10::intrusive_ptr<c10d::Store>& st
 }
 #endif
 
-#ifdef USE_C10D_NCCL
+#ifdef SEQREC_WITH_NCCL
 c10::intrusive_ptr<Backend> nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, double timeout_seconds) {
   auto options = c10d::ProcessGroupNCCL::Options::create();
   options->timeout = millis(timeout_seconds);
@@ -170,10 +170,10 @@ Scope::Scope(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, 
                     ? "--dist.backend nccl: this seqrec was built without NCCL (it needs a CUDA LibTorch and nccl.h); use gloo"
                     : "this seqrec was built without Gloo's headers (libgloo-dev): --dist.backend gloo is unavailable");
   try {
-#ifdef USE_C10D_GLOO
+#ifdef SEQREC_WITH_GLOO
     if (backend == "gloo") group_->pg = gloo_group(store, rank, world, timeout_seconds);
 #endif
-#ifdef USE_C10D_NCCL
+#ifdef SEQREC_WITH_NCCL
     if (backend == "nccl") {
       group_->pg = nccl_group(store, rank, world, timeout_seconds);
       group_->device = torch::Device(torch::kCUDA, c10::impl::getDeviceGuardImpl(c10::DeviceType::CUDA)->getDevice().index());
@@ -191,10 +191,10 @@ Scope::Scope(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, 
 
 std::vector<std::string> backends() {
   std::vector<std::string> out;
-#ifdef USE_C10D_GLOO
+#ifdef SEQREC_WITH_GLOO
   out.push_back("gloo");
 #endif
-#ifdef USE_C10D_NCCL
+#ifdef SEQREC_WITH_NCCL
   out.push_back("nccl");
 #endif
   return out;
