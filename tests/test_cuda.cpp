@@ -39,7 +39,9 @@ TEST(Cuda, FusedSoftmaxCEMatchesTheCpuWholeAndBlocked) {
   const torch::Tensor h = torch::randn({300, 32}), items = torch::randn({5001, 32}) * 0.3;
   const torch::Tensor y = torch::randint(1, 5001, {300}, torch::kLong);
   auto loss_and_grads = [&](torch::Device d, int64_t block) {
-    torch::Tensor hd = h.to(d).requires_grad_(), id = items.to(d).requires_grad_();
+    // Leaves of their own: on the CPU .to() returns the tensor itself, and a gradient asked of it
+    // would make the next device's copy a non-leaf, whose .grad() is undefined.
+    torch::Tensor hd = h.to(d).detach().requires_grad_(), id = items.to(d).detach().requires_grad_();
     torch::Tensor loss = fused_softmax_ce(hd, id, y.to(d), nullptr, block);
     loss.backward();
     return std::make_tuple(loss.item<double>(), hd.grad().cpu(), id.grad().cpu());
