@@ -25,6 +25,7 @@ enum class Candidates { kFull, kUniform100, kPopularity100 };
 
 Protocol protocol_from_string(const std::string& s);
 std::string protocol_name(Protocol p);
+std::string tie_rule_name(TieRule t);
 
 struct EvalOptions {
   Protocol protocol = Protocol::kReference;

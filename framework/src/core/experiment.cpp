@@ -108,7 +108,7 @@ ProtocolInfo protocol_info(const EvalOptions& e, const SplitSummary& split) {
   const std::string label = e.label();
   const bool loo = split.kind == "loo";
   return {loo ? label : split.kind + "/" + label, loo ? "leave-one-out" : split.kind, protocol_name(e.protocol),
-          e.ties == TieRule::kOptimistic ? "optimistic" : "pessimistic", label.substr(0, label.find('/'))};
+          tie_rule_name(e.ties), label.substr(0, label.find('/'))};
 }
 
 Provenance provenance(const Config& c) {

@@ -31,9 +31,13 @@ Protocol protocol_from_string(const std::string& s) {
 
 std::string protocol_name(Protocol p) { return p == Protocol::kReference ? "reference" : "strict"; }
 
+std::string tie_rule_name(TieRule t) {
+  return t == TieRule::kOptimistic ? "optimistic" : "pessimistic";
+}
+
 std::string EvalOptions::label() const {
   std::string c = candidates == Candidates::kFull ? "full" : candidates == Candidates::kUniform100 ? "uni100" : "pop100";
-  return c + "/" + protocol_name(protocol) + "/" + (ties == TieRule::kOptimistic ? "optimistic" : "pessimistic") +
+  return c + "/" + protocol_name(protocol) + "/" + tie_rule_name(ties) +
          (shuffled_history ? keep_last ? "/shuffled-keep-last" : "/shuffled" : "");
 }
 

@@ -704,8 +704,8 @@ void FitLoop::print_epoch(const EpochLog& e) const {
     // Ties with the answer (under the reference protocol a repeated answer ties with the rest
     // of its history at 0) can carry the metric that picks the best epoch: the log says so.
     if (e.valid_other_ties && value(*e.valid_other_ties) != value(e.valid.at(metric_)))
-      o << " (" << (evaluator_.options().ties == TieRule::kOptimistic ? "pessimistic" : "optimistic") << " ties "
-        << value(*e.valid_other_ties) << ")";
+      o << " (" << tie_rule_name(with_other_ties(evaluator_.options()).ties) << " ties " << value(*e.valid_other_ties)
+        << ")";
   }
   log_ << o.str() << std::endl;
 }
