@@ -14,6 +14,13 @@
 deps=/tmp/deps
 rt=$PWD/.gpu/rt
 run() { LD_LIBRARY_PATH=$rt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$@"; }
+# gpu_begin OUTDIR SECONDS starts a script's clock (`left`: the seconds of its budget left) and
+# writes the GPU's name, memory and driver to OUTDIR/gpu.txt.
+gpu_begin() {
+  t0=$(date +%s) budget=$2
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$1/gpu.txt"
+}
+left() { echo $((budget - ($(date +%s) - t0))); }
 gpu_build() {
   local out=$1 tests=${2:-OFF} dir=${3:-build-cuda} with_nccl=${4:-auto} jobs=${5:-16}
   # Unpacked once: a second build beside running programs must not rewrite the libraries they map.

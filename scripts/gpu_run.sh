@@ -6,11 +6,9 @@
 # Usage: scripts/gpu_run.sh OUTDIR SECONDS   (SECONDS: wall-clock budget for the whole script)
 # The build: scripts/gpu_build.sh (what to prepare on the Debian machine is said there).
 set -uo pipefail
-out=$1 budget=$2
-t0=$(date +%s)
-left() { echo $((budget - ($(date +%s) - t0))); }
+out=$1
 source scripts/gpu_build.sh
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee $out/gpu.txt
+gpu_begin $out $2
 gpu_build $out OFF || exit 1
 echo "built in $(( $(date +%s) - t0 )) s"
 bin=$PWD/build-cuda/seqrec

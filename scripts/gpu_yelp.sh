@@ -8,11 +8,9 @@
 # Results: results/runs/cuda/yelp-elecrec-cuda-seed{1,2,3}.{json,ranks.h5,log}, packed into
 # OUTDIR/results.tgz with the second build's logs; a run the budget stops leaves its log.
 set -uo pipefail
-out=$1 budget=$2
-t0=$(date +%s)
-left() { echo $((budget - ($(date +%s) - t0))); }
+out=$1
 source scripts/gpu_build.sh
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee $out/gpu.txt
+gpu_begin $out $2
 gpu_build $out OFF build-cuda OFF 16 || exit 1
 echo "built in $(($(date +%s) - t0)) s"
 bin=$PWD/build-cuda/seqrec
