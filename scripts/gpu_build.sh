@@ -21,6 +21,27 @@ gpu_begin() {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$1/gpu.txt"
 }
 left() { echo $((budget - ($(date +%s) - t0))); }
+# device_tests TESTS OUTDIR runs each Cuda.* test of the TESTS binary in a process of its own (a
+# crash ends only its own test) into OUTDIR/cuda-tests.log, takes a cuda-gdb backtrace of each
+# one that dies of a signal (OUTDIR/TEST.bt; where cuda-gdb is there) and prints a summary line.
+device_tests() {
+  local bin=$1 out=$2 t rc crashed=()
+  : > "$out/cuda-tests.log"
+  for t in $(run "$bin" --gtest_list_tests --gtest_filter='Cuda.*' | awk '/^[^ ]/ {s = $1} /^  / {print s $1}'); do
+    run "$bin" --gtest_filter="$t" >> "$out/cuda-tests.log" 2>&1
+    rc=$?
+    if ((rc > 128)); then
+      crashed+=("$t (signal $((rc - 128)))")
+      echo "[  CRASHED ] $t: signal $((rc - 128))" >> "$out/cuda-tests.log"
+      if command -v cuda-gdb > /dev/null; then
+        run timeout 180 cuda-gdb -batch -ex run -ex bt --args "$bin" --gtest_filter="$t" > "$out/$t.bt" 2>&1
+      fi
+    fi
+  done
+  echo "device tests: $(grep -c '^\[       OK' "$out/cuda-tests.log") passed," \
+    "$(grep -cE '^\[  FAILED  \] Cuda.*\([0-9]+ ms\)' "$out/cuda-tests.log") failed," \
+    "$(grep -cE '^\[  SKIPPED \] Cuda.*\([0-9]+ ms\)' "$out/cuda-tests.log") skipped, ${#crashed[@]} crashed${crashed[*]:+: ${crashed[*]}} ($out/cuda-tests.log)"
+}
 gpu_build() {
   local out=$1 tests=${2:-OFF} dir=${3:-build-cuda} with_nccl=${4:-auto} jobs=${5:-16}
   # Unpacked once: a second build beside running programs must not rewrite the libraries they map.

@@ -20,9 +20,9 @@ out=$(cd "$out" && pwd)
 t0=$(date +%s)
 res=results/timing/gpu-check
 mkdir -p $res
+source scripts/gpu_build.sh
 if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then
   device=cuda epochs=${2:-3}
-  source scripts/gpu_build.sh
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee $out/gpu.txt
   gpu_build $out ON || exit 1
   bin=$PWD/build-cuda/seqrec tests=$PWD/build-cuda/seqrec_tests threads=4
@@ -36,8 +36,7 @@ else
 fi
 echo "built in $(( $(date +%s) - t0 )) s"
 run $bin list | grep "^data-parallel backends" | tee $out/backends.txt
-run $tests --gtest_filter='Cuda.*' > $out/cuda-tests.log 2>&1
-echo "device tests: exit $?: $(grep -c '^\[       OK' $out/cuda-tests.log) passed, $(grep -cE '^\[  FAILED  \] Cuda.*\([0-9]+ ms\)' $out/cuda-tests.log) failed, $(grep -cE '^\[  SKIPPED \] Cuda.*\([0-9]+ ms\)' $out/cuda-tests.log) skipped ($out/cuda-tests.log)"
+device_tests $tests $out
 # name | config | extra arguments
 cases=("sasrec-cce-packed|configs/Beauty-sasrec-cce.ini|--batching packed"
        "sasrec-cce-padded|configs/Beauty-sasrec-cce.ini|--batching padded"

@@ -32,8 +32,7 @@ mkdir -p $check
   gpu_build $check ON build-cuda-nccl auto 8 || exit 1
   run build-cuda-nccl/seqrec list | grep "^data-parallel backends"
   [[ -x build-cuda-nccl/seqrec_tests ]] || exit 1
-  run build-cuda-nccl/seqrec_tests --gtest_filter='Cuda.*' > $check/cuda-tests.log 2>&1
-  echo "device tests: exit $?: $(grep -c '^\[       OK' $check/cuda-tests.log) passed"
+  device_tests build-cuda-nccl/seqrec_tests $check
 ) > $check/check.txt 2>&1 &
 side=$!
 wait "${pids[@]}"
