@@ -31,6 +31,16 @@ file(REMOVE "${OUT}.index")
 if(add_failed OR tree_failed OR NOT code_tree)
   set(code_tree unknown)
 endif()
+# A copy of a checkout whose git metadata is stale (a lent GPU machine's copy of the working
+# tree) finds its commit in .gpu/source ("COMMIT CODE_TREE", scripts/gpu_source.sh): the build is
+# that commit's, clean, only where the code it compiles is exactly that tree.
+if(dirty AND EXISTS "${SRC}/.gpu/source")
+  file(STRINGS "${SRC}/.gpu/source" source LIMIT_COUNT 1)
+  if(source MATCHES "^([0-9a-f]+) ([0-9a-f]+)$" AND CMAKE_MATCH_2 STREQUAL code_tree)
+    set(commit ${CMAKE_MATCH_1})
+    set(dirty false)
+  endif()
+endif()
 file(WRITE "${OUT}.tmp" "// Generated at build time by cmake/git_version.cmake.\n#pragma once\n"
      "#define SEQREC_BUILD_COMMIT \"${commit}\"\n#define SEQREC_BUILD_DIRTY ${dirty}\n"
      "#define SEQREC_BUILD_CODE_TREE \"${code_tree}\"\n")

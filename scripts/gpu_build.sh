@@ -4,13 +4,15 @@
 # tried first, left out if that build fails) and without it when OFF, with
 # the HDF5 / Boost / nlohmann_json (and, for TESTS=ON, GoogleTest) packages unpacked from
 # .gpu/debs and libhdf5's run-time libraries from .gpu/rt; `run CMD` runs with those on the
-# library path. Prepared on the Debian machine first (.gpu is git-ignored through .git/info/exclude):
+# library path. Prepared on the Debian machine first (.gpu is git-ignored):
 #   mkdir -p .gpu/debs .gpu/rt .gpu/data && cp ../shared/data/*.txt .gpu/data/
 #   (cd .gpu/debs && apt-get download libhdf5-dev libhdf5-103-1 libsz2 libaec0 libboost1.74-dev \
 #      libboost-program-options1.74-dev libboost-program-options1.74.0 nlohmann-json3-dev libgtest-dev zlib1g-dev)
 #   ldd /usr/lib/x86_64-linux-gnu/hdf5/serial/libhdf5.so | awk '$3 ~ /^\// {print $3}' |
 #     grep -v -e libc.so -e libm.so -e libresolv -e ld-linux | xargs -I{} cp -L {} .gpu/rt/
 #   the reference ELECRec code (for gpu_check.sh) in .gpu/ref
+# and, before each call that builds there, `bash scripts/gpu_source.sh` from a committed tree: the
+# device's copy keeps stale git metadata, and .gpu/source names the commit its build is.
 deps=/tmp/deps
 rt=$PWD/.gpu/rt
 run() { LD_LIBRARY_PATH=$rt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$@"; }
@@ -76,6 +78,7 @@ print(os.path.dirname(hits[0]) if hits else "")')
     configure_and_build -DSEQREC_NCCL=OFF || { tail -40 $out/build.log; return 1; }
   fi
   run $dir/seqrec list > /dev/null || { echo "seqrec does not start"; return 1; }
+  grep -h "COMMIT\|DIRTY" $dir/generated/seqrec/git_version.h  # what its results will record
   # The tests were never built against PyTorch 2.x before: if they fail, the timings still run.
   if [[ $tests == ON ]] && ! cmake --build $dir -j$jobs --target seqrec_tests >> $out/build.log 2>&1; then
     echo "the tests did not build ($out/build.log):"

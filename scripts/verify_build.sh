@@ -7,12 +7,7 @@ cd "$(dirname "$0")/.."
 commit=$1 result=$2
 want=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['seqrec'].get('code_tree', ''))" "$result")
 [ -n "$want" ] || { echo "$result: records no code_tree (built before 2026-11-26)"; exit 2; }
-index=$(mktemp)
-trap 'rm -f "$index"' EXIT
-rm -f "$index"
-git ls-tree -r "$commit" -- framework baselines plugin benchmarks tests cmake CMakeLists.txt |
-  GIT_INDEX_FILE="$index" git update-index --add --index-info
-have=$(GIT_INDEX_FILE="$index" git write-tree)
+have=$(bash scripts/code_tree.sh "$commit")
 if [ "$have" = "$want" ]; then
   echo "$result: built from the code of $commit (tree $have)"
 else
