@@ -122,14 +122,6 @@ $S table $cuda_sy --metrics hit@10,ndcg@10 --wall --reference results/published.
 $S table $cuda_sy --metrics hit@10,ndcg@10 --other-protocol --output results/tables/sports-yelp-cuda-strict.md
 $S table "sasrec-cce-cpu=$r/toys-sasrec-cce-seed1.json" "sasrec-cce-cuda=$c/toys-sasrec-cce-cuda-seed1.json" \
   --metrics hit@10,ndcg@10,ndcg@20 --baseline "sasrec-cce-cpu" --wall --output results/tables/toys-cpu-vs-cuda.md
-# ELECRec on Yelp, seed 2: the grid's 2-rank CPU job against one process on a GPU (an H200,
-# scripts/gpu_yelp.sh), under the reference protocol with either tie rule and the strict one.
-yelp_cpu=(results/grids/elecrec-table/Yelp/elecrec/seed2-*.json)
-yelp_cvc=$(have "elecrec-cpu-2ranks=${yelp_cpu[0]}" "elecrec-cuda=$c/yelp-elecrec-cuda-seed2.json")
-for v in "" --other-ties --other-protocol; do
-  $S table $yelp_cvc --metrics hit@10,ndcg@10 --baseline elecrec-cpu-2ranks --wall $v \
-    --output results/tables/yelp-elecrec-cpu-vs-cuda${v:+-${v#--other-}}.md
-done
 
 # Ten-epoch end-to-end checks on Beauty (seed 1) of what the tables do not train: DNS, FGSM,
 # FGM, the CCE paper's bpr_max/top1_max code variants, beside plain BCE for ten epochs.
@@ -148,7 +140,6 @@ fill toys-elecrec results/tables/toys-elecrec.md
 fill toys-atsrec results/tables/toys-atsrec.md
 fill sports-yelp-cuda results/tables/sports-yelp-cuda.md
 fill toys-cpu-vs-cuda results/tables/toys-cpu-vs-cuda.md
-fill yelp-elecrec-cpu-vs-cuda results/tables/yelp-elecrec-cpu-vs-cuda.md
 fill beauty-tuned results/tables/beauty-tuned.md
 fill beauty-exposure results/tables/beauty-exposure.md
 fill sequentiality-sasrec-cce results/tables/sequentiality-sasrec-cce.md
