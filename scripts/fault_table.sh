@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Provokes every failure issue 12 names, through the CLI, and prints one Markdown row per
-# fault: what was done, the exit code, the first stderr line, how many error lines, and
+# Provokes each failure of README's "Interrupted runs, preemption, and files that are whole or
+# absent" through the CLI, and prints one Markdown row per fault: what was done, the exit code, the first stderr line, how many error lines, and
 # what was left at the final path. Full disk and read-only rows need root (a 64 KiB tmpfs,
 # then remounted read-only); without it they are skipped (the tests provoke the same write
 # failures with RLIMIT_FSIZE). Kill -9 and signal rows: scripts/resume_check.sh.

@@ -1,4 +1,4 @@
-# Sourced by scripts/gpu_run.sh and scripts/gpu_check.sh on a lent CUDA machine (PyTorch's
+# Sourced by scripts/gpu_run.sh, gpu_check.sh, gpu_yelp.sh and gpu_scale.sh on a CUDA machine (PyTorch's
 # LibTorch there, no apt): gpu_build OUTDIR TESTS [DIR [NCCL [JOBS]]] builds seqrec into DIR
 # (build-cuda) with JOBS (16) compile jobs against it, with NCCL when NCCL is auto (the default:
 # tried first, left out if that build fails) and without it when OFF, with
@@ -66,7 +66,7 @@ print(os.path.dirname(hits[0]) if hits else "")')
   }
   : > $out/build.log
   echo "nccl.h: ${nccl:-not found}"
-  # The NCCL backend has never been built here before: if it breaks the build, build without it.
+  # If the NCCL backend breaks the build, build without it.
   # (Without nccl.h the first build has no NCCL in it, and a second would fail the same way.)
   if [[ $with_nccl == OFF ]]; then
     configure_and_build -DSEQREC_NCCL=OFF || { tail -40 $out/build.log; return 1; }
@@ -79,7 +79,7 @@ print(os.path.dirname(hits[0]) if hits else "")')
   fi
   run $dir/seqrec list > /dev/null || { echo "seqrec does not start"; return 1; }
   grep -h "COMMIT\|DIRTY" $dir/generated/seqrec/git_version.h  # what its results will record
-  # The tests were never built against PyTorch 2.x before: if they fail, the timings still run.
+  # If the tests do not build against this PyTorch, the timings still run.
   if [[ $tests == ON ]] && ! cmake --build $dir -j$jobs --target seqrec_tests >> $out/build.log 2>&1; then
     echo "the tests did not build ($out/build.log):"
     grep -m5 "error" $out/build.log

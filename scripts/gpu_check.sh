@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 15's GPU check, in one call on a lent GPU machine (about 8 minutes), or its CPU-checkable
+# The GPU check, in one call on a GPU machine (about 8 minutes), or its CPU-checkable
 # parts on any machine:
 #  1. build seqrec and its tests against the LibTorch there (scripts/gpu_build.sh; here: BUILD);
 #  2. the device tests, Cuda.* (fused CE whole and item-blocked, the evaluator, a training step,

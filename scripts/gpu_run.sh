@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One GPU session's work, as run on a lent CUDA machine (PyTorch's LibTorch there, no apt):
+# A GPU machine's training job (a CUDA machine with PyTorch's LibTorch and no apt):
 # build seqrec against it, then train until a deadline:
 #   - configs/grids/elecrec-table-gpu.ini with seqrec bench (ELECRec cells, Beauty first);
 #   - Beauty ELECRec seed 1 with gen-loss-padding reference-weight beside it (packed batches).

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Issue 15's million-item runs for a GPU session of its own (the gpu_check.sh call leaves too
-# little of one): builds against the machine's CUDA LibTorch, then scripts/scale_early_stop.sh on a
+# The million-item runs on a GPU, as a call of their own (they need more time than gpu_check.sh
+# leaves): builds against the machine's CUDA LibTorch, then scripts/scale_early_stop.sh on a
 # generated log of 600,000 users over 1,000,000 items (782,388 of them appear in 10.5 M
 # interactions; more training positions than the CPU's long-history log, which a GPU affords) within
 # SECONDS. Results, logs and, for a training the deadline stopped, its state (a rerun with the same
-# OUTDIR continues it) go to OUTDIR/scale/, the folder a lent machine sends back; copy the JSONs,
+# OUTDIR continues it) go to OUTDIR/scale/, the folder to copy back from the machine; copy the JSONs,
 # logs and the table into results/timing/scale/.
 # Usage: scripts/gpu_scale.sh OUTDIR [USERS] [ITEMS] [SECONDS]   (on a CPU: BIN=build/seqrec, small sizes)
 set -uo pipefail

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Issue 18's GPU check, in one call on a lent CUDA machine: ELECRec on Yelp with the published
+# Yelp ELECRec on a GPU, in one call on a CUDA machine: ELECRec on Yelp with the published
 # settings (configs/Yelp-elecrec.ini: padded batches, patience 40), seeds 1-3 as one process each
 # on the GPU, to set beside the grid's 2-rank data-parallel CPU seeds (does one process on
 # another device train the same way?). Meanwhile a second build, with NCCL and the tests, whose
-# device tests (Cuda.*) then run (what session 24's run of it found: results/README.md).
+# device tests (Cuda.*) then run (results/studies/yelp.md and results/studies/gpu.md).
+# Run `bash scripts/gpu_source.sh` from a committed tree first, so that the build names its commit.
 # Usage: scripts/gpu_yelp.sh OUTDIR SECONDS   (SECONDS: wall-clock budget for the whole script)
 # Results: results/runs/cuda/yelp-elecrec-cuda-seed{1,2,3}.{json,ranks.h5,log}, packed into
 # OUTDIR/results.tgz with the second build's logs; a run the budget stops leaves its log.

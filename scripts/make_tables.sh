@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates the tables and plots of results/README.md from the committed result JSONs
-# (runs that have not finished are simply absent). Usage: scripts/make_tables.sh
+# Regenerates results/tables/ and results/plots/ (read by results/README.md and the study pages
+# in results/studies/) from the committed result JSONs (runs that have not finished are simply
+# absent). Usage: scripts/make_tables.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 S=${SEQREC_BIN:-./build/seqrec}
@@ -8,7 +9,9 @@ mkdir -p results/tables results/plots
 r=results/runs
 have() { for f in "$@"; do if [ -e "${f#*=}" ]; then echo "$f"; fi; done; }
 
-# Paste the tables into results/README.md between "<!-- tag -->" and "<!-- end -->".
+# fill TAG TABLE pastes TABLE into results/README.md between "<!-- TAG -->" and "<!-- end -->",
+# where that page has those markers (the results pages link to results/tables/ instead of
+# holding copies, so they have none).
 fill() {
   local tag=$1 table=$2 readme=results/README.md
   awk -v open="<!-- $tag -->" -v f="$table" '
@@ -33,7 +36,8 @@ $S plot results/grids/elecrec-table --out results/plots/elecrec-table --title "E
   --baseline sasrec-cce --reference results/published.csv
 
 # The four-dataset comparison of the ELECRec paper (seqrec bench configs/grids/elecrec-table.ini,
-# patience 40; ELECRec's cells from configs/grids/elecrec-table-gpu.ini on a GPU), as far as it has run.
+# patience 40; ELECRec's cells from configs/grids/elecrec-table-gpu.ini on a GPU and
+# configs/grids/elecrec-table-elecrec-cpu*.ini on the CPU), with whatever cells have results.
 $S table results/grids/elecrec-table --metrics hit@10,ndcg@10 --baseline sasrec-cce --wall \
   --reference results/published.csv --output results/tables/elecrec-table.md
 $S table results/grids/elecrec-table --metrics hit@10,ndcg@10 --other-protocol --output results/tables/elecrec-table-strict.md
@@ -54,7 +58,7 @@ g=results/grids/beauty-table/Beauty
 $S table "sasrec-bce=$g/sasrec-bce" "sasrec-atsrec=$g/sasrec-atsrec" --metrics hit@10,ndcg@10,ndcg@20 \
   --baseline sasrec-bce --output results/tables/beauty-atsrec.md
 
-# Issue 14: each method's configuration chosen by seqrec tune (configs/tune/beauty.ini, one
+# Tuned against default: each method's configuration chosen by seqrec tune (configs/tune/beauty.ini, one
 # budget for every method) run with three seeds (configs/grids/beauty-tuned.ini), beside the
 # same methods with their defaults rerun by the tuned rows' binary (configs/grids/beauty-defaults.ini);
 # patience 10 in both. The defaults with patience 40 (the four-dataset grid's Beauty cells) are
@@ -66,14 +70,14 @@ $S table results/grids/beauty-tuned results/grids/beauty-defaults "sasrec-bce-p4
   --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --output results/tables/beauty-tuned.md \
   --pairs sasrec-bce-tuned=sasrec-bce,bert4rec-tuned=bert4rec,sasrec-cce-tuned=sasrec-cce,sasrec-bce-p40=sasrec-bce,bert4rec-p40=bert4rec,sasrec-cce-p40=sasrec-cce
 
-# Issue 13: exposure of the runs that recorded it (made since session 9): the clean default and
-# tuned rows of the three methods above; the head-to-head's older runs predate the metrics.
+# Exposure of the runs that recorded it: the clean default and tuned rows of the three methods
+# above; the head-to-head's runs were trained by builds without the exposure metrics.
 $S table results/grids/beauty-defaults results/grids/beauty-tuned --baseline sasrec-cce \
   --metrics ndcg@10,coverage@10,gini@10,avgpop@10,novelty@10 --output results/tables/beauty-exposure.md
 
-# Issue 13: is the data sequential for a trained SASRec+CCE? Each test history shuffled within
-# the model's input (table --history shuffled), for the runs that recorded it (made since
-# session 9): Beauty's clean default rows, Sports seeds 2-3, Yelp's cells.
+# Is the data sequential for a trained SASRec+CCE? Each test history shuffled within the
+# model's input (table --history shuffled), for the runs that recorded it: Beauty's clean
+# default rows, Sports seeds 2-3, Yelp's cells.
 e4=results/grids/elecrec-table
 $S table "sasrec-cce=results/grids/beauty-defaults/Beauty/sasrec-cce" \
   $(have "sasrec-cce=$e4/Sports_and_Outdoors/sasrec-cce/seed2-fc0948a05f86ac49.json" \
@@ -100,7 +104,7 @@ $S table $toys --metrics hit@10,ndcg@10 --baseline sasrec-bce --wall --reference
   --output results/tables/toys-atsrec.md
 $S plot $toys --out results/plots/toys-atsrec --title Toys_and_Games --baseline sasrec-bce --reference results/published.csv
 
-# ATSRec's claim on Toys with the authors' settings and patience 40 (issue 18): SASRec+BCE (the
+# ATSRec's claim on Toys with the authors' settings and patience 40: SASRec+BCE (the
 # four-dataset grid's cells) against SASRec+ATSRec (configs/grids/atsrec.ini), seeds 1-3 as
 # they land, with the item tables' singular-value spectra (the plot's spectrum panel).
 atsrec=results/grids/atsrec/Toys_and_Games/sasrec-atsrec

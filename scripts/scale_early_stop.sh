@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 15's million-item training to early stop: a generated log (seqrec generate), then on it
+# Million-item training to early stop: a generated log (seqrec generate), then on it
 #   - popularity (the floor to beat);
 #   - SASRec+CCE, the full softmax over the whole catalogue (--item-block 0: the automatic block);
 #   - SASRec with sampled softmax + logQ, 256 shared negatives from the training popularity (the

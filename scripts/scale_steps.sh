@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 15's million-item row where an epoch does not fit a session (a CPU): SASRec with the full
+# The million-item row where a CPU cannot train an epoch in reasonable time: SASRec with the full
 # softmax (cce) and with sampled softmax + logQ (256 shared negatives from the training
 # popularity, the proposal where the correction matters) on the generated 1M-item log, each trained for a
 # wall budget from its first step and then stopped with SIGINT (it saves its state). At each

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 15's scaling table: SASRec+CCE (hidden 64, max length 20, one epoch, one thread) on
+# The scaling table: SASRec+CCE (hidden 64, max length 20, one epoch, one thread) on
 # generated logs (seqrec generate, USERS users) over catalogues of ITEMS items, with the whole
 # catalogue scored at once (--item-block past V; evaluator blocks of all columns) and in blocks
 # of ITEMS/8 columns (loss and evaluator). The catalogue is the items the log shows (column
