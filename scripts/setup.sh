@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Installs seqrec's system packages (Debian 12) when missing, then configures and builds
-# into build/. Safe to re-run: it skips what is already there.
+# into build/: the seqrec command and its bundled plugins, or with --tests everything
+# (the test suite, fuzz-corpus replays, examples, kernel benchmarks). Safe to re-run: it
+# skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+targets=(--target seqrec)
+case "${1:-}" in
+  --tests) targets=() ;;
+  "") ;;
+  *) echo "usage: bash scripts/setup.sh [--tests]" >&2; exit 2 ;;
+esac
 
 packages=(build-essential cmake git libtorch-dev libgloo-dev libopenblas0-pthread libhdf5-dev
           libboost-program-options-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev gnuplot-nox)
@@ -23,4 +31,4 @@ if ! readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null | grep -q op
 fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)"
+cmake --build build -j"$(nproc)" "${targets[@]}"
