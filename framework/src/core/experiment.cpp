@@ -189,6 +189,19 @@ RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& t
   return r;
 }
 
+/// One line of what --init loaded, then the names on each side that did not match.
+void log_init(const std::string& path, const InitReport& r, std::ostream& log) {
+  auto names = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& n : v) s += " " + n;
+    return s;
+  };
+  log << "init: " << r.loaded.size() << " tensor(s) from " << path << ":" << names(r.loaded) << std::endl;
+  if (!r.unused.empty()) log << "init: " << r.unused.size() << " tensor(s) of the file not in the model:" << names(r.unused) << std::endl;
+  if (!r.kept.empty()) log << "init: " << r.kept.size() << " tensor(s) of the model keep their initialisation:" << names(r.kept) << std::endl;
+  if (r.loaded.empty()) throw Error(path + ": --init found no tensor of the model's by name");
+}
+
 }  // namespace
 
 Experiment run_experiment(const Config& c, std::ostream& log) {
@@ -199,6 +212,7 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
   log << l.data.name << ": " << format_split(l.split) << std::endl;
   Experiment x;
   x.model = models().create("model", c.str("model"), ModelContext{c, l.data});
+  if (c.has("init")) log_init(c.str("init"), init_from(*x.model, read_state_dict(c.str("init"))), log);
   x.model->to(torch::Device(c.str("device")));
   if (dist::active()) {
     // Every rank starts from rank 0's weights, as DDP does.

@@ -58,6 +58,9 @@ void declare_common_keys(Schema& s) {
          "results equal within float rounding)",
          "model"});
   s.add({"loss", KeyType::kString, "cce", "training loss (see seqrec list)", "model"});
+  s.add({"init", KeyType::kString, "",
+         "train: start from these weights, by tensor name (a seqrec or PyTorch checkpoint, zip or legacy format; "
+         "shapes must agree; e.g. S3Rec's pre-training)", "model"});
   s.add({"seed", KeyType::kInt, "1", "seed for init, dropout, batching and sampling", "general"});
   s.add({"threads", KeyType::kInt, "0",
          "LibTorch intra-op threads; 0 = one per core (OpenBLAS keeps its own threads; with OMP_WAIT_POLICY=passive, "

@@ -1,14 +1,17 @@
 // A reader and writer for the small pickle subset that PyTorch state dicts use.
 // LibTorch 1.13's own unpickler refuses CUDA storages and turns OrderedDict into None, so
-// this file parses data.pkl itself, on top of caffe2's zip reader.
+// this file parses the pickles itself: data.pkl on top of caffe2's zip reader, and the
+// legacy (pre-1.6) format, a run of pickles followed by the raw storages.
 #include "seqrec/checkpoint.h"
 
 #include <caffe2/serialize/inline_container.h>
 #include <torch/utils.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -40,8 +43,10 @@ Obj make(PyObject::Kind k) {
   return o;
 }
 
-/// Storage element types by pickle class name.
-torch::ScalarType storage_dtype(const std::string& cls, const std::string& path) {
+/// Storage element types by pickle class name ("torch.cuda.FloatStorage" is a FloatStorage
+/// saved from a GPU; tensors are always loaded to the CPU).
+torch::ScalarType storage_dtype(std::string cls, const std::string& path) {
+  if (cls.rfind("torch.cuda.", 0) == 0) cls.erase(6, 5);
   static const std::map<std::string, torch::ScalarType> types = {
       {"torch.FloatStorage", torch::kFloat},   {"torch.DoubleStorage", torch::kDouble},
       {"torch.HalfStorage", torch::kHalf},     {"torch.BFloat16Storage", torch::kBFloat16},
@@ -53,10 +58,18 @@ torch::ScalarType storage_dtype(const std::string& cls, const std::string& path)
   return it->second;
 }
 
+/// A storage's elements by its key, type and element count (the persistent id's fields).
+using StorageSource = std::function<torch::Tensor(const std::string& key, torch::ScalarType dtype, int64_t numel)>;
+
+/// One pickle. Tensors it rebuilds are views of the storages `storages` returns, so a
+/// storage whose bytes come after the pickle (the legacy format) may be filled later.
 class Unpickler {
  public:
-  Unpickler(const uint8_t* data, size_t size, caffe2::serialize::PyTorchStreamReader& zip, std::string path)
-      : p_(data), end_(data + size), zip_(zip), path_(std::move(path)) {}
+  Unpickler(const uint8_t* data, size_t size, StorageSource storages, std::string path, std::string what)
+      : p_(data), end_(data + size), storages_source_(std::move(storages)), path_(std::move(path)), what_(std::move(what)) {}
+
+  /// Where the pickle that run() read ended.
+  const uint8_t* end_of_pickle() const { return p_; }
 
   Obj run() {
     while (true) {
@@ -147,7 +160,7 @@ class Unpickler {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& why) const { throw Error(path_ + ": data.pkl: " + why); }
+  [[noreturn]] void fail(const std::string& why) const { throw Error(path_ + ": " + what_ + ": " + why); }
   uint8_t byte() {
     if (p_ >= end_) fail("truncated pickle");
     return *p_++;
@@ -258,7 +271,7 @@ class Unpickler {
       }
       if (last >= storage->tensor.numel()) fail("tensor reaches beyond its storage");
       auto t = make(PyObject::kTensor);
-      t->tensor = storage->tensor.as_strided(size, stride, offset).clone();
+      t->tensor = storage->tensor.as_strided(size, stride, offset);
       return t;
     }
     if (f == "torch._utils._rebuild_parameter") {
@@ -268,32 +281,36 @@ class Unpickler {
     fail("unsupported callable " + f);
   }
 
+  /// ('storage', class, key, location, numel[, view]): view is None or (view key, offset,
+  /// size), a slice of the storage that older PyTorch versions pickled as a storage of its own.
   Obj persistent_load(const Obj& pid) {
     if (pid->kind != PyObject::kTuple || pid->items.size() < 5 || pid->items[0]->s != "storage")
-      fail("unsupported persistent id");
+      fail("unsupported persistent id (a whole pickled module?)");
     const std::string& cls = pid->items[1]->s;
     const std::string& key = pid->items[2]->s;
     const int64_t numel = as_int(pid->items[4], "storage size");
+    if (numel < 0) fail("negative storage size");
     auto cached = storages_.find(key);
-    if (cached != storages_.end()) return cached->second;
-    torch::ScalarType dtype = storage_dtype(cls, path_);
-    const std::string record = "data/" + key;
-    if (!zip_.hasRecord(record)) fail("missing storage record " + record);
-    auto [ptr, bytes] = zip_.getRecord(record);
-    const size_t elem = torch::elementSize(dtype);
-    if (bytes != static_cast<size_t>(numel) * elem)
-      fail("storage " + key + " holds " + std::to_string(bytes) + " bytes, expected " + std::to_string(numel * elem));
-    auto s = make(PyObject::kStorage);
-    s->tensor = torch::empty({numel}, dtype);
-    std::memcpy(s->tensor.data_ptr(), ptr.get(), bytes);  // little-endian on both sides
-    storages_[key] = s;
-    return s;
+    Obj s = cached != storages_.end() ? cached->second : make(PyObject::kStorage);
+    if (cached == storages_.end()) {
+      s->tensor = storages_source_(key, storage_dtype(cls, path_), numel);
+      storages_[key] = s;
+    }
+    if (pid->items.size() < 6 || pid->items[5]->kind == PyObject::kNone) return s;
+    const Obj& view = pid->items[5];
+    if (view->kind != PyObject::kTuple || view->items.size() != 3) fail("storage view is not (key, offset, size)");
+    const int64_t offset = as_int(view->items[1], "view offset"), size = as_int(view->items[2], "view size");
+    if (offset < 0 || size < 0 || offset + size > s->tensor.numel()) fail("storage view reaches beyond its storage");
+    auto v = make(PyObject::kStorage);
+    v->tensor = s->tensor.narrow(0, offset, size);
+    return v;
   }
 
   const uint8_t* p_;
   const uint8_t* end_;
-  caffe2::serialize::PyTorchStreamReader& zip_;
+  StorageSource storages_source_;
   std::string path_;
+  std::string what_;
   std::vector<Obj> stack_;
   std::map<uint64_t, Obj> memo_;
   std::map<std::string, Obj> storages_;
@@ -320,7 +337,7 @@ struct ZipBytes {
 void check_zip_crcs(const std::string& bytes, const std::string& path) {
   const ZipBytes z{bytes, path};
   // The end record: within the last 22 + 65535 bytes (a zip comment may follow it).
-  const Error not_zip(path + ": not a PyTorch zip checkpoint (legacy pickled .pt files are not supported)");
+  const Error not_zip(path + ": not a PyTorch checkpoint (neither the zip format nor the legacy one)");
   if (bytes.size() < 22) throw not_zip;
   uint64_t eocd = bytes.size() - 22;
   const uint64_t lowest = eocd > 0xFFFF ? eocd - 0xFFFF : 0;
@@ -431,31 +448,113 @@ const torch::Tensor* StateDict::find(const std::string& name) const {
 
 namespace {
 
-/// The state dict in a checkpoint's bytes, which check_zip_crcs has passed.
+/// The state dict a pickle's root object holds, each tensor copied out of its storage.
+StateDict state_dict_from(const Obj& root, const std::string& path, const std::string& what) {
+  if (root->kind != PyObject::kDict) throw Error(path + ": " + what + " does not hold a dict of tensors (a whole pickled module?)");
+  StateDict sd;
+  for (const auto& [k, v] : root->dict) {
+    if (k->kind != PyObject::kString) throw Error(path + ": state dict key is not a string");
+    if (v->kind != PyObject::kTensor) throw Error(path + ": entry '" + k->s + "' is not a tensor");
+    sd.tensors.emplace_back(k->s, v->tensor.clone());
+  }
+  return sd;
+}
+
+/// The state dict in a zip checkpoint's bytes, which check_zip_crcs has passed.
 StateDict parse_checkpoint(const std::string& bytes, const std::string& path) {
   std::istringstream stream(bytes);
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> zip;
   try {
     zip = std::make_unique<caffe2::serialize::PyTorchStreamReader>(&stream);
   } catch (const std::exception& e) {
-    throw Error(path + ": not a PyTorch zip checkpoint (legacy pickled .pt files are not supported)");
+    throw Error(path + ": not a PyTorch checkpoint (neither the zip format nor the legacy one)");
   }
   if (!zip->hasRecord("data.pkl")) throw Error(path + ": archive has no data.pkl");
   auto [pkl, size] = zip->getRecord("data.pkl");
-  Unpickler up(static_cast<const uint8_t*>(pkl.get()), size, *zip, path);
-  Obj root = up.run();
-  if (root->kind != PyObject::kDict) throw Error(path + ": data.pkl does not hold a dict of tensors (a whole pickled module?)");
-  StateDict sd;
-  for (const auto& [k, v] : root->dict) {
-    if (k->kind != PyObject::kString) throw Error(path + ": state dict key is not a string");
-    if (v->kind != PyObject::kTensor) throw Error(path + ": entry '" + k->s + "' is not a tensor");
-    sd.tensors.emplace_back(k->s, v->tensor);
-  }
+  auto storage = [&](const std::string& key, torch::ScalarType dtype, int64_t numel) {
+    const std::string record = "data/" + key;
+    if (!zip->hasRecord(record)) throw Error(path + ": data.pkl: missing storage record " + record);
+    auto [ptr, bytes] = zip->getRecord(record);
+    const size_t elem = torch::elementSize(dtype);
+    if (bytes != static_cast<size_t>(numel) * elem)
+      throw Error(path + ": data.pkl: storage " + key + " holds " + std::to_string(bytes) + " bytes, expected " +
+                  std::to_string(numel * elem));
+    torch::Tensor t = torch::empty({numel}, dtype);
+    std::memcpy(t.data_ptr(), ptr.get(), bytes);  // little-endian on both sides
+    return t;
+  };
+  Unpickler up(static_cast<const uint8_t*>(pkl.get()), size, storage, path, "data.pkl");
+  StateDict sd = state_dict_from(up.run(), path, "data.pkl");
   if (zip->hasRecord("seqrec.json")) {
     auto [meta, n] = zip->getRecord("seqrec.json");
     sd.metadata_json.assign(static_cast<const char*>(meta.get()), n);
   }
   return sd;
+}
+
+// --- the legacy format (torch.save before PyTorch 1.6) ---------------------------------
+// Five pickles one after another: the magic number 0x1950a86a20f9469cfc6c, the format
+// version 1001, the saving system's info (byte order, type sizes), the object, whose
+// storages are persistent ids, and the sorted list of storage keys; then, per key in that
+// order, the storage's element count (int64, little-endian) and its raw elements.
+
+constexpr uint8_t kLegacyMagic[] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};  // little-endian
+
+/// Whether the bytes open with the legacy format's magic-number pickle (PROTO n, LONG1 10 bytes).
+bool is_legacy(const std::string& b) {
+  return b.size() >= 14 && static_cast<uint8_t>(b[0]) == 0x80 && static_cast<uint8_t>(b[2]) == 0x8a && b[3] == 10 &&
+         std::memcmp(b.data() + 4, kLegacyMagic, sizeof kLegacyMagic) == 0;
+}
+
+StateDict parse_legacy(const std::string& bytes, const std::string& path) {
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
+  const uint8_t* const end = p + bytes.size();
+  p += 4 + sizeof kLegacyMagic;
+  if (p >= end || *p++ != '.') throw Error(path + ": legacy checkpoint: bad magic-number pickle");
+  auto no_storages = [&](const std::string&, torch::ScalarType, int64_t) -> torch::Tensor {
+    throw Error(path + ": legacy checkpoint: a storage in its header");
+  };
+  auto next = [&](const char* what, const StorageSource& source) {
+    Unpickler up(p, end - p, source, path, what);
+    Obj o = up.run();
+    p = up.end_of_pickle();
+    return o;
+  };
+  Obj version = next("format version", no_storages);
+  if (version->kind != PyObject::kInt || version->i != 1001)
+    throw Error(path + ": legacy checkpoint of format version " + (version->kind == PyObject::kInt ? std::to_string(version->i) : "?") +
+                ", expected 1001");
+  Obj info = next("system info", no_storages);
+  for (const auto& [k, v] : info->dict)
+    if (k->s == "little_endian" && v->kind == PyObject::kBool && !v->i)
+      throw Error(path + ": legacy checkpoint saved on a big-endian machine (not supported)");
+  std::map<std::string, torch::Tensor> storages;
+  auto allocate = [&](const std::string& key, torch::ScalarType dtype, int64_t numel) {
+    return storages[key] = torch::empty({numel}, dtype);  // filled after the key list
+  };
+  Obj root = next("state dict pickle", allocate);
+  Obj keys = next("storage key list", no_storages);
+  if (keys->kind != PyObject::kList) throw Error(path + ": legacy checkpoint: storage key list is not a list");
+  for (const Obj& k : keys->items) {
+    auto it = storages.find(k->s);
+    if (it == storages.end()) throw Error(path + ": legacy checkpoint: storage " + k->s + " is listed but never used");
+    if (end - p < 8) throw Error(path + ": truncated: storage " + k->s + " is missing");
+    int64_t numel = 0;
+    std::memcpy(&numel, p, 8);  // little-endian, checked above
+    p += 8;
+    torch::Tensor& t = it->second;
+    if (numel != t.numel())
+      throw Error(path + ": legacy checkpoint: storage " + k->s + " holds " + std::to_string(numel) + " elements, its tensors expect " +
+                  std::to_string(t.numel()));
+    const size_t n = t.nbytes();
+    if (static_cast<size_t>(end - p) < n) throw Error(path + ": truncated: storage " + k->s + " ends past the end of the file");
+    std::memcpy(t.data_ptr(), p, n);
+    p += n;
+    storages.erase(it);
+  }
+  if (!storages.empty()) throw Error(path + ": legacy checkpoint: storage " + storages.begin()->first + " has no data");
+  if (p != end) throw Error(path + ": legacy checkpoint: " + std::to_string(end - p) + " bytes after the last storage");
+  return state_dict_from(root, path, "legacy checkpoint");
 }
 
 }  // namespace
@@ -464,6 +563,7 @@ StateDict read_state_dict(const std::string& path) {
   if (std::filesystem::is_directory(path)) throw Error(path + ": is a directory, expected a checkpoint file");
   if (!std::filesystem::exists(path)) throw Error(path + ": no such checkpoint file");
   const std::string bytes = read_file(path);
+  if (is_legacy(bytes)) return parse_legacy(bytes, path);
   check_zip_crcs(bytes, path);
   try {
     return parse_checkpoint(bytes, path);
@@ -528,6 +628,29 @@ StateDict state_dict_of(Model& model) {
   for (const auto& p : model.named_parameters()) sd.tensors.emplace_back(p.key(), p.value());
   for (const auto& b : model.named_buffers()) sd.tensors.emplace_back(b.key(), b.value());
   return sd;
+}
+
+InitReport init_from(Model& model, const StateDict& sd) {
+  torch::NoGradGuard guard;
+  std::map<std::string, torch::Tensor> own;
+  for (const auto& p : model.named_parameters()) own[p.key()] = p.value();
+  for (const auto& b : model.named_buffers()) own[b.key()] = b.value();
+  InitReport r;
+  for (const auto& [name, t] : sd.tensors) {
+    auto it = own.find(name);
+    if (it == own.end()) {
+      r.unused.push_back(name);
+      continue;
+    }
+    if (it->second.sizes() != t.sizes())
+      throw Error("checkpoint tensor '" + name + "' has shape " + c10::str(t.sizes()) + ", the model's has " + c10::str(it->second.sizes()));
+    r.loaded.push_back(name);
+  }
+  for (const auto& [name, t] : sd.tensors)
+    if (own.count(name)) own[name].copy_(t);  // only once every shape is known to agree
+  for (const auto& [name, t] : own)
+    if (std::find(r.loaded.begin(), r.loaded.end(), name) == r.loaded.end()) r.kept.push_back(name);
+  return r;
 }
 
 std::vector<std::string> load_state_dict(Model& model, const StateDict& sd) {
