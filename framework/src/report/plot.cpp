@@ -88,30 +88,41 @@ struct Figures {
   }
 };
 
-/// One gnuplot `plot` of line series: (data block, method) pairs of `file`, `using` columns.
-std::string line_plot(const Figures& f, const std::string& file, const std::vector<std::pair<int, std::string>>& series,
-                      const char* columns, bool titled) {
+/// The name of a data block: gnuplot's `index "NAME"` selects the block whose header
+/// comment contains NAME, so each series is plotted by the name it was written under (a
+/// numbered index would shift past a block with no rows). The brackets keep one name from
+/// being part of another ("[d|sasrec]" is not in "[d|sasrec-bce]").
+std::string block_name(const std::string& dataset, const std::string& method) { return "[" + dataset + "|" + method + "]"; }
+
+/// One gnuplot `plot` of line series: the blocks of `file` that `series` names (dataset,
+/// method), `using` columns, each titled by its method.
+std::string line_plot(const Figures& f, const std::string& file, const std::string& dataset,
+                      const std::vector<std::string>& series, const char* columns, bool titled) {
   std::ostringstream s;
   s << "plot ";
   for (size_t i = 0; i < series.size(); ++i)
-    s << (i ? ", " : "") << quote(file) << " index " << series[i].first << " using " << columns << " with lines "
-      << series_style(f.index_of(series[i].second)) << (titled ? " title " + quote(series[i].second) : " notitle");
+    s << (i ? ", " : "") << quote(file) << " index " << quote(block_name(dataset, series[i])) << " using " << columns
+      << " with lines " << series_style(f.index_of(series[i])) << (titled ? " title " + quote(series[i]) : " notitle");
   return s.str() + "\n";
 }
 
 /// Learning curves: a row per dataset, validation metric left, training loss right, the
-/// legend outside on the right.
+/// legend outside on the right. A method with no epochs (popularity) has no line; the
+/// panel's title names it.
 void draw_curves(const Figures& f, const std::string& prefix, const std::string& metric) {
   const std::string curves = prefix + "-curves.dat";
   std::ostringstream cd, cs;
-  cs << "set multiplot layout " << f.datasets.size() << ",2 title " << f.title("learning curves (lowest seed)")
-     << "\nset grid\nset xlabel 'epoch'\n";
-  int block = 0;
+  int rows = 0;
   for (const auto& d : f.datasets) {
-    std::vector<std::pair<int, std::string>> series;  // data block, method
+    std::vector<std::string> series, without;
     for (const auto& [m, rs] : f.groups.at(d)) {
-      cd << "# " << d << " / " << m << "\n";
-      for (const EpochRecord& e : Figures::first_seed(rs)->result.curve) {
+      const std::vector<EpochRecord>& curve = Figures::first_seed(rs)->result.curve;
+      if (curve.empty()) {
+        without.push_back(m);
+        continue;
+      }
+      cd << "# " << block_name(d, m) << " epoch loss " << metric << "\n";
+      for (const EpochRecord& e : curve) {
         cd << e.epoch << " " << e.loss << " ";
         auto v = std::find_if(e.valid.begin(), e.valid.end(), [&](const auto& x) { return x.first == metric; });
         if (v != e.valid.end()) cd << v->second;
@@ -119,15 +130,23 @@ void draw_curves(const Figures& f, const std::string& prefix, const std::string&
         cd << "\n";
       }
       cd << "\n\n";
-      series.emplace_back(block++, m);
+      series.push_back(m);
     }
-    cs << "unset key\nunset logscale y\nset title " << quote(d + ": validation " + metric) << "\n"
-       << line_plot(f, curves, series, "1:3", false) << "set key outside right top\nset logscale y\nset title "
-       << quote(d + ": training loss") << "\n" << line_plot(f, curves, series, "1:2", true);
+    if (series.empty()) continue;
+    ++rows;
+    std::string note;
+    for (const auto& m : without) note += (note.empty() ? " (no curve: " : ", ") + m;
+    if (!note.empty()) note += ")";
+    cs << "unset key\nunset logscale y\nset title " << quote(d + ": validation " + metric + note) << "\n"
+       << line_plot(f, curves, d, series, "1:3", false) << "set key outside right top\nset logscale y\nset title "
+       << quote(d + ": training loss") << "\n" << line_plot(f, curves, d, series, "1:2", true);
   }
-  cs << "unset multiplot\n";
+  if (rows == 0) return;  // nothing was trained: no figure
   write_file_atomically(curves, cd.str());
-  draw(prefix, "curves", cs.str(), 1400, 60 + 380 * static_cast<int>(f.datasets.size()));
+  draw(prefix, "curves",
+       "set multiplot layout " + std::to_string(rows) + ",2 title " + f.title("learning curves (lowest seed)") +
+           "\nset grid\nset xlabel 'epoch'\n" + cs.str() + "unset multiplot\n",
+       1400, 60 + 380 * rows);
 }
 
 /// Bars: a panel per dataset, methods sorted by mean (best left), the baseline's mean as a
@@ -136,12 +155,8 @@ void draw_bars(const Figures& f, const std::string& prefix, const std::string& b
                const std::vector<Published>& published) {
   const std::string bars = prefix + "-bars.dat";
   std::ostringstream bd, bs;
-  bs << "set multiplot layout " << layout(f.datasets.size()) << " title "
-     << f.title("test " + bar_metric + ", mean ± std over seeds; dashed: the baseline; diamonds: published")
-     << "\nset style fill solid 0.7 border lc rgb 'black'\nset boxwidth 0.7\nset grid ytics\nset yrange [0:*]\n"
-     << "set xtics rotate by 45 right nomirror\nset bmargin 17\nset lmargin 24\nunset key\n";
-  int block = 0;
-  size_t most_bars = 0;
+  size_t most_bars = 0, longest_label = 0;
+  bool drew_baseline = false, drew_published = false;
   for (const auto& d : f.datasets) {
     struct Bar {
       std::string label, colour;
@@ -167,7 +182,10 @@ void draw_bars(const Figures& f, const std::string& prefix, const std::string& b
       if (it != p.value.end()) rows.push_back({p.method + " [" + p.source + "]", "", it->second, 0, false});
     }
     most_bars = std::max(most_bars, rows.size());
-    bd << "# " << d << ": x mean std label (ours), then published\n";
+    for (const Bar& b : rows) longest_label = std::max(longest_label, b.label.size());
+    drew_baseline = drew_baseline || !std::isnan(base);
+    drew_published = drew_published || std::any_of(rows.begin(), rows.end(), [](const Bar& b) { return !b.ours; });
+    bd << "# " << block_name(d, "bars") << " x mean std label (ours, then published)\n";
     for (size_t i = 0; i < rows.size(); ++i)
       bd << i << " " << rows[i].mean << " " << rows[i].sd << " " << quote(rows[i].label) << "\n";
     bd << "\n\n";
@@ -178,7 +196,7 @@ void draw_bars(const Figures& f, const std::string& prefix, const std::string& b
     else bs << "unset arrow 1\n";
     bs << "plot ";
     for (size_t i = 0; i < rows.size(); ++i) {
-      const std::string one = quote(bars) + " index " + std::to_string(block) + " every ::" + std::to_string(i) +
+      const std::string one = quote(bars) + " index " + quote(block_name(d, "bars")) + " every ::" + std::to_string(i) +
                               "::" + std::to_string(i);
       if (rows[i].ours)
         bs << (i ? ", " : "") << one << " using 1:2:xtic(4) with boxes fc rgb '" << rows[i].colour << "', "
@@ -187,12 +205,23 @@ void draw_bars(const Figures& f, const std::string& prefix, const std::string& b
         bs << (i ? ", " : "") << one << " using 1:2:xtic(4) with points pt 13 ps 2 lc rgb 'black'";
     }
     bs << "\n";
-    ++block;
   }
-  bs << "unset multiplot\n";
   write_file_atomically(bars, bd.str());
-  const int panel_width = static_cast<int>(std::max<size_t>(720, 260 + 40 * most_bars));
-  draw(prefix, "bars", bs.str(), 40 + panel_width * grid_cols(f.datasets.size()), 60 + 600 * grid_rows(f.datasets.size()));
+  // The caption names only what is drawn. Labels run at 45 degrees below the axis, so the
+  // margins follow the longest one (in character cells: ~0.7 of its length each way).
+  std::string caption = "test " + bar_metric + ", mean ± std over seeds";
+  if (drew_baseline) caption += "; dashed: " + baseline;
+  if (drew_published) caption += "; diamonds: published";
+  const int reach = static_cast<int>(std::ceil(0.7 * static_cast<double>(longest_label)));
+  const int bottom = reach / 2 + 3, left = std::max(10, reach - 4);
+  const std::string head = "set multiplot layout " + layout(f.datasets.size()) + " title " + f.title(caption) +
+                           "\nset style fill solid 0.7 border lc rgb 'black'\nset boxwidth 0.7\nset grid ytics\nset yrange [0:*]\n"
+                           "set xtics rotate by 45 right nomirror\nset bmargin " + std::to_string(bottom) + "\nset lmargin " +
+                           std::to_string(left) + "\nunset key\n";
+  const int panel_width = static_cast<int>(std::max<size_t>(480, 7 * left + 60 * most_bars + 60));
+  const int panel_height = 340 + 16 * bottom;
+  draw(prefix, "bars", head + bs.str() + "unset multiplot\n", 40 + panel_width * grid_cols(f.datasets.size()),
+       60 + panel_height * grid_rows(f.datasets.size()));
 
 }
 
@@ -202,22 +231,21 @@ void draw_spectra(const Figures& f, const std::string& prefix) {
   ss << "set multiplot layout " << layout(f.datasets.size()) << " title "
      << f.title("item-table singular values / largest (lowest seed)") << "\nset xlabel 'index'\nset grid\n"
      << "set key top right\n";
-  int block = 0;
   bool any = false;
   for (const auto& d : f.datasets) {
-    std::vector<std::pair<int, std::string>> series;
+    std::vector<std::string> series;
     for (const auto& [m, rs] : f.groups.at(d)) {
       const RunRecord* r = Figures::first_seed(rs);
-      if (!r->result.item_spectrum) continue;
-      sd << "# " << d << " / " << m << "\n";
+      if (!r->result.item_spectrum || r->result.item_spectrum->empty()) continue;
+      sd << "# " << block_name(d, m) << " index value\n";
       int64_t k = 1;
       for (double x : *r->result.item_spectrum) sd << k++ << " " << x << "\n";
       sd << "\n\n";
-      series.emplace_back(block++, m);
+      series.push_back(m);
     }
     if (series.empty()) continue;
     any = true;
-    ss << "set title " << quote(d) << "\n" << line_plot(f, prefix + "-spectrum.dat", series, "1:2", true);
+    ss << "set title " << quote(d) << "\n" << line_plot(f, prefix + "-spectrum.dat", d, series, "1:2", true);
   }
   ss << "unset multiplot\n";
   if (any) {
