@@ -120,7 +120,7 @@ class LegacyFile {
     p += "u}" + str("_metadata") + "Nsb.";
     out += p;
     if (!list_keys) return out;
-    out += "\x80\x02]q\x00(";
+    out += std::string("\x80\x02]q\x00(", 6);
     for (const Storage& s : storages) out += str(s.key);
     out += "e.";
     for (const Storage& s : storages) {

@@ -271,7 +271,7 @@ class Unpickler {
       }
       if (last >= storage->tensor.numel()) fail("tensor reaches beyond its storage");
       auto t = make(PyObject::kTensor);
-      t->tensor = storage->tensor.as_strided(size, stride, offset);
+      t->tensor = storage->tensor.as_strided(size, stride, storage->tensor.storage_offset() + offset);  // a view starts inside its storage
       return t;
     }
     if (f == "torch._utils._rebuild_parameter") {
