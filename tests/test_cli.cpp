@@ -435,3 +435,42 @@ TEST(Cli, Bf16TrainsAndRecordsItsPrecision) {
   const double va = a["valid_best"]["ndcg@20"], vb = b["valid_best"]["ndcg@20"];
   EXPECT_NEAR(vb, va, 0.2 * va);
 }
+
+// --init: a run starts from a checkpoint's tensors. With no training (lr 0, so Adam moves
+// nothing), its test metrics are the checkpoint's own; a checkpoint of other shapes is one
+// line naming the tensor.
+TEST(Cli, InitStartsFromACheckpointsWeightsAndRefusesOtherShapes) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const std::string common = "--data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                             " --epochs 2 --patience 2 --progress none --sasrec.hidden-size ";
+  CliRun first = seqrec_cli("train " + common + "16 --output " + dir.file("a.json") + " --save " + dir.file("a.pt"));
+  ASSERT_EQ(first.code, 0) << first.out;
+  CliRun init = seqrec_cli("train " + common + "16 --seed 7 --lr 0 --init " + dir.file("a.pt") + " --output " + dir.file("b.json"));
+  ASSERT_EQ(init.code, 0) << init.out;
+  EXPECT_NE(init.out.find(" tensor(s) from " + dir.file("a.pt") + ": item_embeddings.weight position_embeddings.weight"),
+            std::string::npos)
+      << init.out;
+  EXPECT_EQ(init.out.find("keep their initialisation"), std::string::npos) << init.out;
+  EXPECT_EQ(read_json(dir.file("b.json"))["test"], read_json(dir.file("a.json"))["test"]);
+  CliRun wider = seqrec_cli("train " + common + "8 --init " + dir.file("a.pt"));
+  EXPECT_EQ(wider.code, 1);
+  EXPECT_NE(wider.out.find("seqrec: error: checkpoint tensor 'item_embeddings.weight' has shape [62, 16], the model's has [62, 8]"),
+            std::string::npos)
+      << wider.out;
+}
+
+// The released ICLRec Beauty weights (PyTorch's legacy format, saved from a GPU) evaluate to
+// the six numbers of ICLRec's README, under the evaluation code they were published with.
+TEST(Cli, ReleasedICLRecWeightsEvaluateToTheirPublishedNumbers) {
+  const std::string shared = std::string(SEQREC_SOURCE_DIR) + "/../shared";
+  if (!std::filesystem::exists(shared + "/checkpoints/ICLRec-Beauty-1.pt")) GTEST_SKIP() << "no ../shared checkpoints here";
+  TempDir dir;
+  CliRun eval = seqrec_cli("eval --checkpoint " + shared + "/checkpoints/ICLRec-Beauty-1.pt --data " + shared +
+                           "/data/Beauty.txt --cache-dir " + dir.file("cache") + " --json " + dir.file("e.json"));
+  ASSERT_EQ(eval.code, 0) << eval.out;
+  const nlohmann::json m = read_json(dir.file("e.json"))["metrics"];
+  const std::map<std::string, double> readme = {{"hit@5", 0.0500}, {"ndcg@5", 0.0326}, {"hit@10", 0.0744},
+                                                {"ndcg@10", 0.0403}, {"hit@20", 0.1058}, {"ndcg@20", 0.0483}};
+  for (const auto& [k, v] : readme) EXPECT_NEAR(m[k].get<double>(), v, 0.00005) << k;  // the README's 4 decimals
+}
