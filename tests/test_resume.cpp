@@ -100,8 +100,10 @@ TEST_P(Resume, KilledRunResumesFromItsLastStateBitIdentical) {
 const std::string kMethods[] = {"--loss cce", "--loss bce", "--model bert4rec --trainer cloze",
                                  "--loss bce --sampler genni", "--loss bce --trainer atsrec --atsrec.steps 2",
                                  "--model elecrec --trainer elecrec --batching padded --elecrec.gen-hidden-size 16 "
-                                 "--elecrec.dis-hidden-size 16"};
-const char* const kMethodNames[] = {"SASRecCCE", "SASRecBCE", "BERT4Rec", "GenNi", "ATSRec", "ElecRec"};
+                                 "--elecrec.dis-hidden-size 16",
+                                 "--loss bce --trainer cl4srec",
+                                 "--loss bce --trainer iclrec --cl.clusters 8"};
+const char* const kMethodNames[] = {"SASRecCCE", "SASRecBCE", "BERT4Rec", "GenNi", "ATSRec", "ElecRec", "CL4SRec", "ICLRec"};
 std::string method_name(const ::testing::TestParamInfo<std::string>& info) { return kMethodNames[info.index]; }
 INSTANTIATE_TEST_SUITE_P(Methods, Resume, ::testing::ValuesIn(kMethods), method_name);
 

@@ -29,6 +29,9 @@ struct TrainContext {
   const Config& config;
   std::mt19937_64& rng;
   torch::Device device;
+  /// The data trained on (its split's training sequences), for strategies that build inputs
+  /// of their own; null where a step runs without it (unit tests of one step).
+  const Dataset* data = nullptr;
 };
 
 /// A training strategy: how one batch updates the model. The plain strategy is one forward,
@@ -43,6 +46,9 @@ class Trainer {
   /// decides when: FitLoop reads it every step on a CPU, at its progress lines on a GPU.
   virtual torch::Tensor step(const Batch& batch) = 0;
   virtual std::string name() const = 0;
+  /// Called before epoch `epoch`'s first step (epochs count from 1), not when a resumed run
+  /// continues an epoch midway: what a strategy computes here belongs in its save_state.
+  virtual void begin_epoch(int64_t epoch) {}
   /// False for strategies with their own objective (the --loss key is then unused).
   virtual bool uses_loss() const { return true; }
   /// What the strategy keeps between steps beyond the model's weights (optimiser moments and

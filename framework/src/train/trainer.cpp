@@ -617,6 +617,7 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
   std::vector<Batch> batches = batcher_->epoch(at_.rng);
   if (mid_epoch) at_.rng = resumed_rng;
   const size_t first = mid_epoch ? static_cast<size_t>(at_.next_batch) : 0;
+  if (!mid_epoch) trainer_.begin_epoch(epoch);
   double sum = mid_epoch ? at_.loss_sum : 0, before = mid_epoch ? at_.epoch_seconds : 0;
   Progress progress("epoch " + std::to_string(epoch), static_cast<int64_t>(batches.size()), "seq",
                     static_cast<int64_t>(first));
@@ -714,7 +715,7 @@ FitResult FitLoop::run() {
   if (dist::active() && !trainer_.data_parallel())
     throw Error("--trainer " + trainer_.name() + " does not run data-parallel (its step does not combine the ranks' "
                 "gradients); run it as one process");
-  TrainContext ctx{model_, loss_, *sampler_, config_, dist::active() ? rank_rng_ : at_.rng, device_};
+  TrainContext ctx{model_, loss_, *sampler_, config_, dist::active() ? rank_rng_ : at_.rng, device_, &data_};
   trainer_.setup(ctx);
   batcher_ = std::make_unique<TrainBatcher>(data_, model_.max_len(), config_.integer("batch-size"),
                                             batching_from_string(config_.str("batching")));

@@ -1,0 +1,334 @@
+// CL4SRec's pieces: each augmentation against its definition over many draws, InfoNCE
+// against an explicit loop (values, and gradients by finite differences), and the trainer:
+// weight 0 is plain training, and its contrastive gradient is the slow path's.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <array>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "baselines/cl4srec/cl4srec.h"
+#include "seqrec/sampler.h"
+#include "test_util.h"
+
+using namespace seqrec;
+
+namespace {
+const std::vector<int32_t> kSeq = {11, 12, 13, 14, 15, 16, 17, 18, 19, 20};  // n = 10
+
+std::vector<int32_t> apply(const std::string& name, const AugmentOptions& o, std::mt19937_64& rng) {
+  return augmentations().at(name)(kSeq, o, rng);
+}
+
+/// Where `part` starts in kSeq as a contiguous run, or -1.
+int64_t start_in_seq(const std::vector<int32_t>& part) {
+  for (size_t s = 0; s + part.size() <= kSeq.size(); ++s)
+    if (std::equal(part.begin(), part.end(), kSeq.begin() + s)) return static_cast<int64_t>(s);
+  return -1;
+}
+}  // namespace
+
+TEST(Augment, CropKeepsAContiguousWindowThatTheReferenceBoundKeepsOffTheLastItem) {
+  std::mt19937_64 rng(1);
+  for (AugmentWindow w : {AugmentWindow::kReference, AugmentWindow::kUniform}) {
+    std::map<int64_t, int> starts;
+    for (int i = 0; i < 4000; ++i) {
+      const auto v = apply("crop", AugmentOptions().crop(0.2).window(w), rng);
+      ASSERT_EQ(v.size(), 2u);  // floor(0.2 * 10)
+      const int64_t s = start_in_seq(v);
+      ASSERT_GE(s, 0);
+      ++starts[s];
+    }
+    // [0, n-L-1] = [0, 7] for the reference; [0, n-L] = [0, 8] uniform; each about equally often.
+    const int64_t last = w == AugmentWindow::kReference ? 7 : 8;
+    EXPECT_EQ(starts.size(), static_cast<size_t>(last + 1));
+    EXPECT_EQ(starts.rbegin()->first, last);
+    for (const auto& [s, count] : starts) EXPECT_NEAR(count, 4000.0 / (last + 1), 120) << "start " << s;
+  }
+  // floor(0.2 n) = 0 (n < 5): one item, anywhere.
+  const std::vector<int32_t> shorter = {1, 2, 3, 4};
+  std::set<int32_t> seen;
+  for (int i = 0; i < 400; ++i) {
+    const auto v = augmentations().at("crop")(shorter, AugmentOptions(), rng);
+    ASSERT_EQ(v.size(), 1u);
+    seen.insert(v[0]);
+  }
+  EXPECT_EQ(seen, std::set<int32_t>({1, 2, 3, 4}));
+}
+
+TEST(Augment, MaskSetsExactlyFloorGammaNDistinctUniformPositions) {
+  std::mt19937_64 rng(2);
+  std::vector<int> masked(kSeq.size());
+  const int draws = 4000;
+  for (int i = 0; i < draws; ++i) {
+    const auto v = apply("mask", AugmentOptions().mask(0.7).mask_id(99), rng);
+    ASSERT_EQ(v.size(), kSeq.size());
+    int k = 0;
+    for (size_t p = 0; p < v.size(); ++p) {
+      if (v[p] == 99) ++k, ++masked[p];
+      else EXPECT_EQ(v[p], kSeq[p]);
+    }
+    ASSERT_EQ(k, 7);  // floor(0.7 * 10)
+  }
+  for (size_t p = 0; p < masked.size(); ++p) EXPECT_NEAR(masked[p], 0.7 * draws, 120) << "position " << p;
+}
+
+TEST(Augment, ReorderPermutesOneWindowAndLeavesTheRest) {
+  std::mt19937_64 rng(3);
+  int moved = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const auto v = apply("reorder", AugmentOptions().reorder(0.3), rng);  // window of 3
+    ASSERT_EQ(v.size(), kSeq.size());
+    std::vector<size_t> changed;
+    for (size_t p = 0; p < v.size(); ++p)
+      if (v[p] != kSeq[p]) changed.push_back(p);
+    EXPECT_TRUE(std::is_permutation(v.begin(), v.end(), kSeq.begin()));
+    if (!changed.empty()) {
+      ++moved;
+      EXPECT_LE(changed.back() - changed.front(), 2u);  // within one 3-item window
+      EXPECT_LT(changed.back(), 9u);                     // the reference bound: never the last item
+    }
+  }
+  EXPECT_NEAR(moved, 2000 * 5.0 / 6.0, 100);  // a 3-item shuffle leaves the order 1 time in 6
+}
+
+namespace {
+/// InfoNCE by its definition: row i of Z = [z1; z2] against its other view, over every other row.
+double slow_info_nce(const torch::Tensor& z1, const torch::Tensor& z2, double t) {
+  const torch::Tensor z = torch::cat({z1, z2}, 0);
+  const int64_t n = z1.size(0);
+  double total = 0;
+  for (int64_t i = 0; i < 2 * n; ++i) {
+    const int64_t pos = i < n ? i + n : i - n;
+    double denom = 0, s_pos = 0;
+    for (int64_t j = 0; j < 2 * n; ++j) {
+      if (j == i) continue;
+      const double s = (z[i] * z[j]).sum().item<double>() / t;
+      denom += std::exp(s);
+      if (j == pos) s_pos = s;
+    }
+    total += -s_pos + std::log(denom);
+  }
+  return total / (2 * n);
+}
+}  // namespace
+
+TEST(InfoNCE, MatchesTheLoopAndItsGradientMatchesFiniteDifferences) {
+  torch::manual_seed(4);
+  const auto opts = torch::dtype(torch::kDouble);
+  torch::Tensor z1 = torch::randn({5, 3}, opts), z2 = torch::randn({5, 3}, opts);
+  for (double t : {1.0, 0.5}) EXPECT_NEAR(info_nce(z1, z2, t, false).item<double>(), slow_info_nce(z1, z2, t), 1e-12);
+  auto unit = [](const torch::Tensor& z) { return z / z.norm(2, {1}, true); };
+  EXPECT_NEAR(info_nce(z1, z2, 0.2, true).item<double>(), slow_info_nce(unit(z1), unit(z2), 0.2), 1e-12);
+
+  torch::Tensor a = z1.clone().requires_grad_(true), b = z2.clone().requires_grad_(true);
+  info_nce(a, b, 0.7, true).backward();
+  const double h = 1e-6;
+  for (int64_t i = 0; i < 5; ++i)
+    for (int64_t k = 0; k < 3; ++k) {
+      torch::Tensor up = z1.clone(), down = z1.clone();
+      up[i][k] += h;
+      down[i][k] -= h;
+      const double fd = (info_nce(up, z2, 0.7, true).item<double>() - info_nce(down, z2, 0.7, true).item<double>()) / (2 * h);
+      EXPECT_NEAR(a.grad()[i][k].item<double>(), fd, 1e-7) << i << "," << k;
+    }
+  EXPECT_GT(b.grad().abs().sum().item<double>(), 0);
+}
+
+namespace {
+const Dataset& tiny() {
+  static Dataset d = make_markov_dataset(30, 10, 5, 14, 3);
+  return d;
+}
+Config cl_config(std::initializer_list<std::pair<std::string, std::string>> more) {
+  Config c = seqrec::testing::default_config({{"sasrec.hidden-size", "8"}, {"sasrec.layers", "1"}, {"max-len", "12"},
+                                              {"sasrec.dropout", "0"}, {"sasrec.attn-dropout", "0"}, {"loss", "bce"}});
+  for (const auto& [k, v] : more) c.set(k, v);
+  return c;
+}
+/// A model, its loss, sampler, stream and trainer, after one step on the first batch.
+struct Stepped {
+  Stepped(const std::string& trainer, const Config& c)
+      : sampler(tiny()), rng(1) {
+    torch::manual_seed(1);
+    model = models().create("model", "sasrec", ModelContext{c, tiny()});
+    loss = losses().create("loss", c.str("loss"), c);
+    strategy = trainers().create("trainer", trainer, c);
+    ctx = std::make_unique<TrainContext>(TrainContext{*model, *loss, sampler, c, rng, torch::kCPU, &tiny()});
+    strategy->setup(*ctx);
+    TrainBatcher batcher(tiny(), 12, 16, Batching::kPadded);
+    std::mt19937_64 brng(2);
+    strategy->step(batcher.epoch(brng)[0]);
+  }
+  ContrastiveTrainer& contrastive() { return dynamic_cast<ContrastiveTrainer&>(*strategy); }
+  UniformSampler sampler;
+  std::mt19937_64 rng;
+  std::shared_ptr<Model> model;
+  std::unique_ptr<Loss> loss;
+  std::unique_ptr<Trainer> strategy;
+  std::unique_ptr<TrainContext> ctx;
+};
+}  // namespace
+
+TEST(CL4SRec, WeightZeroIsPlainTraining) {
+  // The step draws its negatives before the views, so both steps see the same negatives.
+  Config c = cl_config({{"cl.weight", "0"}});
+  Stepped plain("plain", c), cl("cl4srec", c);
+  auto a = plain.model->parameters(), b = cl.model->parameters();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+}
+
+TEST(CL4SRec, ViewsComeFromTheWholeTrainingInputLeftPadded) {
+  Config c = cl_config({{"cl.augment", "mask"}, {"cl.mask", "0"}, {"cl.mask-id", "mask"}, {"lr", "0"}});
+  Stepped s("cl4srec", c);
+  // mask 0: both views are the training input itself, s[0..t-2], its last 12 items.
+  torch::Tensor v = s.contrastive().views({0, 3});
+  ASSERT_EQ(v.sizes(), torch::IntArrayRef({4, 12}));
+  for (int64_t r = 0; r < 2; ++r) {
+    const int64_t u = r == 0 ? 0 : 3, n = train_length(tiny(), u) - 1, len = std::min<int64_t>(12, n);
+    for (int64_t view = 0; view < 2; ++view)
+      for (int64_t col = 0; col < 12; ++col) {
+        const int64_t want = col < 12 - len ? 0 : tiny().begin(u)[n - len + col - (12 - len)];
+        EXPECT_EQ(v[view * 2 + r][col].item<int64_t>(), want) << "user " << u << " view " << view << " col " << col;
+      }
+  }
+  // mask 1 with the mask row: every real item becomes item_size - 1.
+  Config all = cl_config({{"cl.augment", "mask"}, {"cl.mask", "1"}, {"cl.mask-id", "mask"}, {"lr", "0"}});
+  Stepped masked("cl4srec", all);
+  torch::Tensor m = masked.contrastive().views({0});
+  EXPECT_EQ(m.gt(0).sum().item<int64_t>(), 2 * std::min<int64_t>(12, train_length(tiny(), 0) - 1));
+  EXPECT_TRUE(m.masked_select(m.gt(0)).eq(tiny().item_size() - 1).all().item<bool>());
+}
+
+TEST(CL4SRec, UnknownAugmentationIsOneLine) {
+  Config c = cl_config({{"cl.augment", "crop,shuffle"}});
+  try {
+    trainers().create("trainer", "cl4srec", c);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "--cl.augment: unknown augmentation 'shuffle' (crop, mask, reorder, insert, substitute)");
+  }
+}
+
+TEST(KMeans, NearestCentroidsMatchTheLoop) {
+  torch::manual_seed(5);
+  torch::Tensor x = torch::randn({50, 4}), c = torch::randn({6, 4});
+  auto [ids, dist] = nearest_centroids(x, c);
+  for (int64_t i = 0; i < 50; ++i) {
+    int64_t best = 0;
+    double best_d = 1e300;
+    for (int64_t j = 0; j < 6; ++j) {
+      const double d = (x[i] - c[j]).pow(2).sum().item<double>();
+      if (d < best_d) best_d = d, best = j;
+    }
+    EXPECT_EQ(ids[i].item<int64_t>(), best);
+    EXPECT_NEAR(dist[i].item<double>(), best_d, 1e-4);
+  }
+}
+
+TEST(KMeans, FindsTheBestPartitionOfSmallDataAndIsAFixedPointAndSeeded) {
+  torch::manual_seed(6);
+  // Three loose groups of 4 points: k = 3 against every assignment of 12 points (3^12).
+  torch::Tensor x = torch::cat({torch::randn({4, 2}) * 0.8, torch::randn({4, 2}) * 0.8 + 2.5, torch::randn({4, 2}) * 0.8 - 2.5});
+  const int64_t n = 12, k = 3;
+  std::vector<std::array<double, 2>> p(n);
+  for (int64_t i = 0; i < n; ++i) p[i] = {x[i][0].item<double>(), x[i][1].item<double>()};
+  double best = 1e300;
+  for (int64_t code = 0; code < 531441; ++code) {
+    double sum[3][2] = {}, sq[3] = {}, count[3] = {};
+    for (int64_t i = 0, c = code; i < n; ++i, c /= 3) {
+      const int64_t j = c % 3;
+      sum[j][0] += p[i][0], sum[j][1] += p[i][1], count[j] += 1;
+      sq[j] += p[i][0] * p[i][0] + p[i][1] * p[i][1];
+    }
+    if (count[0] == 0 || count[1] == 0 || count[2] == 0) continue;
+    double sse = 0;  // sum of |x|^2 minus |sum|^2 / count, per cluster
+    for (int64_t j = 0; j < k; ++j) sse += sq[j] - (sum[j][0] * sum[j][0] + sum[j][1] * sum[j][1]) / count[j];
+    best = std::min(best, sse);
+  }
+  KMeansResult r = kmeans(x, KMeansOptions().clusters(3).iterations(30).restarts(10).seed(3));
+  EXPECT_NEAR(r.error, best, 1e-4);
+  for (int64_t j = 0; j < k; ++j) {
+    torch::Tensor mine = r.assignment.eq(j);
+    ASSERT_GT(mine.sum().item<int64_t>(), 0);
+    EXPECT_TRUE(torch::allclose(r.centroids[j], x.index({mine}).mean(0), 1e-5, 1e-5)) << "centroid " << j;
+  }
+  KMeansResult again = kmeans(x, KMeansOptions().clusters(3).iterations(30).restarts(10).seed(3));
+  EXPECT_TRUE(torch::equal(r.centroids, again.centroids));
+  // A start with a centroid far from every row: its cluster is empty, split from another.
+  torch::Tensor start = torch::tensor({{0.0f, 0.0f}, {2.5f, 2.5f}, {100.0f, 100.0f}});
+  KMeansResult split = kmeans(x, KMeansOptions().clusters(3).iterations(30).seed(3), start);
+  std::set<int64_t> used;
+  for (int64_t i = 0; i < n; ++i) used.insert(split.assignment[i].item<int64_t>());
+  EXPECT_EQ(used.size(), 3u);
+  EXPECT_THROW(kmeans(x, KMeansOptions().clusters(13)), Error);
+}
+
+TEST(ItemSimilarity, ItemCfIufMatchesItsDefinitionOnATinyLog) {
+  // Three users; training inputs s[0..n-4] (leave-one-out keeps the last three items out).
+  Dataset d;
+  const std::vector<std::vector<int32_t>> seqs = {{1, 2, 3, 9, 9, 9}, {1, 2, 2, 9, 9, 9}, {2, 3, 4, 1, 9, 9, 9}};
+  for (const auto& s : seqs) {
+    d.items.insert(d.items.end(), s.begin(), s.end());
+    d.offsets.push_back(static_cast<int64_t>(d.items.size()));
+  }
+  d.num_items = 9;
+  ItemSimilarity sim(d);
+  // Item sets {1,2,3} (w = 1/ln 4), {1,2} (1/ln 3), {1,2,3,4} (1/ln 5); N: 1:3, 2:3, 3:2, 4:1.
+  const double w3 = 1 / std::log(4.0), w2 = 1 / std::log(3.0), w4 = 1 / std::log(5.0);
+  auto [top1, s1] = sim.offline(1);
+  EXPECT_EQ(top1, 2);
+  EXPECT_NEAR(s1, (w3 + w2 + w4) / 3.0, 1e-12);
+  auto [top3, s3] = sim.offline(3);  // 3-1 and 3-2 tie at (w3 + w4) / sqrt(6): the smaller id
+  EXPECT_EQ(top3, 1);
+  EXPECT_NEAR(s3, (w3 + w4) / std::sqrt(6.0), 1e-12);
+  auto [top4, s4] = sim.offline(4);  // 4-3 beats 4-1 and 4-2 by N(3) = 2
+  EXPECT_EQ(top4, 3);
+  EXPECT_NEAR(s4, w4 / std::sqrt(2.0), 1e-12);
+  EXPECT_EQ(sim.offline(9).first, 0);  // never in a training input
+  std::mt19937_64 rng(1);
+  std::set<int32_t> drawn;
+  for (int i = 0; i < 200; ++i) drawn.insert(sim.most_similar(9, rng));
+  EXPECT_EQ(drawn, std::set<int32_t>({1, 2, 3, 4}));
+  // Online: an item table where item 4's nearest row by dot product is 2, scoring above 4's
+  // offline neighbour (3) once both are normalised; item 1's offline neighbour scores the
+  // offline maximum, 1 normalised, which no online score exceeds.
+  EXPECT_EQ(sim.most_similar(4, rng), 3);
+  torch::Tensor e = torch::zeros({11, 2});
+  e[2] = torch::tensor({5.0f, 0.0f});
+  e[4] = torch::tensor({5.0f, 0.1f});
+  sim.set_online(e);
+  EXPECT_EQ(sim.most_similar(4, rng), 2);
+  EXPECT_EQ(sim.most_similar(1, rng), 2);
+}
+
+TEST(Augment, InsertAndSubstituteUseTheMostSimilarItem) {
+  Dataset d = make_markov_dataset(40, 12, 6, 12, 7);
+  ItemSimilarity sim(d);
+  std::mt19937_64 rng(8);
+  const std::vector<int32_t> seq = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  AugmentOptions o = AugmentOptions().insert(0.4).substitute(0.2).similar(&sim);
+  for (int i = 0; i < 50; ++i) {
+    const auto in = augmentations().at("insert")(seq, o, rng);
+    ASSERT_EQ(in.size(), 14u);  // floor(0.4 * 10) inserted
+    // `in` is `seq` with, before some items, each one's most similar item, at most once each.
+    std::function<bool(size_t, size_t)> explains = [&](size_t p, size_t k) -> bool {
+      if (k == seq.size()) return p == in.size();
+      if (p < in.size() && in[p] == seq[k] && explains(p + 1, k + 1)) return true;
+      return p + 1 < in.size() && in[p] == sim.offline(seq[k]).first && in[p + 1] == seq[k] && explains(p + 2, k + 1);
+    };
+    EXPECT_TRUE(explains(0, 0));
+    const auto sub = augmentations().at("substitute")(seq, o, rng);
+    int changed = 0;
+    for (size_t p = 0; p < seq.size(); ++p)
+      if (sub[p] != seq[p]) {
+        ++changed;
+        EXPECT_EQ(sub[p], sim.offline(seq[p]).first);
+      }
+    EXPECT_EQ(changed, 2);  // floor(0.2 * 10) positions, never to the item itself
+  }
+  EXPECT_THROW(augmentations().at("insert")(seq, AugmentOptions(), rng), Error);
+}
