@@ -5,9 +5,12 @@
 #include <fstream>
 #include <sstream>
 
+#include <zlib.h>
+
 #include "seqrec/cache.h"
 #include "seqrec/dataset.h"
 #include "seqrec/error.h"
+#include "seqrec/files.h"
 #include "test_util.h"
 
 using namespace seqrec;
@@ -324,4 +327,49 @@ TEST(Readers, GeneratedInterFileHasZipfPopularityAndSequentialStructure) {
   for (int64_t u = 0; u < d.num_users(); ++u)
     for (int64_t k = 1; k < d.length(u); ++k) ASSERT_LT(d.timestamps[d.offsets[u] + k - 1], d.timestamps[d.offsets[u] + k]);
   EXPECT_THROW(generate_inter(GenerateOptions{0}), Error);
+}
+
+namespace {
+std::string write_gzip(const std::string& path, const std::string& text) {
+  gzFile gz = gzopen(path.c_str(), "wb");
+  gzwrite(gz, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(gz);
+  return path;
+}
+}  // namespace
+
+TEST(Readers, GzipSourcesReadAsTheirTextInEveryFormat) {
+  TempDir dir, cache;
+  const std::string dat = "1::10::5::3\n1::20::2::1\n1::30::4::2\n2::10::3::5\n2::30::1::4\n";
+  const std::string lines = "1 5 6 7 8 9\n2 5 6 9 8 7 6\n";
+  const std::string inter = "user_id:token\titem_id:token\ttimestamp:float\nu\ta\t1\nu\tb\t2\nv\tb\t1\nv\tc\t2\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"ratings.dat", dat}, {"seqs.txt", lines}, {"d.inter", inter}, {"raw.csv", "1,10,3\n1,20,1\n2,10,5\n"}};
+  for (const auto& [name, text] : cases) {
+    const std::string plain = write_file(dir.file(name), text), gz = write_gzip(dir.file(name + ".gz"), text);
+    EXPECT_EQ(guess_format(gz), guess_format(plain)) << name;
+    PrepareOptions o;
+    o.format = guess_format(gz);
+    CacheInfo a, b;
+    const Dataset want = load_dataset(plain, o, cache.path().string(), &a);
+    const Dataset got = load_dataset(gz, o, cache.path().string(), &b);
+    EXPECT_EQ(got.offsets, want.offsets) << name;
+    EXPECT_EQ(got.items, want.items) << name;
+    EXPECT_EQ(got.timestamps, want.timestamps) << name;
+    EXPECT_EQ(got.name, want.name) << name;
+    EXPECT_NE(a.source_hash, b.source_hash) << "the key hashes the file as stored";
+  }
+  // The key follows the compressed file's content: another text under the same name reloads.
+  const std::string gz = write_gzip(dir.file("ratings.dat.gz"), "1::10::5::3\n1::20::2::1\n");
+  PrepareOptions o;
+  o.format = "movielens";
+  CacheInfo info;
+  EXPECT_EQ(load_dataset(gz, o, cache.path().string(), &info).num_interactions(), 2);
+  EXPECT_TRUE(info.rebuilt);
+  // Damage: a truncated gzip stream is one line naming the file, and leaves no cache.
+  const std::string whole = read_file(write_gzip(dir.file("big.dat.gz"), std::string(200000, '1') + "::2::3::4\n"));
+  write_file(dir.file("cut.dat.gz"), whole.substr(0, whole.size() / 2));
+  const std::string e = load_error(dir.file("cut.dat.gz"), "movielens");
+  EXPECT_EQ(e.rfind(dir.file("cut.dat.gz") + ": ", 0), 0u) << e;
+  EXPECT_NE(e.find("gzip"), std::string::npos) << e;
 }

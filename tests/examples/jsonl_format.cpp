@@ -1,5 +1,4 @@
 // A source format in one file: one {"user": ..., "item": ..., "time": ...} object per line.
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "seqrec/dataset.h"
@@ -8,11 +7,10 @@
 
 namespace {
 seqrec::Dataset read_jsonl(const std::string& path, const seqrec::PrepareOptions& options) {
-  std::ifstream in(path);
-  if (!in) throw seqrec::Error(path + ": cannot open");
+  seqrec::SourceStream in = seqrec::open_source(path);  // gzip-compressed files too
   seqrec::InteractionTable table;
   std::string line;
-  for (long n = 1; std::getline(in, line); ++n) {
+  for (long n = 1; std::getline(*in.in, line); ++n) {
     if (line.empty()) continue;
     try {
       const nlohmann::json j = nlohmann::json::parse(line);

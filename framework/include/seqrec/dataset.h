@@ -2,7 +2,9 @@
 /// Interaction data in CSR layout and the readers that build it.
 #include <cstdint>
 #include <functional>
+#include <istream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,8 +64,19 @@ struct SourceFormat {
 void register_format(const std::string& name, SourceFormat format);
 /// Every registered format by name: lines, inter and csv built in.
 const std::map<std::string, SourceFormat>& formats();
-/// The format whose ending `path` has (the first registered, by name), else "lines".
+/// The format whose ending `path` has (the first registered, by name; "x.dat.gz" ends like
+/// "x.dat"), else "lines".
 std::string guess_format(const std::string& path);
+
+/// A source file opened for reading, as every format reads it: the file's bytes, or, for a
+/// gzip file (known by its magic bytes, whatever its name), its decompressed bytes. `size` is
+/// the stream's length, for progress. A missing, empty or damaged file is a data_error naming
+/// `path`. The cache key hashes the file as stored, compressed or not.
+struct SourceStream {
+  std::unique_ptr<std::istream> in;
+  int64_t size = 0;
+};
+SourceStream open_source(const std::string& path);
 
 /// What a reader of rows (user, item, time) fills: tokens are interned in order of first
 /// appearance. build() groups rows by user, sorts each user's rows stably by time, applies

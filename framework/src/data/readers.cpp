@@ -19,25 +19,16 @@
 #include "seqrec/files.h"
 #include "seqrec/progress.h"
 
+#include <zlib.h>
+
 namespace seqrec {
 namespace {
 
-/// Opens a regular, non-empty file or throws.
-std::ifstream open_source(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) throw data_error(path, 0, "no such file");
-  if (S_ISDIR(st.st_mode)) throw data_error(path, 0, "is a directory, expected a data file");
-  if (st.st_size == 0) throw data_error(path, 0, "file is empty");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw data_error(path, 0, "cannot open for reading");
-  return in;
-}
-
-/// Reports how far reading a source file has got (by bytes), every 64K lines.
+/// Reports how far reading a source has got (by bytes, decompressed), every 64K lines.
 class ReadProgress {
  public:
-  ReadProgress(const std::string& path, std::ifstream& in)
-      : in_(in), progress_("reading " + path, static_cast<int64_t>(std::filesystem::file_size(path)), "bytes") {}
+  ReadProgress(const std::string& path, SourceStream& source)
+      : in_(*source.in), progress_("reading " + path, source.size, "bytes") {}
   void line(long lineno) {
     if ((lineno & 0xFFFF) != 0 || !progress_.due(0)) return;
     const auto at = static_cast<int64_t>(in_.tellg());
@@ -45,7 +36,7 @@ class ReadProgress {
   }
 
  private:
-  std::ifstream& in_;
+  std::istream& in_;
   Progress progress_;
 };
 
@@ -181,10 +172,43 @@ void register_format(const std::string& name, SourceFormat format) {
 
 const std::map<std::string, SourceFormat>& formats() { return format_table(); }
 
+SourceStream open_source(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) throw data_error(path, 0, "no such file");
+  if (S_ISDIR(st.st_mode)) throw data_error(path, 0, "is a directory, expected a data file");
+  if (st.st_size == 0) throw data_error(path, 0, "file is empty");
+  auto file = std::make_unique<std::ifstream>(path, std::ios::binary);
+  if (!*file) throw data_error(path, 0, "cannot open for reading");
+  char magic[2] = {};
+  file->read(magic, 2);
+  file->clear();
+  file->seekg(0);
+  if (static_cast<unsigned char>(magic[0]) != 0x1f || static_cast<unsigned char>(magic[1]) != 0x8b)
+    return {std::move(file), static_cast<int64_t>(st.st_size)};
+  file.reset();
+  // gzip: the whole decompressed text in memory (zlib reads concatenated members too).
+  gzFile gz = gzopen(path.c_str(), "rb");
+  if (!gz) throw data_error(path, 0, "cannot open for reading");
+  std::string text;
+  std::array<char, 1 << 16> buf{};
+  int n = 0;
+  while ((n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()))) > 0) text.append(buf.data(), n);
+  int code = Z_OK;
+  const std::string why = gzerror(gz, &code);  // a truncated stream ends reading without n < 0
+  gzclose(gz);
+  if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) throw data_error(path, 0, "damaged gzip data (" + why + ")");
+  if (text.empty()) throw data_error(path, 0, "file is empty (after decompression)");
+  const auto size = static_cast<int64_t>(text.size());
+  return {std::make_unique<std::istringstream>(std::move(text)), size};
+}
+
 std::string guess_format(const std::string& path) {
-  for (const auto& [name, f] : formats())
+  // A compressed file's format is that of its name without ".gz".
+  const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  const std::string name = gz ? path.substr(0, path.size() - 3) : path;
+  for (const auto& [format, f] : formats())
     for (const auto& end : f.endings)
-      if (path.size() >= end.size() && path.compare(path.size() - end.size(), end.size(), end) == 0) return name;
+      if (name.size() >= end.size() && name.compare(name.size() - end.size(), end.size(), end) == 0) return format;
   return "lines";
 }
 
@@ -193,11 +217,11 @@ namespace {
 /// reading's progress.
 template <typename F>
 void for_each_line(const std::string& path, F fn) {
-  std::ifstream in = open_source(path);
+  SourceStream source = open_source(path);
   std::string line;
   long lineno = 0;
-  ReadProgress progress(path, in);
-  while (std::getline(in, line)) {
+  ReadProgress progress(path, source);
+  while (std::getline(*source.in, line)) {
     progress.line(++lineno);
     const std::string_view v = trim(line);
     if (!v.empty()) fn(v, lineno);
@@ -241,7 +265,8 @@ Dataset read_lines(const std::string& path) {
 }
 
 Dataset read_inter(const std::string& path, const PrepareOptions& o) {
-  std::ifstream in = open_source(path);
+  SourceStream source = open_source(path);
+  std::istream& in = *source.in;
   std::string line;
   if (!std::getline(in, line)) throw data_error(path, 1, "missing header");
   auto header = split(trim(line), '\t');
@@ -267,7 +292,7 @@ Dataset read_inter(const std::string& path, const PrepareOptions& o) {
   if (o.min_rating && rating_col < 0) throw data_error(path, 1, "--min-rating needs a rating:float column");
   InteractionTable table;
   long lineno = 1;
-  ReadProgress progress(path, in);
+  ReadProgress progress(path, source);
   while (std::getline(in, line)) {
     progress.line(++lineno);
     std::string_view v = line;
