@@ -474,3 +474,36 @@ TEST(Cli, ReleasedICLRecWeightsEvaluateToTheirPublishedNumbers) {
                                                 {"ndcg@10", 0.0403}, {"hit@20", 0.1058}, {"ndcg@20", 0.0483}};
   for (const auto& [k, v] : readme) EXPECT_NEAR(m[k].get<double>(), v, 0.00005) << k;  // the README's 4 decimals
 }
+
+// Naming a model is enough: its trainer, and that trainer's batching, come with it (every
+// model `seqrec list` shows, plugins' included, trains one epoch from --model and --data);
+// an explicit contradiction of what a model needs is one line.
+TEST(Cli, EveryModelTrainsFromItsNameAlone) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  CliRun list = seqrec_cli("list");
+  ASSERT_EQ(list.code, 0) << list.out;
+  const std::string models = list.out.substr(0, list.out.find("\nlosses:"));
+  std::vector<std::string> names;
+  const std::regex entry(R"(\n  (\S+)  \[)");
+  for (auto it = std::sregex_iterator(models.begin(), models.end(), entry); it != std::sregex_iterator(); ++it)
+    names.push_back((*it)[1]);
+  for (const char* m : {"sasrec", "bert4rec", "gru4rec", "pop", "elecrec"})
+    EXPECT_NE(std::find(names.begin(), names.end(), m), names.end()) << m << " is not listed:\n" << models;
+  for (const std::string& m : names) {
+    CliRun run = seqrec_cli("train --model " + m + " --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                            " --epochs 1 --progress none --output " + dir.file(m + ".json"));
+    ASSERT_EQ(run.code, 0) << m << ":\n" << run.out;
+    const nlohmann::json r = read_json(dir.file(m + ".json"));
+    EXPECT_GT(r["test"]["hit@10"].get<double>(), 0) << m;
+    if (m == "elecrec") {
+      EXPECT_EQ(r["trainer"], "elecrec");
+      EXPECT_EQ(r["config"]["batching"], "padded");
+    }
+    if (m == "bert4rec") EXPECT_EQ(r["trainer"], "cloze");
+  }
+  CliRun contradiction = seqrec_cli("train --model bert4rec --trainer plain --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache"));
+  EXPECT_EQ(contradiction.code, 1);
+  EXPECT_NE(contradiction.out.find("seqrec: error: --model bert4rec needs --trainer cloze (got plain)\n"), std::string::npos)
+      << contradiction.out;
+}

@@ -84,7 +84,7 @@ void register_bert4rec(PluginHost& host) {
              [](const ModelContext& ctx) -> std::shared_ptr<Model> {
                return std::make_shared<BERT4Rec>(sasrec_options_from(ctx.config, ctx.data.item_size()));
              },
-             "bidirectional transformer with mask token and biased output head (sizes: sasrec.*); --trainer cloze",
+             "bidirectional transformer with mask token and biased output head (sizes: sasrec.*); trained by --trainer cloze",
              host.origin, {{"trainer", "cloze"}});
   host.trainers->add("cloze",
                [](const Config& c) -> std::unique_ptr<Trainer> {

@@ -240,10 +240,12 @@ void register_elecrec(ModelRegistry& models, TrainerRegistry& trainers, Schema& 
              [](const ModelContext& ctx) -> std::shared_ptr<Model> {
                return std::make_shared<ElecRecModel>(elecrec_options_from(ctx.config, ctx.data.item_size()));
              },
-             "ELECRec discriminator D with its generator G (train with --trainer elecrec); keys elecrec.*", origin,
+             "ELECRec discriminator D with its generator G (trained by --trainer elecrec); keys elecrec.*", origin,
              {{"trainer", "elecrec"}});
   trainers.add("elecrec", [](const Config&) -> std::unique_ptr<Trainer> { return std::make_unique<ElecRecTrainer>(); },
-               "generator-discriminator training of ELECRec (one Adam over G and D)", origin, {{"model", "elecrec"}});
+               "generator-discriminator training of ELECRec (one Adam over G and D); padded batches unless told "
+               "otherwise (the reference's objective, elecrec.gen-loss-padding include, needs them)",
+               origin, {{"model", "elecrec"}}, {{"batching", "padded"}});
 }
 
 }  // namespace seqrec::elecrec

@@ -11,7 +11,7 @@
 #include "seqrec/registry.h"
 
 /// Bumped whenever PluginHost, the registries or the interfaces change incompatibly.
-#define SEQREC_PLUGIN_ABI_VERSION 7
+#define SEQREC_PLUGIN_ABI_VERSION 8
 
 namespace seqrec {
 

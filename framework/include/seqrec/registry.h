@@ -29,14 +29,19 @@ class Registry {
     std::string help;
     std::string origin;
     /// What the component needs of the run's other keys, e.g. {"trainer", "cloze"} for a
-    /// model only the cloze strategy trains: check_needs() enforces it in one place.
+    /// model only the cloze strategy trains: naming the component sets them where the run
+    /// left them at their defaults (apply_component_defaults), and check_needs() refuses
+    /// another value given explicitly.
     std::map<std::string, std::string> needs;
+    /// What naming the component sets where the run left a key at its default, another value
+    /// given explicitly being fine (ELECRec's trainer: padded batches).
+    std::map<std::string, std::string> defaults;
   };
   /// Adds `name`; a name registered before (by the built-ins or another plugin) is an Error
   /// naming both origins, never a silent replacement.
   void add(const std::string& name, Factory make, const std::string& help, const std::string& origin = "builtin",
-           std::map<std::string, std::string> needs = {}) {
-    auto [it, added] = entries_.try_emplace(name, Entry{std::move(make), help, origin, std::move(needs)});
+           std::map<std::string, std::string> needs = {}, std::map<std::string, std::string> defaults = {}) {
+    auto [it, added] = entries_.try_emplace(name, Entry{std::move(make), help, origin, std::move(needs), std::move(defaults)});
     if (!added) throw Error("'" + name + "' is registered twice: by " + it->second.origin + " and by " + origin);
   }
   bool has(const std::string& name) const { return entries_.count(name) > 0; }
@@ -75,6 +80,10 @@ void register_builtins();
 /// Checks what the model, trainer, loss and sampler `c` names declare they need (their
 /// entries' `needs`): an Error in one line naming the component, the key and both values.
 void check_needs(const Config& c);
+/// A named model, trainer, loss and sampler (in that order, so a model's trainer brings its
+/// own) set their `needs` and `defaults` on every key the run left at its default: naming a
+/// model is enough to train it. The keys' source reads "--model NAME" (say).
+void apply_component_defaults(Config& c);
 
 /// Lists every registered component, for `seqrec list`.
 std::string describe_registries();

@@ -300,6 +300,7 @@ int run_cli(const std::vector<std::string>& args) {
       std::cout << kUsage << help;
       return 0;
     }
+    apply_component_defaults(c);  // --model NAME alone trains: its trainer, batching...
     if (cmd == "list") {
       std::cout << describe_registries();
       std::cout << "plugins loaded:";

@@ -118,6 +118,20 @@ void check_needs(const Config& c) {
   check("sampler", samplers());
 }
 
+void apply_component_defaults(Config& c) {
+  auto apply = [&](const std::string& kind, const auto& registry) {
+    auto it = registry.entries().find(c.str(kind));
+    if (it == registry.entries().end()) return;
+    for (const auto* keys : {&it->second.needs, &it->second.defaults})
+      for (const auto& [key, value] : *keys)
+        if (c.source(key) == "default") c.set(key, value, "--" + kind + " " + it->first);
+  };
+  apply("model", models());
+  apply("trainer", trainers());
+  apply("loss", losses());
+  apply("sampler", samplers());
+}
+
 std::string describe_registries() {
   std::ostringstream o;
   auto list = [&](const char* title, const auto& reg) {
