@@ -9,17 +9,6 @@ mkdir -p results/tables results/plots
 r=results/runs
 have() { for f in "$@"; do if [ -e "${f#*=}" ]; then echo "$f"; fi; done; }
 
-# fill TAG TABLE pastes TABLE into results/README.md between "<!-- TAG -->" and "<!-- end -->",
-# where that page has those markers (the results pages link to results/tables/ instead of
-# holding copies, so they have none).
-fill() {
-  local tag=$1 table=$2 readme=results/README.md
-  awk -v open="<!-- $tag -->" -v f="$table" '
-    $0 == open { print; while ((getline line < f) > 0) print line; skip = 1; next }
-    skip && $0 == "<!-- end -->" { skip = 0 }
-    !skip { print }' "$readme" > "$readme.tmp" && mv "$readme.tmp" "$readme"
-}
-
 # The Beauty head-to-head (seqrec bench configs/grids/beauty-table.ini): every method, up to
 # three seeds, patience 10, paired tests against SASRec+CCE where rank files exist.
 # SASRec+ATSRec's seeds come from configs/grids/beauty-atsrec.ini (same folder, same patience);
@@ -114,7 +103,6 @@ if compgen -G "$atsrec/*.json" > /dev/null; then
     --output results/tables/toys-atsrec-p40.md
   $S plot $toys40 --out results/plots/toys-atsrec-p40 --title "Toys_and_Games, patience 40" --baseline sasrec-bce \
     --reference results/published.csv
-  fill toys-atsrec-p40 results/tables/toys-atsrec-p40.md
 fi
 
 # SASRec+CCE on a GPU (results/runs/cuda: an H100 with the CUDA LibTorch 2.11, padded
@@ -137,13 +125,9 @@ $S table "sasrec-bce=$short/beauty-sasrec-bce-10epochs-seed1.json" \
 # The Beauty quick grid (seqrec bench configs/grids/beauty-quick.ini).
 $S table results/grids/beauty-quick --metrics hit@10,ndcg@10,ndcg@20 --wall --output results/tables/beauty-quick-grid.md
 
-fill beauty-table results/tables/beauty-table.md
-fill elecrec-table results/tables/elecrec-table.md
-fill beauty-elecrec-objectives results/tables/beauty-elecrec-objectives.md
-fill toys-elecrec results/tables/toys-elecrec.md
-fill toys-atsrec results/tables/toys-atsrec.md
-fill sports-yelp-cuda results/tables/sports-yelp-cuda.md
-fill toys-cpu-vs-cuda results/tables/toys-cpu-vs-cuda.md
-fill beauty-tuned results/tables/beauty-tuned.md
-fill beauty-exposure results/tables/beauty-exposure.md
-fill sequentiality-sasrec-cce results/tables/sequentiality-sasrec-cce.md
+# The self-supervised lineage on Beauty (seqrec bench configs/grids/lineage-beauty.ini), each
+# model with its authors' settings, beside its published numbers, with whatever runs have finished.
+if compgen -G "results/grids/lineage/Beauty/*/*.json" > /dev/null; then
+  $S table results/grids/lineage --metrics hit@5,ndcg@5,hit@10,ndcg@10,hit@20,ndcg@20 --wall \
+    --reference results/published.csv --output results/tables/lineage-beauty.md
+fi
