@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Writes results/lineage/speed/: Beauty epochs of seqrec's CL4SRec and ICLRec against ICLRec's own
-# code (salesforce/ICLRec src/, run by reference_epochs.py under Debian's python3-torch), one
-# thread each, interleaved (seqrec, the reference, seqrec again), two epochs a run, and the
-# machine's matmul rate beside them.
-# Usage: results/lineage/speed.sh ICLREC_SRC   (SEQREC_BIN, SEQREC_BENCH: the binaries to time)
+# Writes OUT (default results/lineage/speed/): Beauty epochs of seqrec's CL4SRec and ICLRec against
+# ICLRec's own code (salesforce/ICLRec src/, run by reference_epochs.py under Debian's
+# python3-torch), seed 1, one thread each, interleaved (seqrec, the reference, seqrec again),
+# EPOCHS epochs a run (default 2), and the machine's matmul rate beside them. Times compare only
+# on an otherwise idle machine.
+# Usage: results/lineage/speed.sh ICLREC_SRC [OUT]   (SEQREC_BIN, SEQREC_BENCH: the binaries; EPOCHS)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ref=${1:?usage: results/lineage/speed.sh ICLREC_SRC}
 bin=${SEQREC_BIN:-./build/seqrec}
 bench=${SEQREC_BENCH:-./build/seqrec_bench}
-out=results/lineage/speed
+out=${2:-results/lineage/speed}
+epochs=${EPOCHS:-2}
 data=$(cd ../shared/data && pwd)/
 mkdir -p "$out"
 declare -A ref_args=(
@@ -18,9 +20,9 @@ declare -A ref_args=(
 for method in cl4srec iclrec; do
   for run in a reference b; do
     if [ "$run" = reference ]; then
-      /usr/bin/python3 results/lineage/reference_epochs.py "$ref" "$data" 2 1 ${ref_args[$method]} > "$out/reference-$method.log" 2>&1
+      /usr/bin/python3 results/lineage/reference_epochs.py "$ref" "$data" "$epochs" 1 ${ref_args[$method]} > "$out/reference-$method.log" 2>&1
     else
-      "$bin" train --config "configs/Beauty-$method.ini" --epochs 2 --threads 1 --test false --progress lines \
+      "$bin" train --config "configs/Beauty-$method.ini" --epochs "$epochs" --threads 1 --test false --progress lines \
         --output "$out/seqrec-$method-$run.json" > "$out/seqrec-$method-$run.log" 2>&1
     fi
   done
