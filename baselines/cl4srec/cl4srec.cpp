@@ -168,8 +168,7 @@ void ContrastiveTrainer::begin_epoch(int64_t epoch) {
       parts.push_back(pooled(inputs({users.begin() + b, users.begin() + std::min(users.size(), b + 256)})).to(torch::kCPU));
   }
   ctx_->model.train();
-  KMeansOptions k = options_.kmeans();
-  centroids_ = kmeans(torch::cat(parts), k, centroids_).centroids;
+  centroids_ = kmeans(torch::cat(parts), options_.kmeans(), centroids_).centroids;
 }
 
 void ContrastiveTrainer::save_state(torch::serialize::OutputArchive& archive) const {
@@ -251,7 +250,8 @@ void register_cl4srec(PluginHost& host) {
   s.add({"cl.similarity", KeyType::kString, "dot", "cl4srec: InfoNCE similarity (the reference's: dot)", "cl4srec",
          {"dot", "cosine"}});
   s.add({"cl.augment", KeyType::kString, "crop,mask,reorder",
-         "cl4srec: augmentations a view draws one of, uniformly (comma list of crop, mask, reorder)", "cl4srec"});
+         "cl4srec: augmentations a view draws one of, uniformly (comma list of crop, mask, reorder, insert, substitute)",
+         "cl4srec"});
   s.add({"cl.representation", KeyType::kString, "flatten",
          "cl4srec: what InfoNCE compares: flatten (every position of the max-len view, the reference's), mean, last",
          "cl4srec", choices_of(kViewRepresentations)});
@@ -284,34 +284,34 @@ void register_cl4srec(PluginHost& host) {
   s.limit("cl.weight", {0, HUGE_VAL});
   s.limit("cl.temperature", {0, HUGE_VAL, /*lo_open=*/true});
   auto make = [](const std::string& name, const Config& c) -> std::unique_ptr<Trainer> {
-                       ContrastiveOptions o;
-                       auto names_of = [&](const char* key) {
-                         std::vector<std::string> names = split_names(c.str(key));
-                         for (const std::string& n : names)
-                           if (!augmentations().count(n))
-                             throw Error(std::string("--") + key + ": unknown augmentation '" + n +
-                                         "' (crop, mask, reorder, insert, substitute)");
-                         return names;
-                       };
-                       const std::vector<std::string> names = names_of("cl.augment");
-                       if (names.empty()) throw Error("--cl.augment names no augmentation");
-                       AugmentOptions a;
-                       a.crop(c.real("cl.crop")).mask(c.real("cl.mask")).reorder(c.real("cl.reorder"))
-                           .insert(c.real("cl.insert")).substitute(c.real("cl.substitute"))
-                           .window(c.choice("cl.window", kAugmentWindows));
-                       o.augment_short(names_of("cl.augment-short")).short_length(c.integer("cl.short-length"))
-                           .similarity_warm_up(c.integer("cl.similarity-warm-up"));
-                       o.weight(c.real("cl.weight")).temperature(c.real("cl.temperature"))
-                           .cosine(c.str("cl.similarity") == "cosine").augment(names)
-                           .representation(c.choice("cl.representation", kViewRepresentations)).augment_options(a);
-                       if (name == "iclrec") {
-                         if (c.real("cl.intent-weight") <= 0) throw Error("--trainer iclrec needs --cl.intent-weight above 0");
-                         o.intent_weight(c.real("cl.intent-weight"))
-                             .kmeans(KMeansOptions().clusters(c.integer("cl.clusters")).iterations(c.integer("cl.kmeans-iterations"))
-                                         .restarts(c.integer("cl.kmeans-restarts")).seed(static_cast<uint64_t>(c.integer("seed"))));
-                       }
-                       return std::make_unique<ContrastiveTrainer>(name, o);
-                     };
+    ContrastiveOptions o;
+    auto names_of = [&](const char* key) {
+      std::vector<std::string> names = split_names(c.str(key));
+      for (const std::string& n : names)
+        if (!augmentations().count(n))
+          throw Error(std::string("--") + key + ": unknown augmentation '" + n +
+                      "' (crop, mask, reorder, insert, substitute)");
+      return names;
+    };
+    const std::vector<std::string> names = names_of("cl.augment");
+    if (names.empty()) throw Error("--cl.augment names no augmentation");
+    AugmentOptions a;
+    a.crop(c.real("cl.crop")).mask(c.real("cl.mask")).reorder(c.real("cl.reorder"))
+        .insert(c.real("cl.insert")).substitute(c.real("cl.substitute"))
+        .window(c.choice("cl.window", kAugmentWindows));
+    o.augment_short(names_of("cl.augment-short")).short_length(c.integer("cl.short-length"))
+        .similarity_warm_up(c.integer("cl.similarity-warm-up"));
+    o.weight(c.real("cl.weight")).temperature(c.real("cl.temperature"))
+        .cosine(c.str("cl.similarity") == "cosine").augment(names)
+        .representation(c.choice("cl.representation", kViewRepresentations)).augment_options(a);
+    if (name == "iclrec") {
+      if (c.real("cl.intent-weight") <= 0) throw Error("--trainer iclrec needs --cl.intent-weight above 0");
+      o.intent_weight(c.real("cl.intent-weight"))
+          .kmeans(KMeansOptions().clusters(c.integer("cl.clusters")).iterations(c.integer("cl.kmeans-iterations"))
+                      .restarts(c.integer("cl.kmeans-restarts")).seed(static_cast<uint64_t>(c.integer("seed"))));
+    }
+    return std::make_unique<ContrastiveTrainer>(name, o);
+  };
   host.trainers->add("cl4srec", [make](const Config& c) { return make("cl4srec", c); },
                      "CL4SRec: any loss plus InfoNCE between two augmented views of each sequence (keys cl.*)", host.origin);
   host.trainers->add("iclrec", [make](const Config& c) { return make("iclrec", c); },
