@@ -6,9 +6,9 @@ set xlabel 'epoch'
 unset key
 unset logscale y
 set title "Toys_and_Games: validation ndcg@20"
-plot "results/plots/toys-atsrec-p40-curves.dat" index 0 using 1:3 with lines lc rgb '#0072B2' dt 1 lw 2 notitle, "results/plots/toys-atsrec-p40-curves.dat" index 1 using 1:3 with lines lc rgb '#D55E00' dt 1 lw 2 notitle
+plot "results/plots/toys-atsrec-p40-curves.dat" index "[Toys_and_Games|sasrec-atsrec]" using 1:3 with lines lc rgb '#0072B2' dt 1 lw 2 notitle, "results/plots/toys-atsrec-p40-curves.dat" index "[Toys_and_Games|sasrec-bce]" using 1:3 with lines lc rgb '#D55E00' dt 1 lw 2 notitle
 set key outside right top
 set logscale y
 set title "Toys_and_Games: training loss"
-plot "results/plots/toys-atsrec-p40-curves.dat" index 0 using 1:2 with lines lc rgb '#0072B2' dt 1 lw 2 title "sasrec-atsrec", "results/plots/toys-atsrec-p40-curves.dat" index 1 using 1:2 with lines lc rgb '#D55E00' dt 1 lw 2 title "sasrec-bce"
+plot "results/plots/toys-atsrec-p40-curves.dat" index "[Toys_and_Games|sasrec-atsrec]" using 1:2 with lines lc rgb '#0072B2' dt 1 lw 2 title "sasrec-atsrec", "results/plots/toys-atsrec-p40-curves.dat" index "[Toys_and_Games|sasrec-bce]" using 1:2 with lines lc rgb '#D55E00' dt 1 lw 2 title "sasrec-bce"
 unset multiplot
