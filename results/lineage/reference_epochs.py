@@ -12,11 +12,12 @@ else is the authors' code, unchanged, on the CPU.
 """
 import os
 import sys
-import time
 import types
 
 import numpy as np
 import torch
+
+from reference_run import run_script, time_epochs
 
 src, data_dir, epochs, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
@@ -69,22 +70,7 @@ sys.modules["gensim"] = types.ModuleType("gensim")  # imported for CoSeRec's ite
 sys.path.insert(0, src)
 import trainers  # noqa: E402
 
-train, valid = trainers.ICLRecTrainer.train, trainers.ICLRecTrainer.valid
-
-
-def timed(name, fn):
-    def run(self, epoch, *a, **k):
-        t0 = time.perf_counter()
-        out = fn(self, epoch, *a, **k)
-        print(f"reference-timing epoch {epoch + 1} {name} {time.perf_counter() - t0:.2f} s", flush=True)
-        return out
-    return run
-
-
-trainers.ICLRecTrainer.train = timed("train", train)
-trainers.ICLRecTrainer.valid = timed("valid", valid)
+time_epochs(trainers.ICLRecTrainer)
 os.makedirs("/tmp/iclrec-ref-output", exist_ok=True)
-sys.argv = ["main.py", "--data_dir", data_dir, "--epochs", str(epochs), "--no_cuda",
-            "--output_dir", "/tmp/iclrec-ref-output/"] + sys.argv[5:]
-os.chdir(src)
-exec(compile(open(os.path.join(src, "main.py")).read(), "main.py", "exec"), {"__name__": "__main__"})
+run_script(src, "main.py", ["--data_dir", data_dir, "--epochs", str(epochs), "--no_cuda",
+                            "--output_dir", "/tmp/iclrec-ref-output/"] + sys.argv[5:])

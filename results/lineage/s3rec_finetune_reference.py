@@ -6,11 +6,11 @@ The released weights were saved from a GPU: torch.load is given map_location="cp
 change to the authors' code; each epoch's training and validation are timed.
 """
 import functools
-import os
 import sys
-import time
 
 import torch
+
+from reference_run import run_script, time_epochs
 
 code, data_dir, out_dir, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 torch.set_num_threads(threads)
@@ -19,17 +19,5 @@ sys.path.insert(0, code)
 import trainers  # noqa: E402
 
 
-def timed(name, fn):
-    def run(self, epoch, *a, **k):
-        t0 = time.perf_counter()
-        out = fn(self, epoch, *a, **k)
-        print(f"reference-timing epoch {epoch + 1} {name} {time.perf_counter() - t0:.2f} s", flush=True)
-        return out
-    return run
-
-
-trainers.FinetuneTrainer.train = timed("train", trainers.FinetuneTrainer.train)
-trainers.FinetuneTrainer.valid = timed("valid", trainers.FinetuneTrainer.valid)
-sys.argv = ["run_finetune_full.py", "--data_dir", data_dir, "--output_dir", out_dir, "--no_cuda"] + sys.argv[5:]
-os.chdir(code)
-exec(compile(open(os.path.join(code, "run_finetune_full.py")).read(), "run_finetune_full.py", "exec"), {"__name__": "__main__"})
+time_epochs(trainers.FinetuneTrainer)
+run_script(code, "run_finetune_full.py", ["--data_dir", data_dir, "--output_dir", out_dir, "--no_cuda"] + sys.argv[5:])

@@ -1,0 +1,25 @@
+"""Helpers the reference-code drivers beside this file share: time each epoch's training and validation of an authors' trainer class, and run an authors' script as its own __main__."""
+import os
+import sys
+import time
+
+
+def time_epochs(trainer_class):
+    """Prints "reference-timing epoch N train|valid S s" around the class's train() and valid()."""
+    def timed(name, fn):
+        def run(self, epoch, *a, **k):
+            t0 = time.perf_counter()
+            out = fn(self, epoch, *a, **k)
+            print(f"reference-timing epoch {epoch + 1} {name} {time.perf_counter() - t0:.2f} s", flush=True)
+            return out
+        return run
+    trainer_class.train = timed("train", trainer_class.train)
+    trainer_class.valid = timed("valid", trainer_class.valid)
+
+
+def run_script(code_dir, script, argv):
+    """Runs CODE_DIR/SCRIPT with command line ARGV from inside CODE_DIR, as `python SCRIPT ARGV` would."""
+    sys.argv = [script] + argv
+    os.chdir(code_dir)
+    path = os.path.join(code_dir, script)
+    exec(compile(open(path).read(), script, "exec"), {"__name__": "__main__"})
