@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The million-item runs on a GPU, as a call of their own (they need more time than gpu_check.sh
-# leaves): builds against the machine's CUDA LibTorch, then scripts/scale_early_stop.sh on a
+# leaves): builds against the machine's CUDA LibTorch, then
+# results/timing/scale/early-stop/scale_early_stop.sh on a
 # generated log of 600,000 users over 1,000,000 items (782,388 of them appear in 10.5 M
 # interactions; more training positions than the CPU's long-history log, which a GPU affords) within
 # SECONDS. Results, logs and, for a training the deadline stopped, its state (a rerun with the same
@@ -16,4 +17,4 @@ if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then
   export LD_LIBRARY_PATH=$rt${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} BIN=$PWD/build-cuda/seqrec DEVICE=cuda THREADS=4
 fi
 USERS=${2:-600000} ITEMS=${3:-1000000} MIN_LEN=5 MAX_LEN=30 WORK=$out BUDGET=$(( ${4:-540} - ($(date +%s) - t0) )) \
-  scripts/scale_early_stop.sh "$out/scale"
+  results/timing/scale/early-stop/scale_early_stop.sh "$out/scale"

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
+# Makes results/timing/scale/README.md: SASRec+CCE epoch and evaluation times over growing catalogues.
 # The scaling table: SASRec+CCE (hidden 64, max length 20, one epoch, one thread) on
 # generated logs (seqrec generate, USERS users) over catalogues of ITEMS items, with the whole
 # catalogue scored at once (--item-block past V; evaluator blocks of all columns) and in blocks
 # of ITEMS/8 columns (loss and evaluator). The catalogue is the items the log shows (column
 # "items"), fewer than ITEMS unless USERS is large. Writes results/timing/scale/*.json (each run's result:
 # epoch time, evaluation times, peak RSS, config) and README.md there, a table made from them.
-# Beauty's rows come beside them. Run: bash scripts/scale_table.sh   (env: BIN=build
+# Beauty's rows come beside them. Run: bash results/timing/scale/scale_table.sh   (env: BIN=build
 # ITEMS="10000 100000 1000000" USERS=2000 BEAUTY=../shared/data/Beauty.txt, empty for none; runs of
 # other USERS already in results/timing/scale/ stay in the table)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 bin=${BIN:-build}/seqrec
 out=results/timing/scale
 work=${WORK:-/tmp/seqrec-scale}
@@ -45,11 +46,11 @@ for f in sorted(glob.glob(f"{out}/*.json"), key=lambda f: (json.load(open(f))["d
                  t["epoch_seconds_mean"], t["valid_eval_seconds_mean"], t["test_eval_seconds"], r["peak_rss_bytes"] / 2**30,
                  r["test"]["ndcg@10"], r["seqrec"]["commit"][:7] + ("+dirty" if r["seqrec"]["dirty"] else "")))
 lines = ["# SASRec+CCE over growing catalogues: whole vs item-blocked scoring", "",
-         "Made by `scripts/scale_table.sh` on the 2-core host while two other runs shared it (timings drift; compare "
+         "Made by `results/timing/scale/scale_table.sh` on the 2-core host while two other runs shared it (timings drift; compare "
          "within a row pair). One epoch, hidden 64, max length 20, one thread; test NDCG@10 after that epoch. "
          "A million items: training steps of 600,000 users' log (an epoch is about 16 CPU-hours) in `steps.md` "
-         "(`scripts/scale_steps.sh`), and trainings to early stop on a log of long histories in "
-         "`early-stop/` (`scripts/scale_early_stop.sh`).", "",
+         "(`results/timing/scale/scale_steps.sh`), and trainings to early stop on a log of long histories in "
+         "`early-stop/` (`results/timing/scale/early-stop/scale_early_stop.sh`).", "",
          "| items | users | scoring | --item-block | epoch s | validation s | test s | peak RSS GiB | test NDCG@10 | seqrec |",
          "|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"]
 for x in rows:

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
+# Makes results/timing/eval-wall.txt and epoch timings, results/benchmarks/kernels.json, results/checkpoints/ELECRec-*.json.
 # Timing of whole runs and hot kernels on this machine, written under results/:
-#   results/benchmarks/kernels.json   Google Benchmark of the kernels (GFLOP/s beside matmul)
-#   results/checkpoints/*.json        the published checkpoints evaluated, both protocols
-#   results/timing/eval-wall.txt      wall time of `seqrec eval` (process start to exit)
-#   results/timing/*-epochs.json      short training runs for epoch times per batching/loss
-# Run it on an otherwise idle machine. Usage: scripts/time_runs.sh [path/to/shared]
+#   results/benchmarks/kernels.json       Google Benchmark of the kernels (GFLOP/s beside matmul)
+#   results/checkpoints/ELECRec-*.json    the published checkpoints evaluated, both protocols
+#   results/timing/eval-wall.txt          wall time of `seqrec eval` (process start to exit)
+#   results/timing/*-epochs.json          short training runs for epoch times per batching/loss
+#   results/timing/*-1epoch-1thread.json  one ELECRec epoch per generator-loss padding
+# Run it on an otherwise idle machine. Usage: results/timing/time_runs.sh [path/to/shared]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 shared=${1:-../shared}
 bin=./build/seqrec
 mkdir -p results/benchmarks results/checkpoints results/timing

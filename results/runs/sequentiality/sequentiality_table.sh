@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
+# Makes results/runs/sequentiality/README.md: the released ELECRec checkpoints on shuffled test histories.
 # The sequentiality check on the released ELECRec checkpoints (README, "Is the data
 # sequential?"): each test history as recorded, permuted within the model's input, and
 # permuted with the last item kept last; writes results/runs/sequentiality/*.json and the
 # table README.md there from them.
-# Run: bash scripts/sequentiality_table.sh [BUILD_DIR]
+# Run: bash results/runs/sequentiality/sequentiality_table.sh [BUILD_DIR]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 bin=${1:-build}/seqrec
 out=results/runs/sequentiality
 mkdir -p "$out"
@@ -35,7 +36,7 @@ for ds in ["Beauty", "Toys_and_Games"]:
 text = ("# Is the data sequential? The released ELECRec checkpoints with shuffled histories\n\n"
         "Test set, full ranking, reference protocol (`" + r["protocol"]["label"].rsplit("/", 1)[0] + "`); each history "
         "permuted within the model's input window (the last 50 items), seeded per user (`--seed 1`); keep-last pins "
-        "the last item. Made by `scripts/sequentiality_table.sh` with seqrec " + ", ".join(sorted(commits)) +
+        "the last item. Made by `results/runs/sequentiality/sequentiality_table.sh` with seqrec " + ", ".join(sorted(commits)) +
         "; every number is in the JSON beside this file.\n\n" + "\n".join(rows) + "\n")
 open(f"{out}/README.md", "w").write(text)
 print(text)

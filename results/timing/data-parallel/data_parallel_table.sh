@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Makes results/timing/data-parallel/README.md: 1 process against 2 ranks on Beauty, evaluation and training.
 # Data parallel on this machine (results/timing/data-parallel/):
 #  1. the released ELECRec Beauty checkpoint evaluated by 1 process and by `seqrec launch -n 2`:
 #     the metrics and the rank file's checksum must be identical;
@@ -8,9 +9,9 @@
 #     side) and by 2 ranks (seed 1): the validation curves, to set the ranks' difference beside
 #     the seeds' (the 2-rank run is another draw of seed 1: its samplers and dropout differ).
 # Needs both cores to itself: stop background runs first.
-# Usage: scripts/data_parallel_table.sh [BUILD] [ROUNDS] [EPOCHS]
+# Usage: results/timing/data-parallel/data_parallel_table.sh [BUILD] [ROUNDS] [EPOCHS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 build=${1:-build}
 rounds=${2:-2}
 epochs=${3:-0}
@@ -57,7 +58,7 @@ for tag, name in [("1p1t", "1 process x 1 thread"), ("1p2t", "1 process x 2 thre
                 f"{means['1p1t'] / means[tag]:.2f}x |")
 text = f"""# Data parallel on this machine
 
-Made by `scripts/data_parallel_table.sh` with seqrec {", ".join(sorted(commits))}; every number is in the
+Made by `results/timing/data-parallel/data_parallel_table.sh` with seqrec {", ".join(sorted(commits))}; every number is in the
 JSON beside this file. BM_Matmul at the end of the run: {matmul} GFLOP/s.
 
 ## Sharded evaluation equals one process

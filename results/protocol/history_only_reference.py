@@ -1,8 +1,9 @@
 #!/usr/bin/python3
+# Makes results/protocol/history-only-reference.txt: a history-only scorer under the reference protocol.
 """What the reference's full-ranking evaluation gives a scorer that knows only the history.
 
 The reference evaluator (ELECRec/S3Rec code base) sets the scores of a user's history items
-to 0, not to minus infinity (reference-protocol.md, "Reference quirk"). A model whose scores
+to 0, not to minus infinity (README, "The protocol, and its switches"). A model whose scores
 are below 0 for every other item therefore ranks the history first, and its only hits are
 answers that repeat a history item. This script scores every item with a random negative
 number, sets the history to 0, and ranks the way the reference does (numpy argpartition of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Makes results/timing/scale/early-stop/NAME.md and its runs: SASRec over a million items, to early stop.
 # Million-item training to early stop: a generated log (seqrec generate), then on it
 #   - popularity (the floor to beat);
 #   - SASRec+CCE, the full softmax over the whole catalogue (--item-block 0: the automatic block);
@@ -8,7 +9,7 @@
 # state (--resume) on the same machine (the state lives beside OUT, nowhere else); a finished one is kept.
 # Writes OUT/NAME-{pop,cce,sampled_softmax}.{json,log,ranks.h5} and the table OUT/NAME.md
 # (`seqrec table OUT/NAME-*.json` tests the methods against each other on the per-user ranks).
-# Usage: scripts/scale_early_stop.sh OUT
+# Usage: results/timing/scale/early-stop/scale_early_stop.sh OUT   (from the repository root)
 # env: BIN (build/seqrec), WORK (/tmp/seqrec-scale: the log and its cache), DEVICE (cpu), THREADS (1),
 #      USERS (5000), ITEMS (1700000), MIN_LEN (1000), MAX_LEN (3000): the defaults give 1,018,331
 #      items in 10.0 M interactions, long histories over a large catalogue as in music listening;
@@ -61,7 +62,7 @@ for m in ["pop", "cce", "sampled_softmax"]:
                 f"{r['test_other_protocol']['metrics']['ndcg@10']:.4f} | "
                 f"{c['device']}, {c['threads']} thread(s) | {s['commit'][:7]}{' (dirty)' if s['dirty'] else ''} |")
 print(f"# SASRec over a million-item catalogue, trained to early stop\n")
-print("Made by `scripts/scale_early_stop.sh`." + (f" Generated log: {data['users']:,} users, {data['items']:,} items, "
+print("Made by `results/timing/scale/early-stop/scale_early_stop.sh`." + (f" Generated log: {data['users']:,} users, {data['items']:,} items, "
       f"{data['interactions']:,} interactions; hidden 64, max length 20, padded batches of {batch}, patience {patience} on "
       "validation NDCG@20; full ranking over the whole catalogue (leave-one-out, the reference protocol: "
       "history items, an answer the user had before included, scored 0; the strict protocol's "

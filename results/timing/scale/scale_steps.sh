@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Makes results/timing/scale/steps.md: CPU seconds per SASRec training step over a million items.
 # The million-item row where a CPU cannot train an epoch in reasonable time: SASRec with the full
 # softmax (cce) and with sampled softmax + logQ (256 shared negatives from the training
 # popularity, the proposal where the correction matters) on the generated 1M-item log, each trained for a
@@ -6,10 +7,10 @@
 # progress line the process's CPU time and peak RSS are sampled; the table gives CPU seconds per
 # step over the steps after the first, and an epoch's CPU hours extrapolated from them (an
 # estimate, labelled as one). Writes results/timing/scale/steps-*.{log,csv} and steps.md.
-# Usage: scripts/scale_steps.sh [SECONDS] [USERS] [ITEMS]   (env: BIN=build, WORK=/tmp/seqrec-scale,
+# Usage: results/timing/scale/scale_steps.sh [SECONDS] [USERS] [ITEMS]   (env: BIN=build, WORK=/tmp/seqrec-scale,
 # LOSSES="cce sampled_softmax": the runs to (re)make; the table reads both)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 budget=${1:-300} users=${2:-600000} items=${3:-1000000}
 bin=${BIN:-build}/seqrec work=${WORK:-/tmp/seqrec-scale} out=results/timing/scale
 data=$work/gen-u$users-i$items.inter
@@ -39,7 +40,7 @@ python3 - "$out" "$users" "$items" <<'PY'
 import csv, sys
 out, users, items = sys.argv[1:]
 lines = ["# SASRec over a 1M-item catalogue on a CPU: steps, not epochs", "",
-         f"Made by `scripts/scale_steps.sh` (generated log: {int(users):,} users over {int(items):,} items), one thread, "
+         f"Made by `results/timing/scale/scale_steps.sh` (generated log: {int(users):,} users over {int(items):,} items), one thread, "
          "hidden 64, max length 20, padded batches of 256; other runs shared the 2 cores, so CPU seconds (user + system of "
          "the training process) are the measure, not wall time. Each run was stopped after its budget; the epoch is "
          "extrapolated from the CPU seconds per step after the first.", "",
