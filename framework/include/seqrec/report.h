@@ -45,5 +45,7 @@ pid_t spawn_seqrec(const std::vector<std::string>& args, const std::string& log_
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_table(const std::vector<std::string>& args);
 int cmd_plot(const std::vector<std::string>& args);
+/// seqrec report RESULTS... --out FILE.html [--title T] [table options]: one self-contained page.
+int cmd_report(const std::vector<std::string>& args);
 
 }  // namespace seqrec

@@ -50,6 +50,7 @@ const char* kUsage =
     "  bench     run a grid of datasets x methods x seeds, resumable (seqrec bench GRID.ini)\n"
     "  table     comparison table from result JSONs, corrected tests and bootstrap intervals (seqrec table RESULTS...)\n"
     "  plot      learning curves, bars and spectra with gnuplot (seqrec plot RESULTS... --out PREFIX)\n"
+    "  report    one self-contained HTML page: table, figures, curves, provenance (seqrec report RESULTS... --out F.html)\n"
     "  generate  a synthetic .inter file: Zipf popularity, sequential structure (seqrec generate --out F.inter)\n"
     "  tune      the same search budget for every method, successive halving on validation (seqrec tune TUNE.ini)\n"
     "  launch    data-parallel train or eval as N processes on this machine (seqrec launch -n N -- train ...)\n"
@@ -287,6 +288,7 @@ int run_cli(const std::vector<std::string>& args) {
     if (cmd == "bench") return cmd_bench(rest);
     if (cmd == "table") return cmd_table(rest);
     if (cmd == "plot") return cmd_plot(rest);
+    if (cmd == "report") return cmd_report(rest);
     if (cmd == "tune") return cmd_tune(rest);
     if (cmd == "generate") return cmd_generate(rest);
     if (cmd == "launch") return cmd_launch(rest);

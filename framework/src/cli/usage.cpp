@@ -31,7 +31,9 @@ const std::map<std::string, std::string>& usages() {
        "usage: seqrec table RESULTS... [options]\n"
        "  a comparison table from train result JSONs (files, or folders searched for *.json); NAME=PATH\n"
        "  names the runs under PATH as method NAME. Cells are means ± std over seeds; comparisons against\n"
-       "  the baseline use the per-user rank files.\n"
+       "  the baseline use the per-user rank files. ‡ marks a cell with a run that may have learned nothing:\n"
+       "  its test ranking indistinguishable from popularity's (a popularity run of the table, else popularity\n"
+       "  counted from the run's data), or its best validation inside the first patience window.\n"
        "  --metrics M,M...          (default hit@10,ndcg@10; exposure metrics such as gini@10 are shown, not tested)\n"
        "  --baseline METHOD         the method the others are compared with\n"
        "  --pairs A=B,C=D           row A compared with row B instead (e.g. a tuned row with its default)\n"
@@ -54,6 +56,14 @@ const std::map<std::string, std::string>& usages() {
        "  --metric M                the curves' validation metric (default ndcg@20)\n"
        "  --bar-metric M            the bars' test metric (default ndcg@10)\n"
        "  --title T, --baseline METHOD, --reference FILE.csv\n"},
+      {"report",
+       "usage: seqrec report RESULTS... --out FILE.html [--title T] [table options]\n"
+       "  one self-contained HTML page (no network needed): the comparison table as `seqrec table` computes\n"
+       "  it with the same options (sortable columns), the runs that may have learned nothing, `seqrec plot`'s\n"
+       "  figures as inline SVG, every run's validation curve, test numbers and provenance\n"
+       "  --out FILE.html           written atomically (required)\n"
+       "  --title T                 the page's title (default: seqrec report)\n"
+       "  --metrics, --baseline, --pairs, --reference, --correction, --alpha, --bootstrap, ...: as table\n"},
       {"tune",
        "usage: seqrec tune TUNE.ini [--shard i/n]\n"
        "  the same search budget for every method: random trials, successive halving on validation only\n"

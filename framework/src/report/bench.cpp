@@ -20,6 +20,8 @@
 #include <tuple>
 
 #include "report/plan_text.h"
+#include "report/run_checks.h"
+#include "report/runs.h"
 #include "seqrec/cli.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
@@ -209,10 +211,13 @@ class Scheduler {
   /// Waits (polling, so a signal is seen at once) for one child; false when none is left.
   bool reap(size_t left);
   void forward_stop();
+  /// Prints what run_checks.h finds for a finished run; a failed check stops nothing.
+  void check(const GridRun& r);
 
   const Grid& g_;
   std::map<pid_t, std::pair<GridRun, clock::time_point>> running_;
   std::vector<std::string> elsewhere_;  // outputs of runs left to another process
+  std::vector<std::string> flagged_;    // runs that may have learned nothing
   int64_t done_, mine_, finished_ = 0, failed_ = 0;
   double run_seconds_ = 0;
   bool stopping_ = false;
@@ -243,6 +248,21 @@ void Scheduler::launch(const GridRun& r) {
   const pid_t pid = spawn_seqrec(a, stem + ".log", g_.threads);
   running_[pid] = {r, clock::now()};
   std::cout << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << std::endl;
+}
+
+void Scheduler::check(const GridRun& r) {
+  try {
+    const std::vector<RunRecord> runs = read_runs({(fs::path(r.output).parent_path().parent_path()).string()});
+    for (const RunRecord& x : runs) {
+      if (!fs::equivalent(x.path, r.output)) continue;
+      std::map<std::string, EvalResult> recomputed;
+      const std::optional<RunCheck> c = check_run(x, popularity_run_in(runs, x), recomputed);
+      if (c && !c->text().empty()) std::cout << "      " << c->text() << std::endl;
+      if (c && c->flagged()) flagged_.push_back(r.dataset + " " + r.method + " seed " + std::to_string(r.seed));
+    }
+  } catch (const std::exception& e) {
+    std::cout << "      no run check: " << e.what() << std::endl;
+  }
 }
 
 void Scheduler::forward_stop() {
@@ -287,6 +307,7 @@ bool Scheduler::reap(size_t left) {
               << (times.resumes == 1 ? " resume)" : " resumes)");
   std::cout << "  [" << done_ + finished_ << "/" << mine_ << " finished, " << failed_ << " failed, ETA "
             << span_text(eta) << "]" << std::endl;
+  if (ok) check(r);
   return true;
 }
 
@@ -313,6 +334,11 @@ int Scheduler::run(const std::vector<GridRun>& todo, const std::string& grid_pat
   if (still_running) std::cout << still_running << " left to another process, ";
   std::cout << std::fixed << std::setprecision(0) << std::chrono::duration<double>(clock::now() - t0).count() << " s"
             << std::endl;
+  if (!flagged_.empty()) {
+    std::cout << flagged_.size() << " run(s) may have learned nothing (seqrec table lists why):";
+    for (const std::string& f : flagged_) std::cout << "\n  " << f;
+    std::cout << std::endl;
+  }
   return failed_ ? 1 : 0;
 }
 

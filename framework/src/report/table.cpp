@@ -16,7 +16,10 @@
 #include <set>
 #include <sstream>
 
+#include "report/comparison.h"
+#include "report/run_checks.h"
 #include "report/runs.h"
+#include "report/text.h"
 #include "seqrec/cli.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
@@ -56,11 +59,6 @@ std::map<int64_t, double> per_user(const std::vector<const RunRecord*>& runs, co
   return sum;
 }
 
-std::string fmt(double x, int digits = 4) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(digits) << x;
-  return o.str();
-}
 
 /// What `seqrec table` was asked for.
 struct TableSpec {
@@ -184,6 +182,15 @@ struct TableStats {
   std::map<std::string, std::map<std::string, std::map<std::string, Stat>>> st;
   std::vector<std::string> sig_lines;
   int64_t tests = 0;  ///< comparisons in the correction's family
+  std::vector<RunCheck> run_checks;  ///< runs that may have learned nothing (run_checks.h)
+  /// The seeds of a cell whose runs were flagged, "" for none.
+  std::string flagged_seeds(const std::vector<const RunRecord*>& cell) const {
+    std::string seeds;
+    for (const RunRecord* r : cell)
+      for (const RunCheck& c : run_checks)
+        if (c.path == r->path && c.flagged()) seeds += (seeds.empty() ? "" : " ") + std::to_string(r->seed);
+    return seeds;
+  }
 };
 
 /// The method row `m` is compared with: its --pairs partner, else the baseline ("" for none).
@@ -215,9 +222,9 @@ void compare_to(const TableSpec& t, Grouping& g, const std::string& d, const std
   for (size_t i = 0; i < a.size(); ++i) diff[i] = a[i] - b[i];
   s.diff_ci = bootstrap_mean_interval(diff, t.resamples, t.bootstrap_seed);
   const size_t seeds = g.cell[d][m].size(), base_seeds = g.cell[d][baseline].size();
-  s.line = d + " " + metric + " " + m + " vs " + baseline + ": mean diff " + fmt(s.test.mean_diff, 5) + " [" +
-           fmt(s.diff_ci.lo, 5) + ", " + fmt(s.diff_ci.hi, 5) + "] over " + std::to_string(s.test.n) +
-           " users; paired t p = " + fmt(s.test.t_p, 4) + ", Wilcoxon p = " + fmt(s.test.w_p, 4) + " (" +
+  s.line = d + " " + metric + " " + m + " vs " + baseline + ": mean diff " + fixed(s.test.mean_diff, 5) + " [" +
+           fixed(s.diff_ci.lo, 5) + ", " + fixed(s.diff_ci.hi, 5) + "] over " + std::to_string(s.test.n) +
+           " users; paired t p = " + fixed(s.test.t_p, 4) + ", Wilcoxon p = " + fixed(s.test.w_p, 4) + " (" +
            std::to_string(s.test.nonzero) + " non-zero)";
   if (seeds != base_seeds)
     s.line += "; CAUTION: " + std::to_string(seeds) + " vs " + std::to_string(base_seeds) +
@@ -236,7 +243,7 @@ void correct_and_describe(const TableSpec& t, const std::vector<Stat*>& compared
   out.tests = static_cast<int64_t>(tested.size());
   for (Stat* s : compared) {
     if (s->line.empty()) continue;
-    out.sig_lines.push_back(s->tested ? s->line + "; " + correction_name(t.correction) + "-adjusted p = " + fmt(s->p_adjusted, 4)
+    out.sig_lines.push_back(s->tested ? s->line + "; " + correction_name(t.correction) + "-adjusted p = " + fixed(s->p_adjusted, 4)
                                       : s->line);
   }
 }
@@ -353,15 +360,15 @@ std::vector<PublishedCheck> check_published(const TableSpec& t, const Grouping& 
 std::string published_line(const TableSpec& t, const PublishedCheck& c) {
   const Stat& s = *c.seeds;
   std::string line = c.dataset + " " + c.metric + ": published " + c.published->method + " (" + c.published->source + ") " +
-                     fmt(c.value) + " vs " + c.published->seqrec_method + "'s " + std::to_string(s.n) +
-                     (s.n == 1 ? " seed " : " seeds ") + fmt(s.mean) + (s.n > 1 ? " ± " + fmt(s.std) : "") + ": published - mean " +
-                     (c.value >= s.mean ? "+" : "") + fmt(c.value - s.mean);
+                     fixed(c.value) + " vs " + c.published->seqrec_method + "'s " + std::to_string(s.n) +
+                     (s.n == 1 ? " seed " : " seeds ") + fixed(s.mean) + (s.n > 1 ? " ± " + fixed(s.std) : "") + ": published - mean " +
+                     (c.value >= s.mean ? "+" : "") + fixed(c.value - s.mean);
   if (!c.test) return line + "; no test (" + (s.n == 1 ? "one seed" : "the seeds do not differ") + ")";
   const bool within = c.value >= c.test->interval.lo && c.value <= c.test->interval.hi;
-  return line + "; one more seed falls in [" + fmt(c.test->interval.lo) + ", " + fmt(c.test->interval.hi) +
+  return line + "; one more seed falls in [" + fixed(c.test->interval.lo) + ", " + fixed(c.test->interval.hi) +
          "] with 95% probability: " + (within ? "within" : "outside") + "; t(" + std::to_string(c.test->dof) +
-         ") = " + fmt(c.test->t, 2) + ", p = " + fmt(c.test->p, 4) + "; " + correction_name(t.correction) +
-         "-adjusted p = " + fmt(c.p_adjusted, 4);
+         ") = " + fixed(c.test->t, 2) + ", p = " + fixed(c.test->p, 4) + "; " + correction_name(t.correction) +
+         "-adjusted p = " + fixed(c.p_adjusted, 4);
 }
 
 std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, const std::vector<Published>& published,
@@ -369,18 +376,18 @@ std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, co
   std::ostringstream o;
   o << "method,dataset,metric,mean,std,seeds,rel_improvement_pct,p_ttest,p_wilcoxon,p_adjusted_" << correction_name(t.correction)
     << ",diff_mean,diff_ci95_lo,diff_ci95_hi,full_ranking_mean,source,compared_with,one_more_run_p,one_more_run_p_adjusted,"
-       "one_more_run_pi95_lo,one_more_run_pi95_hi\n";
+       "one_more_run_pi95_lo,one_more_run_pi95_hi,learned_nothing_seeds\n";
   for (const auto& m : g.methods)
     for (const auto& d : g.datasets)
       for (const auto& metric : t.metrics) {
         const Stat& s = ts.st[d][m][metric];
         if (!s.has) continue;
-        o << m << "," << d << "," << metric << "," << fmt(s.mean, 6) << "," << fmt(s.std, 6) << "," << s.n << ","
-          << (s.compared ? fmt(s.rel, 2) : "") << "," << (s.tested ? fmt(s.test.t_p, 6) : "") << ","
-          << (s.tested ? fmt(s.test.w_p, 6) : "") << "," << (s.tested ? fmt(s.p_adjusted, 6) : "") << ","
-          << (s.tested ? fmt(s.test.mean_diff, 6) : "") << "," << (s.tested ? fmt(s.diff_ci.lo, 6) : "") << ","
-          << (s.tested ? fmt(s.diff_ci.hi, 6) : "") << "," << (s.full_mean ? fmt(*s.full_mean, 6) : "") << ",seqrec,"
-          << (s.compared ? reference_of(t, m) : "") << ",,,,\n";
+        o << m << "," << d << "," << metric << "," << fixed(s.mean, 6) << "," << fixed(s.std, 6) << "," << s.n << ","
+          << (s.compared ? fixed(s.rel, 2) : "") << "," << (s.tested ? fixed(s.test.t_p, 6) : "") << ","
+          << (s.tested ? fixed(s.test.w_p, 6) : "") << "," << (s.tested ? fixed(s.p_adjusted, 6) : "") << ","
+          << (s.tested ? fixed(s.test.mean_diff, 6) : "") << "," << (s.tested ? fixed(s.diff_ci.lo, 6) : "") << ","
+          << (s.tested ? fixed(s.diff_ci.hi, 6) : "") << "," << (s.full_mean ? fixed(*s.full_mean, 6) : "") << ",seqrec,"
+          << (s.compared ? reference_of(t, m) : "") << ",,,,," << ts.flagged_seeds(g.cell.at(d).at(m)) << "\n";
       }
   // A published number: compared_with the row whose seeds it was tested against, and the test.
   for (const auto& p : published)
@@ -388,14 +395,14 @@ std::string render_csv(const TableSpec& t, const Grouping& g, TableStats& ts, co
       auto c = std::find_if(checks.begin(), checks.end(), [&, &k = k](const PublishedCheck& c) {
         return c.published == &p && c.dataset == k.first && c.metric == k.second;
       });
-      o << p.method << "," << k.first << "," << k.second << "," << fmt(v, 4) << ",,,,,,,,,,," << p.source << ","
+      o << p.method << "," << k.first << "," << k.second << "," << fixed(v, 4) << ",,,,,,,,,,," << p.source << ","
         << (c == checks.end() ? "" : p.seqrec_method) << ",";
       if (c != checks.end() && c->test)
-        o << fmt(c->test->p, 6) << "," << fmt(c->p_adjusted, 6) << "," << fmt(c->test->interval.lo, 6) << ","
-          << fmt(c->test->interval.hi, 6);
+        o << fixed(c->test->p, 6) << "," << fixed(c->p_adjusted, 6) << "," << fixed(c->test->interval.lo, 6) << ","
+          << fixed(c->test->interval.hi, 6);
       else
         o << ",,,";
-      o << "\n";
+      o << ",\n";
     }
   return o.str();
 }
@@ -419,13 +426,14 @@ std::vector<std::vector<std::string>> table_rows(const TableSpec& t, Grouping& g
           row.push_back("–");
           continue;
         }
-        std::string x = fmt(s.mean) + (s.n > 1 ? (tex ? " $\\pm$ " : " ± ") + fmt(s.std) : "");
+        std::string x = fixed(s.mean) + (s.n > 1 ? (tex ? " $\\pm$ " : " ± ") + fixed(s.std) : "");
         if (s.best) x = md ? "**" + x + "**" : "\\textbf{" + x + "}";
-        if (s.compared) x += std::string(" (") + (s.rel >= 0 ? "+" : "") + fmt(s.rel, 1) + (tex ? "\\%)" : "%)");
+        if (s.compared) x += std::string(" (") + (s.rel >= 0 ? "+" : "") + fixed(s.rel, 1) + (tex ? "\\%)" : "%)");
         if (s.tested && s.p_adjusted < t.alpha) x += tex ? "$^\\dagger$" : "†";
-        if (s.full_mean) x += " [full " + fmt(*s.full_mean) + "]";
+        if (!ts.flagged_seeds(g.cell[d][m]).empty()) x += tex ? "$^\\ddagger$" : "‡";
+        if (s.full_mean) x += " [full " + fixed(*s.full_mean) + "]";
         if (s.order_drop)
-          x += std::string(" [order ") + (*s.order_drop >= 0 ? "+" : "") + fmt(*s.order_drop, 1) + (tex ? "\\%]" : "%]");
+          x += std::string(" [order ") + (*s.order_drop >= 0 ? "+" : "") + fixed(*s.order_drop, 1) + (tex ? "\\%]" : "%]");
         row.push_back(x);
       }
       if (t.wall) {
@@ -439,7 +447,7 @@ std::vector<std::vector<std::string>> table_rows(const TableSpec& t, Grouping& g
         for (const auto& [device, minutes] : v) {
           double mean = 0, sd = 0;
           mean_std(minutes, &mean, &sd);
-          x += (x.empty() ? "" : ", ") + (v.size() > 1 ? device + " " : "") + fmt(mean, 1);
+          x += (x.empty() ? "" : ", ") + (v.size() > 1 ? device + " " : "") + fixed(mean, 1);
         }
         row.push_back(v.empty() ? "–" : x);
       }
@@ -452,7 +460,7 @@ std::vector<std::vector<std::string>> table_rows(const TableSpec& t, Grouping& g
     for (const auto& d : g.datasets) {
       for (const auto& metric : t.metrics) {
         auto it = p.value.find({d, metric});
-        row.push_back(it == p.value.end() ? "–" : fmt(it->second));
+        row.push_back(it == p.value.end() ? "–" : fixed(it->second));
         any = any || it != p.value.end();
       }
       if (t.wall) row.push_back("");
@@ -592,6 +600,10 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
     o << ", < " << t.alpha << ". Each comparison below: the mean per-user difference with a 95% paired bootstrap interval ("
       << t.resamples << " resamples of the users, seed " << t.bootstrap_seed << ").";
   }
+  if (std::any_of(ts.run_checks.begin(), ts.run_checks.end(), [](const RunCheck& r) { return r.flagged(); }))
+    o << " ‡ : a seed's run may have learned nothing: its test ranking indistinguishable from (or worse than) "
+         "popularity's (paired t-test and Wilcoxon on per-user values, not both rejecting at "
+      << t.alpha << "); the runs below.";
   if (!checks.empty()) {
     int64_t tested = 0;
     for (const PublishedCheck& c : checks) tested += c.test.has_value();
@@ -653,25 +665,75 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
   o << c << "- seqrec commits: " << join(commits, ", ") << "\n";
   o << c << "- " << compute_line(runs) << "\n";
   for (const auto& l : ts.sig_lines) o << c << "- " << l << "\n";
+  std::string early;  // "Beauty bert4rec seeds 1,3; ..." in table order
+  for (const auto& d : g.datasets)
+    for (const auto& m : g.methods) {
+      std::string seeds;
+      for (const RunCheck& check : ts.run_checks)
+        if (check.dataset == d && check.method == m && check.early_best) seeds += (seeds.empty() ? "" : ",") + std::to_string(check.seed);
+      if (!seeds.empty()) early += (early.empty() ? "" : "; ") + d + " " + m + (seeds.find(',') == std::string::npos ? " seed " : " seeds ") + seeds;
+    }
+  for (const RunCheck& check : ts.run_checks)
+    if (check.flagged() || !check.unchecked.empty()) o << c << "- " << check.path << ": " << check.text() << "\n";
+  if (!early.empty())
+    o << c << "- best validation inside the first patience window (patience x eval-every epochs; no later epoch improved on it): "
+      << early << "\n";
   for (const PublishedCheck& check : checks) o << c << "- " << published_line(t, check) << "\n";
   return o.str();
 }
 
 }  // namespace
 
+namespace {
+
+/// Everything a table shows, computed once for any renderer. Grouping and the checks point
+/// into `runs` and `published`, so a Computed stays where it was filled.
+struct Computed {
+  std::vector<RunRecord> runs;
+  Grouping g;
+  TableStats ts;
+  std::vector<Published> published;
+  std::vector<PublishedCheck> checks;
+};
+
+void compute(const TableSpec& t, Computed& c) {
+  c.runs = read_runs(t.inputs, t.view);
+  c.g = group_runs(c.runs, t);
+  c.ts = compute_table_stats(t, c.g);
+  if (t.view == TestView::kOwn) c.ts.run_checks = flagged_runs(c.runs, t.alpha);  // rank files hold the own view
+  c.published = t.reference.empty() ? std::vector<Published>{} : read_published(t.reference);
+  c.checks = check_published(t, c.g, c.ts, c.published);
+}
+
+}  // namespace
+
+ComparisonTable comparison_table(const std::vector<std::string>& args) {
+  TableSpec t = parse_table_args(args);
+  if (t.format != "md" || !t.output.empty()) throw Error("--format and --output are table's; the report writes its own");
+  Computed c;
+  compute(t, c);
+  ComparisonTable out;
+  out.rows = table_rows(t, c.g, c.ts, c.published);
+  out.footer = provenance_footer(t, c.g, c.ts, c.runs, c.checks);
+  out.runs = std::move(c.runs);
+  out.run_checks = c.ts.run_checks;
+  out.inputs = t.inputs;
+  out.baseline = t.baseline;
+  out.reference = t.reference;
+  out.metrics = t.metrics;
+  return out;
+}
+
 int cmd_table(const std::vector<std::string>& args) {
   const TableSpec t = parse_table_args(args);
-  const std::vector<RunRecord> runs = read_runs(t.inputs, t.view);
-  Grouping g = group_runs(runs, t);
-  TableStats ts = compute_table_stats(t, g);
-  const std::vector<Published> published = t.reference.empty() ? std::vector<Published>{} : read_published(t.reference);
-  const std::vector<PublishedCheck> checks = check_published(t, g, ts, published);
+  Computed c;
+  compute(t, c);
   std::string text;
   if (t.format == "csv") {
-    text = render_csv(t, g, ts, published, checks);
+    text = render_csv(t, c.g, c.ts, c.published, c.checks);
   } else {
-    const std::vector<std::vector<std::string>> rows = table_rows(t, g, ts, published);
-    text = (t.format == "md" ? render_md(rows) : render_latex(rows)) + provenance_footer(t, g, ts, runs, checks);
+    const std::vector<std::vector<std::string>> rows = table_rows(t, c.g, c.ts, c.published);
+    text = (t.format == "md" ? render_md(rows) : render_latex(rows)) + provenance_footer(t, c.g, c.ts, c.runs, c.checks);
   }
   if (t.output.empty()) {
     std::cout << text;
