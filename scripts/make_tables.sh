@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates results/tables/ and results/plots/ (read by results/README.md and the study pages
+# Regenerates results/tables/, results/plots/ and results/report/ (read by results/README.md and the study pages
 # in results/studies/) from the committed result JSONs (runs that have not finished are simply
 # absent). Usage: scripts/make_tables.sh
 set -euo pipefail
@@ -30,6 +30,15 @@ $S plot results/grids/elecrec-table --out results/plots/elecrec-table --title "E
 $S table results/grids/elecrec-table --metrics hit@10,ndcg@10 --baseline sasrec-cce --wall \
   --reference results/published.csv --output results/tables/elecrec-table.md
 $S table results/grids/elecrec-table --metrics hit@10,ndcg@10 --other-protocol --output results/tables/elecrec-table-strict.md
+# The same comparison as one HTML page, and how a browser shows it (when chromium is installed).
+mkdir -p results/report
+$S report results/grids/elecrec-table --metrics hit@10,ndcg@10 --baseline sasrec-cce --wall \
+  --reference results/published.csv --title "ELECRec paper comparison: four datasets" --out results/report/elecrec-table.html
+if command -v chromium > /dev/null; then
+  scripts/screenshot.sh results/report/elecrec-table.html results/report/elecrec-table.png 1700 2200
+else
+  echo "make_tables: chromium not installed, results/report/elecrec-table.png left as it is"
+fi
 
 # ELECRec on Beauty under each generator objective: the reference's (padded batches, the
 # configs' default since 2026-11-26), the split batches' per-piece mean (include-pieces: the

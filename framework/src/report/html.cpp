@@ -16,7 +16,6 @@
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/report.h"
-#include "seqrec/results.h"
 
 namespace fs = std::filesystem;
 
@@ -225,8 +224,7 @@ int cmd_report(const std::vector<std::string>& args) {
     << kStyle << "</style></head>\n<body>\n<h1>" << escape(title) << "</h1>\n<p class=\"meta\">" << t.runs.size()
     << " runs from";
   for (const std::string& in : t.inputs) o << " <code>" << escape(in) << "</code>";
-  o << "; written by seqrec " << escape(build_name(source_version().commit, source_version().dirty))
-    << ". Click a column's header to sort by it.</p>\n<h2>Comparison</h2>\n"
+  o << ". Click a column's header to sort by it.</p>\n<h2>Comparison</h2>\n"
     << comparison_html(t) << "<div id=\"provenance\">\n" << footer_html(t.footer) << "</div>\n";
   std::vector<const RunCheck*> flagged;
   for (const RunCheck& c : t.run_checks)
