@@ -35,7 +35,7 @@ mkdir -p results/report
 $S report results/grids/elecrec-table --metrics hit@10,ndcg@10 --baseline sasrec-cce --wall \
   --reference results/published.csv --title "ELECRec paper comparison: four datasets" --out results/report/elecrec-table.html
 if command -v chromium > /dev/null; then
-  scripts/screenshot.sh results/report/elecrec-table.html results/report/elecrec-table.png 1700 2200
+  scripts/screenshot.sh results/report/elecrec-table.html results/report/elecrec-table.png 2400 2400
 else
   echo "make_tables: chromium not installed, results/report/elecrec-table.png left as it is"
 fi

@@ -190,10 +190,10 @@ std::string runs_html(const ComparisonTable& t) {
   return o.str();
 }
 
-const char* kStyle = R"(body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1700px;padding:0 1em;color:#222}
+const char* kStyle = R"(body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1900px;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:right;white-space:nowrap}
-th[scope=row],thead th:first-child{text-align:left}thead th{cursor:pointer;background:#f4f4f4;position:sticky;top:0}
+th[scope=row],thead th:first-child{text-align:left;white-space:normal;min-width:16em}thead th{white-space:normal}thead th{cursor:pointer;background:#f4f4f4;position:sticky;top:0}
 tr.published{color:#666;font-style:italic}code{font-size:90%}.spark{vertical-align:middle}
 .scroll{overflow-x:auto}summary{cursor:pointer;color:#2060a0}figure{margin:1em 0}figure svg{max-width:100%;height:auto}.note,.meta{color:#555}li{margin:.2em 0})";
 
