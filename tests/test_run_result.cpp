@@ -52,3 +52,25 @@ TEST(RunResult, APipelineRunRoundTripsExactly) {
   newer["schema_version"] = RunResult::kSchemaVersion + 1;
   EXPECT_THROW(run_result_from_json(newer), Error);
 }
+
+// --dataset-name labels a dataset in results and tables (ML-1M's users 1-2999 as ml-1m-u2999,
+// never ml-1m); the name computes nothing, so the run's hash and numbers stay as they were.
+TEST(RunResult, DatasetNameLabelsTheResultAndLeavesTheRunAsItWas) {
+  TempDir dir;
+  write_lines(make_markov_dataset(120, 30, 5, 12, 2), dir.file("ratings.txt"));
+  auto run = [&](const std::string& name) {
+    Config c = seqrec::testing::default_config(
+        {{"data", dir.file("ratings.txt")}, {"cache-dir", dir.file("cache")}, {"model", "pop"}, {"progress", "none"}});
+    if (!name.empty()) c.set("dataset-name", name);
+    std::ostringstream log;
+    Experiment x = run_experiment(c, log);
+    EXPECT_NE(log.str().find((name.empty() ? "ratings" : name) + ": users 120"), std::string::npos) << log.str();
+    return x.result;
+  };
+  const RunResult plain = run(""), named = run("ml-toy-u120");
+  EXPECT_EQ(plain.dataset.name, "ratings");
+  EXPECT_EQ(named.dataset.name, "ml-toy-u120");
+  EXPECT_EQ(named.config_hash, plain.config_hash);
+  EXPECT_EQ(named.dataset.source_hash, plain.dataset.source_hash);
+  EXPECT_EQ(named.test, plain.test);
+}

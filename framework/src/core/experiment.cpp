@@ -91,6 +91,7 @@ LoadedData load_data(const Config& c) {
   o.k_core = static_cast<int>(c.integer("k-core"));
   if (!c.str("min-rating").empty()) o.min_rating = to_real(c.str("min-rating"), "--min-rating");
   l.data = load_dataset(l.path, o, c.str("cache-dir"), &l.cache);
+  if (!c.str("dataset-name").empty()) l.data.name = c.str("dataset-name");
   l.stats = compute_stats(l.data);
   l.split = make_split(l.data, {c.str("split"), c.str("split.valid-from"), c.str("split.test-from"), c.flag("split.valid-history")});
   return l;

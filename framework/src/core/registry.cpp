@@ -34,6 +34,9 @@ namespace {
 void declare_common_keys(Schema& s) {
   s.add(KeySpec{"config", KeyType::kString, "", "INI file with more keys (command line wins)", "general"}.unhashed());
   s.add({"data", KeyType::kString, "", "dataset file (lines, .inter or .csv), or synthetic:markov", "data"});
+  s.add(KeySpec{"dataset-name", KeyType::kString, "",
+                "the dataset's name in results, logs and tables (empty: the file's name without its endings)", "data"}
+            .unhashed());
   s.add({"format", KeyType::kString, "auto", "source format: auto (by the file's ending) or a registered one (seqrec list)",
          "data"});
   s.add({"k-core", KeyType::kInt, "0", "iterative k-core filter for inter/csv sources (0 = off)", "data"});
