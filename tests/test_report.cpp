@@ -24,6 +24,7 @@
 #include "seqrec/report.h"
 #include "seqrec/stats.h"
 #include "report/runs.h"
+#include "capture.h"
 #include "test_util.h"
 
 using namespace seqrec;
@@ -288,17 +289,7 @@ void edit_result(const TempDir& dir, const std::string& name, const std::functio
 }  // namespace
 
 namespace {
-/// `seqrec table` with its standard output captured (and released when it throws).
-std::string captured_table(const std::vector<std::string>& args) {
-  ::testing::internal::CaptureStdout();
-  try {
-    cmd_table(args);
-  } catch (...) {
-    ::testing::internal::GetCapturedStdout();
-    throw;
-  }
-  return ::testing::internal::GetCapturedStdout();
-}
+std::string captured_table(const std::vector<std::string>& args) { return seqrec::testing::captured_stdout(cmd_table, args); }
 }  // namespace
 
 // The repository's own results: `table` reads a result that recorded a rank checksum only with

@@ -16,6 +16,7 @@
 #include "seqrec/files.h"
 #include "seqrec/report.h"
 #include "seqrec/run_result.h"
+#include "capture.h"
 #include "test_util.h"
 
 using namespace seqrec;
@@ -68,11 +69,7 @@ size_t count_of(const std::string& text, const std::string& what) {
   return n;
 }
 
-std::string table(const std::vector<std::string>& args) {
-  ::testing::internal::CaptureStdout();
-  cmd_table(args);
-  return ::testing::internal::GetCapturedStdout();
-}
+std::string table(const std::vector<std::string>& args) { return seqrec::testing::captured_stdout(cmd_table, args); }
 
 }  // namespace
 
@@ -202,16 +199,7 @@ std::vector<std::vector<std::string>> html_cells(const std::string& html, const 
   return rows;
 }
 
-std::string report(const std::vector<std::string>& args) {
-  ::testing::internal::CaptureStdout();
-  try {
-    cmd_report(args);
-  } catch (...) {
-    ::testing::internal::GetCapturedStdout();
-    throw;
-  }
-  return ::testing::internal::GetCapturedStdout();
-}
+std::string report(const std::vector<std::string>& args) { return seqrec::testing::captured_stdout(cmd_report, args); }
 
 }  // namespace
 
