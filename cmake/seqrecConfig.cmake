@@ -4,6 +4,7 @@
 # installed `seqrec` loads with `--plugin PATH` (or from its bin/plugins directory).
 include(CMakeFindDependencyMacro)
 find_dependency(Torch)
+find_dependency(nlohmann_json 3)  # seqrec/run_result.h includes it
 include("${CMAKE_CURRENT_LIST_DIR}/seqrecTargets.cmake")
 
 function(seqrec_add_plugin name)

@@ -10,7 +10,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" > /dev/null
 mkdir "$work/myloss"
-cp "$src/tests/plugins/toy_loss.cpp" "$work/myloss/myloss.cpp"
+# The plugin also includes a public header that includes nlohmann_json (a dependency the
+# package finds for it).
+{ echo '#include "seqrec/run_result.h"'; cat "$src/tests/plugins/toy_loss.cpp"; } > "$work/myloss/myloss.cpp"
 cat > "$work/myloss/CMakeLists.txt" << 'CM'
 cmake_minimum_required(VERSION 3.18)
 project(myloss CXX)
