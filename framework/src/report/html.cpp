@@ -136,7 +136,6 @@ std::string figures_html(const ComparisonTable& t) {
   return o.str();
 }
 
-
 /// A run's validation curve of `metric` as a small inline SVG, the best epoch dotted ("" for
 /// fewer than two validations).
 std::string sparkline(const RunResult& r, const std::string& metric) {

@@ -31,7 +31,6 @@ std::string check_metric(const RunResult& r) {
   return first;
 }
 
-
 }  // namespace
 
 std::string RunCheck::text() const {

@@ -59,7 +59,6 @@ std::map<int64_t, double> per_user(const std::vector<const RunRecord*>& runs, co
   return sum;
 }
 
-
 /// What `seqrec table` was asked for.
 struct TableSpec {
   std::vector<std::string> inputs, metrics = {"hit@10", "ndcg@10"};
