@@ -28,6 +28,7 @@
 #include "test_util.h"
 
 using namespace seqrec;
+using seqrec::testing::count_of;
 using seqrec::testing::TempDir;
 using seqrec::testing::write_file;
 
@@ -151,11 +152,6 @@ std::vector<std::string> jsons(const std::string& dir) {
   return out;
 }
 
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
-  return n;
-}
 /// A grid of one-epoch SASRec runs on the synthetic Markov data, written into `dir`.
 std::string markov_grid(const TempDir& dir, const std::string& seeds) {
   write_file(dir.file("markov-sasrec.ini"), "data = synthetic:markov\nepochs = 1\nmax-len = 20\ncache-dir = " +
@@ -188,7 +184,7 @@ TEST(Bench, KilledGridResumesOnlyTheMissingRuns) {
   const std::string log = slurp(dir.file("second.log"));
   EXPECT_EQ(WEXITSTATUS(status), 0) << log;
   EXPECT_NE(log.find("3 runs; 1 finished, 2 to run"), std::string::npos) << log;
-  EXPECT_EQ(count(log, "start "), 2u) << log;
+  EXPECT_EQ(count_of(log, "start "), 2u) << log;
   EXPECT_EQ(jsons(out).size(), 3u);
   struct stat st_after {};
   stat(before[0].c_str(), &st_after);
@@ -196,7 +192,7 @@ TEST(Bench, KilledGridResumesOnlyTheMissingRuns) {
 
   // A third call has nothing to do; --dry-run lists every run as done.
   waitpid(start_bench(grid, dir.file("dry.log"), "--dry-run"), &status, 0);
-  EXPECT_EQ(count(slurp(dir.file("dry.log")), "  done  "), 3u) << slurp(dir.file("dry.log"));
+  EXPECT_EQ(count_of(slurp(dir.file("dry.log")), "  done  "), 3u) << slurp(dir.file("dry.log"));
 
   // A result filed under a run's hash but made with another value of a hashed key (what a
   // changed default would leave behind) is refused, not counted as the run.
@@ -250,7 +246,7 @@ TEST(Bench, RunClaimedByALiveProcessIsLeftToItAndAStaleClaimIsTakenOver) {
   waitpid(second, &status, 0);
   log = slurp(dir.file("second.log"));
   EXPECT_EQ(WEXITSTATUS(status), 0) << log;
-  EXPECT_EQ(count(log, "start "), 1u) << log;
+  EXPECT_EQ(count_of(log, "start "), 1u) << log;
   EXPECT_TRUE(std::filesystem::exists(outputs[0])) << log;
   EXPECT_FALSE(std::filesystem::exists(lock)) << "a finished run's lock was left behind";
 }

@@ -218,6 +218,7 @@ class Scheduler {
   std::map<pid_t, std::pair<GridRun, clock::time_point>> running_;
   std::vector<std::string> elsewhere_;  // outputs of runs left to another process
   std::vector<std::string> flagged_;    // runs that may have learned nothing
+  RankCache ranks_;                     // popularity recomputed once per dataset, not per run
   int64_t done_, mine_, finished_ = 0, failed_ = 0;
   double run_seconds_ = 0;
   bool stopping_ = false;
@@ -255,8 +256,7 @@ void Scheduler::check(const GridRun& r) {
     const std::vector<RunRecord> runs = read_runs({(fs::path(r.output).parent_path().parent_path()).string()});
     for (const RunRecord& x : runs) {
       if (!fs::equivalent(x.path, r.output)) continue;
-      std::map<std::string, EvalResult> recomputed;
-      const std::optional<RunCheck> c = check_run(x, popularity_run_in(runs, x), recomputed);
+      const std::optional<RunCheck> c = check_run(x, popularity_run_in(runs, x), ranks_);
       if (c && !c->text().empty()) std::cout << "      " << c->text() << std::endl;
       if (c && c->flagged()) flagged_.push_back(r.dataset + " " + r.method + " seed " + std::to_string(r.seed));
     }

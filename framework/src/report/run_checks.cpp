@@ -71,8 +71,20 @@ EvalResult popularity_test_ranks(const RunResult& r) {
   return RankingEvaluator(eval_options_from(c)).evaluate(*pop, l.data, make_eval_set(l.data, Stage::kTest));
 }
 
-std::optional<RunCheck> check_run(const RunRecord& r, const RunRecord* popularity,
-                                  std::map<std::string, EvalResult>& recomputed, double alpha) {
+const EvalResult& RankCache::file(const std::string& path) {
+  auto it = files_.find(path);
+  if (it == files_.end()) it = files_.emplace(path, load_ranks(path)).first;
+  return it->second;
+}
+
+const EvalResult& RankCache::popularity(const RunRecord& r) {
+  const std::string key = r.dataset_hash + " " + r.result.protocol.label;
+  auto it = popularity_.find(key);
+  if (it == popularity_.end()) it = popularity_.emplace(key, popularity_test_ranks(r.result)).first;
+  return it->second;
+}
+
+std::optional<RunCheck> check_run(const RunRecord& r, const RunRecord* popularity, RankCache& ranks, double alpha) {
   if (!trained(r.result) || r.ranks.empty() || !fs::exists(r.ranks)) return std::nullopt;
   RunCheck c;
   c.path = r.path;
@@ -88,22 +100,18 @@ std::optional<RunCheck> check_run(const RunRecord& r, const RunRecord* popularit
   c.window = integer("patience", 0) * std::max<int64_t>(1, integer("eval-every", 1));
   c.early_best = c.window > 0 && c.best_epoch <= c.window && r.result.epochs_run > c.window;
 
-  const EvalResult mine = load_ranks(r.ranks);
-  std::optional<EvalResult> file;
+  const EvalResult& mine = ranks.file(r.ranks);
   const EvalResult* pop = nullptr;
   if (popularity) {
-    pop = &file.emplace(load_ranks(popularity->ranks));
+    pop = &ranks.file(popularity->ranks);
     c.popularity = popularity->path;
   } else {
-    const std::string key = r.dataset_hash + " " + r.result.protocol.label;
-    auto it = recomputed.find(key);
     try {
-      if (it == recomputed.end()) it = recomputed.emplace(key, popularity_test_ranks(r.result)).first;
+      pop = &ranks.popularity(r);
     } catch (const std::exception& e) {  // the data moved or went: say so, check the rest
       c.unchecked = e.what();
       return c;
     }
-    pop = &it->second;
   }
   std::map<int64_t, int64_t> pop_rank;
   for (size_t i = 0; i < pop->users.size(); ++i) pop_rank[pop->users[i]] = pop->ranks[i];
@@ -123,11 +131,10 @@ std::optional<RunCheck> check_run(const RunRecord& r, const RunRecord* popularit
   return c;
 }
 
-std::vector<RunCheck> flagged_runs(const std::vector<RunRecord>& runs, double alpha) {
+std::vector<RunCheck> flagged_runs(const std::vector<RunRecord>& runs, RankCache& ranks, double alpha) {
   std::vector<RunCheck> out;
-  std::map<std::string, EvalResult> recomputed;
   for (const RunRecord& r : runs)
-    if (auto c = check_run(r, popularity_run_in(runs, r), recomputed, alpha); c && (c->flagged() || c->early_best || !c->unchecked.empty()))
+    if (auto c = check_run(r, popularity_run_in(runs, r), ranks, alpha); c && (c->flagged() || c->early_best || !c->unchecked.empty()))
       out.push_back(*c);
   return out;
 }

@@ -42,15 +42,26 @@ const RunRecord* popularity_run_in(const std::vector<RunRecord>& runs, const Run
 /// from that data's training part (as `--model pop` would); the dataset is read through the cache.
 EvalResult popularity_test_ranks(const RunResult& r);
 
+/// Test ranks read or computed once per table, report or bench: rank files by path, and
+/// popularity's ranks recomputed from a run's data by dataset version and protocol.
+class RankCache {
+ public:
+  const EvalResult& file(const std::string& path);
+  /// popularity_test_ranks of `r` (throws as it does when the data is unreadable).
+  const EvalResult& popularity(const RunRecord& r);
+
+ private:
+  std::map<std::string, EvalResult> files_, popularity_;
+};
+
 /// Checks a trained run against popularity: the `popularity` run's ranks, or with none,
-/// popularity_test_ranks of the run's data (cached in `recomputed` by dataset and protocol).
-/// None for a run without training or without a rank file.
-std::optional<RunCheck> check_run(const RunRecord& r, const RunRecord* popularity,
-                                  std::map<std::string, EvalResult>& recomputed, double alpha = 0.05);
+/// popularity_test_ranks of the run's data. None for a run without training or without a rank
+/// file.
+std::optional<RunCheck> check_run(const RunRecord& r, const RunRecord* popularity, RankCache& ranks, double alpha = 0.05);
 
 /// check_run for each trained run of `runs`, against a popularity run among them where there
 /// is one; only the runs something was found for (flag or early best), or whose popularity test
 /// could not run.
-std::vector<RunCheck> flagged_runs(const std::vector<RunRecord>& runs, double alpha = 0.05);
+std::vector<RunCheck> flagged_runs(const std::vector<RunRecord>& runs, RankCache& ranks, double alpha = 0.05);
 
 }  // namespace seqrec

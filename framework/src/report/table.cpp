@@ -45,15 +45,12 @@ std::string missing_ranks(const std::vector<const RunRecord*>& runs) {
 }
 
 /// Per-user metric averaged over a method's seeds, keyed by user row. Rank files (checked
-/// present by missing_ranks) are read once into `loaded`, whatever the metrics and pairs.
-std::map<int64_t, double> per_user(const std::vector<const RunRecord*>& runs, const std::string& metric,
-                                   std::map<std::string, EvalResult>& loaded) {
+/// present by missing_ranks) are read once into `ranks`, whatever the metrics and pairs.
+std::map<int64_t, double> per_user(const std::vector<const RunRecord*>& runs, const std::string& metric, RankCache& ranks) {
   std::map<int64_t, double> sum;
   const UserMetric value = user_metric(metric);
   for (const RunRecord* r : runs) {
-    auto it = loaded.find(r->ranks);
-    if (it == loaded.end()) it = loaded.emplace(r->ranks, load_ranks(r->ranks)).first;
-    const EvalResult& e = it->second;
+    const EvalResult& e = ranks.file(r->ranks);
     for (size_t i = 0; i < e.users.size(); ++i) sum[e.users[i]] += value(e.ranks[i]) / runs.size();
   }
   return sum;
@@ -201,7 +198,7 @@ std::string reference_of(const TableSpec& t, const std::string& m) {
 
 /// The paired tests of `m` against `baseline` on per-user values from the rank files.
 void compare_to(const TableSpec& t, Grouping& g, const std::string& d, const std::string& metric, const std::string& m,
-                const std::string& baseline, std::map<std::string, EvalResult>& rank_files, Stat& s) {
+                const std::string& baseline, RankCache& rank_files, Stat& s) {
   const std::string missing = missing_ranks(g.cell[d][m]) + missing_ranks(g.cell[d][baseline]);
   if (!missing.empty()) {
     s.line = d + " " + metric + " " + m + " vs " + baseline + ": no significance test, rank files missing:" + missing;
@@ -247,9 +244,8 @@ void correct_and_describe(const TableSpec& t, const std::vector<Stat*>& compared
   }
 }
 
-TableStats compute_table_stats(const TableSpec& t, Grouping& g) {
+TableStats compute_table_stats(const TableSpec& t, Grouping& g, RankCache& rank_files) {
   TableStats out;
-  std::map<std::string, EvalResult> rank_files;
   std::vector<Stat*> compared;  // in table order
   for (const auto& d : g.datasets)
     for (const auto& metric : t.metrics) {
@@ -698,8 +694,9 @@ struct Computed {
 void compute(const TableSpec& t, Computed& c) {
   c.runs = read_runs(t.inputs, t.view);
   c.g = group_runs(c.runs, t);
-  c.ts = compute_table_stats(t, c.g);
-  if (t.view == TestView::kOwn) c.ts.run_checks = flagged_runs(c.runs, t.alpha);  // rank files hold the own view
+  RankCache ranks;
+  c.ts = compute_table_stats(t, c.g, ranks);
+  if (t.view == TestView::kOwn) c.ts.run_checks = flagged_runs(c.runs, ranks, t.alpha);  // rank files hold the own view
   c.published = t.reference.empty() ? std::vector<Published>{} : read_published(t.reference);
   c.checks = check_published(t, c.g, c.ts, c.published);
 }
