@@ -1,12 +1,15 @@
-// The baselines beyond SASRec: the encoder conformance suite (sasrec, gru4rec, bert4rec),
-// the negative samplers' distributions, adversarial training's gradient, BERT4Rec's cloze.
+// The baselines beyond SASRec: the encoder conformance suite (sasrec, gru4rec, bert4rec,
+// fmlprec, bsarec), the frequency layers against a direct DFT, the negative samplers'
+// distributions, adversarial training's gradient, BERT4Rec's cloze.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <cmath>
+#include <complex>
 
 #include "baselines/atsrec/atsrec.h"
 #include "baselines/bert4rec/bert4rec.h"
+#include "baselines/frequency/frequency.h"
 #include "baselines/genni/genni.h"
 #include "seqrec/error.h"
 #include "seqrec/registry.h"
@@ -61,7 +64,8 @@ TEST_P(EncoderConformance, PaddingAndWidthDoNotChangeRealPositions) {
 
 TEST_P(EncoderConformance, CausalModelsNeverSeeTheFutureBidirectionalOnesDo) {
   auto m = make_encoder(GetParam());
-  const bool causal = GetParam() != "bert4rec";
+  const bool causal = GetParam() != "bert4rec" && GetParam() != "fmlprec" && GetParam() != "bsarec";
+  EXPECT_EQ(m->causal(), causal) << GetParam();
   torch::NoGradGuard g;
   torch::Tensor seqs = torch::tensor({{0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}}, torch::kLong);
   torch::Tensor out = m->encode(seqs, 0);
@@ -88,12 +92,141 @@ TEST_P(EncoderConformance, EncodeLastIsTheNextItemRepresentation) {
   EXPECT_TRUE(torch::allclose(m->encode_last(seqs, 0), expected, 1e-5, 1e-6)) << GetParam();
 }
 
-INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderConformance, ::testing::Values("sasrec", "sasrec-untied", "gru4rec", "bert4rec"));
+INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderConformance, ::testing::Values("sasrec", "sasrec-untied", "gru4rec", "bert4rec", "fmlprec", "bsarec"));
 
 TEST(Encoders, EveryRegisteredEncoderIsCovered) {
   seqrec::testing::default_config();
-  std::set<std::string> covered = {"sasrec", "sasrec-untied", "gru4rec", "bert4rec", "pop", "elecrec"};  // pop: no encoder; elecrec: test_elecrec
+  std::set<std::string> covered = {"sasrec", "sasrec-untied", "gru4rec", "bert4rec", "fmlprec", "bsarec", "pop", "elecrec"};  // pop: no encoder; elecrec: test_elecrec
   for (const auto& [name, entry] : models().entries()) EXPECT_TRUE(covered.count(name)) << name << " lacks conformance tests";
+}
+
+namespace {
+/// The rfft bins (ortho) of x [W] at k = 0..W/2, by the DFT's definition.
+std::vector<std::complex<double>> direct_rfft(const std::vector<double>& x) {
+  const int64_t n = static_cast<int64_t>(x.size());
+  std::vector<std::complex<double>> f(n / 2 + 1);
+  for (int64_t k = 0; k <= n / 2; ++k)
+    for (int64_t t = 0; t < n; ++t) f[k] += x[t] * std::polar(1.0, -2 * M_PI * k * t / n) / std::sqrt(double(n));
+  return f;
+}
+/// The inverse (ortho, length n) of rfft bins, as irfft reads them: the imaginary parts of the
+/// DC and (n even) Nyquist bins count for nothing.
+std::vector<double> direct_irfft(const std::vector<std::complex<double>>& f, int64_t n) {
+  std::vector<double> y(n);
+  for (int64_t t = 0; t < n; ++t) {
+    double v = f[0].real();
+    for (int64_t k = 1; k < static_cast<int64_t>(f.size()); ++k) {
+      const double term = (f[k] * std::polar(1.0, 2 * M_PI * k * t / n)).real();
+      v += (2 * k == n) ? f[k].real() * (t % 2 ? -1 : 1) : 2 * term;
+    }
+    y[t] = v / std::sqrt(double(n));
+  }
+  return y;
+}
+/// LayerNorm over the last dimension with weight 1, bias 0 and eps 1e-12, of a [B, W, d] tensor.
+torch::Tensor plain_layer_norm(const torch::Tensor& x) {
+  torch::Tensor mean = x.mean(-1, true), var = (x - mean).pow(2).mean(-1, true);
+  return (x - mean) / torch::sqrt(var + 1e-12);
+}
+SASRecOptions frequency_test_options(int64_t w) {
+  return SASRecOptions(12).hidden_size(3).layers(2).heads(1).dropout(0).attn_dropout(0).max_len(w);
+}
+}  // namespace
+
+TEST(FrequencyLayers, FMLPFilterIsTheDirectDFTTimesItsWeight) {
+  for (int64_t w : {8, 7}) {  // even: a Nyquist bin whose imaginary part irfft drops; odd: none
+    torch::manual_seed(4);
+    FilterLayer layer(frequency_test_options(w));
+    layer->eval();
+    { torch::NoGradGuard g; layer->complex_weight.normal_(); }
+    torch::Tensor x = torch::randn({2, w, 3}, torch::kDouble);
+    layer->to(torch::kDouble);
+    torch::Tensor got = layer->forward(x);
+    torch::Tensor mixed = torch::zeros_like(x);
+    auto wt = layer->complex_weight.accessor<double, 4>();
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t j = 0; j < 3; ++j) {
+        std::vector<double> col(w);
+        for (int64_t t = 0; t < w; ++t) col[t] = x[b][t][j].item<double>();
+        std::vector<std::complex<double>> f = direct_rfft(col);
+        for (int64_t k = 0; k < static_cast<int64_t>(f.size()); ++k) f[k] *= std::complex<double>(wt[0][k][j][0], wt[0][k][j][1]);
+        std::vector<double> y = direct_irfft(f, w);
+        for (int64_t t = 0; t < w; ++t) mixed[b][t][j] = y[t];
+      }
+    EXPECT_TRUE(torch::allclose(got, plain_layer_norm(mixed + x), 1e-9, 1e-9)) << "width " << w;
+  }
+}
+
+TEST(FrequencyLayers, BSARecLowPassIsTheClosedFormProjection) {
+  // low[t] = sum_s M[t][s] x[s], M[t][s] = (1 + 2 sum_{k=1}^{keep-1} cos(2 pi k (t - s) / W)) / W.
+  const int64_t w = 10;
+  for (int64_t c : {1, 3, 5}) {
+    torch::manual_seed(5);
+    FrequencyLayer layer(frequency_test_options(w), c);
+    layer->eval();
+    layer->to(torch::kDouble);
+    { torch::NoGradGuard g; layer->sqrt_beta.normal_(); }
+    const int64_t keep = c / 2 + 1;
+    torch::Tensor m = torch::zeros({w, w}, torch::kDouble);
+    for (int64_t t = 0; t < w; ++t)
+      for (int64_t s = 0; s < w; ++s) {
+        double v = 1;
+        for (int64_t k = 1; k < keep; ++k) v += 2 * std::cos(2 * M_PI * k * (t - s) / w);
+        m[t][s] = v / w;
+      }
+    torch::Tensor x = torch::randn({2, w, 3}, torch::kDouble);
+    torch::Tensor low = torch::matmul(m, x);
+    torch::Tensor expected = plain_layer_norm(low + layer->sqrt_beta.pow(2) * (x - low) + x);
+    EXPECT_TRUE(torch::allclose(layer->forward(x), expected, 1e-9, 1e-9)) << "c " << c;
+  }
+}
+
+TEST(FrequencyLayers, GradientsMatchFiniteDifferences) {
+  for (auto kind : {FrequencyOptions::Kind::kFMLPRec, FrequencyOptions::Kind::kBSARec}) {
+    torch::manual_seed(6);
+    FrequencyOptions f;
+    f.kind = kind;
+    f.alpha = 0.7;
+    f.c = 3;
+    FrequencyEncoder m(frequency_test_options(6), f);
+    m.eval();
+    m.to(torch::kDouble);
+    torch::Tensor seqs = torch::tensor({{0, 0, 3, 4, 5, 6}, {1, 2, 3, 9, 8, 7}}, torch::kLong);
+    torch::Tensor r = torch::randn({2, 6, 3}, torch::kDouble);
+    auto objective = [&] { return (m.encode(seqs, 0) * r).sum(); };
+    m.zero_grad();
+    objective().backward();
+    for (const auto& p : m.named_parameters()) {
+      const std::string& name = p.key();
+      if (name.find("filterlayer.complex_weight") == std::string::npos && name.find("sqrt_beta") == std::string::npos &&
+          name.find("attention_layer.query.weight") == std::string::npos && name != "position_embeddings.weight")
+        continue;
+      torch::Tensor flat = p.value().view(-1), grad = p.value().grad().view(-1);
+      for (int64_t i : {int64_t{0}, flat.size(0) / 2, flat.size(0) - 1}) {
+        torch::NoGradGuard g;
+        const double h = 1e-6, saved = flat[i].item<double>();
+        flat[i] = saved + h;
+        const double up = objective().item<double>();
+        flat[i] = saved - h;
+        const double down = objective().item<double>();
+        flat[i] = saved;
+        EXPECT_NEAR(grad[i].item<double>(), (up - down) / (2 * h), 1e-6) << m.kind() << " " << name << "[" << i << "]";
+      }
+    }
+  }
+}
+
+TEST(FrequencyEncoders, EveryBlockStartsFromOneDrawOfTheFilterWeights) {
+  FrequencyOptions f;
+  f.kind = FrequencyOptions::Kind::kBSARec;
+  FrequencyEncoder bsarec(frequency_test_options(8), f);
+  FrequencyEncoder fmlp(frequency_test_options(8), FrequencyOptions{});
+  auto p = bsarec.named_parameters(), q = fmlp.named_parameters();
+  EXPECT_TRUE(torch::equal(p["layer.0.filter_layer.sqrt_beta"], p["layer.1.filter_layer.sqrt_beta"]));
+  EXPECT_FALSE(torch::equal(p["layer.0.attention_layer.query.weight"], p["layer.1.attention_layer.query.weight"]));
+  EXPECT_TRUE(torch::equal(q["layer.0.filterlayer.complex_weight"], q["layer.1.filterlayer.complex_weight"]));
+  EXPECT_NEAR(q["layer.0.filterlayer.complex_weight"].std().item<double>(), 0.02, 0.006);
+  EXPECT_THROW(fmlp.encode(torch::ones({1, 4}, torch::kLong), 0), Error);  // ends before position max_len - 1
 }
 
 TEST(BERT4Rec, NeedsTheClozeTrainerAndLearns) {

@@ -490,7 +490,7 @@ TEST(Cli, EveryModelTrainsFromItsNameAlone) {
   const std::regex entry(R"(\n  (\S+)  \[)");
   for (auto it = std::sregex_iterator(models.begin(), models.end(), entry); it != std::sregex_iterator(); ++it)
     names.push_back((*it)[1]);
-  for (const char* m : {"sasrec", "bert4rec", "gru4rec", "pop", "elecrec"})
+  for (const char* m : {"sasrec", "bert4rec", "gru4rec", "pop", "elecrec", "fmlprec", "bsarec"})
     EXPECT_NE(std::find(names.begin(), names.end(), m), names.end()) << m << " is not listed:\n" << models;
   for (const std::string& m : names) {
     CliRun run = seqrec_cli("train --model " + m + " --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
@@ -503,7 +503,15 @@ TEST(Cli, EveryModelTrainsFromItsNameAlone) {
       EXPECT_EQ(r["config"]["batching"], "padded");
     }
     if (m == "bert4rec") EXPECT_EQ(r["trainer"], "cloze");
+    if (m == "fmlprec" || m == "bsarec") EXPECT_EQ(r["config"]["examples"], "window-prefixes") << m;
   }
+  // A filter over the whole sequence sees every position's answer in one pass.
+  CliRun leak = seqrec_cli("train --model bsarec --examples sequences --data " + dir.file("m.txt") + " --cache-dir " +
+                           dir.file("cache"));
+  EXPECT_EQ(leak.code, 1);
+  EXPECT_NE(leak.out.find("seqrec: error: --model bsarec is not causal: trained at every position of one pass it would "
+                          "see each answer; use --examples window-prefixes (its authors') or prefixes\n"),
+            std::string::npos) << leak.out;
   CliRun contradiction = seqrec_cli("train --model bert4rec --trainer plain --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache"));
   EXPECT_EQ(contradiction.code, 1);
   EXPECT_NE(contradiction.out.find("seqrec: error: --model bert4rec needs --trainer cloze (got plain)\n"), std::string::npos)

@@ -5,6 +5,9 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <algorithm>
+#include <tuple>
+
 #include "baselines/losses/softmax_ce.h"
 #include "baselines/sasrec/sasrec.h"
 #include "seqrec/batch.h"
@@ -135,7 +138,7 @@ TEST(SASRec, PaddedPackedAndBucketedBatchesGiveTheSameLoss) {
       for (const Batch* piece : batch.pieces()) users += piece->inputs.size(0);
     }
     EXPECT_EQ(positions, batcher.num_positions());
-    EXPECT_EQ(users, batcher.num_users());
+    EXPECT_EQ(users, batcher.num_examples());
     return total;
   };
   const double padded = epoch_sum(Batching::kPadded, 8);
@@ -143,6 +146,48 @@ TEST(SASRec, PaddedPackedAndBucketedBatchesGiveTheSameLoss) {
   EXPECT_NEAR(epoch_sum(Batching::kBucketed, 8), padded, 1e-6 * padded);
   EXPECT_NEAR(epoch_sum(Batching::kBucketed, 3), padded, 1e-6 * padded);
   EXPECT_NEAR(epoch_sum(Batching::kSplit, 8), padded, 1e-6 * padded);
+}
+
+TEST(TrainExamples, PrefixRowsPredictOneTargetFromTheItemsBeforeIt) {
+  Dataset d = make_markov_dataset(40, 25, 4, 20, 11);
+  const int64_t max_len = 6;
+  using Row = std::tuple<int64_t, std::vector<int64_t>, int64_t>;  // user, input, target
+  for (Examples kind : {Examples::kPrefixes, Examples::kWindowPrefixes}) {
+    std::vector<Row> expected;
+    for (int64_t u = 0; u < d.num_users(); ++u) {
+      const int32_t* s = d.begin(u);
+      const int64_t t = train_length(d, u), window = t - std::min(max_len, t);
+      for (int64_t e = kind == Examples::kPrefixes ? 1 : window; e < t; ++e) {
+        const int64_t from = kind == Examples::kPrefixes ? std::max<int64_t>(0, e - max_len) : window;
+        expected.emplace_back(u, std::vector<int64_t>(s + from, s + e), s[e]);
+      }
+    }
+    std::sort(expected.begin(), expected.end());
+    for (Batching b : {Batching::kPadded, Batching::kPacked, Batching::kSplit, Batching::kBucketed}) {
+      TrainBatcher batcher(d, max_len, 7, b, kind);
+      EXPECT_EQ(batcher.num_examples(), static_cast<int64_t>(expected.size()));
+      EXPECT_EQ(batcher.num_positions(), batcher.num_examples());
+      std::mt19937_64 rng(3);
+      std::vector<Row> got;
+      for (const Batch& batch : batcher.epoch(rng))
+        for (const Batch* piece : batch.pieces()) {
+          const int64_t w = piece->width();
+          EXPECT_EQ(piece->position_offset, max_len - w);
+          if (b == Batching::kPadded) EXPECT_EQ(w, max_len);
+          for (int64_t r = 0; r < piece->inputs.size(0); ++r) {
+            torch::Tensor in = piece->inputs[r], tg = piece->targets[r];
+            EXPECT_EQ((tg > 0).sum().item<int64_t>(), 1);  // the last column's target only
+            std::vector<int64_t> items;
+            for (int64_t c = 0; c < w; ++c)
+              if (in[c].item<int64_t>() > 0) items.push_back(in[c].item<int64_t>());
+            EXPECT_EQ((in.slice(0, w - static_cast<int64_t>(items.size())) > 0).all().item<bool>(), true);  // left-padded
+            got.emplace_back(piece->users[r], items, tg[w - 1].item<int64_t>());
+          }
+        }
+      std::sort(got.begin(), got.end());
+      EXPECT_EQ(got, expected) << static_cast<int>(kind) << " " << static_cast<int>(b);
+    }
+  }
 }
 
 TEST(Split, SplitBatchesKeepRandomMembership) {

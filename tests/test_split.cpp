@@ -83,7 +83,7 @@ TEST(Split, TemporalMatchesBruteForce) {
     EXPECT_EQ(training_popularity(d), counts);
     EXPECT_EQ(s.train_users, train_users);
     TrainBatcher batcher(d, 50, 16, Batching::kPacked);
-    EXPECT_EQ(batcher.num_users(), train_users);
+    EXPECT_EQ(batcher.num_examples(), train_users);
     std::mt19937_64 rng(1);
     int64_t positions = 0;
     for (const Batch& b : batcher.epoch(rng)) positions += (b.targets > 0).sum().item<int64_t>();

@@ -44,6 +44,7 @@ class ClozeTrainer : public Trainer {
   void setup(TrainContext& ctx) override;
   torch::Tensor step(const Batch& batch) override;
   std::string name() const override { return "cloze"; }
+  bool hides_targets() const override { return true; }
   torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
   bool data_parallel() const override { return true; }
   bool uses_loss() const override { return false; }

@@ -79,11 +79,9 @@ void check_sasrec_options(const SASRecOptions& o, const std::string& who) {
   if (o.layers() < 1 || o.max_len() < 1) throw Error(who + ": layers and --max-len must be positive");
 }
 
-namespace {
 torch::nn::LayerNorm make_layer_norm(int64_t d) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(1e-12));
 }
-}  // namespace
 
 SelfAttentionImpl::SelfAttentionImpl(const SASRecOptions& o) : heads(o.heads()) {
   const int64_t d = o.hidden_size();
@@ -158,15 +156,15 @@ SASRec::SASRec(const SASRecOptions& o) : options_(o) {
   reset_parameters();
 }
 
-void SASRec::reset_parameters() {
+void reset_reference_parameters(torch::nn::Module& root, const SASRecOptions& o, const torch::nn::Module* positions) {
   torch::NoGradGuard guard;
-  for (auto& m : modules(/*include_self=*/false)) {
+  for (auto& m : root.modules(/*include_self=*/false)) {
     if (auto* lin = m->as<torch::nn::LinearImpl>()) {
-      lin->weight.normal_(0.0, options_.init_std());
+      lin->weight.normal_(0.0, o.init_std());
       lin->bias.zero_();
     } else if (auto* emb = m->as<torch::nn::EmbeddingImpl>()) {
-      const bool items = emb != position_embeddings.get() && options_.item_init_std() >= 0;
-      emb->weight.normal_(0.0, items ? options_.item_init_std() : options_.init_std());
+      const bool items = emb != positions && o.item_init_std() >= 0;
+      emb->weight.normal_(0.0, items ? o.item_init_std() : o.init_std());
     } else if (auto* ln = m->as<torch::nn::LayerNormImpl>()) {
       ln->weight.fill_(1.0);
       ln->bias.zero_();
@@ -174,13 +172,19 @@ void SASRec::reset_parameters() {
   }
 }
 
-torch::Tensor SASRec::embed(const torch::Tensor& seqs, int64_t position_offset) {
-  const int64_t w = seqs.size(1);
-  if (position_offset < 0 || position_offset + w > options_.max_len())
-    throw Error("SASRec: input of width " + std::to_string(w) + " at offset " + std::to_string(position_offset) +
-                " exceeds max_len " + std::to_string(options_.max_len()));
+void SASRec::reset_parameters() { reset_reference_parameters(*this, options_, position_embeddings.get()); }
+
+torch::Tensor embed_with_positions(const torch::Tensor& seqs, int64_t position_offset, const SequenceEmbedding& e) {
+  const int64_t w = seqs.size(1), max_len = e.positions->weight.size(0);
+  if (position_offset < 0 || position_offset + w > max_len)
+    throw Error("input of width " + std::to_string(w) + " at offset " + std::to_string(position_offset) +
+                " exceeds max_len " + std::to_string(max_len));
   torch::Tensor pos = torch::arange(position_offset, position_offset + w, torch::dtype(torch::kLong).device(seqs.device()));
-  return apply_dropout(LayerNorm(item_embeddings(seqs) + position_embeddings(pos).unsqueeze(0)), dropout);
+  return apply_dropout(e.norm(e.items(seqs) + e.positions(pos).unsqueeze(0)), e.dropout);
+}
+
+torch::Tensor SASRec::embed(const torch::Tensor& seqs, int64_t position_offset) {
+  return embed_with_positions(seqs, position_offset, {item_embeddings, position_embeddings, LayerNorm, dropout});
 }
 
 torch::Tensor SASRec::encode(const torch::Tensor& seqs, int64_t position_offset) {

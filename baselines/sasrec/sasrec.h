@@ -94,6 +94,7 @@ class SASRec : public Model {
   int64_t max_len() const override { return options_.max_len(); }
   std::string options_json() const override;
   std::string kind() const override { return options_.tied_output() ? "sasrec" : "sasrec-untied"; }
+  bool causal() const override { return options_.causal(); }
   const SASRecOptions& options() const { return options_; }
   /// Re-draws every weight as the reference does: N(0, std) for Linear and Embedding
   /// weights (padding row too), zero biases, LayerNorm weight 1 and bias 0.
@@ -109,6 +110,24 @@ class SASRec : public Model {
   torch::Tensor embed(const torch::Tensor& seqs, int64_t position_offset);
   SASRecOptions options_;
 };
+
+/// LayerNorm with the reference's eps, 1e-12.
+torch::nn::LayerNorm make_layer_norm(int64_t d);
+
+/// Re-draws the weights of every Linear, Embedding and LayerNorm under `root` as the reference
+/// does (SASRec::reset_parameters); `positions`, the position table, takes init_std even where
+/// the item tables take item_init_std. Parameters of other kinds are left as they are.
+void reset_reference_parameters(torch::nn::Module& root, const SASRecOptions& o, const torch::nn::Module* positions);
+
+/// The reference's input layer: dropout(LayerNorm(items[seqs] + positions[offset + c])).
+struct SequenceEmbedding {
+  torch::nn::Embedding& items;
+  torch::nn::Embedding& positions;
+  torch::nn::LayerNorm& norm;
+  torch::nn::Dropout& dropout;
+};
+/// Throws seqrec::Error when the columns run past the position table.
+torch::Tensor embed_with_positions(const torch::Tensor& seqs, int64_t position_offset, const SequenceEmbedding& e);
 
 /// Additive attention mask [B, 1, W, W]: -10000 on padded keys (and future keys if causal).
 torch::Tensor attention_mask(const torch::Tensor& seqs, bool causal);

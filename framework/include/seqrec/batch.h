@@ -27,6 +27,17 @@ torch::Tensor to_device(const torch::Tensor& t, const torch::Device& device);
 enum class Batching { kPadded, kPacked, kBucketed, kSplit };
 Batching batching_from_string(const std::string& s);
 
+/// What one training example (one batch row) is.
+/// kSequences: a user's training sequence, a target at every position (one causal pass).
+/// kPrefixes: one target s[e] (e = 1..t-1) predicted at the last column from the max_len
+///   items before it: every target its own example, for encoders that are not causal.
+/// kWindowPrefixes: FMLP-Rec's and BSARec's reference examples: the prefixes of a user's last
+///   max_len training items, each predicting its last item from the ones before it in that
+///   window (so the window's first item is predicted from an empty input, and the items
+///   before the window are never inputs or targets).
+enum class Examples { kSequences, kPrefixes, kWindowPrefixes };
+Examples examples_from_string(const std::string& s);
+
 /// Left-padded sequences. Column c of a W-wide batch holds learned position id
 /// `position_offset + c`, with position_offset = max_len - W, so a cut batch computes exactly
 /// what the max_len-wide one does at the real positions.
@@ -49,26 +60,34 @@ struct Batch {
 };
 
 /// Users' training examples: with t = train_length, input s[0..t-2], targets s[1..t-1], the
-/// last max_len positions.
+/// last max_len positions (kSequences), or one row per target (the prefix examples).
 class TrainBatcher {
  public:
-  TrainBatcher(const Dataset& data, int64_t max_len, int64_t batch_size, Batching batching);
-  /// One epoch's batches in random order (every user with a training target exactly once).
+  TrainBatcher(const Dataset& data, int64_t max_len, int64_t batch_size, Batching batching,
+               Examples examples = Examples::kSequences);
+  /// One epoch's batches in random order (every example exactly once).
   std::vector<Batch> epoch(std::mt19937_64& rng) const;
   /// Data parallel: epoch() gives rank `rank`'s share of each global batch (the same global
   /// batches on every rank, drawn from the same stream), every `world`-th user of it.
   void shard(int rank, int world) { rank_ = rank, world_ = world; }
   /// Number of (non-padding) target positions in one epoch.
   int64_t num_positions() const;
-  int64_t num_users() const { return static_cast<int64_t>(users_.size()); }
+  /// Number of examples (batch rows) in one epoch: users with a training target, or prefixes.
+  int64_t num_examples() const { return static_cast<int64_t>(examples_.size()); }
 
  private:
-  Batch make_batch(const std::vector<int64_t>& users, bool full_width) const;
+  /// A batch row: inputs s[begin..end-1]; targets s[begin+1..end] (kSequences) or s[end] alone.
+  struct Example {
+    int64_t user, begin, end;
+    int64_t length() const { return end - begin; }
+  };
+  Batch make_batch(const std::vector<Example>& rows, bool full_width) const;
   const Dataset& data_;
   int64_t max_len_, batch_size_;
   Batching batching_;
+  Examples kind_;
   int rank_ = 0, world_ = 1;
-  std::vector<int64_t> users_;  // users with at least one training target
+  std::vector<Example> examples_;
 };
 
 /// Evaluation examples for one stage: input, answer and history of every user.

@@ -28,6 +28,10 @@ class Model : public torch::nn::Module {
   virtual std::string options_json() const = 0;
   /// Registry name, e.g. "sasrec".
   virtual std::string kind() const = 0;
+  /// False where column c sees columns after c (bidirectional attention, a filter over the
+  /// whole sequence): such a model trains on prefix examples or under a strategy that hides
+  /// its targets, never on every position of one pass.
+  virtual bool causal() const { return true; }
 };
 
 }  // namespace seqrec

@@ -25,80 +25,97 @@ Batching batching_from_string(const std::string& s) {
   throw Error("unknown batching '" + s + "' (expected padded, packed, bucketed or split)");
 }
 
-TrainBatcher::TrainBatcher(const Dataset& data, int64_t max_len, int64_t batch_size, Batching batching)
-    : data_(data), max_len_(max_len), batch_size_(batch_size), batching_(batching) {
+Examples examples_from_string(const std::string& s) {
+  if (s == "sequences") return Examples::kSequences;
+  if (s == "prefixes") return Examples::kPrefixes;
+  if (s == "window-prefixes") return Examples::kWindowPrefixes;
+  throw Error("unknown examples '" + s + "' (expected sequences, prefixes or window-prefixes)");
+}
+
+TrainBatcher::TrainBatcher(const Dataset& data, int64_t max_len, int64_t batch_size, Batching batching, Examples examples)
+    : data_(data), max_len_(max_len), batch_size_(batch_size), batching_(batching), kind_(examples) {
   if (batch_size <= 0) throw Error("batch size must be positive");
-  for (int64_t u = 0; u < data.num_users(); ++u)
-    if (train_length(data, u) >= 2) users_.push_back(u);
-  if (users_.empty())
+  for (int64_t u = 0; u < data.num_users(); ++u) {
+    const int64_t t = train_length(data, u);
+    if (kind_ == Examples::kSequences) {
+      if (t >= 2) examples_.push_back({u, t - 1 - std::min(max_len_, t - 1), t - 1});
+    } else if (kind_ == Examples::kPrefixes) {
+      for (int64_t e = 1; e < t; ++e) examples_.push_back({u, std::max<int64_t>(0, e - max_len_), e});
+    } else {
+      const int64_t window_begin = t - std::min(max_len_, t);
+      for (int64_t e = window_begin; e < t; ++e) examples_.push_back({u, window_begin, e});
+    }
+  }
+  if (examples_.empty())
     throw Error(data.name + (data.split.empty() ? ": no user has 4 or more items, nothing to train on"
                                                 : ": no user has 2 or more items before the validation cut, nothing to train on"));
 }
 
 int64_t TrainBatcher::num_positions() const {
+  if (kind_ != Examples::kSequences) return num_examples();
   int64_t n = 0;
-  for (int64_t u : users_) n += std::min(max_len_, train_length(data_, u) - 1);
+  for (const Example& x : examples_) n += x.length();
   return n;
 }
 
-Batch TrainBatcher::make_batch(const std::vector<int64_t>& users, bool full_width) const {
-  int64_t width = 0;
-  for (int64_t u : users) width = std::max(width, std::min(max_len_, train_length(data_, u) - 1));
+Batch TrainBatcher::make_batch(const std::vector<Example>& rows, bool full_width) const {
+  int64_t width = 1;  // a prefix example with an empty input still has its target's column
+  for (const Example& x : rows) width = std::max(width, x.length());
   if (full_width) width = max_len_;
-  const int64_t b = static_cast<int64_t>(users.size());
+  const int64_t b = static_cast<int64_t>(rows.size());
   Batch batch;
   batch.inputs = torch::zeros({b, width}, torch::kLong);
   batch.targets = torch::zeros({b, width}, torch::kLong);
   auto in = batch.inputs.accessor<int64_t, 2>();
   auto tg = batch.targets.accessor<int64_t, 2>();
   for (int64_t r = 0; r < b; ++r) {
-    const int32_t* s = data_.begin(users[r]);
-    const int64_t n_in = train_length(data_, users[r]) - 1;
-    const int64_t len = std::min(max_len_, n_in);
-    const int64_t start = n_in - len;  // keep the last max_len positions
+    const Example& x = rows[r];
+    const int32_t* s = data_.begin(x.user);
+    const int64_t len = x.length(), first = width - len;
     for (int64_t t = 0; t < len; ++t) {
-      in[r][width - len + t] = s[start + t];
-      tg[r][width - len + t] = s[start + t + 1];
+      in[r][first + t] = s[x.begin + t];
+      if (kind_ == Examples::kSequences) tg[r][first + t] = s[x.begin + t + 1];
     }
+    if (kind_ != Examples::kSequences) tg[r][width - 1] = s[x.end];
+    batch.users.push_back(x.user);
   }
-  batch.users = users;
   batch.position_offset = max_len_ - width;
   return batch;
 }
 
 std::vector<Batch> TrainBatcher::epoch(std::mt19937_64& rng) const {
-  std::vector<int64_t> order = users_;
+  std::vector<Example> order = examples_;
   std::shuffle(order.begin(), order.end(), rng);
+  // Sequences sort by the whole training length (beyond max_len too), prefixes by their input's.
+  auto key = [&](const Example& x) { return kind_ == Examples::kSequences ? train_length(data_, x.user) : x.length(); };
+  auto shorter = [&](const Example& a, const Example& b) { return key(a) < key(b); };
   if (batching_ == Batching::kBucketed) {
     // Sort pools of 64 batches by length: tight widths, while batch membership stays random.
     const size_t pool = static_cast<size_t>(batch_size_) * 64;
-    for (size_t p = 0; p < order.size(); p += pool) {
-      auto first = order.begin() + p, last = order.begin() + std::min(order.size(), p + pool);
-      std::stable_sort(first, last, [&](int64_t a, int64_t b) { return train_length(data_, a) < train_length(data_, b); });
-    }
+    for (size_t p = 0; p < order.size(); p += pool)
+      std::stable_sort(order.begin() + p, order.begin() + std::min(order.size(), p + pool), shorter);
   }
   std::vector<Batch> batches;
   for (size_t i = 0; i < order.size(); i += batch_size_) {
-    std::vector<int64_t> users(order.begin() + i, order.begin() + std::min(order.size(), i + batch_size_));
-    if (batching_ == Batching::kSplit)
-      std::stable_sort(users.begin(), users.end(), [&](int64_t a, int64_t b) { return train_length(data_, a) < train_length(data_, b); });
+    std::vector<Example> rows(order.begin() + i, order.begin() + std::min(order.size(), i + batch_size_));
+    if (batching_ == Batching::kSplit) std::stable_sort(rows.begin(), rows.end(), shorter);
     if (world_ > 1) {
-      // This rank's share of the global batch: every world-th user (of the length order under
-      // split batches, so every rank gets short and long ones). A global batch with fewer users
-      // than ranks is left out on every rank.
-      if (users.size() < static_cast<size_t>(world_)) continue;
-      std::vector<int64_t> mine;
-      for (size_t u = rank_; u < users.size(); u += world_) mine.push_back(users[u]);
-      users = std::move(mine);
+      // This rank's share of the global batch: every world-th example (of the length order under
+      // split batches, so every rank gets short and long ones). A global batch with fewer
+      // examples than ranks is left out on every rank.
+      if (rows.size() < static_cast<size_t>(world_)) continue;
+      std::vector<Example> mine;
+      for (size_t r = rank_; r < rows.size(); r += world_) mine.push_back(rows[r]);
+      rows = std::move(mine);
     }
     if (batching_ != Batching::kSplit) {
-      batches.push_back(make_batch(users, batching_ == Batching::kPadded));
+      batches.push_back(make_batch(rows, batching_ == Batching::kPadded));
       continue;
     }
     Batch batch;
-    const size_t part = (users.size() + kSplitParts - 1) / kSplitParts;
-    for (size_t p = 0; p < users.size(); p += part)
-      batch.parts.push_back(make_batch({users.begin() + p, users.begin() + std::min(users.size(), p + part)}, false));
+    const size_t part = (rows.size() + kSplitParts - 1) / kSplitParts;
+    for (size_t p = 0; p < rows.size(); p += part)
+      batch.parts.push_back(make_batch({rows.begin() + p, rows.begin() + std::min(rows.size(), p + part)}, false));
     batches.push_back(std::move(batch));
   }
   if (batching_ == Batching::kBucketed) std::shuffle(batches.begin(), batches.end(), rng);

@@ -38,7 +38,7 @@ void declare_train_keys(Schema& s) {
   s.add({"patience", KeyType::kInt, "40", "validations without improvement before stopping", "train"});
   s.add({"metric", KeyType::kString, "ndcg@20", "validation metric for early stopping (e.g. ndcg@20, hit@10, mrr)", "train"});
   s.add({"eval-every", KeyType::kInt, "1", "validate every N epochs", "train"});
-  s.add({"batch-size", KeyType::kInt, "256", "sequences per batch", "train"});
+  s.add({"batch-size", KeyType::kInt, "256", "examples (sequences or prefixes) per batch", "train"});
   s.add({"lr", KeyType::kFloat, "0.001", "Adam learning rate", "train"});
   s.add({"adam-beta1", KeyType::kFloat, "0.9", "Adam beta1", "train"});
   s.add({"adam-beta2", KeyType::kFloat, "0.999", "Adam beta2", "train"});
@@ -48,6 +48,12 @@ void declare_train_keys(Schema& s) {
          "encoded in length-sorted parts: the reference's steps, fast), bucketed (batches from length-sorted pools: "
          "fastest, but changes which users share a step)",
          "train", {"padded", "packed", "split", "bucketed"}});
+  s.add({"examples", KeyType::kString, "sequences",
+         "training examples: sequences (each user's sequence, a target at every position of one pass), prefixes "
+         "(every target its own example, predicted at the last position from the max-len items before it: for "
+         "encoders that are not causal), window-prefixes (FMLP-Rec's and BSARec's reference: the prefixes of each "
+         "user's last max-len training items only, the first predicted from an empty input)",
+         "train", {"sequences", "prefixes", "window-prefixes"}});
   s.add({"trainer", KeyType::kString, "plain", "training strategy", "train"});
   s.add({"sampler", KeyType::kString, "uniform", "negative sampler of sampled losses (see seqrec list)", "train"});
   s.add(KeySpec{"progress", KeyType::kString, "auto",
@@ -715,10 +721,14 @@ FitResult FitLoop::run() {
   if (dist::active() && !trainer_.data_parallel())
     throw Error("--trainer " + trainer_.name() + " does not run data-parallel (its step does not combine the ranks' "
                 "gradients); run it as one process");
+  const Examples examples = examples_from_string(config_.str("examples"));
+  if (!model_.causal() && examples == Examples::kSequences && !trainer_.hides_targets())
+    throw Error("--model " + model_.kind() + " is not causal: trained at every position of one pass it would see each "
+                "answer; use --examples window-prefixes (its authors') or prefixes");
   TrainContext ctx{model_, loss_, *sampler_, config_, dist::active() ? rank_rng_ : at_.rng, device_, &data_};
   trainer_.setup(ctx);
   batcher_ = std::make_unique<TrainBatcher>(data_, model_.max_len(), config_.integer("batch-size"),
-                                            batching_from_string(config_.str("batching")));
+                                            batching_from_string(config_.str("batching")), examples);
   batcher_->shard(dist::rank(), dist::world());
   valid_ = make_eval_set(data_, Stage::kValid);
   test_ = make_eval_set(data_, Stage::kTest);
