@@ -1,0 +1,36 @@
+"""Runs FMLP-Rec's own code (RUCAIBox/FMLP-Rec, main.py with --full_sort) for a few epochs on this machine, timing each epoch and validation, for seqrec's FMLP-Rec speed ratio and curve check.
+
+Usage: /usr/bin/python3 results/lineage/fmlprec_reference_epochs.py FMLPREC_DIR DATA_DIR EPOCHS THREADS [main.py options...]
+e.g.   ... /tmp/FMLP-Rec ../shared/data/ 2 1 --seed 1
+
+main.py reads DATA_NAME_sample.txt (99 sampled negatives a user, used only by the sampled
+protocol) even with --full_sort; the shared data has none, so the run reads a copy of the data
+directory with a stand-in sample file (items 1-99 for every user), which full ranking never
+uses. Everything else is the authors' code, unchanged, on the CPU.
+"""
+import os
+import sys
+import tempfile
+
+import torch
+
+from reference_run import run_script, time_epochs
+
+src, data_dir, epochs, threads = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(threads)
+name = "Beauty"
+args = sys.argv[5:]
+if "--data_name" in args:
+    name = args[args.index("--data_name") + 1]
+copy = tempfile.mkdtemp(prefix="fmlprec-data-")
+os.symlink(os.path.join(data_dir, name + ".txt"), os.path.join(copy, name + ".txt"))
+with open(os.path.join(data_dir, name + ".txt")) as f, open(os.path.join(copy, name + "_sample.txt"), "w") as out:
+    for line in f:
+        out.write(line.split(" ", 1)[0] + " " + " ".join(str(i) for i in range(1, 100)) + "\n")
+os.makedirs(os.path.join(src, "output"), exist_ok=True)
+
+sys.path.insert(0, src)
+import trainers  # noqa: E402  (the authors' module, from FMLPREC_DIR)
+
+time_epochs(trainers.FMLPRecTrainer)
+run_script(src, "main.py", ["--data_dir", copy + "/", "--epochs", str(epochs), "--no_cuda", "--full_sort"] + args)
