@@ -188,6 +188,24 @@ TEST(TrainExamples, PrefixRowsPredictOneTargetFromTheItemsBeforeIt) {
       EXPECT_EQ(got, expected) << static_cast<int>(kind) << " " << static_cast<int>(b);
     }
   }
+  // The trainer encodes such a batch at its last column only: the same representations and
+  // targets as encoding every column and packing the targeted ones.
+  auto m = small_model(d.item_size(), max_len);
+  torch::NoGradGuard g;
+  TrainBatcher batcher(d, max_len, 9, Batching::kSplit, Examples::kPrefixes);
+  std::mt19937_64 rng(4);
+  for (const Batch& batch : batcher.epoch(rng)) {
+    PackedPositions fast = encode_packed(*m, batch, Positions::kAll, torch::kCPU);
+    std::vector<torch::Tensor> hidden, targets;
+    for (const Batch* piece : batch.pieces()) {
+      EXPECT_TRUE(piece->last_only);
+      PackedPositions p = pack_positions(m->encode(piece->inputs, piece->position_offset), *piece, Positions::kAll);
+      hidden.push_back(p.hidden);
+      targets.push_back(p.targets);
+    }
+    EXPECT_TRUE(torch::allclose(fast.hidden, torch::cat(hidden), 1e-5, 1e-6));
+    EXPECT_TRUE(torch::equal(fast.targets, torch::cat(targets)));
+  }
 }
 
 TEST(Split, SplitBatchesKeepRandomMembership) {

@@ -46,6 +46,9 @@ struct Batch {
   torch::Tensor targets;       ///< [B, W] int64 next-item targets (training only), 0 = padding
   std::vector<int64_t> users;  ///< dataset rows, one per batch row
   int64_t position_offset = 0;
+  /// Every row's one target sits in its last column (prefix examples): the trainer encodes the
+  /// last column only (Model::encode_last).
+  bool last_only = false;
   /// When non-empty, this batch is these parts (one optimisation step over all of them) and
   /// inputs/targets/users above are empty.
   std::vector<Batch> parts;

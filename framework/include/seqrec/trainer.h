@@ -96,7 +96,8 @@ struct PackedPositions {
 /// Selects the rows of `hidden` [B, W, d] that `positions` asks for.
 PackedPositions pack_positions(const torch::Tensor& hidden, const Batch& batch, Positions positions);
 
-/// Encodes every piece of `batch` and packs the positions a loss asks for, in piece order.
+/// Encodes every piece of `batch` and packs the positions a loss asks for, in piece order; a
+/// last_only piece (prefix examples) is encoded at its last column only, by encode_last.
 PackedPositions encode_packed(Model& model, const Batch& batch, Positions positions, torch::Device device);
 
 /// The loss's input for `batch`: the model's packed positions, its item table and, when the

@@ -80,6 +80,7 @@ Batch TrainBatcher::make_batch(const std::vector<Example>& rows, bool full_width
     batch.users.push_back(x.user);
   }
   batch.position_offset = max_len_ - width;
+  batch.last_only = kind_ != Examples::kSequences;
   return batch;
 }
 

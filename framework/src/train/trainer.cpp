@@ -252,12 +252,25 @@ PackedPositions pack_positions(const torch::Tensor& hidden, const Batch& batch, 
   return p;
 }
 
+namespace {
+/// One piece's positions: of the last column alone where that is all the piece trains on.
+PackedPositions encode_piece(Model& model, const Batch& piece, Positions positions, torch::Device device) {
+  torch::Tensor inputs = to_device(piece.inputs, device);
+  if (!piece.last_only) return pack_positions(model.encode(inputs, piece.position_offset), piece, positions);
+  PackedPositions p;
+  p.hidden = model.encode_last(inputs, piece.position_offset);
+  p.targets = to_device(piece.targets.select(1, piece.width() - 1), device);
+  p.users = piece.users;
+  return p;
+}
+}  // namespace
+
 PackedPositions encode_packed(Model& model, const Batch& batch, Positions positions, torch::Device device) {
-  if (batch.parts.empty()) return pack_positions(model.encode(to_device(batch.inputs, device), batch.position_offset), batch, positions);
+  if (batch.parts.empty()) return encode_piece(model, batch, positions, device);
   std::vector<torch::Tensor> hidden, targets;
   PackedPositions out;
   for (const Batch* part : batch.pieces()) {
-    PackedPositions p = pack_positions(model.encode(to_device(part->inputs, device), part->position_offset), *part, positions);
+    PackedPositions p = encode_piece(model, *part, positions, device);
     hidden.push_back(p.hidden);
     targets.push_back(p.targets);
     out.users.insert(out.users.end(), p.users.begin(), p.users.end());
