@@ -12,8 +12,8 @@
 
 namespace seqrec {
 
-/// FMLP-Rec's filter: x + rfft along the sequence (ortho) times a learned complex weight
-/// [max_len/2+1, d], irfft, dropout, residual LayerNorm.
+/// FMLP-Rec's filter: LayerNorm(x + dropout(irfft(rfft(x) * W))), the FFTs along the sequence
+/// (ortho), W a learned complex weight per frequency and channel [max_len/2+1, d].
 class FilterLayerImpl : public torch::nn::Module {
  public:
   explicit FilterLayerImpl(const SASRecOptions& o);
