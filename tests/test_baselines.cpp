@@ -1,5 +1,6 @@
 // The baselines beyond SASRec: the encoder conformance suite (sasrec, gru4rec, bert4rec,
-// fmlprec, bsarec), the frequency layers against a direct DFT, the negative samplers'
+// fmlprec, bsarec, caser), the frequency layers against a direct DFT, Caser against explicit
+// loops, the negative samplers'
 // distributions, adversarial training's gradient, BERT4Rec's cloze.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -9,6 +10,7 @@
 
 #include "baselines/atsrec/atsrec.h"
 #include "baselines/bert4rec/bert4rec.h"
+#include "baselines/caser/caser.h"
 #include "baselines/frequency/frequency.h"
 #include "baselines/genni/genni.h"
 #include "seqrec/error.h"
@@ -21,7 +23,8 @@ namespace {
 
 Config small_config(std::initializer_list<std::pair<std::string, std::string>> more = {}) {
   Config c = seqrec::testing::default_config({{"sasrec.hidden-size", "16"}, {"gru4rec.hidden-size", "16"}, {"max-len", "12"},
-                                              {"sasrec.dropout", "0"}, {"sasrec.attn-dropout", "0"}, {"gru4rec.dropout", "0"}});
+                                              {"sasrec.dropout", "0"}, {"sasrec.attn-dropout", "0"}, {"gru4rec.dropout", "0"},
+                                              {"caser.hidden-size", "16"}, {"caser.dropout", "0"}});
   for (const auto& [k, v] : more) c.set(k, v);
   return c;
 }
@@ -50,6 +53,14 @@ double chi_square(const std::map<int64_t, int64_t>& counts, const std::map<int64
 
 class EncoderConformance : public ::testing::TestWithParam<std::string> {};
 
+/// The model's encoding of seqs, row i being user i's (every encoder takes users; Caser needs them).
+torch::Tensor encode(Model& m, const torch::Tensor& seqs, int64_t offset) {
+  return m.encode_users(seqs, offset, torch::arange(seqs.size(0)));
+}
+torch::Tensor encode_last(Model& m, const torch::Tensor& seqs, int64_t offset) {
+  return m.encode_last_users(seqs, offset, torch::arange(seqs.size(0)));
+}
+
 }  // namespace
 
 TEST_P(EncoderConformance, PaddingAndWidthDoNotChangeRealPositions) {
@@ -57,7 +68,7 @@ TEST_P(EncoderConformance, PaddingAndWidthDoNotChangeRealPositions) {
   torch::NoGradGuard g;
   torch::Tensor full = torch::tensor({{0, 0, 0, 0, 0, 0, 0, 3, 4, 5, 6, 7}, {0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 8, 2}}, torch::kLong);
   torch::Tensor cut = full.slice(1, 7, 12);
-  torch::Tensor a = m->encode(full, 0).slice(1, 7, 12), b = m->encode(cut, 7);
+  torch::Tensor a = encode(*m, full, 0).slice(1, 7, 12), b = encode(*m, cut, 7);
   torch::Tensor real = (cut > 0).unsqueeze(-1).expand_as(a);
   EXPECT_TRUE(torch::allclose(a.masked_select(real), b.masked_select(real), 1e-5, 1e-6)) << GetParam();
 }
@@ -68,11 +79,11 @@ TEST_P(EncoderConformance, CausalModelsNeverSeeTheFutureBidirectionalOnesDo) {
   EXPECT_EQ(m->causal(), causal) << GetParam();
   torch::NoGradGuard g;
   torch::Tensor seqs = torch::tensor({{0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}}, torch::kLong);
-  torch::Tensor out = m->encode(seqs, 0);
+  torch::Tensor out = encode(*m, seqs, 0);
   for (int64_t t : {5, 8}) {
     torch::Tensor changed = seqs.clone();
     changed.slice(1, t + 1, 12).fill_(10);
-    torch::Tensor out2 = m->encode(changed, 0);
+    torch::Tensor out2 = encode(*m, changed, 0);
     // Real columns 4..t only: a padding column's query sees no key and its output is unused.
     EXPECT_EQ(torch::allclose(out2.slice(1, 4, t + 1), out.slice(1, 4, t + 1), 1e-5, 1e-6), causal) << GetParam() << " t=" << t;
   }
@@ -85,18 +96,18 @@ TEST_P(EncoderConformance, EncodeLastIsTheNextItemRepresentation) {
   torch::Tensor expected;
   if (GetParam() == "bert4rec") {  // the mask token appended, the oldest item dropped
     torch::Tensor x = torch::cat({seqs.slice(1, 1), torch::full({2, 1}, 11, torch::kLong)}, 1);
-    expected = m->encode(x, 0).select(1, 11);
+    expected = encode(*m, x, 0).select(1, 11);
   } else {
-    expected = m->encode(seqs, 0).select(1, 11);
+    expected = encode(*m, seqs, 0).select(1, 11);
   }
-  EXPECT_TRUE(torch::allclose(m->encode_last(seqs, 0), expected, 1e-5, 1e-6)) << GetParam();
+  EXPECT_TRUE(torch::allclose(encode_last(*m, seqs, 0), expected, 1e-5, 1e-6)) << GetParam();
 }
 
-INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderConformance, ::testing::Values("sasrec", "sasrec-untied", "gru4rec", "bert4rec", "fmlprec", "bsarec"));
+INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderConformance, ::testing::Values("sasrec", "sasrec-untied", "gru4rec", "bert4rec", "fmlprec", "bsarec", "caser"));
 
 TEST(Encoders, EveryRegisteredEncoderIsCovered) {
   seqrec::testing::default_config();
-  std::set<std::string> covered = {"sasrec", "sasrec-untied", "gru4rec", "bert4rec", "fmlprec", "bsarec", "pop", "elecrec"};  // pop: no encoder; elecrec: test_elecrec
+  std::set<std::string> covered = {"sasrec", "sasrec-untied", "gru4rec", "bert4rec", "fmlprec", "bsarec", "caser", "pop", "elecrec"};  // pop: no encoder; elecrec: test_elecrec
   for (const auto& [name, entry] : models().entries()) EXPECT_TRUE(covered.count(name)) << name << " lacks conformance tests";
 }
 
@@ -227,6 +238,118 @@ TEST(FrequencyEncoders, EveryBlockStartsFromOneDrawOfTheFilterWeights) {
   EXPECT_TRUE(torch::equal(q["layer.0.filterlayer.complex_weight"], q["layer.1.filterlayer.complex_weight"]));
   EXPECT_NEAR(q["layer.0.filterlayer.complex_weight"].std().item<double>(), 0.02, 0.006);
   EXPECT_THROW(fmlp.encode(torch::ones({1, 4}, torch::kLong), 0), Error);  // ends before position max_len - 1
+}
+
+namespace {
+CaserOptions caser_test_options(CaserUserRows rows = CaserUserRows::kPadding) {
+  return CaserOptions(/*item_size=*/12, /*num_users=*/3).hidden_size(5).max_len(6).horizontal(2).vertical(3).dropout(0).user_rows(rows);
+}
+
+/// Caser over one window, each filter's taps summed one by one (double).
+torch::Tensor caser_by_loops(Caser& m, const std::vector<int64_t>& window, int64_t user_row) {
+  auto p = m.named_parameters();
+  auto E = p["item_embeddings.weight"].accessor<double, 2>();
+  const int64_t L = static_cast<int64_t>(window.size()), d = E.size(1);
+  std::vector<double> features;
+  auto wv = p["conv_v.weight"].accessor<double, 4>();
+  auto bv = p["conv_v.bias"].accessor<double, 1>();
+  for (int64_t c = 0; c < wv.size(0); ++c)
+    for (int64_t j = 0; j < d; ++j) {
+      double sum = bv[c];
+      for (int64_t t = 0; t < L; ++t) sum += wv[c][0][t][0] * E[window[t]][j];
+      features.push_back(sum);
+    }
+  for (int64_t h = 1; h <= L; ++h) {
+    const std::string name = "conv_h." + std::to_string(h - 1);
+    auto w = p[name + ".weight"].accessor<double, 4>();
+    auto b = p[name + ".bias"].accessor<double, 1>();
+    for (int64_t f = 0; f < w.size(0); ++f) {
+      double best = 0;  // max over time of ReLU outputs
+      for (int64_t t = 0; t + h <= L; ++t) {
+        double sum = b[f];
+        for (int64_t i = 0; i < h; ++i)
+          for (int64_t j = 0; j < d; ++j) sum += w[f][0][i][j] * E[window[t + i]][j];
+        best = std::max(best, sum);
+      }
+      features.push_back(best);
+    }
+  }
+  torch::Tensor z = torch::relu(torch::mv(p["fc1.weight"], torch::tensor(features, torch::kDouble)) + p["fc1.bias"]);
+  return torch::relu(torch::mv(p["fc2.weight"], torch::cat({z, p["user_embeddings.weight"][user_row]})) + p["fc2.bias"]);
+}
+}  // namespace
+
+TEST(Caser, ForwardMatchesExplicitLoopsUnderBothUserRows) {
+  const std::vector<std::vector<int64_t>> windows = {{0, 0, 3, 4, 5, 6}, {1, 2, 3, 9, 8, 7}, {0, 0, 0, 0, 0, 11}};
+  const std::vector<int64_t> users = {0, 2, 1};
+  for (CaserUserRows rows : {CaserUserRows::kPadding, CaserUserRows::kOwn}) {
+    torch::manual_seed(3);
+    Caser m(caser_test_options(rows));
+    m.eval();
+    m.to(torch::kDouble);
+    torch::NoGradGuard g;
+    torch::Tensor seqs = torch::zeros({3, 6}, torch::kLong);
+    for (int64_t r = 0; r < 3; ++r) seqs[r] = torch::tensor(windows[r], torch::kLong);
+    torch::Tensor out = m.encode_last_users(seqs, 0, torch::tensor(users, torch::kLong));
+    for (int64_t r = 0; r < 3; ++r) {
+      const int64_t row = users[r] + (rows == CaserUserRows::kOwn ? 1 : 0);
+      EXPECT_TRUE(torch::allclose(out[r], caser_by_loops(m, windows[r], row), 1e-12, 1e-12)) << "row " << r;
+    }
+  }
+}
+
+TEST(Caser, GradientsMatchFiniteDifferences) {
+  torch::manual_seed(4);
+  Caser m(caser_test_options());
+  m.eval();
+  m.to(torch::kDouble);
+  torch::Tensor seqs = torch::tensor({{0, 0, 3, 4, 5, 6}, {1, 2, 3, 9, 8, 7}}, torch::kLong), users = torch::tensor({1, 2}, torch::kLong);
+  torch::Tensor r = torch::randn({2, 5}, torch::kDouble);
+  auto objective = [&] { return (m.encode_last_users(seqs, 0, users) * r).sum() + m.penalty(); };
+  m.zero_grad();
+  objective().backward();
+  for (const std::string name : {"conv_h.0.weight", "conv_h.5.weight", "conv_h.2.bias", "conv_v.weight", "fc1.weight",
+                                 "user_embeddings.weight", "item_embeddings.weight"}) {
+    torch::Tensor param = m.named_parameters()[name];
+    torch::Tensor flat = param.view(-1), grad = param.grad().view(-1);
+    for (int64_t i : {int64_t{0}, flat.size(0) / 2, flat.size(0) - 1}) {
+      torch::NoGradGuard g;
+      const double h = 1e-6, saved = flat[i].item<double>();
+      flat[i] = saved + h;
+      const double up = objective().item<double>();
+      flat[i] = saved - h;
+      const double down = objective().item<double>();
+      flat[i] = saved;
+      EXPECT_NEAR(grad[i].item<double>(), (up - down) / (2 * h), 1e-6) << name << "[" << i << "]";
+    }
+  }
+}
+
+TEST(Caser, PenaltyIsRegTimesTheUnsquaredNormOfEveryWeight) {
+  Caser m(caser_test_options());
+  double norms = 0;
+  int64_t weights = 0;
+  for (const auto& p : m.named_parameters()) {
+    if (p.key().size() < 6 || p.key().compare(p.key().size() - 6, 6, "weight") != 0) continue;
+    norms += std::sqrt((p.value() * p.value()).sum().item<double>());
+    ++weights;
+  }
+  EXPECT_EQ(weights, 5 + 6);  // user, item, vertical, fc1, fc2; a filter of each height 1..6
+  EXPECT_NEAR(m.penalty().item<double>(), 1e-4 * norms, 1e-10);
+  // The penalty reaches the padding row the inputs never train, as the reference's does.
+  m.penalty().backward();
+  EXPECT_GT(m.item_embeddings->weight.grad()[0].abs().sum().item<double>(), 0);
+  EXPECT_FALSE(Caser(caser_test_options().reg(0)).penalty().defined());
+}
+
+TEST(Caser, NamesWhatItNeedsWithoutUsers) {
+  Caser m(caser_test_options());
+  try {
+    m.encode_last(torch::ones({1, 6}, torch::kLong), 0);
+    FAIL() << "encoded without users";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "caser: its user embedding needs the users of its inputs (Model::encode_last_users)");
+  }
 }
 
 TEST(BERT4Rec, NeedsTheClozeTrainerAndLearns) {

@@ -70,8 +70,11 @@ torch::Tensor AdversarialTrainer::step(const Batch& batch) {
     torch::NoGradGuard no_grad;
     table.copy_(e0);
   }
+  // The model's penalty, after the perturbation: the attack follows the loss's gradient alone.
+  torch::Tensor total = with_penalty(model, clean.detach() + options_.weight() * adv.detach());
+  if (total.requires_grad()) total.backward();
   optimizer_->step();
-  return (clean + options_.weight() * adv).detach();
+  return total.detach();
 }
 
 namespace {

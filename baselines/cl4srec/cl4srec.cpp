@@ -149,8 +149,14 @@ torch::Tensor ContrastiveTrainer::inputs(const std::vector<int64_t>& users) cons
   return out;
 }
 
-torch::Tensor ContrastiveTrainer::pooled(const torch::Tensor& seqs) {
-  return ctx_->model.encode(to_device(seqs, ctx_->device), 0).mean(1);
+torch::Tensor ContrastiveTrainer::pooled(const torch::Tensor& seqs, const std::vector<int64_t>& rows) {
+  return ctx_->model.encode_users(to_device(seqs, ctx_->device), 0, rows_tensor(rows, ctx_->device)).mean(1);
+}
+
+torch::Tensor ContrastiveTrainer::encode_views(const torch::Tensor& views, const std::vector<int64_t>& users) {
+  std::vector<int64_t> rows(users);
+  rows.insert(rows.end(), users.begin(), users.end());
+  return ctx_->model.encode_users(to_device(views, ctx_->device), 0, rows_tensor(rows, ctx_->device));
 }
 
 void ContrastiveTrainer::begin_epoch(int64_t epoch) {
@@ -164,8 +170,10 @@ void ContrastiveTrainer::begin_epoch(int64_t epoch) {
   std::vector<torch::Tensor> parts;
   {
     torch::NoGradGuard no_grad;
-    for (size_t b = 0; b < users.size(); b += 256)
-      parts.push_back(pooled(inputs({users.begin() + b, users.begin() + std::min(users.size(), b + 256)})).to(torch::kCPU));
+    for (size_t b = 0; b < users.size(); b += 256) {
+      const std::vector<int64_t> chunk(users.begin() + b, users.begin() + std::min(users.size(), b + 256));
+      parts.push_back(pooled(inputs(chunk), chunk).to(torch::kCPU));
+    }
   }
   ctx_->model.train();
   centroids_ = kmeans(torch::cat(parts), options_.kmeans(), centroids_).centroids;
@@ -200,8 +208,8 @@ torch::Tensor ContrastiveTrainer::views(const std::vector<int64_t>& users) {
   return out;
 }
 
-torch::Tensor ContrastiveTrainer::contrastive_loss(const torch::Tensor& views) {
-  torch::Tensor h = ctx_->model.encode(to_device(views, ctx_->device), 0);  // [2B, W, d]
+torch::Tensor ContrastiveTrainer::contrastive_loss(const torch::Tensor& views, const std::vector<int64_t>& users) {
+  torch::Tensor h = encode_views(views, users);  // [2B, W, d]
   torch::Tensor z;
   switch (options_.representation()) {
     case ViewRepresentation::kFlatten: z = h.reshape({h.size(0), -1}); break;
@@ -220,18 +228,18 @@ torch::Tensor ContrastiveTrainer::step(const Batch& batch) {
   std::vector<int64_t> users;
   for (const Batch* piece : batch.pieces()) users.insert(users.end(), piece->users.begin(), piece->users.end());
   const torch::Tensor pair = views(users);
-  torch::Tensor loss = main + options_.weight() * contrastive_loss(pair);
+  torch::Tensor loss = with_penalty(ctx_->model, main) + options_.weight() * contrastive_loss(pair, users);
   if (options_.intent_weight() > 0) {
     if (!centroids_.defined()) throw Error("--trainer " + name_ + ": no intents (begin_epoch was not called)");
     torch::Tensor intents;
     {
       torch::NoGradGuard no_grad;
-      const torch::Tensor at = nearest_centroids(pooled(inputs(users)).to(torch::kCPU), centroids_).first;
+      const torch::Tensor at = nearest_centroids(pooled(inputs(users), users).to(torch::kCPU), centroids_).first;
       torch::Tensor unit = centroids_ / centroids_.norm(2, {1}, true).clamp_min(1e-12);
       intents = to_device(unit.index_select(0, at), ctx_->device);
     }
     // The same views as the instance term, encoded again (their own dropout), as ICLRec's code does.
-    torch::Tensor z = pooled(pair);
+    torch::Tensor z = encode_views(pair, users).mean(1);
     const int64_t b = static_cast<int64_t>(users.size());
     torch::Tensor intent = (info_nce(z.slice(0, 0, b), intents, options_.temperature(), false) +
                             info_nce(z.slice(0, b), intents, options_.temperature(), false)) / 2;

@@ -107,14 +107,17 @@ class ContrastiveTrainer : public Trainer {
   torch::Tensor views(const std::vector<int64_t>& users);
   /// The training inputs of `users`, their last max_len items left-padded to max_len.
   torch::Tensor inputs(const std::vector<int64_t>& users) const;
-  /// The instance term of a views() batch (the model in its current mode).
-  torch::Tensor contrastive_loss(const torch::Tensor& views);
+  /// The instance term of a views() batch of `users` (the model in its current mode).
+  torch::Tensor contrastive_loss(const torch::Tensor& views, const std::vector<int64_t>& users);
   /// The intents' centroids [k, d] (undefined before the first epoch, or without intents).
   const torch::Tensor& centroids() const { return centroids_; }
 
  private:
-  /// Rows' encodings, the mean over every position of the max_len-wide input.
-  torch::Tensor pooled(const torch::Tensor& seqs);
+  /// Rows' encodings, the mean over every position of the max_len-wide input; rows[i] is row
+  /// i's user.
+  torch::Tensor pooled(const torch::Tensor& seqs, const std::vector<int64_t>& rows);
+  /// The model's encoding of views() of `users`.
+  torch::Tensor encode_views(const torch::Tensor& views, const std::vector<int64_t>& users);
   std::string name_;
   ContrastiveOptions options_;
   TrainContext* ctx_ = nullptr;

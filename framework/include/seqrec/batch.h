@@ -16,6 +16,9 @@ namespace seqrec {
 /// sync in every training step. Elsewhere it is t.to(device).
 torch::Tensor to_device(const torch::Tensor& t, const torch::Device& device);
 
+/// Dataset rows (a batch's users) as a [N] int64 tensor on `device`.
+torch::Tensor rows_tensor(const std::vector<int64_t>& rows, const torch::Device& device);
+
 /// How training sequences are laid out in a batch.
 /// kPadded: every batch is max_len wide (the reference layout).
 /// kPacked: random batches, cut to the longest sequence in the batch.

@@ -20,6 +20,19 @@ class Model : public torch::nn::Module {
     torch::Tensor out = encode(seqs, position_offset);
     return out.select(1, out.size(1) - 1);
   }
+  /// encode() and encode_last() for rows that are these users' (dataset rows, [B] int64 on seqs'
+  /// device): what the trainer and evaluator call. Encoders with a per-user part (Caser's user
+  /// embedding) override them; the others ignore the users.
+  virtual torch::Tensor encode_users(const torch::Tensor& seqs, int64_t position_offset, const torch::Tensor& users) {
+    (void)users;
+    return encode(seqs, position_offset);
+  }
+  virtual torch::Tensor encode_last_users(const torch::Tensor& seqs, int64_t position_offset, const torch::Tensor& users) {
+    (void)users;
+    return encode_last(seqs, position_offset);
+  }
+  /// A term added to every training step's loss (Caser's weight norms); undefined for none.
+  virtual torch::Tensor penalty() { return {}; }
   /// The [item_size, d] table scored against representations (row 0 = padding).
   virtual torch::Tensor item_table() = 0;
   /// Longest input the model takes (inputs are cut to their last max_len items).

@@ -104,6 +104,9 @@ PackedPositions encode_packed(Model& model, const Batch& batch, Positions positi
 /// loss asks for them, `negatives` or (if undefined) a fresh draw from the context's sampler.
 LossInput make_loss_input(TrainContext& ctx, const Batch& batch, torch::Tensor negatives = {});
 
+/// `loss` plus the model's penalty(), where it has one: every strategy's training loss.
+torch::Tensor with_penalty(Model& model, const torch::Tensor& loss);
+
 /// The plain strategy: Adam (lr, betas, weight decay from the config) on loss(model(batch)).
 class PlainTrainer : public Trainer {
  public:

@@ -345,7 +345,8 @@ EvalResult RankingEvaluator::evaluate(Model& model, const Dataset& data, const E
     for (size_t g = 0; g < group.size(); g += options_.user_block) {
       std::vector<int64_t> idx(group.begin() + g, group.begin() + std::min(group.size(), g + options_.user_block));
       Batch batch = make_eval_batch(set, idx, max_len);
-      torch::Tensor h = model.encode_last(batch.inputs.to(device), batch.position_offset).contiguous();
+      torch::Tensor h =
+          model.encode_last_users(batch.inputs.to(device), batch.position_offset, rows_tensor(batch.users, device)).contiguous();
       const BlockRanks r = rank_block(h, items, set, idx, lists ? &top : nullptr, result.top.k);
       for (size_t i = 0; i < idx.size(); ++i) {
         result.ranks[idx[i]] = r.ranks[i];

@@ -255,10 +255,10 @@ PackedPositions pack_positions(const torch::Tensor& hidden, const Batch& batch, 
 namespace {
 /// One piece's positions: of the last column alone where that is all the piece trains on.
 PackedPositions encode_piece(Model& model, const Batch& piece, Positions positions, torch::Device device) {
-  torch::Tensor inputs = to_device(piece.inputs, device);
-  if (!piece.last_only) return pack_positions(model.encode(inputs, piece.position_offset), piece, positions);
+  torch::Tensor inputs = to_device(piece.inputs, device), users = rows_tensor(piece.users, device);
+  if (!piece.last_only) return pack_positions(model.encode_users(inputs, piece.position_offset, users), piece, positions);
   PackedPositions p;
-  p.hidden = model.encode_last(inputs, piece.position_offset);
+  p.hidden = model.encode_last_users(inputs, piece.position_offset, users);
   p.targets = to_device(piece.targets.select(1, piece.width() - 1), device);
   p.users = piece.users;
   return p;
@@ -285,6 +285,11 @@ void PlainTrainer::setup(TrainContext& ctx) {
   optimizer_ = make_adam(ctx.model.parameters(), ctx.config);
 }
 
+torch::Tensor with_penalty(Model& model, const torch::Tensor& loss) {
+  torch::Tensor p = model.penalty();
+  return p.defined() ? loss + p : loss;
+}
+
 LossInput make_loss_input(TrainContext& ctx, const Batch& batch, torch::Tensor negatives) {
   PackedPositions p = encode_packed(ctx.model, batch, ctx.loss.positions(), ctx.device);
   LossInput in{p.hidden, p.targets, ctx.model.item_table(), negatives};
@@ -299,7 +304,7 @@ torch::Tensor PlainTrainer::step(const Batch& batch) {
   ctx_->model.train();
   optimizer_->zero_grad();
   LossInput in = make_loss_input(*ctx_, batch);
-  torch::Tensor loss = backward_mean(ctx_->loss.forward(in), in.targets.size(0), *optimizer_);
+  torch::Tensor loss = backward_mean(with_penalty(ctx_->model, ctx_->loss.forward(in)), in.targets.size(0), *optimizer_);
   optimizer_->step();
   return loss;
 }

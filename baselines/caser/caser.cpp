@@ -1,0 +1,129 @@
+#include "baselines/caser/caser.h"
+
+#include <nlohmann/json.hpp>
+
+#include "seqrec/dropout.h"
+#include "seqrec/error.h"
+#include "seqrec/plugin.h"
+
+namespace seqrec {
+
+namespace {
+const EnumNames<CaserUserRows> kUserRows = {{"padding", CaserUserRows::kPadding}, {"own", CaserUserRows::kOwn}};
+
+void register_caser(PluginHost& host) {
+  Schema& s = *host.schema;
+  const std::string g = "caser";
+  s.add({"caser.hidden-size", KeyType::kInt, "64", "embedding and output size d", g});
+  s.add({"caser.horizontal", KeyType::kInt, "8", "n_h: horizontal filters of each height 1..max-len", g});
+  s.add({"caser.vertical", KeyType::kInt, "4", "n_v: vertical filters (max-len x 1)", g});
+  s.add({"caser.dropout", KeyType::kFloat, "0.5", "dropout on the filters' outputs", g});
+  s.add({"caser.init-std", KeyType::kFloat, "0.02", "std of the embeddings' and linear layers' normal init", g});
+  s.add({"caser.reg", KeyType::kFloat, "1e-4", "weight of the unsquared norms of the weights added to the loss", g});
+  s.add({"caser.user-rows", KeyType::kString, "padding",
+         "padding: user row r reads embedding row r, so the first user reads the untrained padding row (the "
+         "reference); own: row r + 1",
+         g, choices_of(kUserRows)});
+  s.limit("caser.hidden-size", {1, HUGE_VAL});
+  s.limit("caser.horizontal", {1, HUGE_VAL});
+  s.limit("caser.vertical", {1, HUGE_VAL});
+  s.limit("caser.dropout", {0, 1, false, true});
+  s.limit("caser.init-std", {0, HUGE_VAL});
+  s.limit("caser.reg", {0, HUGE_VAL});
+  host.models->add("caser",
+                   [](const ModelContext& ctx) -> std::shared_ptr<Model> {
+                     return std::make_shared<Caser>(caser_options_from(ctx.config, ctx.data.item_size(), ctx.data.num_users()));
+                   },
+                   "Caser: vertical and horizontal convolutions over the last max-len item embeddings, with a user "
+                   "embedding (its authors': --examples window-prefixes, --loss bce); keys caser.*",
+                   host.origin, {}, {{"examples", "window-prefixes"}, {"loss", "bce"}});
+}
+SEQREC_BUILTIN(register_caser);
+}  // namespace
+
+CaserOptions caser_options_from(const Config& c, int64_t item_size, int64_t num_users) {
+  CaserOptions o(item_size, num_users);
+  o.hidden_size(c.integer("caser.hidden-size"))
+      .max_len(c.integer("max-len"))
+      .horizontal(c.integer("caser.horizontal"))
+      .vertical(c.integer("caser.vertical"))
+      .dropout(c.real("caser.dropout"))
+      .init_std(c.real("caser.init-std"))
+      .reg(c.real("caser.reg"))
+      .user_rows(c.choice("caser.user-rows", kUserRows));
+  return o;
+}
+
+Caser::Caser(const CaserOptions& o) : options_(o) {
+  const int64_t d = o.hidden_size(), L = o.max_len();
+  item_embeddings = register_module("item_embeddings", torch::nn::Embedding(torch::nn::EmbeddingOptions(o.item_size(), d).padding_idx(0)));
+  user_embeddings = register_module("user_embeddings", torch::nn::Embedding(torch::nn::EmbeddingOptions(o.num_users() + 1, d).padding_idx(0)));
+  conv_v = register_module("conv_v", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, o.vertical(), {L, 1})));
+  conv_h = register_module("conv_h", torch::nn::ModuleList());
+  for (int64_t h = 1; h <= L; ++h) conv_h->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, o.horizontal(), {h, d})));
+  fc1 = register_module("fc1", torch::nn::Linear(o.vertical() * d + o.horizontal() * L, d));
+  fc2 = register_module("fc2", torch::nn::Linear(2 * d, d));
+  dropout = register_module("dropout", torch::nn::Dropout(o.dropout()));
+  // The reference's init_weights: normal embeddings (padding rows included) and linear weights,
+  // zero biases; the filters keep torch's default (Kaiming-uniform) init.
+  torch::NoGradGuard guard;
+  for (torch::nn::Embedding e : {item_embeddings, user_embeddings}) e->weight.normal_(0.0, o.init_std());
+  for (torch::nn::Linear l : {fc1, fc2}) {
+    l->weight.normal_(0.0, o.init_std());
+    l->bias.zero_();
+  }
+}
+
+torch::Tensor Caser::forward_windows(const torch::Tensor& windows, const torch::Tensor& users) {
+  const int64_t n = windows.size(0);
+  torch::Tensor e = item_embeddings(windows).unsqueeze(1);  // [N, 1, L, d]
+  std::vector<torch::Tensor> features = {conv_v(e).reshape({n, -1})};
+  for (const auto& m : *conv_h) {
+    torch::Tensor h = torch::relu(m->as<torch::nn::Conv2dImpl>()->forward(e).squeeze(3));  // [N, n_h, L - height + 1]
+    features.push_back(std::get<0>(h.max(2)));
+  }
+  torch::Tensor z = torch::relu(fc1(apply_dropout(torch::cat(features, 1), dropout)));
+  torch::Tensor rows = options_.user_rows() == CaserUserRows::kOwn ? users + 1 : users;
+  return torch::relu(fc2(torch::cat({z, user_embeddings(rows)}, 1)));
+}
+
+torch::Tensor Caser::encode(const torch::Tensor&, int64_t) {
+  throw Error("caser: its user embedding needs the users of its inputs (Model::encode_users)");
+}
+
+torch::Tensor Caser::encode_last(const torch::Tensor&, int64_t) {
+  throw Error("caser: its user embedding needs the users of its inputs (Model::encode_last_users)");
+}
+
+torch::Tensor Caser::encode_users(const torch::Tensor& seqs, int64_t, const torch::Tensor& users) {
+  const int64_t b = seqs.size(0), w = seqs.size(1), L = options_.max_len();
+  // Column c's window: the L items ending at c, the columns before the batch's first being padding.
+  torch::Tensor padded = torch::cat({torch::zeros({b, L - 1}, seqs.options()), seqs}, 1);
+  torch::Tensor windows = padded.unfold(1, L, 1).reshape({b * w, L});
+  return forward_windows(windows, users.repeat_interleave(w)).reshape({b, w, -1});
+}
+
+torch::Tensor Caser::encode_last_users(const torch::Tensor& seqs, int64_t, const torch::Tensor& users) {
+  const int64_t b = seqs.size(0), w = seqs.size(1), L = options_.max_len();
+  torch::Tensor windows = w >= L ? seqs.slice(1, w - L) : torch::cat({torch::zeros({b, L - w}, seqs.options()), seqs}, 1);
+  return forward_windows(windows, users);
+}
+
+torch::Tensor Caser::penalty() {
+  if (options_.reg() == 0) return {};
+  torch::Tensor norms = user_embeddings->weight.norm() + item_embeddings->weight.norm() + conv_v->weight.norm() +
+                        fc1->weight.norm() + fc2->weight.norm();
+  for (const auto& m : *conv_h) norms = norms + m->as<torch::nn::Conv2dImpl>()->weight.norm();
+  return options_.reg() * norms;
+}
+
+std::string Caser::options_json() const {
+  nlohmann::json j = {{"hidden_size", options_.hidden_size()}, {"max_len", options_.max_len()},
+                      {"horizontal", options_.horizontal()},   {"vertical", options_.vertical()},
+                      {"dropout", options_.dropout()},         {"init_std", options_.init_std()},
+                      {"reg", options_.reg()},                 {"user_rows", name_of(kUserRows, options_.user_rows())},
+                      {"item_size", options_.item_size()},     {"num_users", options_.num_users()}};
+  return j.dump();
+}
+
+}  // namespace seqrec
