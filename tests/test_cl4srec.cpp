@@ -1,6 +1,7 @@
 // CL4SRec's pieces: each augmentation against its definition over many draws, InfoNCE
 // against an explicit loop (values, and gradients by finite differences), and the trainer:
-// weight 0 is plain training, and its contrastive gradient is the slow path's.
+// weight 0 is plain training, and its contrastive gradient is the slow path's. DuoRec's
+// same-target views against a brute-force index, and its loss against its parts.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -11,6 +12,7 @@
 #include <set>
 
 #include "baselines/cl4srec/cl4srec.h"
+#include "baselines/duorec/duorec.h"
 #include "seqrec/sampler.h"
 #include "test_util.h"
 
@@ -149,27 +151,33 @@ Config cl_config(std::initializer_list<std::pair<std::string, std::string>> more
   for (const auto& [k, v] : more) c.set(k, v);
   return c;
 }
-/// A model, its loss, sampler, stream and trainer, after one step on the first batch.
-struct Stepped {
-  Stepped(const std::string& trainer, const Config& c)
-      : sampler(tiny()), rng(1) {
+/// A SASRec model on tiny(), its loss, sampler, stream and a trainer set up to train it.
+struct SetUp {
+  SetUp(const std::string& trainer, const Config& c) : config(c), sampler(tiny()), rng(1) {
     torch::manual_seed(1);
-    model = models().create("model", "sasrec", ModelContext{c, tiny()});
-    loss = losses().create("loss", c.str("loss"), c);
-    strategy = trainers().create("trainer", trainer, c);
-    ctx = std::make_unique<TrainContext>(TrainContext{*model, *loss, sampler, c, rng, torch::kCPU, &tiny()});
+    model = models().create("model", "sasrec", ModelContext{config, tiny()});
+    loss = losses().create("loss", config.str("loss"), config);
+    strategy = trainers().create("trainer", trainer, config);
+    ctx = std::make_unique<TrainContext>(TrainContext{*model, *loss, sampler, config, rng, torch::kCPU, &tiny()});
     strategy->setup(*ctx);
-    TrainBatcher batcher(tiny(), 12, 16, Batching::kPadded);
-    std::mt19937_64 brng(2);
-    strategy->step(batcher.epoch(brng)[0]);
   }
-  ContrastiveTrainer& contrastive() { return dynamic_cast<ContrastiveTrainer&>(*strategy); }
+  Config config;
   UniformSampler sampler;
   std::mt19937_64 rng;
   std::shared_ptr<Model> model;
   std::unique_ptr<Loss> loss;
   std::unique_ptr<Trainer> strategy;
   std::unique_ptr<TrainContext> ctx;
+};
+
+/// After one step on the first batch of whole sequences.
+struct Stepped : SetUp {
+  Stepped(const std::string& trainer, const Config& c) : SetUp(trainer, c) {
+    TrainBatcher batcher(tiny(), 12, 16, Batching::kPadded);
+    std::mt19937_64 brng(2);
+    strategy->step(batcher.epoch(brng)[0]);
+  }
+  ContrastiveTrainer& contrastive() { return dynamic_cast<ContrastiveTrainer&>(*strategy); }
 };
 }  // namespace
 
@@ -331,4 +339,100 @@ TEST(Augment, InsertAndSubstituteUseTheMostSimilarItem) {
     EXPECT_EQ(changed, 2);  // floor(0.2 * 10) positions, never to the item itself
   }
   EXPECT_THROW(augmentations().at("insert")(seq, AugmentOptions(), rng), Error);
+}
+
+namespace {
+/// A DuoRec trainer on tiny()'s window-prefix examples (no dropout, lr 0) and one epoch's
+/// split batches.
+Config duorec_config(std::initializer_list<std::pair<std::string, std::string>> more) {
+  Config c = cl_config({{"loss", "ce"}, {"examples", "window-prefixes"}, {"lr", "0"}});
+  for (const auto& [k, v] : more) c.set(k, v);
+  return c;
+}
+struct DuoRecRun : SetUp {
+  explicit DuoRecRun(std::initializer_list<std::pair<std::string, std::string>> more)
+      : SetUp("duorec", duorec_config(more)) {
+    std::mt19937_64 brng(2);
+    batches = TrainBatcher(tiny(), 12, 16, Batching::kSplit, Examples::kWindowPrefixes).epoch(brng);
+  }
+  DuoRecTrainer& duorec() { return dynamic_cast<DuoRecTrainer&>(*strategy); }
+  std::vector<Batch> batches;
+};
+
+/// A left-padded row's items.
+std::vector<int64_t> items_of(const torch::Tensor& row) {
+  std::vector<int64_t> out;
+  for (int64_t c = 0; c < row.size(0); ++c)
+    if (row[c].item<int64_t>() != 0) out.push_back(row[c].item<int64_t>());
+  return out;
+}
+}  // namespace
+
+TEST(DuoRec, SameTargetViewsAreOtherExamplesWithTheRowsTarget) {
+  DuoRecRun run({});
+  std::map<int64_t, std::set<std::vector<int64_t>>> inputs_of;  // target -> its examples' inputs
+  const TrainBatcher all(tiny(), 12, 1, Batching::kPadded, Examples::kWindowPrefixes);
+  for (const auto& x : all.examples()) {
+    const int32_t* s = tiny().begin(x.user);
+    inputs_of[s[x.end]].insert(std::vector<int64_t>(s + x.begin, s + x.end));
+  }
+  int64_t rows = 0, varied = 0;
+  for (size_t b = 0; b < 4; ++b) {
+    std::vector<int64_t> users;
+    const torch::Tensor drawn = run.duorec().same_target_inputs(run.batches[b], &users);
+    int64_t row = 0;
+    for (const Batch* piece : run.batches[b].pieces())
+      for (int64_t r = 0; r < piece->inputs.size(0); ++r, ++row) {
+        const int64_t target = piece->targets[r][piece->width() - 1].item<int64_t>();
+        const std::vector<int64_t> mine = items_of(piece->inputs[r]), other = items_of(drawn[row]);
+        EXPECT_TRUE(inputs_of[target].count(other)) << "row " << row << ": not an input of target " << target;
+        if (inputs_of[target].size() > 1) {
+          EXPECT_NE(other, mine) << "row " << row;
+          ++varied;
+        }
+        // The drawn example's user has that input followed by the target.
+        const int32_t* s = tiny().begin(users[row]);
+        const int64_t n = train_length(tiny(), users[row]), len = static_cast<int64_t>(other.size());
+        bool found = false;
+        for (int64_t e = len; e < n && !found; ++e)
+          found = s[e] == target && std::equal(other.begin(), other.end(), s + e - len);
+        EXPECT_TRUE(found) << "row " << row;
+      }
+    rows += row;
+  }
+  EXPECT_EQ(rows, 64);
+  EXPECT_GT(varied, 0);
+}
+
+TEST(DuoRec, EachContrastIsTheMainLossPlusItsWeightedInfoNCE) {
+  for (const std::string contrast : {"us_x", "us", "un", "su"}) {
+    DuoRecRun run({{"duorec.contrast", contrast}, {"duorec.weight", "0.3"}, {"duorec.same-target-weight", "0.2"}});
+    const Batch& batch = run.batches[0];
+    const std::mt19937_64 before = run.rng;
+    const double got = run.strategy->step(batch).item<double>();  // lr 0: the model stays as it was
+    run.rng = before;
+    std::vector<int64_t> users;
+    const torch::Tensor inputs = run.duorec().same_target_inputs(batch, &users);
+    torch::NoGradGuard g;
+    LossInput in = make_loss_input(*run.ctx, batch);
+    const torch::Tensor h = in.hidden;  // no dropout: the dropout view is h itself
+    const torch::Tensor same = run.model->encode_last_users(inputs, 0, torch::tensor(users, torch::kLong));
+    double want = run.loss->forward(in).item<double>();
+    auto nce = [](const torch::Tensor& a, const torch::Tensor& b) { return info_nce(a, b, 1.0, false).item<double>(); };
+    if (contrast == "us_x") want += 0.2 * nce(h, same);
+    if (contrast == "us") want += 0.3 * nce(h, h) + 0.2 * nce(h, same);
+    if (contrast == "un") want += 0.3 * nce(h, h);
+    if (contrast == "su") want += 0.2 * nce(h, same);
+    EXPECT_NEAR(got, want, 1e-5) << contrast;
+  }
+}
+
+TEST(DuoRec, RefusesWholeSequencesInOneLine) {
+  try {
+    DuoRecRun run({{"examples", "sequences"}});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "--trainer duorec contrasts examples by their target: use --examples window-prefixes (its authors') or prefixes");
+  }
 }

@@ -69,6 +69,11 @@ struct Batch {
 /// last max_len positions (kSequences), or one row per target (the prefix examples).
 class TrainBatcher {
  public:
+  /// A batch row: inputs s[begin..end-1]; targets s[begin+1..end] (kSequences) or s[end] alone.
+  struct Example {
+    int64_t user, begin, end;
+    int64_t length() const { return end - begin; }
+  };
   TrainBatcher(const Dataset& data, int64_t max_len, int64_t batch_size, Batching batching,
                Examples examples = Examples::kSequences);
   /// One epoch's batches in random order (every example exactly once).
@@ -80,13 +85,10 @@ class TrainBatcher {
   int64_t num_positions() const;
   /// Number of examples (batch rows) in one epoch: users with a training target, or prefixes.
   int64_t num_examples() const { return static_cast<int64_t>(examples_.size()); }
+  /// Every example of an epoch, in the data's order.
+  const std::vector<Example>& examples() const { return examples_; }
 
  private:
-  /// A batch row: inputs s[begin..end-1]; targets s[begin+1..end] (kSequences) or s[end] alone.
-  struct Example {
-    int64_t user, begin, end;
-    int64_t length() const { return end - begin; }
-  };
   Batch make_batch(const std::vector<Example>& rows, bool full_width) const;
   const Dataset& data_;
   int64_t max_len_, batch_size_;
