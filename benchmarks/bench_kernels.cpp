@@ -4,6 +4,8 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include "baselines/caser/caser.h"
+#include "baselines/frequency/frequency.h"
 #include "baselines/genni/genni.h"
 #include "baselines/losses/softmax_ce.h"
 #include "baselines/sasrec/sasrec.h"
@@ -125,6 +127,46 @@ static void BM_SASRecStep(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SASRecStep)->Arg(8)->Arg(50)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// The frequency encoders' sequence filters, forward + backward on [256, 50, 64] (Beauty's
+/// batch and widths): 0 FMLP-Rec's learned filter, 1 BSARec's low-pass split (c = 5: both by
+/// rfft/irfft along the sequence), 2 the low-pass split's closed form, a [50, 50] projection
+/// matmul, for scale. GFLOP/s counts the FFTs as 2.5 N log2 N per real transform of length N.
+static void BM_FrequencyFilter(benchmark::State& state) {
+  const int64_t b = 256, L = 50, kind = state.range(0);
+  torch::manual_seed(0);
+  SASRecOptions o(kItems);
+  o.dropout(0);
+  FilterLayer filter(o);
+  FrequencyLayer split(o, 5);
+  torch::Tensor x = torch::randn({b, L, kDim}, torch::requires_grad());
+  torch::Tensor projection = torch::randn({L, L});
+  for (auto _ : state) {
+    torch::Tensor y = kind == 0 ? filter->forward(x) : kind == 1 ? split->forward(x) : torch::matmul(projection, x);
+    y.sum().backward();
+  }
+  const double transforms = 2.0 * b * kDim * 3;  // rfft + irfft, forward and twice backward
+  set_flops(state, kind == 2 ? 3.0 * 2 * L * L * b * kDim : transforms * 2.5 * L * std::log2(double(L)));
+}
+BENCHMARK(BM_FrequencyFilter)->DenseRange(0, 2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// Caser's forward + backward on 256 windows of 50 items (Beauty's shapes and the authors'
+/// settings: n_h 8 filters of every height 1..50, n_v 4). GFLOP/s: the horizontal filters'
+/// multiply-adds, 3 x 2 x n_h d sum_h h (51 - h) a window; the rest is under 1%.
+static void BM_CaserStep(benchmark::State& state) {
+  const int64_t b = 256, L = 50;
+  torch::manual_seed(0);
+  Caser model(CaserOptions(kItems, 22363));
+  torch::Tensor seqs = torch::randint(1, kItems - 1, {b, L}, torch::kLong), users = torch::randint(0, 22363, {b}, torch::kLong);
+  for (auto _ : state) {
+    torch::Tensor out = model.encode_last_users(seqs, 0, users);
+    out.sum().backward();
+  }
+  double taps = 0;
+  for (int64_t h = 1; h <= L; ++h) taps += double(h) * double(L + 1 - h);
+  set_flops(state, 3.0 * 2 * 8 * kDim * taps * b);
+}
+BENCHMARK(BM_CaserStep)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 /// One ELECRec training step (Beauty settings, full sharing) on a batch of 256 users drawn
 /// from a Beauty-sized synthetic catalogue. FLOP counter: the generator's softmax GEMMs
