@@ -30,16 +30,10 @@ class FrequencyLayerImpl : public torch::nn::Module {
  public:
   FrequencyLayerImpl(const SASRecOptions& o, int64_t c);
   torch::Tensor forward(const torch::Tensor& x);
-  /// The low-pass along a sequence of w positions as a [w, w] matrix M (low = M x), built
-  /// from the transforms once per width, dtype and device.
-  torch::Tensor low_pass(int64_t w, const torch::TensorOptions& options);
   int64_t keep;            ///< bins kept: c / 2 + 1, as the reference computes it
   torch::Tensor sqrt_beta;  ///< [1, 1, d]
   torch::nn::LayerNorm LayerNorm{nullptr};
   torch::nn::Dropout out_dropout{nullptr};
-
- private:
-  torch::Tensor projection_;  ///< low_pass's last matrix (not a parameter or buffer: no checkpoint key)
 };
 TORCH_MODULE(FrequencyLayer);
 
