@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <complex>
+#include <functional>
 
 #include "baselines/atsrec/atsrec.h"
 #include "baselines/bert4rec/bert4rec.h"
@@ -192,6 +193,25 @@ TEST(FrequencyLayers, BSARecLowPassIsTheClosedFormProjection) {
   }
 }
 
+namespace {
+/// A double parameter's backward() gradient (already computed) at its first, middle and last
+/// entries against central finite differences of `objective`.
+void expect_finite_difference_gradient(const torch::Tensor& param, const std::function<torch::Tensor()>& objective,
+                                       const std::string& name) {
+  torch::Tensor flat = param.view(-1), grad = param.grad().view(-1);
+  for (int64_t i : {int64_t{0}, flat.size(0) / 2, flat.size(0) - 1}) {
+    torch::NoGradGuard g;
+    const double h = 1e-6, saved = flat[i].item<double>();
+    flat[i] = saved + h;
+    const double up = objective().item<double>();
+    flat[i] = saved - h;
+    const double down = objective().item<double>();
+    flat[i] = saved;
+    EXPECT_NEAR(grad[i].item<double>(), (up - down) / (2 * h), 1e-6) << name << "[" << i << "]";
+  }
+}
+}  // namespace
+
 TEST(FrequencyLayers, GradientsMatchFiniteDifferences) {
   for (auto kind : {FrequencyOptions::Kind::kFMLPRec, FrequencyOptions::Kind::kBSARec}) {
     torch::manual_seed(6);
@@ -212,17 +232,7 @@ TEST(FrequencyLayers, GradientsMatchFiniteDifferences) {
       if (name.find("filterlayer.complex_weight") == std::string::npos && name.find("sqrt_beta") == std::string::npos &&
           name.find("attention_layer.query.weight") == std::string::npos && name != "position_embeddings.weight")
         continue;
-      torch::Tensor flat = p.value().view(-1), grad = p.value().grad().view(-1);
-      for (int64_t i : {int64_t{0}, flat.size(0) / 2, flat.size(0) - 1}) {
-        torch::NoGradGuard g;
-        const double h = 1e-6, saved = flat[i].item<double>();
-        flat[i] = saved + h;
-        const double up = objective().item<double>();
-        flat[i] = saved - h;
-        const double down = objective().item<double>();
-        flat[i] = saved;
-        EXPECT_NEAR(grad[i].item<double>(), (up - down) / (2 * h), 1e-6) << m.kind() << " " << name << "[" << i << "]";
-      }
+      expect_finite_difference_gradient(p.value(), objective, m.kind() + " " + name);
     }
   }
 }
@@ -310,18 +320,7 @@ TEST(Caser, GradientsMatchFiniteDifferences) {
   objective().backward();
   for (const std::string name : {"conv_h.0.weight", "conv_h.5.weight", "conv_h.2.bias", "conv_v.weight", "fc1.weight",
                                  "user_embeddings.weight", "item_embeddings.weight"}) {
-    torch::Tensor param = m.named_parameters()[name];
-    torch::Tensor flat = param.view(-1), grad = param.grad().view(-1);
-    for (int64_t i : {int64_t{0}, flat.size(0) / 2, flat.size(0) - 1}) {
-      torch::NoGradGuard g;
-      const double h = 1e-6, saved = flat[i].item<double>();
-      flat[i] = saved + h;
-      const double up = objective().item<double>();
-      flat[i] = saved - h;
-      const double down = objective().item<double>();
-      flat[i] = saved;
-      EXPECT_NEAR(grad[i].item<double>(), (up - down) / (2 * h), 1e-6) << name << "[" << i << "]";
-    }
+    expect_finite_difference_gradient(m.named_parameters()[name], objective, name);
   }
 }
 
