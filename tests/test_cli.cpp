@@ -462,6 +462,29 @@ TEST(Cli, InitStartsFromACheckpointsWeightsAndRefusesOtherShapes) {
       << wider.out;
 }
 
+// S3Rec: pre-training saves the authors' tensors; a SASRec run starts from its encoder's and
+// names the heads it leaves out.
+TEST(Cli, S3RecPretrainingStartsASASRecRun) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  seqrec::testing::write_file(dir.file("attr.json"), R"({"1": [1, 2], "2": [2], "3": [3, 1]})");
+  const std::string common = "--data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                             " --progress none --sasrec.hidden-size 16 --max-len 20";
+  CliRun pre = seqrec_cli("train " + common + " --model s3rec --s3rec.attributes " + dir.file("attr.json") +
+                          " --epochs 2 --eval-every 2 --batch-size 100 --save " + dir.file("pre.pt") + " --output " +
+                          dir.file("pre.json"));
+  ASSERT_EQ(pre.code, 0) << pre.out;
+  EXPECT_NE(pre.out.find("training s3rec with its own objective (s3rec-pretrain trainer"), std::string::npos) << pre.out;
+  const nlohmann::json curve = read_json(dir.file("pre.json"))["curve"];  // validated once, after the last epoch
+  ASSERT_EQ(curve.size(), 2u);
+  EXPECT_FALSE(curve[0].contains("valid"));
+  EXPECT_TRUE(curve[1].contains("valid"));
+  CliRun fine = seqrec_cli("train " + common + " --epochs 1 --init " + dir.file("pre.pt"));
+  ASSERT_EQ(fine.code, 0) << fine.out;
+  EXPECT_NE(fine.out.find("init: 9 tensor(s) of the file not in the model: attribute_embeddings.weight aap_norm.weight"),
+            std::string::npos) << fine.out;
+}
+
 // The released ICLRec Beauty weights (PyTorch's legacy format, saved from a GPU) evaluate to
 // the six numbers of ICLRec's README, under the evaluation code they were published with.
 TEST(Cli, ReleasedICLRecWeightsEvaluateToTheirPublishedNumbers) {
@@ -490,12 +513,15 @@ TEST(Cli, EveryModelTrainsFromItsNameAlone) {
   const std::regex entry(R"(\n  (\S+)  \[)");
   for (auto it = std::sregex_iterator(models.begin(), models.end(), entry); it != std::sregex_iterator(); ++it)
     names.push_back((*it)[1]);
-  for (const char* m : {"sasrec", "bert4rec", "gru4rec", "pop", "elecrec", "fmlprec", "bsarec", "caser"})
+  for (const char* m : {"sasrec", "bert4rec", "gru4rec", "pop", "elecrec", "fmlprec", "bsarec", "caser", "s3rec"})
     EXPECT_NE(std::find(names.begin(), names.end(), m), names.end()) << m << " is not listed:\n" << models;
+  // S3Rec's model reads the items' attributes: a file is data, not a choice of training.
+  const std::string attributes = seqrec::testing::write_file(dir.file("attr.json"), R"({"1": [1, 2], "2": [2], "30": [3]})");
   for (const std::string& m : names) {
     // max-len 20 (of the data's 25): Caser's filters of every height cost max-len^3.
     CliRun run = seqrec_cli("train --model " + m + " --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
-                            " --epochs 1 --max-len 20 --progress none --output " + dir.file(m + ".json"));
+                            " --epochs 1 --max-len 20 --progress none --output " + dir.file(m + ".json") +
+                            (m == "s3rec" ? " --s3rec.attributes " + attributes : ""));
     ASSERT_EQ(run.code, 0) << m << ":\n" << run.out;
     const nlohmann::json r = read_json(dir.file(m + ".json"));
     EXPECT_GT(r["test"]["hit@10"].get<double>(), 0) << m;
@@ -504,6 +530,7 @@ TEST(Cli, EveryModelTrainsFromItsNameAlone) {
       EXPECT_EQ(r["config"]["batching"], "padded");
     }
     if (m == "bert4rec") EXPECT_EQ(r["trainer"], "cloze");
+    if (m == "s3rec") EXPECT_EQ(r["trainer"], "s3rec-pretrain");
     if (m == "fmlprec" || m == "bsarec" || m == "caser") EXPECT_EQ(r["config"]["examples"], "window-prefixes") << m;
   }
   // A filter over the whole sequence sees every position's answer in one pass.
