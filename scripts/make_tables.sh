@@ -140,3 +140,14 @@ if compgen -G "results/grids/lineage/Beauty/*/*.json" > /dev/null; then
   $S table results/grids/lineage --metrics hit@5,ndcg@5,hit@10,ndcg@10,hit@20,ndcg@20 --wall \
     --reference results/published.csv --output results/tables/lineage-beauty.md
 fi
+
+# ml-1m-u2999 (users 1-2999 of ML-1M) under leave-one-out and under the temporal split
+# (seqrec bench configs/grids/ml-1m-u2999-{loo,temporal}.ini): accuracy with tests against
+# SASRec+CCE, the shuffled-history check and exposure, one table per protocol.
+for split in loo temporal; do
+  g=results/grids/ml-1m-u2999-$split
+  compgen -G "$g/*/*/*.json" > /dev/null || continue
+  $S table $g --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --output results/tables/ml-1m-u2999-$split.md
+  $S table $g --metrics hit@10,ndcg@10 --history shuffled --output results/tables/ml-1m-u2999-$split-shuffled.md
+  $S table $g --metrics ndcg@10,coverage@10,gini@10,avgpop@10,novelty@10 --output results/tables/ml-1m-u2999-$split-exposure.md
+done

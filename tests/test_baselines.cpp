@@ -108,7 +108,7 @@ INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderConformance, ::testing::Values("sas
 
 TEST(Encoders, EveryRegisteredEncoderIsCovered) {
   seqrec::testing::default_config();
-  std::set<std::string> covered = {"sasrec", "sasrec-untied", "gru4rec", "bert4rec", "fmlprec", "bsarec", "caser", "pop", "elecrec"};  // pop: no encoder; elecrec: test_elecrec
+  std::set<std::string> covered = {"sasrec", "sasrec-untied", "gru4rec", "bert4rec", "fmlprec", "bsarec", "caser", "pop", "elecrec", "s3rec"};  // pop: no encoder; elecrec: test_elecrec; s3rec: SASRec's encoder (test_s3rec)
   for (const auto& [name, entry] : models().entries()) EXPECT_TRUE(covered.count(name)) << name << " lacks conformance tests";
 }
 

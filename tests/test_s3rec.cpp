@@ -138,7 +138,8 @@ TEST(S3Rec, SamplesAreEachRowsInputThenItsTarget) {
     want.insert(std::vector<int64_t>(seq + x.begin, seq + x.end + 1));
   }
   for (const Batch& b : batcher.epoch(brng))
-    for (auto& v : S3RecPretrainer::samples_of(b)) got.insert(v);
+    for (const Batch* piece : b.pieces())
+      for (auto& v : S3RecPretrainer::samples_of(*piece)) got.insert(v);
   EXPECT_EQ(got, want);
   // Every prefix of each user's last 12 training items, from length 1.
   int64_t expected = 0;
@@ -150,12 +151,13 @@ TEST(S3Rec, BidirectionalEncoderIsANonCausalSASRec) {
   Pretraining s;
   S3Rec& m = s.s3rec();
   m.eval();
-  SASRec plain(SASRecOptions(tiny().item_size()).hidden_size(8).layers(2).max_len(12).dropout(0).attn_dropout(0).causal(false));
-  {
+  const SASRecOptions o = SASRecOptions(tiny().item_size()).hidden_size(8).layers(2).max_len(12).dropout(0).attn_dropout(0);
+  SASRec plain(SASRecOptions(o).causal(false)), causal(o);
+  for (SASRec* to : {&plain, &causal}) {
     torch::NoGradGuard g;
-    auto to = plain.named_parameters();
+    auto params = to->named_parameters();
     for (const auto& p : m.named_parameters())
-      if (to.contains(p.key())) to[p.key()].copy_(p.value());
+      if (params.contains(p.key())) params[p.key()].copy_(p.value());
   }
   const torch::Tensor seqs = torch::tensor({0, 0, 3, 4, 11, 5, 6, 1, 11, 2, 7, 8, 0, 0, 0, 0, 0, 0, 0, 9, 11, 1, 2, 3},
                                            torch::kLong).view({2, 12});
@@ -168,6 +170,8 @@ TEST(S3Rec, BidirectionalEncoderIsANonCausalSASRec) {
   changed[0][6] = 9;
   EXPECT_FALSE(torch::allclose(m.encode_bidirectional(changed, 0)[0][5], h[0][5], 1e-4, 1e-5));
   EXPECT_TRUE(torch::allclose(m.encode(changed, 0)[0][5], m.encode(seqs, 0)[0][5], 1e-5, 1e-6));
+  // encode() is SASRec's, causal: what fine-tuning and the evaluator run.
+  EXPECT_TRUE(torch::allclose(m.encode(seqs, 0), causal.encode(seqs, 0), 1e-5, 1e-6));
   // Cut to its 5 real columns, the second row encodes as it does 12 wide.
   const torch::Tensor cut = m.encode_bidirectional(seqs.slice(1, 7).slice(0, 1, 2), 7);
   EXPECT_TRUE(torch::allclose(cut[0], h[1].slice(0, 7), 1e-5, 1e-6));

@@ -151,19 +151,17 @@ S3RecLosses s3rec_losses(S3Rec& model, const S3RecInputs& x, int64_t position_of
   return l;
 }
 
-std::vector<std::vector<int64_t>> S3RecPretrainer::samples_of(const Batch& batch) {
+std::vector<std::vector<int64_t>> S3RecPretrainer::samples_of(const Batch& piece) {
   std::vector<std::vector<int64_t>> out;
-  for (const Batch* piece : batch.pieces()) {
-    auto in = piece->inputs.accessor<int64_t, 2>();
-    auto tg = piece->targets.accessor<int64_t, 2>();
-    const int64_t w = piece->width();
-    for (int64_t r = 0; r < piece->inputs.size(0); ++r) {
-      std::vector<int64_t> s;
-      for (int64_t c = 0; c < w; ++c)
-        if (in[r][c] != 0) s.push_back(in[r][c]);
-      s.push_back(tg[r][w - 1]);
-      out.push_back(std::move(s));
-    }
+  auto in = piece.inputs.accessor<int64_t, 2>();
+  auto tg = piece.targets.accessor<int64_t, 2>();
+  const int64_t w = piece.width();
+  for (int64_t r = 0; r < piece.inputs.size(0); ++r) {
+    std::vector<int64_t> s;
+    for (int64_t c = 0; c < w; ++c)
+      if (in[r][c] != 0) s.push_back(in[r][c]);
+    s.push_back(tg[r][w - 1]);
+    out.push_back(std::move(s));
   }
   return out;
 }
@@ -185,12 +183,18 @@ void S3RecPretrainer::setup(TrainContext& ctx) {
 torch::Tensor S3RecPretrainer::step(const Batch& batch) {
   model_->train();
   optimizer_->zero_grad();
-  const S3RecInputs x = draw_s3rec_inputs(samples_of(batch), segment_source_, model_->options().item_size(),
-                                          options_.mask_prob(), ctx_->rng);
+  // Each piece (split batches: the batch's rows in length-sorted parts) at its own width; the
+  // losses are sums over the batch, so the pieces' sums add up to the batch's.
   const torch::Device dev = ctx_->device;
-  const S3RecInputs on{x.masked_items.to(dev), x.pos_items.to(dev),      x.neg_items.to(dev),
-                       x.masked_segment.to(dev), x.pos_segment.to(dev), x.neg_segment.to(dev)};
-  const S3RecLosses l = s3rec_losses(*model_, on, model_->max_len() - on.masked_items.size(1));
+  S3RecLosses l;
+  for (const Batch* piece : batch.pieces()) {
+    const S3RecInputs x = draw_s3rec_inputs(samples_of(*piece), segment_source_, model_->options().item_size(),
+                                            options_.mask_prob(), ctx_->rng);
+    const S3RecInputs on{x.masked_items.to(dev), x.pos_items.to(dev),      x.neg_items.to(dev),
+                         x.masked_segment.to(dev), x.pos_segment.to(dev), x.neg_segment.to(dev)};
+    const S3RecLosses p = s3rec_losses(*model_, on, model_->max_len() - on.masked_items.size(1));
+    l = l.aap.defined() ? S3RecLosses{l.aap + p.aap, l.mip + p.mip, l.map + p.map, l.sp + p.sp} : p;
+  }
   const torch::Tensor joint = options_.aap_weight() * l.aap + options_.mip_weight() * l.mip +
                               options_.map_weight() * l.map + options_.sp_weight() * l.sp;
   joint.backward();

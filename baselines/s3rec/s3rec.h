@@ -85,8 +85,8 @@ S3RecLosses s3rec_losses(S3Rec& model, const S3RecInputs& x, int64_t position_of
 
 /// Pre-training on the run's examples: each batch row's input followed by its target is one
 /// sample (with --examples window-prefixes, the reference's: every prefix of a user's last
-/// max_len training items). Adam on the weighted sum of the four losses; the reported loss is
-/// that sum for the batch.
+/// max_len training items), each piece of a batch encoded at its own width. Adam on the
+/// weighted sum of the four losses; the reported loss is that sum for the batch.
 class S3RecPretrainer : public Trainer {
  public:
   explicit S3RecPretrainer(const S3RecOptions& o) : options_(o) {}
@@ -96,9 +96,8 @@ class S3RecPretrainer : public Trainer {
   bool uses_loss() const override { return false; }
   bool hides_targets() const override { return true; }
   torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
-  /// The samples of `batch`'s rows, piece by piece: each row's items after its left padding,
-  /// then its target.
-  static std::vector<std::vector<int64_t>> samples_of(const Batch& batch);
+  /// The samples of one piece's rows: each row's items after its left padding, then its target.
+  static std::vector<std::vector<int64_t>> samples_of(const Batch& piece);
   /// The last step's four losses (detached), for logs and checks.
   const S3RecLosses& last_losses() const { return last_; }
 
