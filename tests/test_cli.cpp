@@ -275,6 +275,25 @@ TEST(Cli, SampledCandidatesNeverStandAlone) {
   EXPECT_NE(table.out.find("WARNING: sampled candidates (uni100)"), std::string::npos) << table.out;
 }
 
+// A temporal split's label starts with "temporal/"; its full ranking is not sampled candidates.
+TEST(Cli, ATemporalTableRanksTheFullCatalogueWithoutTheSampledWarning) {
+  TempDir dir;
+  std::mt19937_64 rng(3);
+  std::ofstream dat(dir.file("ratings.dat"));
+  for (int u = 1; u <= 120; ++u)
+    for (int k = 0; k < 12; ++k) dat << u << "::" << 1 + rng() % 40 << "::4::" << 1000 + u * 7 + k * 900 << "\n";
+  dat.close();
+  CliRun train = seqrec_cli("train --data " + dir.file("ratings.dat") + " --cache-dir " + dir.file("cache") +
+                            " --split temporal --sasrec.hidden-size 8 --epochs 1 --progress none --output " +
+                            dir.file("r.json") + " --ranks " + dir.file("r.h5"));
+  ASSERT_EQ(train.code, 0) << train.out;
+  EXPECT_EQ(read_json(dir.file("r.json"))["protocol"]["label"], "temporal/full/reference/optimistic");
+  CliRun table = seqrec_cli("table " + dir.file("r.json") + " --metrics hit@10", false);
+  ASSERT_EQ(table.code, 0) << table.out;
+  EXPECT_NE(table.out.find("temporal split"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("sampled candidates"), std::string::npos) << table.out;
+}
+
 TEST(Cli, EveryRunRecordsTheTestUnderTheOtherTieRule) {
   // Under the reference protocol an answer that repeats a history item scores 0 like the rest
   // of the history, so the tie rule moves it. A run records its test under both rules; the

@@ -171,8 +171,8 @@ struct Stat {
   std::optional<double> order_drop;  ///< shuffled histories: % change of the mean from the original order
 };
 
-/// Whether a protocol label ranks sampled candidates (uni100/..., pop100/...).
-bool sampled(const std::string& protocol) { return protocol.rfind("full/", 0) != 0; }
+/// Whether a run ranks sampled candidates (uni100, pop100) rather than the full catalogue.
+bool sampled(const RunRecord& r) { return r.result.protocol.candidates != "full"; }
 /// Statistics per (dataset, method, metric), and one line per comparison for the footer.
 struct TableStats {
   std::map<std::string, std::map<std::string, std::map<std::string, Stat>>> st;
@@ -622,8 +622,8 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
       << ", dataset source hash " << any->dataset_hash << "\n";
     if (ds.split)
       o << c << "  - " << format_split(*ds.split) << "\n";
-    if (sampled(any->protocol))
-      o << c << "  - WARNING: sampled candidates (" << any->protocol.substr(0, any->protocol.find('/'))
+    if (sampled(*any))
+      o << c << "  - WARNING: sampled candidates (" << any->result.protocol.candidates
         << "): sampled metrics can order methods differently from the full ranking (Krichene & Rendle, KDD 2020); "
         << "[full x] is each cell's full-ranking mean (runs made before seqrec recorded it have none)\n";
     if (ds.test_answer_repeats) {
