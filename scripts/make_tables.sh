@@ -20,8 +20,8 @@ grid="results/grids/beauty-table $(have "sasrec-gbce-p40=results/grids/beauty-gb
 $S table $grid --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall --reference results/published.csv \
   --output results/tables/beauty-table.md
 $S table $grid --metrics hit@10,ndcg@10,ndcg@20 --other-protocol --output results/tables/beauty-table-strict.md
-$S plot $grid --out results/plots/beauty-table --title Beauty --baseline sasrec-cce --reference results/published.csv
-$S plot results/grids/elecrec-table --out results/plots/elecrec-table --title "ELECRec paper comparison" \
+$S plot $grid --output results/plots/beauty-table --title Beauty --baseline sasrec-cce --reference results/published.csv
+$S plot results/grids/elecrec-table --output results/plots/elecrec-table --title "ELECRec paper comparison" \
   --baseline sasrec-cce --reference results/published.csv
 
 # The four-dataset comparison of the ELECRec paper (seqrec bench configs/grids/elecrec-table.ini,
@@ -33,7 +33,7 @@ $S table results/grids/elecrec-table --metrics hit@10,ndcg@10 --other-protocol -
 # The same comparison as one HTML page, and how a browser shows it (when chromium is installed).
 mkdir -p results/report
 $S report results/grids/elecrec-table --metrics hit@10,ndcg@10 --baseline sasrec-cce --wall \
-  --reference results/published.csv --title "ELECRec paper comparison: four datasets" --out results/report/elecrec-table.html
+  --reference results/published.csv --title "ELECRec paper comparison: four datasets" --output results/report/elecrec-table.html
 if command -v chromium > /dev/null; then
   scripts/screenshot.sh results/report/elecrec-table.html results/report/elecrec-table.png 2400 2400
 else
@@ -100,7 +100,7 @@ $S table $toys_h2h --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-cce --wall
 toys=$(have "sasrec-bce=$r/toys-sasrec-bce-p10-seed1.json" "sasrec-atsrec=$r/toys-sasrec-atsrec-seed1.json" $toys_h2h)
 $S table $toys --metrics hit@10,ndcg@10 --baseline sasrec-bce --wall --reference results/published.csv \
   --output results/tables/toys-atsrec.md
-$S plot $toys --out results/plots/toys-atsrec --title Toys_and_Games --baseline sasrec-bce --reference results/published.csv
+$S plot $toys --output results/plots/toys-atsrec --title Toys_and_Games --baseline sasrec-bce --reference results/published.csv
 
 # ATSRec's claim on Toys with the authors' settings and patience 40: SASRec+BCE (the
 # four-dataset grid's cells) against SASRec+ATSRec (configs/grids/atsrec.ini), seeds 1-3 as
@@ -110,7 +110,7 @@ if compgen -G "$atsrec/*.json" > /dev/null; then
   toys40="sasrec-bce=results/grids/elecrec-table/Toys_and_Games/sasrec-bce sasrec-atsrec=$atsrec"
   $S table $toys40 --metrics hit@10,ndcg@10,ndcg@20 --baseline sasrec-bce --wall --reference results/published.csv \
     --output results/tables/toys-atsrec-p40.md
-  $S plot $toys40 --out results/plots/toys-atsrec-p40 --title "Toys_and_Games, patience 40" --baseline sasrec-bce \
+  $S plot $toys40 --output results/plots/toys-atsrec-p40 --title "Toys_and_Games, patience 40" --baseline sasrec-bce \
     --reference results/published.csv
 fi
 

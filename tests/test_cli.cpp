@@ -294,6 +294,23 @@ TEST(Cli, ATemporalTableRanksTheFullCatalogueWithoutTheSampledWarning) {
   EXPECT_EQ(table.out.find("sampled candidates"), std::string::npos) << table.out;
 }
 
+// Commands that write a file name it --output, as train and table do; --out is the same option.
+TEST(Cli, GenerateWritesToOutputAndAcceptsOut) {
+  TempDir dir;
+  CliRun a = seqrec_cli("generate --users 20 --items 30 --output " + dir.file("a.inter"), false);
+  ASSERT_EQ(a.code, 0) << a.out;
+  CliRun b = seqrec_cli("generate --users 20 --items 30 --out " + dir.file("b.inter"), false);
+  ASSERT_EQ(b.code, 0) << b.out;
+  std::ifstream fa(dir.file("a.inter")), fb(dir.file("b.inter"));
+  const std::string ta((std::istreambuf_iterator<char>(fa)), {}), tb((std::istreambuf_iterator<char>(fb)), {});
+  EXPECT_FALSE(ta.empty());
+  EXPECT_EQ(ta, tb);
+  CliRun none = seqrec_cli("generate --users 20", false);
+  EXPECT_EQ(none.code, 1);
+  EXPECT_EQ(none.out.rfind("seqrec: error: generate: --output FILE.inter is required; usage: seqrec generate --output", 0), 0u)
+      << none.out;
+}
+
 TEST(Cli, EveryRunRecordsTheTestUnderTheOtherTieRule) {
   // Under the reference protocol an answer that repeats a history item scores 0 like the rest
   // of the history, so the tie rule moves it. A run records its test under both rules; the

@@ -123,7 +123,7 @@ TEST(Plot, NoBaselineNoDashedLineInTheCaptionAndNoCurveFigureWhenNothingTrained)
   TempDir dir;
   write_run(dir, "Beauty", "pop", "pop", {}, 0.01);
   ::testing::internal::CaptureStdout();
-  cmd_plot({"--out", dir.file("fig"), dir.file("Beauty-pop.json")});
+  cmd_plot({"--output", dir.file("fig"), dir.file("Beauty-pop.json")});
   const std::string out = ::testing::internal::GetCapturedStdout();
   EXPECT_FALSE(std::filesystem::exists(dir.file("fig-curves.gp")));
   EXPECT_NE(out.find("fig-bars.png"), std::string::npos);

@@ -245,7 +245,7 @@ TEST(Report, ThePagesTableIsTablesCellForCellWithFiguresCurvesAndProvenance) {
           report(args);
         } catch (const Error& e) {
           EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
-          EXPECT_NE(std::string(e.what()).find("--out FILE.html is required"), std::string::npos);
+          EXPECT_NE(std::string(e.what()).find("--output FILE.html is required"), std::string::npos);
           throw;
         }
       },

@@ -6,7 +6,9 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <iomanip>
 #include <set>
+#include <sstream>
 
 #include "baselines/s3rec/s3rec.h"
 #include "seqrec/sampler.h"
@@ -306,4 +308,39 @@ TEST(S3Rec, AttributeFilesAndMissingPiecesAreOneLine) {
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "--trainer s3rec-pretrain trains S3Rec's heads: use --model s3rec (not sasrec)");
   }
+}
+
+TEST(S3Rec, TheEpochLineAveragesEachLossPerSampleAndAResumeKeepsIt) {
+  Pretraining s;
+  auto& pre = dynamic_cast<S3RecPretrainer&>(*s.strategy);
+  std::mt19937_64 brng(2);
+  const std::vector<Batch> batches = TrainBatcher(tiny(), 12, 16, Batching::kSplit, Examples::kWindowPrefixes).epoch(brng);
+  pre.begin_epoch(1);
+  EXPECT_EQ(pre.epoch_note(), "");
+  double sums[4] = {0, 0, 0, 0};
+  int64_t samples = 0;
+  for (size_t b = 0; b < 2; ++b) {
+    pre.step(batches[b]);
+    const S3RecLosses& l = pre.last_losses();
+    const torch::Tensor* parts[] = {&l.aap, &l.mip, &l.map, &l.sp};
+    for (int i = 0; i < 4; ++i) sums[i] += parts[i]->item<double>();
+    for (const Batch* piece : batches[b].pieces()) samples += piece->inputs.size(0);
+  }
+  std::ostringstream want;
+  want << std::fixed << std::setprecision(4) << "per sample: aap " << sums[0] / samples << " mip " << sums[1] / samples
+       << " map " << sums[2] / samples << " sp " << sums[3] / samples;
+  EXPECT_EQ(pre.epoch_note(), want.str());
+  torch::serialize::OutputArchive out;
+  pre.save_state(out);
+  std::ostringstream bytes;
+  out.save_to(bytes);
+  Pretraining again;
+  auto& resumed = dynamic_cast<S3RecPretrainer&>(*again.strategy);
+  torch::serialize::InputArchive in;
+  std::istringstream read(bytes.str());
+  in.load_from(read);
+  resumed.load_state(in);
+  EXPECT_EQ(resumed.epoch_note(), want.str());
+  resumed.begin_epoch(2);
+  EXPECT_EQ(resumed.epoch_note(), "");
 }

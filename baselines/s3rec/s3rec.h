@@ -15,6 +15,7 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
+#include <array>
 #include <random>
 #include <string>
 #include <vector>
@@ -100,6 +101,13 @@ class S3RecPretrainer : public Trainer {
   static std::vector<std::vector<int64_t>> samples_of(const Batch& piece);
   /// The last step's four losses (detached), for logs and checks.
   const S3RecLosses& last_losses() const { return last_; }
+  void begin_epoch(int64_t epoch) override;
+  /// Each loss's sum over the epoch's samples so far divided by their number (the authors'
+  /// log divides by batches x batch size instead).
+  std::string epoch_note() const override;
+  /// The optimiser's state and the epoch's sums so far.
+  void save_state(torch::serialize::OutputArchive& archive) const override;
+  void load_state(torch::serialize::InputArchive& archive) override;
 
  private:
   S3RecOptions options_;
@@ -108,6 +116,8 @@ class S3RecPretrainer : public Trainer {
   std::vector<int32_t> segment_source_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   S3RecLosses last_;
+  std::array<double, 4> epoch_sums_{};  ///< AAP, MIP, MAP, SP over the epoch so far
+  int64_t epoch_samples_ = 0;
 };
 
 }  // namespace seqrec

@@ -49,6 +49,9 @@ class Trainer {
   /// Called before epoch `epoch`'s first step (epochs count from 1), not when a resumed run
   /// continues an epoch midway: what a strategy computes here belongs in its save_state.
   virtual void begin_epoch(int64_t epoch) {}
+  /// The strategy's own account of the epoch so far (e.g. the parts of its loss), appended to
+  /// the epoch's log line; empty for none.
+  virtual std::string epoch_note() const { return ""; }
   /// False for strategies with their own objective (the --loss key is then unused).
   virtual bool uses_loss() const { return true; }
   /// True for strategies whose inputs hide every position they train on (the cloze task masks

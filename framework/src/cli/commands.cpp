@@ -49,9 +49,9 @@ const char* kUsage =
     "  demo      train popularity and SASRec on a generated Markov dataset and compare\n"
     "  bench     run a grid of datasets x methods x seeds, resumable (seqrec bench GRID.ini)\n"
     "  table     comparison table from result JSONs, corrected tests and bootstrap intervals (seqrec table RESULTS...)\n"
-    "  plot      learning curves, bars and spectra with gnuplot (seqrec plot RESULTS... --out PREFIX)\n"
-    "  report    one self-contained HTML page: table, figures, curves, provenance (seqrec report RESULTS... --out F.html)\n"
-    "  generate  a synthetic .inter file: Zipf popularity, sequential structure (seqrec generate --out F.inter)\n"
+    "  plot      learning curves, bars and spectra with gnuplot (seqrec plot RESULTS... --output PREFIX)\n"
+    "  report    one self-contained HTML page: table, figures, curves, provenance (seqrec report RESULTS... --output F.html)\n"
+    "  generate  a synthetic .inter file: Zipf popularity, sequential structure (seqrec generate --output F.inter)\n"
     "  tune      the same search budget for every method, successive halving on validation (seqrec tune TUNE.ini)\n"
     "  launch    data-parallel train or eval as N processes on this machine (seqrec launch -n N -- train ...)\n"
     "`seqrec <command> --help`: the command's options (for prepare, train, eval and demo: every key).\n";
@@ -190,7 +190,7 @@ int cmd_eval(const Config& cli) {
   return 0;
 }
 
-/// seqrec generate --out FILE.inter [options] (usage.cpp)
+/// seqrec generate --output FILE.inter [options] (usage.cpp; --out is the same option)
 int cmd_generate(const std::vector<std::string>& args) {
   GenerateOptions o;
   std::string out;
@@ -198,7 +198,7 @@ int cmd_generate(const std::vector<std::string>& args) {
     if (i + 1 >= args.size()) throw Error("generate: " + args[i] + " needs a value");
     const std::string& k = args[i];
     const std::string& v = args[++i];
-    if (k == "--out") out = v;
+    if (k == "--output" || k == "--out") out = v;
     else if (k == "--users") o.users = to_integer(v, k);
     else if (k == "--items") o.items = to_integer(v, k);
     else if (k == "--min-len") o.min_len = static_cast<int>(to_integer(v, k));
@@ -209,7 +209,7 @@ int cmd_generate(const std::vector<std::string>& args) {
     else if (k == "--seed") o.seed = static_cast<uint64_t>(to_integer(v, k));
     else throw Error("generate: unknown option " + k + " (seqrec generate --help)");
   }
-  if (out.empty()) throw Error("generate: --out FILE.inter is required; " + usage_line("generate"));
+  if (out.empty()) throw Error("generate: --output FILE.inter is required; " + usage_line("generate"));
   const std::string text = generate_inter(o);
   write_file_atomically(out, text);
   std::cout << "wrote " << out << ": " << o.users << " users, " << o.items << " items, " << text.size() << " bytes"

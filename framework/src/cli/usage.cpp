@@ -50,18 +50,18 @@ const std::map<std::string, std::string>& usages() {
        "  --format md|csv|latex     (default md)\n"
        "  --output FILE             written atomically (default: standard output)\n"},
       {"plot",
-       "usage: seqrec plot RESULTS... --out PREFIX [options]\n"
+       "usage: seqrec plot RESULTS... --output PREFIX [options]\n"
        "  learning curves, a bar chart and item spectra of train result JSONs, drawn with gnuplot\n"
-       "  --out PREFIX              output files start with PREFIX (required)\n"
+       "  --output PREFIX           output files start with PREFIX (required; --out is the same)\n"
        "  --metric M                the curves' validation metric (default ndcg@20)\n"
        "  --bar-metric M            the bars' test metric (default ndcg@10)\n"
        "  --title T, --baseline METHOD, --reference FILE.csv\n"},
       {"report",
-       "usage: seqrec report RESULTS... --out FILE.html [--title T] [table options]\n"
+       "usage: seqrec report RESULTS... --output FILE.html [--title T] [table options]\n"
        "  one self-contained HTML page (no network needed): the comparison table as `seqrec table` computes\n"
        "  it with the same options (sortable columns), the runs that may have learned nothing, `seqrec plot`'s\n"
        "  figures as inline SVG, every run's validation curve, test numbers and provenance\n"
-       "  --out FILE.html           written atomically (required)\n"
+       "  --output FILE.html        written atomically (required; --out is the same)\n"
        "  --title T                 the page's title (default: seqrec report)\n"
        "  --metrics, --baseline, --pairs, --reference, --correction, --alpha, --bootstrap, ...: as table\n"},
       {"tune",
@@ -75,8 +75,9 @@ const std::map<std::string, std::string>& usages() {
        "          threads (default 0: one per core)\n"
        "  [space METHOD]  KEY = choice a, b, ... | uniform LO HI | loguniform LO HI   (any train key)\n"},
       {"generate",
-       "usage: seqrec generate --out FILE.inter [options]\n"
+       "usage: seqrec generate --output FILE.inter [options]\n"
        "  a synthetic RecBole .inter log with Zipf item popularity and sequential structure, seeded\n"
+       "  (--out is the same as --output)\n"
        "  --users N (default 1000)  --items N (default 1000)  --min-len N (default 5)  --max-len N (default 30)\n"
        "  --zipf A (default 0.8)    item i is drawn with weight 1 / i^A\n"
        "  --follow P (default 0.8)  probability that the next item is one of the current item's K successors\n"

@@ -1,4 +1,4 @@
-// seqrec report RESULTS... --out report.html: one self-contained HTML page for a grid or study:
+// seqrec report RESULTS... --output report.html: one self-contained HTML page for a grid or study:
 // the comparison table exactly as `table` computes it (marks, intervals, published rows;
 // sortable columns), the runs that may have learned nothing, `plot`'s figures as inline SVG,
 // each run's validation curve and numbers, and the provenance. No file or network is
@@ -210,13 +210,13 @@ int cmd_report(const std::vector<std::string>& args) {
   std::string out, title = "seqrec report";
   std::vector<std::string> table_args;
   for (size_t i = 0; i < args.size(); ++i) {
-    const bool takes_value = args[i] == "--out" || args[i] == "--title";
+    const bool output = args[i] == "--output" || args[i] == "--out", takes_value = output || args[i] == "--title";
     if (takes_value && i + 1 >= args.size()) throw Error("report: " + args[i] + " needs a value");
-    if (args[i] == "--out") out = args[++i];
+    if (output) out = args[++i];
     else if (args[i] == "--title") title = args[++i];
     else table_args.push_back(args[i]);
   }
-  if (out.empty()) throw Error("report: --out FILE.html is required; " + usage_line("report"));
+  if (out.empty()) throw Error("report: --output FILE.html is required; " + usage_line("report"));
   const ComparisonTable t = comparison_table(table_args);
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << escape(title) << "</title>\n<style>"

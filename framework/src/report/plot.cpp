@@ -1,4 +1,4 @@
-// seqrec plot RESULTS... --out PREFIX: learning curves (validation metric and training loss
+// seqrec plot RESULTS... --output PREFIX: learning curves (validation metric and training loss
 // per epoch, one line per method: its lowest seed), a bar chart of a test metric (mean +-
 // std over seeds, sorted, the baseline's mean as a line, published values as markers) and,
 // where runs recorded it, the item tables' normalised singular-value spectra; one row or
@@ -264,7 +264,7 @@ int cmd_plot(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) throw Error("plot: " + args[i] + " needs a value");
       return args[++i];
     };
-    if (args[i] == "--out") prefix = value();
+    if (args[i] == "--output" || args[i] == "--out") prefix = value();
     else if (args[i] == "--metric") metric = value();
     else if (args[i] == "--bar-metric") bar_metric = value();
     else if (args[i] == "--title") title = value();
@@ -274,7 +274,7 @@ int cmd_plot(const std::vector<std::string>& args) {
     else inputs.push_back(args[i]);
   }
   if (prefix.empty() || inputs.empty())
-    throw Error(std::string("plot: ") + (inputs.empty() ? "no results named" : "--out PREFIX is required") + "; " +
+    throw Error(std::string("plot: ") + (inputs.empty() ? "no results named" : "--output PREFIX is required") + "; " +
                 usage_line("plot"));
   if (!fs::path(prefix).parent_path().empty()) create_directories(fs::path(prefix).parent_path().string());
   const std::vector<RunRecord> runs = read_runs(inputs);

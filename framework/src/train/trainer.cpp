@@ -732,6 +732,7 @@ void FitLoop::print_epoch(const EpochLog& e) const {
       o << " (" << tie_rule_name(with_other_ties(evaluator_.options()).ties) << " ties " << value(*e.valid_other_ties)
         << ")";
   }
+  if (const std::string note = trainer_.epoch_note(); !note.empty()) o << "; " << note;
   log_ << o.str() << std::endl;
 }
 
