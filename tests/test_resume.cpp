@@ -54,18 +54,31 @@ class Resume : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir_.file("m.txt"));
-    const bool sized = GetParam().find("--batch-size") != std::string::npos;
+    std::string method = GetParam();
+    if (const size_t at = method.find("{attributes}"); at != std::string::npos)
+      method.replace(at, 12, seqrec::testing::write_file(dir_.file("attr.json"), R"({"1": [1, 2], "2": [2], "7": [3]})"));
+    const bool sized = method.find("--batch-size") != std::string::npos;
     common_ = "train --data " + dir_.file("m.txt") + " --cache-dir " + dir_.file("cache") +
               " --sasrec.hidden-size 16 --epochs 3 --patience 5 --progress lines " + (sized ? "" : "--batch-size 32 ") +
-              GetParam();
+              method;
     Proc full = run("", common_ + " --output " + dir_.file("full.json"));
     ASSERT_EQ(full.code, 0) << full.out;
     want_ = outcome(read_json(dir_.file("full.json")));
+    full_log_ = full.out;
   }
   TempDir dir_;
-  std::string common_;
+  std::string common_, full_log_;
   nlohmann::json want_;
 };
+
+/// What a strategy adds to epoch `e`'s log line (after "; "), or "" when it adds nothing.
+std::string epoch_note(const std::string& log, int e) {
+  const size_t line = log.find("\nepoch " + std::to_string(e) + " loss");
+  if (line == std::string::npos) return "";
+  const std::string text = log.substr(line + 1, log.find('\n', line + 1) - line - 1);
+  const size_t note = text.find("; ");
+  return note == std::string::npos ? "" : text.substr(note + 2);
+}
 }  // namespace
 
 // 300 users in batches of 32 (BSARec's prefixes in batches of 388): 10 steps an epoch. Step 13
@@ -84,6 +97,9 @@ TEST_P(Resume, StopSignalMidEpochThenResumeIsBitIdentical) {
   EXPECT_NE(resumed.out.find("at epoch 2, step 4"), std::string::npos) << resumed.out;
   nlohmann::json r = read_json(out);
   EXPECT_EQ(outcome(r), want_);
+  // A strategy's account of the epoch (S3Rec's losses) covers the steps before the stop too.
+  EXPECT_EQ(epoch_note(resumed.out, 2), epoch_note(full_log_, 2)) << resumed.out;
+  if (GetParam().find("s3rec") != std::string::npos) EXPECT_EQ(epoch_note(full_log_, 2).rfind("per sample: aap ", 0), 0u) << full_log_;
   EXPECT_EQ(r["resumes"], 1);
   EXPECT_FALSE(std::filesystem::exists(out + ".state")) << "the state goes once the result is written";
 }
@@ -108,9 +124,10 @@ const std::string kMethods[] = {"--loss cce", "--loss bce", "--model bert4rec --
                                  "--loss bce --trainer iclrec --cl.clusters 8",
                                  // prefix examples: 3,878 an epoch (max-len 25 holds every sequence), 10 batches of 388
                                  "--model bsarec --batch-size 388", "--trainer duorec --batch-size 388",
-                                 "--model caser --batch-size 388 --max-len 25 --caser.hidden-size 16"};
+                                 "--model caser --batch-size 388 --max-len 25 --caser.hidden-size 16",
+                                 "--model s3rec --batch-size 388 --max-len 25 --s3rec.attributes {attributes}"};
 const char* const kMethodNames[] = {"SASRecCCE", "SASRecBCE", "BERT4Rec", "GenNi", "ATSRec", "ElecRec",
-                                    "CL4SRec",   "ICLRec",    "BSARec",   "DuoRec", "Caser"};
+                                    "CL4SRec",   "ICLRec",    "BSARec",   "DuoRec", "Caser",  "S3Rec"};
 std::string method_name(const ::testing::TestParamInfo<std::string>& info) { return kMethodNames[info.index]; }
 INSTANTIATE_TEST_SUITE_P(Methods, Resume, ::testing::ValuesIn(kMethods), method_name);
 
