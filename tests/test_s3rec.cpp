@@ -149,6 +149,16 @@ TEST(S3Rec, SamplesAreEachRowsInputThenItsTarget) {
   EXPECT_EQ(static_cast<int64_t>(got.size()), expected);
 }
 
+TEST(S3Rec, NegativeSegmentsComeFromWholeSequencesOrTheTrainingItems) {
+  for (const std::string segments : {"all", "train"}) {
+    Pretraining s({{"s3rec.segments", segments}});
+    std::vector<int32_t> want;
+    for (int64_t u = 0; u < tiny().num_users(); ++u)
+      want.insert(want.end(), tiny().begin(u), tiny().begin(u) + (segments == "all" ? tiny().length(u) : train_length(tiny(), u)));
+    EXPECT_EQ(dynamic_cast<S3RecPretrainer&>(*s.strategy).segment_source(), want) << segments;
+  }
+}
+
 TEST(S3Rec, BidirectionalEncoderIsANonCausalSASRec) {
   Pretraining s;
   S3Rec& m = s.s3rec();

@@ -241,6 +241,9 @@ void S3RecPretrainer::load_state(torch::serialize::InputArchive& archive) {
 }
 
 namespace {
+/// s3rec.segments: whether negative segments come from the training items only.
+const EnumNames<bool> kSegments = {{"all", false}, {"train", true}};
+
 void register_s3rec(PluginHost& host) {
   Schema& s = *host.schema;
   const std::string g = "s3rec";
@@ -254,7 +257,7 @@ void register_s3rec(PluginHost& host) {
   s.add({"s3rec.segments", KeyType::kString, "all",
          "s3rec-pretrain: negative segments from every user's whole sequence, held-out items included (all, the "
          "reference) or from the training items (train)",
-         g, {"all", "train"}});
+         g, choices_of(kSegments)});
   s.limit("s3rec.mask-prob", {0, 1});
   for (const char* k : {"s3rec.aap-weight", "s3rec.mip-weight", "s3rec.map-weight", "s3rec.sp-weight"}) s.limit(k, {0, HUGE_VAL});
   host.models->add("s3rec",
@@ -277,7 +280,7 @@ void register_s3rec(PluginHost& host) {
                            .mip_weight(c.real("s3rec.mip-weight"))
                            .map_weight(c.real("s3rec.map-weight"))
                            .sp_weight(c.real("s3rec.sp-weight"))
-                           .segments_from_training(c.str("s3rec.segments") == "train");
+                           .segments_from_training(c.choice("s3rec.segments", kSegments));
                        return std::make_unique<S3RecPretrainer>(o);
                      },
                      "S3Rec's pre-training: AAP, MIP, MAP and SP over item attributes, each sample a batch row's "

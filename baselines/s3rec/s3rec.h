@@ -99,6 +99,8 @@ class S3RecPretrainer : public Trainer {
   torch::optim::Optimizer* optimizer() const override { return optimizer_.get(); }
   /// The samples of one piece's rows: each row's items after its left padding, then its target.
   static std::vector<std::vector<int64_t>> samples_of(const Batch& piece);
+  /// Where negative segments come from: every user's items in turn (s3rec.segments).
+  const std::vector<int32_t>& segment_source() const { return segment_source_; }
   /// The last step's four losses (detached), for logs and checks.
   const S3RecLosses& last_losses() const { return last_; }
   void begin_epoch(int64_t epoch) override;
