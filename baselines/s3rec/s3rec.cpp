@@ -202,29 +202,30 @@ torch::Tensor S3RecPretrainer::step(const Batch& batch) {
   joint.backward();
   optimizer_->step();
   last_ = {l.aap.detach(), l.mip.detach(), l.map.detach(), l.sp.detach()};
-  const torch::Tensor parts = torch::stack({last_.aap, last_.mip, last_.map, last_.sp}).to(torch::kCPU, torch::kDouble);
-  for (size_t i = 0; i < epoch_sums_.size(); ++i) epoch_sums_[i] += parts[static_cast<int64_t>(i)].item<double>();
+  const torch::Tensor parts = torch::stack({last_.aap, last_.mip, last_.map, last_.sp}).to(torch::kDouble);
+  epoch_sums_ = epoch_sums_.defined() ? epoch_sums_ + parts : parts;  // no read here: a device sync on a GPU
   for (const Batch* piece : batch.pieces()) epoch_samples_ += piece->inputs.size(0);
   return joint.detach();
 }
 
 void S3RecPretrainer::begin_epoch(int64_t) {
-  epoch_sums_ = {};
+  epoch_sums_ = torch::Tensor();
   epoch_samples_ = 0;
 }
 
 std::string S3RecPretrainer::epoch_note() const {
   if (epoch_samples_ == 0) return "";
+  const torch::Tensor sums = epoch_sums_.to(torch::kCPU);
   std::ostringstream o;
   o << std::fixed << std::setprecision(4) << "per sample:";
   const char* names[] = {"aap", "mip", "map", "sp"};
-  for (size_t i = 0; i < epoch_sums_.size(); ++i) o << " " << names[i] << " " << epoch_sums_[i] / static_cast<double>(epoch_samples_);
+  for (int64_t i = 0; i < 4; ++i) o << " " << names[i] << " " << sums[i].item<double>() / static_cast<double>(epoch_samples_);
   return o.str();
 }
 
 void S3RecPretrainer::save_state(torch::serialize::OutputArchive& archive) const {
   Trainer::save_state(archive);
-  archive.write("s3rec_epoch_sums", torch::tensor(std::vector<double>(epoch_sums_.begin(), epoch_sums_.end()), torch::kDouble),
+  archive.write("s3rec_epoch_sums", epoch_sums_.defined() ? epoch_sums_.to(torch::kCPU) : torch::zeros(4, torch::kDouble),
                 /*is_buffer=*/true);
   archive.write("s3rec_epoch_samples", c10::IValue(epoch_samples_));
 }
@@ -237,7 +238,7 @@ void S3RecPretrainer::load_state(torch::serialize::InputArchive& archive) {
   if (!archive.try_read("s3rec_epoch_samples", samples) || !archive.try_read("s3rec_epoch_sums", sums, /*is_buffer=*/true))
     return begin_epoch(0);
   epoch_samples_ = samples.toInt();
-  for (size_t i = 0; i < epoch_sums_.size(); ++i) epoch_sums_[i] = sums[static_cast<int64_t>(i)].item<double>();
+  epoch_sums_ = sums.to(ctx_ ? ctx_->device : torch::Device(torch::kCPU));
 }
 
 namespace {

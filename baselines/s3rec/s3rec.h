@@ -15,7 +15,6 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
-#include <array>
 #include <random>
 #include <string>
 #include <vector>
@@ -118,7 +117,7 @@ class S3RecPretrainer : public Trainer {
   std::vector<int32_t> segment_source_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   S3RecLosses last_;
-  std::array<double, 4> epoch_sums_{};  ///< AAP, MIP, MAP, SP over the epoch so far
+  torch::Tensor epoch_sums_;  ///< [4] AAP, MIP, MAP, SP over the epoch so far, on the device (read at the epoch's end)
   int64_t epoch_samples_ = 0;
 };
 
