@@ -61,16 +61,6 @@ S3Rec::S3Rec(const SASRecOptions& o, torch::Tensor item_attributes)
   reset_reference_parameters(*this, o, position_embeddings.get());
 }
 
-torch::Tensor S3Rec::encode_bidirectional(const torch::Tensor& seqs, int64_t position_offset, bool last_only) {
-  torch::Tensor x = embed_with_positions(seqs, position_offset, {item_embeddings, position_embeddings, LayerNorm, dropout});
-  const torch::Tensor mask = attention_mask(seqs, /*causal=*/false);
-  const auto& layers = *item_encoder->layer;
-  const size_t n = layers.size();
-  for (size_t i = 0; i + 1 < n; ++i) x = layers[i]->as<LayerImpl>()->forward(x, mask);
-  if (!last_only) return layers[n - 1]->as<LayerImpl>()->forward(x, mask);
-  return layers[n - 1]->as<LayerImpl>()->forward(x, mask, /*queries=*/1).squeeze(1);
-}
-
 S3RecInputs draw_s3rec_inputs(const std::vector<std::vector<int64_t>>& samples, const std::vector<int32_t>& segment_source,
                               int64_t item_size, double mask_prob, std::mt19937_64& rng) {
   const int64_t mask = item_size - 1, n_rows = static_cast<int64_t>(samples.size());
@@ -127,7 +117,7 @@ torch::Tensor bce_sum(const torch::Tensor& p, const torch::Tensor& y) {
 /// The attribute objectives: sigmoid(attributes . norm(h)) against the item's attributes.
 torch::Tensor attribute_loss(S3Rec& m, torch::nn::Linear& norm, const torch::Tensor& h, const torch::Tensor& items) {
   const torch::Tensor p = torch::sigmoid(norm(h).matmul(m.attribute_embeddings->weight.t()));
-  return bce_sum(p, m.item_attributes().index_select(0, items.to(m.item_attributes().device())).to(p.device()));
+  return bce_sum(p, m.item_attributes().index_select(0, items));
 }
 
 /// sigmoid(sigmoid(<norm(c), a>) - sigmoid(<norm(c), b>)) against 1: MIP's and SP's form.
@@ -173,6 +163,7 @@ void S3RecPretrainer::setup(TrainContext& ctx) {
   model_ = dynamic_cast<S3Rec*>(&ctx.model);
   if (!model_) throw Error("--trainer s3rec-pretrain trains S3Rec's heads: use --model s3rec (not " + ctx.model.kind() + ")");
   if (!ctx.data) throw Error("--trainer s3rec-pretrain needs the training data in its context");
+  model_->attributes_to(ctx.device);  // once, where the losses look attributes up
   const Dataset& data = *ctx.data;
   segment_source_.clear();
   for (int64_t u = 0; u < data.num_users(); ++u) {
@@ -196,6 +187,7 @@ torch::Tensor S3RecPretrainer::step(const Batch& batch) {
                          x.masked_segment.to(dev), x.pos_segment.to(dev), x.neg_segment.to(dev)};
     const S3RecLosses p = s3rec_losses(*model_, on, model_->max_len() - on.masked_items.size(1));
     l = l.aap.defined() ? S3RecLosses{l.aap + p.aap, l.mip + p.mip, l.map + p.map, l.sp + p.sp} : p;
+    epoch_samples_ += piece->inputs.size(0);
   }
   const torch::Tensor joint = options_.aap_weight() * l.aap + options_.mip_weight() * l.mip +
                               options_.map_weight() * l.map + options_.sp_weight() * l.sp;
@@ -204,7 +196,6 @@ torch::Tensor S3RecPretrainer::step(const Batch& batch) {
   last_ = {l.aap.detach(), l.mip.detach(), l.map.detach(), l.sp.detach()};
   const torch::Tensor parts = torch::stack({last_.aap, last_.mip, last_.map, last_.sp}).to(torch::kDouble);
   epoch_sums_ = epoch_sums_.defined() ? epoch_sums_ + parts : parts;  // no read here: a device sync on a GPU
-  for (const Batch* piece : batch.pieces()) epoch_samples_ += piece->inputs.size(0);
   return joint.detach();
 }
 

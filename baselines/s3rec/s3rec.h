@@ -38,10 +38,14 @@ class S3Rec : public SASRec {
   S3Rec(const SASRecOptions& o, torch::Tensor item_attributes);
   /// The encoder without the causal mask (padding keys hidden): [B, W, d], or the last
   /// column's [B, d] when `last_only`.
-  torch::Tensor encode_bidirectional(const torch::Tensor& seqs, int64_t position_offset, bool last_only = false);
+  torch::Tensor encode_bidirectional(const torch::Tensor& seqs, int64_t position_offset, bool last_only = false) {
+    return encode_masked(seqs, position_offset, /*causal=*/false, last_only);
+  }
   std::string kind() const override { return "s3rec"; }
   int64_t mask_id() const { return options().item_size() - 1; }
   const torch::Tensor& item_attributes() const { return item_attributes_; }
+  /// Moves the attribute table (not a parameter, so Module::to leaves it) to `device`.
+  void attributes_to(torch::Device device) { item_attributes_ = item_attributes_.to(device); }
 
   torch::nn::Embedding attribute_embeddings{nullptr};
   torch::nn::Linear aap_norm{nullptr}, mip_norm{nullptr}, map_norm{nullptr}, sp_norm{nullptr};

@@ -188,11 +188,16 @@ torch::Tensor SASRec::embed(const torch::Tensor& seqs, int64_t position_offset) 
 }
 
 torch::Tensor SASRec::encode(const torch::Tensor& seqs, int64_t position_offset) {
-  return item_encoder(embed(seqs, position_offset), attention_mask(seqs, options_.causal()));
+  return encode_masked(seqs, position_offset, options_.causal(), /*last_only=*/false);
 }
 
 torch::Tensor SASRec::encode_last(const torch::Tensor& seqs, int64_t position_offset) {
-  torch::Tensor x = embed(seqs, position_offset), mask = attention_mask(seqs, options_.causal());
+  return encode_masked(seqs, position_offset, options_.causal(), /*last_only=*/true);
+}
+
+torch::Tensor SASRec::encode_masked(const torch::Tensor& seqs, int64_t position_offset, bool causal, bool last_only) {
+  torch::Tensor x = embed(seqs, position_offset), mask = attention_mask(seqs, causal);
+  if (!last_only) return item_encoder(x, mask);
   const auto& layers = *item_encoder->layer;
   const size_t n = layers.size();
   for (size_t i = 0; i + 1 < n; ++i) x = layers[i]->as<LayerImpl>()->forward(x, mask);

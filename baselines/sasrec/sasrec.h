@@ -90,6 +90,8 @@ class SASRec : public Model {
   torch::Tensor encode(const torch::Tensor& seqs, int64_t position_offset) override;
   /// Runs the last block for the last column only (its keys and values still see all columns).
   torch::Tensor encode_last(const torch::Tensor& seqs, int64_t position_offset) override;
+  /// encode (or, last_only, encode_last) under a chosen mask: causal, or padding keys only.
+  torch::Tensor encode_masked(const torch::Tensor& seqs, int64_t position_offset, bool causal, bool last_only);
   torch::Tensor item_table() override { return options_.tied_output() ? item_embeddings->weight : output_embeddings->weight; }
   int64_t max_len() const override { return options_.max_len(); }
   std::string options_json() const override;

@@ -18,5 +18,7 @@ int cmd_launch(const std::vector<std::string>& args);
 const std::string* command_usage(const std::string& command);
 /// Its first line, "usage: seqrec COMMAND ...", for one-line errors.
 std::string usage_line(const std::string& command);
+/// Whether `arg` names the file a command writes: --output, or its older spelling --out.
+inline bool is_output_option(const std::string& arg) { return arg == "--output" || arg == "--out"; }
 
 }  // namespace seqrec

@@ -198,7 +198,7 @@ int cmd_generate(const std::vector<std::string>& args) {
     if (i + 1 >= args.size()) throw Error("generate: " + args[i] + " needs a value");
     const std::string& k = args[i];
     const std::string& v = args[++i];
-    if (k == "--output" || k == "--out") out = v;
+    if (is_output_option(k)) out = v;
     else if (k == "--users") o.users = to_integer(v, k);
     else if (k == "--items") o.items = to_integer(v, k);
     else if (k == "--min-len") o.min_len = static_cast<int>(to_integer(v, k));

@@ -210,7 +210,7 @@ int cmd_report(const std::vector<std::string>& args) {
   std::string out, title = "seqrec report";
   std::vector<std::string> table_args;
   for (size_t i = 0; i < args.size(); ++i) {
-    const bool output = args[i] == "--output" || args[i] == "--out", takes_value = output || args[i] == "--title";
+    const bool output = is_output_option(args[i]), takes_value = output || args[i] == "--title";
     if (takes_value && i + 1 >= args.size()) throw Error("report: " + args[i] + " needs a value");
     if (output) out = args[++i];
     else if (args[i] == "--title") title = args[++i];

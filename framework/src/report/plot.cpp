@@ -264,7 +264,7 @@ int cmd_plot(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) throw Error("plot: " + args[i] + " needs a value");
       return args[++i];
     };
-    if (args[i] == "--output" || args[i] == "--out") prefix = value();
+    if (is_output_option(args[i])) prefix = value();
     else if (args[i] == "--metric") metric = value();
     else if (args[i] == "--bar-metric") bar_metric = value();
     else if (args[i] == "--title") title = value();
