@@ -1,25 +1,20 @@
 #pragma once
-// Standard output of a command function, for tests of commands that print, and counting in it.
+// What a command writes, for tests of commands that print, and counting in it.
 #include <gtest/gtest.h>
 
-#include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "seqrec/command.h"
+
 namespace seqrec::testing {
 
-/// What a command (cmd_table, cmd_report, ...) prints on standard output, the capture released
-/// when it throws.
-inline std::string captured_stdout(const std::function<int(const std::vector<std::string>&)>& command,
-                                   const std::vector<std::string>& args) {
-  ::testing::internal::CaptureStdout();
-  try {
-    command(args);
-  } catch (...) {
-    ::testing::internal::GetCapturedStdout();
-    throw;
-  }
-  return ::testing::internal::GetCapturedStdout();
+/// What `seqrec NAME ARGS...` writes on its output stream (its errors are thrown).
+inline std::string command_output(const std::string& name, const std::vector<std::string>& args) {
+  std::ostringstream out;
+  run_command(name, args, out);
+  return out.str();
 }
 
 /// Occurrences of `what` in `text`, overlapping ones included.

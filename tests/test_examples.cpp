@@ -1,4 +1,4 @@
-// CONTRIBUTING.md's examples (a loss, a source format, a metric: tests/examples/, one file
+// CONTRIBUTING.md's examples (a loss, a source format, a metric, a command: tests/examples/, one file
 // each) are the files this test builds into a plugin and trains with through the CLI.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -35,7 +35,7 @@ std::string indented(const std::string& text) {
 
 TEST(Examples, ContributingShowsTheFilesTheTestsBuild) {
   const std::string guide = slurp(std::string(SEQREC_SOURCE_DIR) + "/CONTRIBUTING.md");
-  for (const char* name : {"hinge_loss.cpp", "jsonl_format.cpp", "rr_metric.cpp"}) {
+  for (const char* name : {"hinge_loss.cpp", "jsonl_format.cpp", "rr_metric.cpp", "summary_command.cpp"}) {
     const std::string file = slurp(std::string(SEQREC_SOURCE_DIR) + "/tests/examples/" + name);
     ASSERT_FALSE(file.empty()) << name;
     EXPECT_NE(guide.find(indented(file)), std::string::npos) << "CONTRIBUTING.md does not show tests/examples/" << name;
@@ -74,4 +74,15 @@ TEST(Examples, LossFormatAndMetricTrainThroughThePlugin) {
   for (int64_t rank : ranks.ranks) sum += rank < 10 ? 1.0 / (rank + 1) : 0.0;
   EXPECT_NEAR(r["test"]["rr@10"].get<double>(), sum / ranks.ranks.size(), 1e-6);
   EXPECT_LE(r["test"]["rr@10"].get<double>(), r["test"]["mrr"].get<double>());
+  // The example command reads the result back through the same plugin.
+  const std::string summary = std::string(SEQREC_BINARY_DIR) + "/seqrec summary --plugin " + SEQREC_BINARY_DIR +
+                              "/test_plugins/seqrec_examples.so " + dir.file("r.json") + " --metric rr@10 2>&1";
+  std::string line;
+  FILE* q = popen(summary.c_str(), "r");
+  while (fgets(buf.data(), buf.size(), q)) line += buf.data();
+  ASSERT_EQ(WEXITSTATUS(pclose(q)), 0) << line;
+  std::ostringstream want;
+  want << dir.file("r.json") << ": sasrec on m, best epoch " << r["best_epoch"].get<int64_t>() << ", test rr@10 "
+       << r["test"]["rr@10"].get<double>() << "\n";
+  EXPECT_EQ(line, want.str());
 }

@@ -11,6 +11,7 @@
 #include "seqrec/files.h"
 #include "seqrec/report.h"
 #include "seqrec/run_result.h"
+#include "capture.h"
 #include "test_util.h"
 
 using namespace seqrec;
@@ -78,9 +79,7 @@ TEST(Plot, EveryLineIsTitledByTheMethodWhoseDataItDrawsAndAMethodWithoutACurveIs
   std::vector<std::string> args = {"--out", dir.file("fig"), "--baseline", "a-sasrec"};
   for (const std::string d : {"Beauty", "Toys"})
     for (const std::string m : {"pop", "a-sasrec", "z-bert"}) args.push_back(dir.file(d + "-" + m + ".json"));
-  ::testing::internal::CaptureStdout();
-  cmd_plot(args);
-  ::testing::internal::GetCapturedStdout();
+  seqrec::testing::command_output("plot", args);
 
   const auto data = blocks_of(read_file(dir.file("fig-curves.dat")));
   const std::string script = read_file(dir.file("fig-curves.gp"));
@@ -122,9 +121,7 @@ TEST(Plot, EveryLineIsTitledByTheMethodWhoseDataItDrawsAndAMethodWithoutACurveIs
 TEST(Plot, NoBaselineNoDashedLineInTheCaptionAndNoCurveFigureWhenNothingTrained) {
   TempDir dir;
   write_run(dir, "Beauty", "pop", "pop", {}, 0.01);
-  ::testing::internal::CaptureStdout();
-  cmd_plot({"--output", dir.file("fig"), dir.file("Beauty-pop.json")});
-  const std::string out = ::testing::internal::GetCapturedStdout();
+  const std::string out = seqrec::testing::command_output("plot", {"--output", dir.file("fig"), dir.file("Beauty-pop.json")});
   EXPECT_FALSE(std::filesystem::exists(dir.file("fig-curves.gp")));
   EXPECT_NE(out.find("fig-bars.png"), std::string::npos);
   const std::string bars = read_file(dir.file("fig-bars.gp"));

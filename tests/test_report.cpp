@@ -285,7 +285,7 @@ void edit_result(const TempDir& dir, const std::string& name, const std::functio
 }  // namespace
 
 namespace {
-std::string captured_table(const std::vector<std::string>& args) { return seqrec::testing::captured_stdout(cmd_table, args); }
+std::string captured_table(const std::vector<std::string>& args) { return seqrec::testing::command_output("table", args); }
 }  // namespace
 
 // The repository's own results: `table` reads a result that recorded a rank checksum only with
@@ -338,9 +338,7 @@ TEST(Table, MeanStdBestAndSignificanceFromRankFiles) {
   fake_result(dir, "b2", "base", 2, "full/reference/optimistic", {1, 2, 50, 60, 70, 80});
   fake_result(dir, "m1", "better", 1, "full/reference/optimistic", {0, 3, 5, 6, 7, 80});
   fake_result(dir, "m2", "better", 2, "full/reference/optimistic", {1, 2, 5, 6, 70, 80});
-  ::testing::internal::CaptureStdout();
-  cmd_table({dir.path().string(), "--metrics", "hit@10", "--baseline", "base"});
-  const std::string md = ::testing::internal::GetCapturedStdout();
+  const std::string md = seqrec::testing::command_output("table", {dir.path().string(), "--metrics", "hit@10", "--baseline", "base"});
   // base: 1/3 both seeds -> 0.3333 ± 0.0000; better: 5/6, 4/6 -> mean 0.75, std sqrt(2 * (1/12)^2) = 0.1179.
   EXPECT_NE(md.find("| base (baseline) | 0.3333 ± 0.0000 |"), std::string::npos) << md;
   EXPECT_NE(md.find("| better | **0.7500 ± 0.1179** (+125.0%) |"), std::string::npos) << md;
@@ -568,7 +566,7 @@ TEST(Table, RefusesToMixProtocolsInOneColumn) {
   fake_result(dir, "a", "x", 1, "full/reference/optimistic", {0, 1});
   fake_result(dir, "b", "y", 1, "full/strict/optimistic", {0, 1});
   try {
-    cmd_table({dir.path().string()});
+    seqrec::testing::command_output("table", {dir.path().string()});
     FAIL() << "mixed protocols accepted";
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "table: refusing to mix protocols in the Toy column: full/reference/optimistic, full/strict/optimistic");
@@ -585,9 +583,7 @@ TEST(Table, GridLayoutNamesTheMethodAndFindsRanksBesideTheResult) {
   std::filesystem::create_directories(grid);
   std::filesystem::rename(dir.file("m1.json"), grid / "seed1-hm1.json");
   std::filesystem::rename(dir.file("m1.h5"), grid / "seed1-hm1.ranks.h5");
-  ::testing::internal::CaptureStdout();
-  cmd_table({dir.file("b1.json"), (dir.path() / "grid").string(), "--metrics", "hit@10", "--baseline", "base"});
-  const std::string md = ::testing::internal::GetCapturedStdout();
+  const std::string md = seqrec::testing::command_output("table", {dir.file("b1.json"), (dir.path() / "grid").string(), "--metrics", "hit@10", "--baseline", "base"});
   EXPECT_NE(md.find("| my-method | **0.8333** (+150.0%) |"), std::string::npos) << md;
   EXPECT_NE(md.find("hit@10 my-method vs base: mean diff 0.50000 ["), std::string::npos) << md;
 }

@@ -14,16 +14,16 @@ const EnumNames<CaserUserRows> kUserRows = {{"padding", CaserUserRows::kPadding}
 void register_caser(PluginHost& host) {
   Schema& s = *host.schema;
   const std::string g = "caser";
-  s.add({"caser.hidden-size", KeyType::kInt, "64", "embedding and output size d", g});
-  s.add({"caser.horizontal", KeyType::kInt, "8", "n_h: horizontal filters of each height 1..max-len", g});
-  s.add({"caser.vertical", KeyType::kInt, "4", "n_v: vertical filters (max-len x 1)", g});
+  s.add(KeySpec{"caser.hidden-size", KeyType::kInt, "64", "embedding and output size d", g}.architecture());
+  s.add(KeySpec{"caser.horizontal", KeyType::kInt, "8", "n_h: horizontal filters of each height 1..max-len", g}.architecture());
+  s.add(KeySpec{"caser.vertical", KeyType::kInt, "4", "n_v: vertical filters (max-len x 1)", g}.architecture());
   s.add({"caser.dropout", KeyType::kFloat, "0.5", "dropout on the filters' outputs", g});
   s.add({"caser.init-std", KeyType::kFloat, "0.02", "std of the embeddings' and linear layers' normal init", g});
   s.add({"caser.reg", KeyType::kFloat, "1e-4", "weight of the unsquared norms of the weights added to the loss", g});
-  s.add({"caser.user-rows", KeyType::kString, "padding",
+  s.add(KeySpec{"caser.user-rows", KeyType::kString, "padding",
          "padding: user row r reads embedding row r, so the first user reads the untrained padding row (the "
          "reference); own: row r + 1",
-         g, choices_of(kUserRows)});
+         g, choices_of(kUserRows)}.architecture());
   s.limit("caser.hidden-size", {1, HUGE_VAL});
   s.limit("caser.horizontal", {1, HUGE_VAL});
   s.limit("caser.vertical", {1, HUGE_VAL});

@@ -118,9 +118,9 @@ FrequencyOptions frequency_options_from(const Config& c, FrequencyOptions::Kind 
 namespace {
 void register_frequency(PluginHost& host) {
   Schema& s = *host.schema;
-  s.add({"bsarec.c", KeyType::kInt, "3", "BSARec: the low-pass part keeps the lowest c / 2 + 1 frequencies", "bsarec"});
-  s.add({"bsarec.alpha", KeyType::kFloat, "0.9", "BSARec: weight of the frequency layer against self-attention's 1 - alpha",
-         "bsarec"});
+  s.add(KeySpec{"bsarec.c", KeyType::kInt, "3", "BSARec: the low-pass part keeps the lowest c / 2 + 1 frequencies", "bsarec"}.architecture());
+  s.add(KeySpec{"bsarec.alpha", KeyType::kFloat, "0.9", "BSARec: weight of the frequency layer against self-attention's 1 - alpha",
+         "bsarec"}.architecture());
   s.limit("bsarec.c", {1, HUGE_VAL});
   s.limit("bsarec.alpha", {0, 1});
   auto add = [&](const std::string& name, FrequencyOptions::Kind kind, const std::string& loss, const std::string& help) {

@@ -12,7 +12,7 @@ namespace seqrec {
 
 namespace {
 void register_gru4rec(PluginHost& host) {
-  host.schema->add({"gru4rec.hidden-size", KeyType::kInt, "64", "embedding and GRU state size", "gru4rec"});
+  host.schema->add(KeySpec{"gru4rec.hidden-size", KeyType::kInt, "64", "embedding and GRU state size", "gru4rec"}.architecture());
   host.schema->add({"gru4rec.dropout", KeyType::kFloat, "0.25", "dropout on the input embeddings", "gru4rec"});
   host.models->add("gru4rec",
                    [](const ModelContext& ctx) -> std::shared_ptr<Model> {

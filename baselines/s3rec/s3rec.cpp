@@ -239,8 +239,8 @@ const EnumNames<bool> kSegments = {{"all", false}, {"train", true}};
 void register_s3rec(PluginHost& host) {
   Schema& s = *host.schema;
   const std::string g = "s3rec";
-  s.add({"s3rec.attributes", KeyType::kString, "",
-         "s3rec: the items' attributes, an item2attributes JSON (item id -> attribute ids)", g});
+  s.add(KeySpec{"s3rec.attributes", KeyType::kString, "",
+         "s3rec: the items' attributes, an item2attributes JSON (item id -> attribute ids)", g}.architecture());
   s.add({"s3rec.mask-prob", KeyType::kFloat, "0.2", "s3rec-pretrain: share of each sample's items masked (the last always is)", g});
   s.add({"s3rec.aap-weight", KeyType::kFloat, "0.2", "s3rec-pretrain: weight of associated attribute prediction", g});
   s.add({"s3rec.mip-weight", KeyType::kFloat, "1.0", "s3rec-pretrain: weight of masked item prediction", g});

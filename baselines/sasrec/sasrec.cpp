@@ -13,9 +13,9 @@
 namespace seqrec {
 
 void declare_sasrec_keys(Schema& s) {
-  s.add({"sasrec.hidden-size", KeyType::kInt, "64", "embedding and hidden size d", "sasrec"});
-  s.add({"sasrec.layers", KeyType::kInt, "2", "transformer blocks", "sasrec"});
-  s.add({"sasrec.heads", KeyType::kInt, "2", "attention heads (must divide d)", "sasrec"});
+  s.add(KeySpec{"sasrec.hidden-size", KeyType::kInt, "64", "embedding and hidden size d", "sasrec"}.architecture());
+  s.add(KeySpec{"sasrec.layers", KeyType::kInt, "2", "transformer blocks", "sasrec"}.architecture());
+  s.add(KeySpec{"sasrec.heads", KeyType::kInt, "2", "attention heads (must divide d)", "sasrec"}.architecture());
   s.add({"sasrec.dropout", KeyType::kFloat, "0.5", "hidden dropout", "sasrec"});
   s.add({"sasrec.attn-dropout", KeyType::kFloat, "0.5", "attention-probability dropout", "sasrec"});
   s.add({"sasrec.init-std", KeyType::kFloat, "0.02", "std of the normal weight init", "sasrec"});

@@ -15,22 +15,22 @@ namespace seqrec::elecrec {
 
 void declare_elecrec_keys(Schema& s) {
   const char* g = "elecrec";
-  s.add({"elecrec.gen-hidden-size", KeyType::kInt, "64", "generator hidden size", g});
-  s.add({"elecrec.gen-layers", KeyType::kInt, "2", "generator blocks", g});
-  s.add({"elecrec.gen-heads", KeyType::kInt, "2", "generator heads", g});
-  s.add({"elecrec.dis-hidden-size", KeyType::kInt, "64", "discriminator hidden size", g});
-  s.add({"elecrec.dis-layers", KeyType::kInt, "2", "discriminator blocks", g});
-  s.add({"elecrec.dis-heads", KeyType::kInt, "2", "discriminator heads", g});
-  s.add({"elecrec.sharing", KeyType::kString, "embed_only",
+  s.add(KeySpec{"elecrec.gen-hidden-size", KeyType::kInt, "64", "generator hidden size", g}.architecture());
+  s.add(KeySpec{"elecrec.gen-layers", KeyType::kInt, "2", "generator blocks", g}.architecture());
+  s.add(KeySpec{"elecrec.gen-heads", KeyType::kInt, "2", "generator heads", g}.architecture());
+  s.add(KeySpec{"elecrec.dis-hidden-size", KeyType::kInt, "64", "discriminator hidden size", g}.architecture());
+  s.add(KeySpec{"elecrec.dis-layers", KeyType::kInt, "2", "discriminator blocks", g}.architecture());
+  s.add(KeySpec{"elecrec.dis-heads", KeyType::kInt, "2", "discriminator heads", g}.architecture());
+  s.add(KeySpec{"elecrec.sharing", KeyType::kString, "embed_only",
          "modules G and D share: full (embeddings + encoder), embed_only, encoder_only, none", g,
-         choices_of(kSharings)});
+         choices_of(kSharings)}.architecture());
   s.add({"elecrec.sample-ratio", KeyType::kFloat, "0.7", "share of positions offered a generated item", g});
   s.add({"elecrec.prob-power", KeyType::kFloat, "1.0", "sample from softmax^power (an inverse temperature)", g});
   s.add({"elecrec.item-sample-ratio", KeyType::kFloat, "1.0", "share of the catalogue drawn as candidates per batch", g});
   s.add({"elecrec.gen-loss-weight", KeyType::kFloat, "1.0", "weight of the generator's CE", g});
   s.add({"elecrec.dis-loss-weight", KeyType::kFloat, "0.5", "weight of the discriminator's BCE", g});
-  s.add({"elecrec.project-type", KeyType::kString, "affine", "discriminator head: affine Linear(d,1) or sum(h)/temperature",
-         g, choices_of(kProjectTypes)});
+  s.add(KeySpec{"elecrec.project-type", KeyType::kString, "affine", "discriminator head: affine Linear(d,1) or sum(h)/temperature",
+         g, choices_of(kProjectTypes)}.architecture());
   s.add({"elecrec.temperature", KeyType::kFloat, "1.0", "temperature of the sum head", g});
   s.add({"elecrec.dis-opt", KeyType::kString, "full",
          "discriminator loss over all real positions (full) or only those offered a generated item (mask_only)", g,

@@ -59,6 +59,14 @@ struct KeySpec {
     hashing = Hashing::kNever;
     return *this;
   }
+  /// Whether the key shapes a model's weights or forward pass (sizes, layers, the input
+  /// window): `eval` restores these, and only these, from a checkpoint's recorded config.
+  bool is_architecture = false;
+  /// Marks the key so, in its declaration: s.add(KeySpec{...}.architecture()).
+  KeySpec& architecture() {
+    is_architecture = true;
+    return *this;
+  }
 };
 
 /// The table of all keys. Built-in components declare theirs at start-up; plugins add more.
@@ -134,6 +142,10 @@ bool parse_config(const std::vector<std::string>& args, Config* out, std::string
 
 /// --help text for the whole schema.
 std::string describe_schema(const Schema& schema);
+/// One key's lines of it: "  --name (type, default D) {choices}" and its help.
+std::string describe_key(const KeySpec& key);
+/// Whether `word` reads as a negative number ("-3", "-.5"): a value, not an option.
+bool looks_negative(const std::string& word);
 
 /// The whole of `text` as a 64-bit integer, or as a finite real; otherwise Error
 /// "WHAT: 'TEXT' is not a valid int|float", the config layer's wording. For numbers read

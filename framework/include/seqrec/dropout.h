@@ -7,9 +7,13 @@
 /// result recorded before this switch existed.
 #include <torch/nn/modules/dropout.h>
 
+#include "seqrec/config.h"
+
 namespace seqrec {
 
 enum class DropoutRng { kFast, kTorch };
+/// --dropout-rng's choices: fast, torch.
+const EnumNames<DropoutRng>& dropout_rng_names();
 /// Process-wide; `seqrec train` sets it from --dropout-rng.
 void set_dropout_rng(DropoutRng rng);
 

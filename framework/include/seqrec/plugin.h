@@ -7,11 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "seqrec/command.h"
 #include "seqrec/config.h"
 #include "seqrec/registry.h"
 
 /// Bumped whenever PluginHost, the registries or the interfaces change incompatibly.
-#define SEQREC_PLUGIN_ABI_VERSION 8
+#define SEQREC_PLUGIN_ABI_VERSION 9
 
 namespace seqrec {
 
@@ -25,6 +26,7 @@ struct PluginHost {
   TrainerRegistry* trainers;
   SamplerRegistry* samplers;
   ImporterRegistry* importers;
+  CommandRegistry* commands;  ///< `seqrec NAME ...` (command.h)
 };
 
 /// A plugin's (or a built-in component's) registration function.

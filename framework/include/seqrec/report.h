@@ -1,9 +1,10 @@
 #pragma once
-/// Head-to-head benchmarks: grids of runs (seqrec bench), comparison tables (seqrec table)
-/// and plots (seqrec plot). Each command takes its own arguments, not config keys.
+/// Head-to-head benchmarks: grids of runs (seqrec bench) and plots (seqrec plot); the
+/// commands themselves are declared under framework/src/commands/.
 #include <sys/types.h>
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -42,10 +43,16 @@ std::vector<GridRun> plan_grid(const Grid& g);
 /// stderr appended to `log_path`, OPENBLAS_NUM_THREADS set when `blas_threads` > 0.
 pid_t spawn_seqrec(const std::vector<std::string>& args, const std::string& log_path, int64_t blas_threads);
 
-int cmd_bench(const std::vector<std::string>& args);
-int cmd_table(const std::vector<std::string>& args);
-int cmd_plot(const std::vector<std::string>& args);
-/// seqrec report RESULTS... --out FILE.html [--title T] [table options]: one self-contained page.
-int cmd_report(const std::vector<std::string>& args);
+/// Runs a grid's unfinished runs (`shard` of `shards`: runs i with i % shards == shard), or
+/// with `dry` lists them; progress on `log`. 0 when every run finished, else 1.
+int run_bench(const std::string& grid_path, bool dry, int64_t shard, int64_t shards, std::ostream& log);
+
+/// What `seqrec plot` draws: learning curves, a bar chart and item spectra of results.
+struct PlotSpec {
+  std::vector<std::string> inputs;
+  std::string prefix, metric = "ndcg@20", bar_metric = "ndcg@10", title, baseline, reference;
+};
+/// Draws the figures with gnuplot, PREFIX-NAME.{png,svg}, naming each file on `log`.
+void draw_plots(const PlotSpec& p, std::ostream& log);
 
 }  // namespace seqrec

@@ -2,6 +2,7 @@
 /// seqrec tune: the same search budget for every method, selection on validation only.
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <map>
 #include <random>
 #include <string>
@@ -43,6 +44,8 @@ int64_t rung_epochs(int64_t max_epochs, int64_t eta, int64_t rungs, int64_t r);
 using RungRunner = std::function<std::vector<double>(int64_t rung, const std::vector<int64_t>& trials)>;
 std::vector<std::vector<int64_t>> successive_halving(int64_t n, int64_t rungs, int64_t eta, const RungRunner& run);
 
-int cmd_tune(const std::vector<std::string>& args);
+/// Tunes every method of the tune file (`shard` of `shards`), progress on `log`; resumable.
+/// 128 + the signal when a stop signal ended it (the trials in flight keep their states).
+int run_tune(const std::string& path, int64_t shard, int64_t shards, std::ostream& log);
 
 }  // namespace seqrec

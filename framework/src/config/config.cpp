@@ -1,6 +1,7 @@
 #include "seqrec/config.h"
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -261,25 +262,33 @@ po::options_description make_description(const Schema& s) {
 
 }  // namespace
 
+std::string describe_key(const KeySpec& k) {
+  std::ostringstream out;
+  out << "  --" << k.name << " (" << type_name(k.type);
+  if (!k.default_value.empty()) out << ", default " << k.default_value;
+  out << ")";
+  if (!k.choices.empty()) {
+    out << " {";
+    for (size_t i = 0; i < k.choices.size(); ++i) out << (i ? "|" : "") << k.choices[i];
+    out << "}";
+  }
+  out << "\n      " << k.help << "\n";
+  return out.str();
+}
+
 std::string describe_schema(const Schema& s) {
   std::ostringstream out;
   std::map<std::string, std::vector<const KeySpec*>> groups;
   for (const auto& k : s.keys()) groups[k.group].push_back(&k);
   for (const auto& [g, keys] : groups) {
     out << "\n[" << g << "]\n";
-    for (const KeySpec* k : keys) {
-      out << "  --" << k->name << " (" << type_name(k->type);
-      if (!k->default_value.empty()) out << ", default " << k->default_value;
-      out << ")";
-      if (!k->choices.empty()) {
-        out << " {";
-        for (size_t i = 0; i < k->choices.size(); ++i) out << (i ? "|" : "") << k->choices[i];
-        out << "}";
-      }
-      out << "\n      " << k->help << "\n";
-    }
+    for (const KeySpec* k : keys) out << describe_key(*k);
   }
   return out.str();
+}
+
+bool looks_negative(const std::string& word) {
+  return word.size() > 1 && word[0] == '-' && (std::isdigit(static_cast<unsigned char>(word[1])) || word[1] == '.');
 }
 
 bool parse_config(const std::vector<std::string>& args, Config* out, std::string* help_text) {
@@ -289,7 +298,16 @@ bool parse_config(const std::vector<std::string>& args, Config* out, std::string
   try {
     // No abbreviations: boost would otherwise take --dropout for --dropout-rng.
     const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    po::store(po::command_line_parser(args).options(desc).style(style).run(), cli);
+    // "--epochs -3" is a key and its (out of range) value, not two options: joined as
+    // "--epochs=-3", the value reaches the key's own check.
+    std::vector<std::string> joined;
+    for (size_t i = 0; i < args.size(); ++i) {
+      const bool value_follows = args[i].rfind("--", 0) == 0 && args[i].find('=') == std::string::npos &&
+                                 i + 1 < args.size() && looks_negative(args[i + 1]);
+      joined.push_back(value_follows ? args[i] + "=" + args[i + 1] : args[i]);
+      if (value_follows) ++i;
+    }
+    po::store(po::command_line_parser(joined).options(desc).style(style).run(), cli);
   } catch (const po::error& e) {
     throw Error(std::string("command line: ") + e.what());
   }

@@ -1,5 +1,7 @@
 #include "seqrec/plugin.h"
 
+#include "seqrec/command.h"
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -50,7 +52,7 @@ void load_plugin(const std::string& path) {
     throw Error("plugin " + path + ": built for plugin ABI " + std::to_string(v) + ", this seqrec has ABI " +
                 std::to_string(SEQREC_PLUGIN_ABI_VERSION) + "; rebuild the plugin against these headers");
   }
-  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, canonical.c_str(), &schema(), &models(), &losses(), &trainers(), &samplers(), &importers()};
+  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, canonical.c_str(), &schema(), &models(), &losses(), &trainers(), &samplers(), &importers(), &commands()};
   try {
     reg(&host);  // the handle stays open for the life of the process
     for (size_t i = builtins_before; i < builtins().size(); ++i) builtins()[i](host);

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "seqrec/command.h"
+#include "seqrec/dropout.h"
 #include "seqrec/evaluator.h"
 #include "seqrec/plugin.h"
 #include "seqrec/sampler.h"
@@ -53,7 +55,7 @@ void declare_common_keys(Schema& s) {
   s.add({"split.valid-history", KeyType::kBool, "true",
          "temporal: the validation period's interactions join the test history (false: only the training part)", "data"});
   s.add(KeySpec{"cache-dir", KeyType::kString, "~/.cache/seqrec", "where HDF5 dataset caches live", "data"}.unhashed());
-  s.add({"max-len", KeyType::kInt, "50", "input window: the last max-len items", "data"});
+  s.add(KeySpec{"max-len", KeyType::kInt, "50", "input window: the last max-len items", "data"}.architecture());
   s.add({"model", KeyType::kString, "sasrec", "encoder (see seqrec list)", "model"});
   s.add({"item-block", KeyType::kInt, "0",
          "catalogue columns the full-softmax losses (ce, cce, BERT4Rec's, ELECRec's generator) score together; "
@@ -72,7 +74,7 @@ void declare_common_keys(Schema& s) {
   s.add({"dropout-rng", KeyType::kString, "fast",
          "generator of the encoders' CPU dropout masks: fast (counter-based, seeded from --seed) or torch "
          "(LibTorch's bernoulli_, about 3x slower; the masks of every result recorded before this key existed)", "general",
-         {"fast", "torch"}});
+         choices_of(dropout_rng_names())});
   s.add({"checkpoint", KeyType::kString, "", "checkpoint to evaluate (PyTorch state dict or seqrec file)", "output"});
   s.add({"stage", KeyType::kString, "test", "which held-out item eval ranks", "eval", {"valid", "test"}});
   s.add(KeySpec{"output", KeyType::kString, "", "train: write the run's JSON result here", "output"}.unhashed());
@@ -103,7 +105,7 @@ void register_builtins() {
   trainers().add("plain", [](const Config&) -> std::unique_ptr<Trainer> { return std::make_unique<PlainTrainer>(); },
                  "one forward, one loss, one Adam step per batch");
   // The baselines (and anything else compiled in with SEQREC_BUILTIN), through the API a plugin gets.
-  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, "builtin", &s, &models(), &losses(), &trainers(), &samplers(), &importers()};
+  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, "builtin", &s, &models(), &losses(), &trainers(), &samplers(), &importers(), &commands()};
   for (RegisterFn fn : builtin_registrations()) fn(host);
 }
 

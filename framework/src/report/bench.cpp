@@ -22,7 +22,6 @@
 #include "report/plan_text.h"
 #include "report/run_checks.h"
 #include "report/runs.h"
-#include "seqrec/cli.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
@@ -143,29 +142,6 @@ std::vector<GridRun> plan_grid(const Grid& g) {
 
 namespace {
 
-struct BenchArgs {
-  std::string grid_path;
-  bool dry = false;
-  int64_t shard = 0, shards = 1;
-};
-
-BenchArgs parse_bench_args(const std::vector<std::string>& args) {
-  BenchArgs b;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--dry-run") {
-      b.dry = true;
-    } else if (args[i] == "--shard" && i + 1 < args.size()) {
-      std::tie(b.shard, b.shards) = plan::parse_shard(args[++i]);
-    } else if (b.grid_path.empty() && args[i][0] != '-') {
-      b.grid_path = args[i];
-    } else {
-      throw Error("bench: unexpected argument '" + args[i] + "'; " + usage_line("bench"));
-    }
-  }
-  if (b.grid_path.empty()) throw Error(usage_line("bench"));
-  return b;
-}
-
 /// "42 s", "17 min", "3 h 05 min": a duration as a person reads it in a progress line.
 std::string span_text(double seconds) {
   const auto s = static_cast<int64_t>(std::llround(seconds));
@@ -200,7 +176,7 @@ RunTimes run_times(const std::string& result, double seconds) {
 /// which write their training states; the next bench resumes them.
 class Scheduler {
  public:
-  Scheduler(const Grid& g, int64_t done, int64_t mine) : g_(g), done_(done), mine_(mine) {}
+  Scheduler(const Grid& g, int64_t done, int64_t mine, std::ostream& log) : g_(g), log_(log), done_(done), mine_(mine) {}
   int run(const std::vector<GridRun>& todo, const std::string& grid_path);
 
  private:
@@ -215,6 +191,7 @@ class Scheduler {
   void check(const GridRun& r);
 
   const Grid& g_;
+  std::ostream& log_;
   std::map<pid_t, std::pair<GridRun, clock::time_point>> running_;
   std::vector<std::string> elsewhere_;  // outputs of runs left to another process
   std::vector<std::string> flagged_;    // runs that may have learned nothing
@@ -234,7 +211,7 @@ bool Scheduler::claim(const GridRun& r) {
   const bool ended = fs::exists(r.output);
   if (ended) ++done_;
   else elsewhere_.push_back(r.output);
-  std::cout << "skip  " << r.dataset << " " << r.method << " seed " << r.seed
+  log_ << "skip  " << r.dataset << " " << r.method << " seed " << r.seed
             << (ended ? ": finished by another process" : ": running in another process (" + lock_of(r) + ")") << std::endl;
   return false;
 }
@@ -248,7 +225,7 @@ void Scheduler::launch(const GridRun& r) {
   if (g_.ranks > 1) a.insert(a.begin(), {"launch", "-n", std::to_string(g_.ranks), "--"});
   const pid_t pid = spawn_seqrec(a, stem + ".log", g_.threads);
   running_[pid] = {r, clock::now()};
-  std::cout << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << std::endl;
+  log_ << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << std::endl;
 }
 
 void Scheduler::check(const GridRun& r) {
@@ -257,11 +234,11 @@ void Scheduler::check(const GridRun& r) {
     for (const RunRecord& x : runs) {
       if (!fs::equivalent(x.path, r.output)) continue;
       const std::optional<RunCheck> c = check_run(x, popularity_run_in(runs, x), ranks_);
-      if (c && !c->text().empty()) std::cout << "      " << c->text() << std::endl;
+      if (c && !c->text().empty()) log_ << "      " << c->text() << std::endl;
       if (c && c->flagged()) flagged_.push_back(r.dataset + " " + r.method + " seed " + std::to_string(r.seed));
     }
   } catch (const std::exception& e) {
-    std::cout << "      no run check: " << e.what() << std::endl;
+    log_ << "      no run check: " << e.what() << std::endl;
   }
 }
 
@@ -270,7 +247,7 @@ void Scheduler::forward_stop() {
   // exits; no new run starts. The next bench on this grid resumes them.
   stopping_ = true;
   for (const auto& [child, run] : running_) kill(child, stop_signal());
-  std::cout << "bench: signal " << stop_signal() << " (" << strsignal(stop_signal()) << "): stopping " << running_.size()
+  log_ << "bench: signal " << stop_signal() << " (" << strsignal(stop_signal()) << "): stopping " << running_.size()
             << " run(s) in flight (each writes its training state)" << std::endl;
 }
 
@@ -290,7 +267,7 @@ bool Scheduler::reap(size_t left) {
   fs::remove(lock_of(r));
   const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(r.output);
   if (stopping_ && !ok) {
-    std::cout << "stopped " << r.dataset << " " << r.method << " seed " << r.seed << " (state: " << r.output << ".state)"
+    log_ << "stopped " << r.dataset << " " << r.method << " seed " << r.seed << " (state: " << r.output << ".state)"
               << std::endl;
     return true;
   }
@@ -300,12 +277,12 @@ bool Scheduler::reap(size_t left) {
   run_seconds_ += times.total;
   const int64_t remaining = static_cast<int64_t>(left + running_.size());
   const double eta = run_seconds_ / (finished_ + failed_) * remaining / g_.parallel;
-  std::cout << (ok ? "done  " : "FAILED ") << r.dataset << " " << r.method << " seed " << r.seed << " in "
+  log_ << (ok ? "done  " : "FAILED ") << r.dataset << " " << r.method << " seed " << r.seed << " in "
             << span_text(secs);
   if (times.resumes > 0)
-    std::cout << " (" << span_text(times.total) << " in all, " << times.resumes
+    log_ << " (" << span_text(times.total) << " in all, " << times.resumes
               << (times.resumes == 1 ? " resume)" : " resumes)");
-  std::cout << "  [" << done_ + finished_ << "/" << mine_ << " finished, " << failed_ << " failed, ETA "
+  log_ << "  [" << done_ + finished_ << "/" << mine_ << " finished, " << failed_ << " failed, ETA "
             << span_text(eta) << "]" << std::endl;
   if (ok) check(r);
   return true;
@@ -324,50 +301,49 @@ int Scheduler::run(const std::vector<GridRun>& todo, const std::string& grid_pat
     if (!reap(todo.size() - next)) break;
   }
   if (stopping_) {
-    std::cout << "bench: stopped by signal " << stop_signal() << " (" << strsignal(stop_signal())
+    log_ << "bench: stopped by signal " << stop_signal() << " (" << strsignal(stop_signal())
               << "); run the same bench command to resume" << std::endl;
     return 128 + stop_signal();
   }
   int64_t still_running = 0;  // the others have finished meanwhile
   for (const auto& out : elsewhere_) fs::exists(out) ? ++done_ : ++still_running;
-  std::cout << "grid " << grid_path << ": " << done_ + finished_ << "/" << mine_ << " finished, " << failed_ << " failed, ";
-  if (still_running) std::cout << still_running << " left to another process, ";
-  std::cout << std::fixed << std::setprecision(0) << std::chrono::duration<double>(clock::now() - t0).count() << " s"
+  log_ << "grid " << grid_path << ": " << done_ + finished_ << "/" << mine_ << " finished, " << failed_ << " failed, ";
+  if (still_running) log_ << still_running << " left to another process, ";
+  log_ << std::fixed << std::setprecision(0) << std::chrono::duration<double>(clock::now() - t0).count() << " s"
             << std::endl;
   if (!flagged_.empty()) {
-    std::cout << flagged_.size() << " run(s) may have learned nothing (seqrec table lists why):";
-    for (const std::string& f : flagged_) std::cout << "\n  " << f;
-    std::cout << std::endl;
+    log_ << flagged_.size() << " run(s) may have learned nothing (seqrec table lists why):";
+    for (const std::string& f : flagged_) log_ << "\n  " << f;
+    log_ << std::endl;
   }
   return failed_ ? 1 : 0;
 }
 
 }  // namespace
 
-int cmd_bench(const std::vector<std::string>& args) {
-  const BenchArgs b = parse_bench_args(args);
-  const Grid g = read_grid(b.grid_path);
+int run_bench(const std::string& grid_path, bool dry, int64_t shard, int64_t shards, std::ostream& log) {
+  const Grid g = read_grid(grid_path);
   const std::vector<GridRun> all = plan_grid(g);
   std::vector<GridRun> mine, todo;
   int64_t done = 0;
   for (size_t i = 0; i < all.size(); ++i) {
-    if (static_cast<int64_t>(i) % b.shards != b.shard) continue;
+    if (static_cast<int64_t>(i) % shards != shard) continue;
     mine.push_back(all[i]);
     if (fs::exists(all[i].output)) ++done;
     else todo.push_back(all[i]);
   }
-  std::cout << "grid " << b.grid_path << ": " << all.size() << " runs";
-  if (b.shards > 1) std::cout << ", shard " << b.shard << "/" << b.shards << " has " << mine.size();
-  std::cout << "; " << done << " finished, " << todo.size() << " to run" << std::endl;
-  if (b.dry) {
+  log << "grid " << grid_path << ": " << all.size() << " runs";
+  if (shards > 1) log << ", shard " << shard << "/" << shards << " has " << mine.size();
+  log << "; " << done << " finished, " << todo.size() << " to run" << std::endl;
+  if (dry) {
     for (const GridRun& r : mine) {
       const char* state = fs::exists(r.output) ? "  done  " : lock_held(lock_of(r)) ? "  busy  " : "  todo  ";
-      std::cout << state << r.dataset << " " << r.method << " seed " << r.seed << " [" << r.hash << "] " << r.output
+      log << state << r.dataset << " " << r.method << " seed " << r.seed << " [" << r.hash << "] " << r.output
                 << std::endl;
     }
     return 0;
   }
-  return Scheduler(g, done, static_cast<int64_t>(mine.size())).run(todo, b.grid_path);
+  return Scheduler(g, done, static_cast<int64_t>(mine.size()), log).run(todo, grid_path);
 }
 
 }  // namespace seqrec

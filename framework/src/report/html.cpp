@@ -12,7 +12,6 @@
 
 #include "report/comparison.h"
 #include "report/text.h"
-#include "seqrec/cli.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/report.h"
@@ -107,17 +106,15 @@ std::string footer_html(const std::string& footer) {
 std::string figures_html(const ComparisonTable& t) {
   const fs::path dir = fs::temp_directory_path() / ("seqrec-report-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  std::vector<std::string> args = t.inputs;
-  args.insert(args.end(), {"--out", (dir / "fig").string()});
-  if (!t.baseline.empty()) args.insert(args.end(), {"--baseline", t.baseline});
-  if (!t.reference.empty()) args.insert(args.end(), {"--reference", t.reference});
-  std::ostringstream o, quiet;
-  std::streambuf* out = std::cout.rdbuf(quiet.rdbuf());  // plot's "wrote ..." lines name scratch files
+  PlotSpec p;
+  p.inputs = t.inputs;
+  p.prefix = (dir / "fig").string();
+  p.baseline = t.baseline;
+  p.reference = t.reference;
+  std::ostringstream o, quiet;  // plot's "wrote ..." lines name scratch files
   try {
-    cmd_plot(args);
-    std::cout.rdbuf(out);
+    draw_plots(p, quiet);
   } catch (const std::exception& e) {
-    std::cout.rdbuf(out);
     fs::remove_all(dir);
     return "<p class=\"note\">Figures not drawn: " + escape(e.what()) + "</p>\n";
   }
@@ -127,6 +124,10 @@ std::string figures_html(const ComparisonTable& t) {
     if (!fs::exists(svg)) continue;
     std::string s = read_file(svg.string());
     s = s.substr(s.find("<svg"));
+    // gnuplot names its data files in the SVG's titles: without the scratch folder (named by
+    // the process id) the page regenerates byte for byte.
+    const std::string scratch = dir.string() + "/";
+    for (size_t at; (at = s.find(scratch)) != std::string::npos;) s.erase(at, scratch.size());
     const std::string id = "f" + std::to_string(++n) + "_";
     for (const char* prefix : {"gpPt", "gpDot", "gnuplot_canvas"})
       s = std::regex_replace(s, std::regex(prefix), id + prefix);
@@ -206,18 +207,8 @@ rows.forEach(function(r){b.appendChild(r);});});});});)";
 
 }  // namespace
 
-int cmd_report(const std::vector<std::string>& args) {
-  std::string out, title = "seqrec report";
-  std::vector<std::string> table_args;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const bool output = is_output_option(args[i]), takes_value = output || args[i] == "--title";
-    if (takes_value && i + 1 >= args.size()) throw Error("report: " + args[i] + " needs a value");
-    if (output) out = args[++i];
-    else if (args[i] == "--title") title = args[++i];
-    else table_args.push_back(args[i]);
-  }
-  if (out.empty()) throw Error("report: --output FILE.html is required; " + usage_line("report"));
-  const ComparisonTable t = comparison_table(table_args);
+void write_report(const TableSpec& spec, const std::string& out, const std::string& title, std::ostream& log) {
+  const ComparisonTable t = comparison_table(spec);
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << escape(title) << "</title>\n<style>"
     << kStyle << "</style></head>\n<body>\n<h1>" << escape(title) << "</h1>\n<p class=\"meta\">" << t.runs.size()
@@ -237,8 +228,7 @@ int cmd_report(const std::vector<std::string>& args) {
     << "(red: the best epoch, whose weights were tested).</p>\n" << runs_html(t) << "<script>" << kScript
     << "</script>\n</body></html>\n";
   write_file_atomically(out, o.str());
-  std::cout << "report written to " << out << " (" << t.runs.size() << " runs)" << std::endl;
-  return 0;
+  log << "report written to " << out << " (" << t.runs.size() << " runs)" << std::endl;
 }
 
 }  // namespace seqrec

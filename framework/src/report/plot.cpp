@@ -15,7 +15,6 @@
 #include <sstream>
 
 #include "report/runs.h"
-#include "seqrec/cli.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/report.h"
@@ -32,8 +31,15 @@ std::string quote(const std::string& s) {
   return o + "\"";
 }
 
+/// Where the figures go: files starting with `prefix`, each named on `log` once written.
+struct Canvas {
+  std::string prefix;
+  std::ostream& log;
+};
+
 /// Runs gnuplot on `script` once per terminal (png, svg), writing PREFIX-NAME.{png,svg}.
-void draw(const std::string& prefix, const std::string& name, const std::string& script, int width, int height) {
+void draw(const Canvas& canvas, const std::string& name, const std::string& script, int width, int height) {
+  const std::string& prefix = canvas.prefix;
   for (const char* ext : {"png", "svg"}) {
     const std::string out = prefix + "-" + name + "." + ext;
     const std::string gp = prefix + "-" + name + ".gp";
@@ -44,7 +50,7 @@ void draw(const std::string& prefix, const std::string& name, const std::string&
     write_file_atomically(gp, f.str());
     const std::string cmd = "gnuplot " + quote(gp) + " 2>&1";
     if (std::system(cmd.c_str()) != 0) throw Error("plot: gnuplot failed on " + gp + " (is gnuplot installed? Debian: gnuplot-nox)");
-    std::cout << "wrote " << out << std::endl;
+    canvas.log << "wrote " << out << std::endl;
   }
 }
 
@@ -109,8 +115,8 @@ std::string line_plot(const Figures& f, const std::string& file, const std::stri
 /// Learning curves: a row per dataset, validation metric left, training loss right, the
 /// legend outside on the right. A method with no epochs (popularity) has no line; the
 /// panel's title names it.
-void draw_curves(const Figures& f, const std::string& prefix, const std::string& metric) {
-  const std::string curves = prefix + "-curves.dat";
+void draw_curves(const Figures& f, const Canvas& canvas, const std::string& metric) {
+  const std::string curves = canvas.prefix + "-curves.dat";
   std::ostringstream cd, cs;
   int rows = 0;
   for (const auto& d : f.datasets) {
@@ -143,7 +149,7 @@ void draw_curves(const Figures& f, const std::string& prefix, const std::string&
   }
   if (rows == 0) return;  // nothing was trained: no figure
   write_file_atomically(curves, cd.str());
-  draw(prefix, "curves",
+  draw(canvas, "curves",
        "set multiplot layout " + std::to_string(rows) + ",2 title " + f.title("learning curves (lowest seed)") +
            "\nset grid\nset xlabel 'epoch'\n" + cs.str() + "unset multiplot\n",
        1400, 60 + 380 * rows);
@@ -151,9 +157,9 @@ void draw_curves(const Figures& f, const std::string& prefix, const std::string&
 
 /// Bars: a panel per dataset, methods sorted by mean (best left), the baseline's mean as a
 /// dashed line, published values as diamonds after the bars.
-void draw_bars(const Figures& f, const std::string& prefix, const std::string& bar_metric, const std::string& baseline,
+void draw_bars(const Figures& f, const Canvas& canvas, const std::string& bar_metric, const std::string& baseline,
                const std::vector<Published>& published) {
-  const std::string bars = prefix + "-bars.dat";
+  const std::string bars = canvas.prefix + "-bars.dat";
   std::ostringstream bd, bs;
   size_t most_bars = 0, longest_label = 0;
   bool drew_baseline = false, drew_published = false;
@@ -220,13 +226,13 @@ void draw_bars(const Figures& f, const std::string& prefix, const std::string& b
                            std::to_string(left) + "\nunset key\n";
   const int panel_width = static_cast<int>(std::max<size_t>(480, 7 * left + 60 * most_bars + 60));
   const int panel_height = 340 + 16 * bottom;
-  draw(prefix, "bars", head + bs.str() + "unset multiplot\n", 40 + panel_width * grid_cols(f.datasets.size()),
+  draw(canvas, "bars", head + bs.str() + "unset multiplot\n", 40 + panel_width * grid_cols(f.datasets.size()),
        60 + panel_height * grid_rows(f.datasets.size()));
 
 }
 
 /// Spectra, where recorded: a panel per dataset.
-void draw_spectra(const Figures& f, const std::string& prefix) {
+void draw_spectra(const Figures& f, const Canvas& canvas) {
   std::ostringstream sd, ss;
   ss << "set multiplot layout " << layout(f.datasets.size()) << " title "
      << f.title("item-table singular values / largest (lowest seed)") << "\nset xlabel 'index'\nset grid\n"
@@ -245,46 +251,26 @@ void draw_spectra(const Figures& f, const std::string& prefix) {
     }
     if (series.empty()) continue;
     any = true;
-    ss << "set title " << quote(d) << "\n" << line_plot(f, prefix + "-spectrum.dat", d, series, "1:2", true);
+    ss << "set title " << quote(d) << "\n" << line_plot(f, canvas.prefix + "-spectrum.dat", d, series, "1:2", true);
   }
   ss << "unset multiplot\n";
   if (any) {
-    write_file_atomically(prefix + "-spectrum.dat", sd.str());
-    draw(prefix, "spectrum", ss.str(), 160 + 560 * grid_cols(f.datasets.size()), 60 + 420 * grid_rows(f.datasets.size()));
+    write_file_atomically(canvas.prefix + "-spectrum.dat", sd.str());
+    draw(canvas, "spectrum", ss.str(), 160 + 560 * grid_cols(f.datasets.size()), 60 + 420 * grid_rows(f.datasets.size()));
   }
 }
 
 }  // namespace
 
-int cmd_plot(const std::vector<std::string>& args) {
-  std::vector<std::string> inputs;
-  std::string prefix, metric = "ndcg@20", bar_metric = "ndcg@10", title, baseline, reference;
-  for (size_t i = 0; i < args.size(); ++i) {
-    auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw Error("plot: " + args[i] + " needs a value");
-      return args[++i];
-    };
-    if (is_output_option(args[i])) prefix = value();
-    else if (args[i] == "--metric") metric = value();
-    else if (args[i] == "--bar-metric") bar_metric = value();
-    else if (args[i] == "--title") title = value();
-    else if (args[i] == "--baseline") baseline = value();
-    else if (args[i] == "--reference") reference = value();
-    else if (args[i][0] == '-') throw Error("plot: unknown option " + args[i] + " (seqrec plot --help)");
-    else inputs.push_back(args[i]);
-  }
-  if (prefix.empty() || inputs.empty())
-    throw Error(std::string("plot: ") + (inputs.empty() ? "no results named" : "--output PREFIX is required") + "; " +
-                usage_line("plot"));
-  if (!fs::path(prefix).parent_path().empty()) create_directories(fs::path(prefix).parent_path().string());
-  const std::vector<RunRecord> runs = read_runs(inputs);
-  const std::vector<Published> published = reference.empty() ? std::vector<Published>{} : read_published(reference);
-
-  const Figures f(runs, title);
-  draw_curves(f, prefix, metric);
-  draw_bars(f, prefix, bar_metric, baseline, published);
-  draw_spectra(f, prefix);
-  return 0;
+void draw_plots(const PlotSpec& p, std::ostream& log) {
+  if (!fs::path(p.prefix).parent_path().empty()) create_directories(fs::path(p.prefix).parent_path().string());
+  const std::vector<RunRecord> runs = read_runs(p.inputs);
+  const std::vector<Published> published = p.reference.empty() ? std::vector<Published>{} : read_published(p.reference);
+  const Figures f(runs, p.title);
+  const Canvas canvas{p.prefix, log};
+  draw_curves(f, canvas, p.metric);
+  draw_bars(f, canvas, p.bar_metric, p.baseline, published);
+  draw_spectra(f, canvas);
 }
 
 }  // namespace seqrec

@@ -19,8 +19,9 @@
 #include "report/comparison.h"
 #include "report/run_checks.h"
 #include "report/runs.h"
+#include "report/plan_text.h"
 #include "report/text.h"
-#include "seqrec/cli.h"
+#include "seqrec/command.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
@@ -57,64 +58,65 @@ std::map<int64_t, double> per_user(const std::vector<const RunRecord*>& runs, co
 }
 
 /// What `seqrec table` was asked for.
-struct TableSpec {
-  std::vector<std::string> inputs, metrics = {"hit@10", "ndcg@10"};
-  std::string baseline, format = "md", reference, output;
-  std::map<std::string, std::string> pairs;  ///< --pairs A=B: row A is compared with B, not the baseline
-  double alpha = 0.05;
-  TestView view = TestView::kOwn;
-  bool wall = false;
-  Correction correction = Correction::kHolm;  ///< over every comparison of the table
-  int64_t resamples = 1000;                   ///< paired bootstrap resamples of the users
-  uint64_t bootstrap_seed = 1;
-};
+}  // namespace
 
-TableSpec parse_table_args(const std::vector<std::string>& args) {
+std::vector<KeySpec> table_options() {
+  return {
+      {"metrics", KeyType::kString, "hit@10,ndcg@10",
+       "the table's metrics, comma-separated (exposure metrics such as gini@10 are shown, not tested)", "table"},
+      {"baseline", KeyType::kString, "", "the method the others are compared with", "table"},
+      {"pairs", KeyType::kString, "", "A=B,C=D: row A compared with row B instead (e.g. a tuned row with its default)",
+       "table"},
+      {"correction", KeyType::kString, "holm", "multiple-comparison correction over the table's comparisons", "table",
+       {"holm", "bonferroni", "none"}},
+      {"alpha", KeyType::kFloat, "0.05", "significance level", "table", {}, {0, 1, true, true}},
+      {"bootstrap", KeyType::kInt, "1000", "paired bootstrap resamples of the users", "table", {}, {1}},
+      {"bootstrap-seed", KeyType::kInt, "1", "the bootstrap's seed", "table"},
+      {"other-protocol", KeyType::kBool, "false", "the test under the other history protocol", "table"},
+      {"other-ties", KeyType::kBool, "false", "the test under the other tie rule (optimistic <-> pessimistic)", "table"},
+      {"history", KeyType::kString, "original", "shuffled: the test with shuffled histories, and its change", "table",
+       {"original", "shuffled"}},
+      {"reference", KeyType::kString, "",
+       "FILE.csv of published numbers as labelled rows (method,dataset,metric,value,source[,seqrec_method]: the row "
+       "whose seeds each is tested against)", "table"},
+      {"wall", KeyType::kBool, "false", "a column of wall-clock minutes", "table"},
+      {"format", KeyType::kString, "md", "the table's format", "table", {"md", "csv", "latex"}},
+      {"output", KeyType::kString, "", "written atomically (default: the command's output)", "table"},
+  };
+}
+
+TableSpec table_spec(const CommandArgs& a) {
+  const Config& c = a.options;
   TableSpec t;
-  for (size_t i = 0; i < args.size(); ++i) {
-    auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw Error("table: " + args[i] + " needs a value");
-      return args[++i];
-    };
-    if (args[i] == "--metrics") {
-      std::stringstream ss(value());
-      t.metrics.clear();
-      for (std::string m; std::getline(ss, m, ',');) t.metrics.push_back(m);
-    } else if (args[i] == "--baseline") t.baseline = value();
-    else if (args[i] == "--pairs") {
-      std::stringstream ss(value());
-      for (std::string pair; std::getline(ss, pair, ',');) {
-        const size_t eq = pair.find('=');
-        if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size() || pair.substr(0, eq) == pair.substr(eq + 1))
-          throw Error("table: --pairs takes ROW=REFERENCE,... with two different methods; got '" + pair + "'");
-        if (!t.pairs.emplace(pair.substr(0, eq), pair.substr(eq + 1)).second)
-          throw Error("table: --pairs names " + pair.substr(0, eq) + " twice");
-      }
-    }
-    else if (args[i] == "--format") t.format = value();
-    else if (args[i] == "--reference") t.reference = value();
-    else if (args[i] == "--output") t.output = value();
-    else if (args[i] == "--alpha") t.alpha = to_real(value(), "--alpha");
-    else if (args[i] == "--correction") t.correction = correction_from_string(value());
-    else if (args[i] == "--bootstrap") t.resamples = to_integer(value(), "--bootstrap");
-    else if (args[i] == "--bootstrap-seed") t.bootstrap_seed = static_cast<uint64_t>(to_integer(value(), "--bootstrap-seed"));
-    else if (args[i] == "--other-protocol") t.view = TestView::kOtherProtocol;
-    else if (args[i] == "--other-ties")
-      t.view = TestView::kOtherTies;
-    else if (args[i] == "--history") {
-      const std::string h = value();
-      if (h != "shuffled" && h != "original") throw Error("table: --history must be original or shuffled");
-      t.view = h == "shuffled" ? TestView::kShuffledHistory : t.view;
-    }
-    else if (args[i] == "--wall") t.wall = true;
-    else if (args[i][0] == '-') throw Error("table: unknown option " + args[i] + " (seqrec table --help)");
-    else t.inputs.push_back(args[i]);
+  t.inputs = a.operands;
+  t.metrics = plan::split(c.str("metrics"), ',');
+  t.baseline = c.str("baseline");
+  for (const std::string& pair : plan::split(c.str("pairs"), ',')) {
+    const size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size() || pair.substr(0, eq) == pair.substr(eq + 1))
+      throw Error("table: --pairs takes ROW=REFERENCE,... with two different methods; got '" + pair + "'");
+    if (!t.pairs.emplace(pair.substr(0, eq), pair.substr(eq + 1)).second)
+      throw Error("table: --pairs names " + pair.substr(0, eq) + " twice");
   }
-  if (t.inputs.empty()) throw Error("table: no results named; " + usage_line("table"));
-  if (t.format != "md" && t.format != "csv" && t.format != "latex") throw Error("table: --format must be md, csv or latex");
-  if (t.resamples < 1) throw Error("table: --bootstrap needs at least 1 resample");
+  if (a.schema->find("format")) t.format = c.str("format");
+  t.reference = c.str("reference");
+  if (a.schema->find("output")) t.output = c.str("output");
+  t.alpha = c.real("alpha");
+  t.correction = correction_from_string(c.str("correction"));
+  t.resamples = c.integer("bootstrap");
+  t.bootstrap_seed = static_cast<uint64_t>(c.integer("bootstrap-seed"));
+  const bool shuffled = c.str("history") == "shuffled";
+  if (c.flag("other-protocol") + c.flag("other-ties") + shuffled > 1)
+    throw Error("table: --other-protocol, --other-ties and --history shuffled are three different tests; ask for one");
+  t.view = c.flag("other-protocol") ? TestView::kOtherProtocol
+           : c.flag("other-ties")   ? TestView::kOtherTies
+           : shuffled               ? TestView::kShuffledHistory
+                                    : TestView::kOwn;
+  t.wall = c.flag("wall");
   return t;
 }
+
+namespace {
 
 template <typename Strings>
 std::string join(const Strings& s, const std::string& sep) {
@@ -703,9 +705,7 @@ void compute(const TableSpec& t, Computed& c) {
 
 }  // namespace
 
-ComparisonTable comparison_table(const std::vector<std::string>& args) {
-  TableSpec t = parse_table_args(args);
-  if (t.format != "md" || !t.output.empty()) throw Error("--format and --output are table's; the report writes its own");
+ComparisonTable comparison_table(const TableSpec& t) {
   Computed c;
   compute(t, c);
   ComparisonTable out;
@@ -720,8 +720,7 @@ ComparisonTable comparison_table(const std::vector<std::string>& args) {
   return out;
 }
 
-int cmd_table(const std::vector<std::string>& args) {
-  const TableSpec t = parse_table_args(args);
+void write_table(const TableSpec& t, std::ostream& out) {
   Computed c;
   compute(t, c);
   std::string text;
@@ -732,12 +731,11 @@ int cmd_table(const std::vector<std::string>& args) {
     text = (t.format == "md" ? render_md(rows) : render_latex(rows)) + provenance_footer(t, c.g, c.ts, c.runs, c.checks);
   }
   if (t.output.empty()) {
-    std::cout << text;
+    out << text;
   } else {
     write_file_atomically(t.output, text);
-    std::cout << "table written to " << t.output << std::endl;
+    out << "table written to " << t.output << std::endl;
   }
-  return 0;
 }
 
 }  // namespace seqrec

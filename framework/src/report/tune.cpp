@@ -22,7 +22,6 @@
 #include <tuple>
 
 #include "report/plan_text.h"
-#include "seqrec/cli.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
@@ -245,34 +244,22 @@ std::vector<std::vector<int64_t>> successive_halving(int64_t n, int64_t rungs, i
 }
 
 namespace {
-int run_tune(const std::string& path, int64_t shard, int64_t shards);
+int tune_all(const std::string& path, int64_t shard, int64_t shards, std::ostream& log);
 }
 
-int cmd_tune(const std::vector<std::string>& args) {
-  std::string path;
-  int64_t shard = 0, shards = 1;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--shard" && i + 1 < args.size()) {
-      std::tie(shard, shards) = plan::parse_shard(args[++i]);
-    } else if (path.empty() && !args[i].empty() && args[i][0] != '-') {
-      path = args[i];
-    } else {
-      throw Error(usage_line("tune"));
-    }
-  }
-  if (path.empty()) throw Error(usage_line("tune"));
+int run_tune(const std::string& path, int64_t shard, int64_t shards, std::ostream& log) {
   StopSignals stop_signals;
   try {
-    return run_tune(path, shard, shards);
+    return tune_all(path, shard, shards, log);
   } catch (const TuneStopped&) {
-    std::cout << "tune: stopped by " << stop_signal_name(stop_signal()) << "; run the same tune command to resume" << std::endl;
+    log << "tune: stopped by " << stop_signal_name(stop_signal()) << "; run the same tune command to resume" << std::endl;
     return 128 + stop_signal();
   }
 }
 
 namespace {
 
-int run_tune(const std::string& path, int64_t shard, int64_t shards) {
+int tune_all(const std::string& path, int64_t shard, int64_t shards, std::ostream& log) {
   const TuneSpec t = read_tune_file(path);
   const std::string summary_path = (fs::path(t.output) / "summary.md").string();
   std::ostringstream summary;
@@ -312,14 +299,14 @@ int run_tune(const std::string& path, int64_t shard, int64_t shards) {
           if (!fs::exists(out(i))) {  // diverged: ranks below every trial that trained
             trial.score[r] = -HUGE_VAL;
             scores.push_back(trial.score[r]);
-            std::cout << d << " " << m << " trial " << i << " rung " << r << ": diverged" << std::endl;
+            log << d << " " << m << " trial " << i << " rung " << r << ": diverged" << std::endl;
             continue;
           }
           const RunResult res = read_run_result(out(i));
           trial.score[r] = metric_value(res.valid_best, res.config.at("metric"));
           trial.seconds[r] = res.timing.total_seconds;
           scores.push_back(trial.score[r]);
-          std::cout << d << " " << m << " trial " << i << " rung " << r << " (" << epochs << " epochs): valid "
+          log << d << " " << m << " trial " << i << " rung " << r << " (" << epochs << " epochs): valid "
                     << res.config.at("metric") << " " << std::fixed << std::setprecision(4) << trial.score[r] << ", "
                     << std::setprecision(0) << trial.seconds[r] << " s" << std::endl;
         }
@@ -369,7 +356,7 @@ int run_tune(const std::string& path, int64_t shard, int64_t shards) {
       write_file_atomically((dir / "search.json").string(), search.dump(2) + "\n");
     }
   write_file_atomically(summary_path, summary.str());
-  std::cout << "tune summary written to " << summary_path << std::endl;
+  log << "tune summary written to " << summary_path << std::endl;
   return 0;
 }
 

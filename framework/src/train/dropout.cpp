@@ -21,6 +21,11 @@ uint64_t mix(uint64_t z) {
 
 }  // namespace
 
+const EnumNames<DropoutRng>& dropout_rng_names() {
+  static const EnumNames<DropoutRng> names = {{"fast", DropoutRng::kFast}, {"torch", DropoutRng::kTorch}};
+  return names;
+}
+
 void set_dropout_rng(DropoutRng rng) {
   g_rng = rng;
 }

@@ -15,9 +15,10 @@
 #include <thread>
 #include <vector>
 
-#include "seqrec/cli.h"
+#include "seqrec/command.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
+#include "seqrec/plugin.h"
 #include "seqrec/signals.h"
 
 namespace seqrec {
@@ -39,26 +40,13 @@ int free_port() {
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
-}  // namespace
-
-int cmd_launch(const std::vector<std::string>& args) {
-  int64_t n = 0, port = 0;
+int run_launch(const CommandArgs& a, std::ostream&) {
+  const int64_t n = a.options.integer("nproc");
+  int64_t port = a.options.integer("port");
   double timeout = 300;
-  size_t i = 0;
-  for (; i < args.size() && args[i] != "--"; ++i) {
-    const bool has_value = i + 1 < args.size();
-    if ((args[i] == "-n" || args[i] == "--nproc") && has_value) {
-      n = to_integer(args[++i], "launch -n");
-    } else if (args[i] == "--port" && has_value) {
-      port = to_integer(args[++i], "launch --port");
-    } else {
-      throw Error("launch: unknown argument '" + args[i] + "'; " + usage_line("launch"));
-    }
-  }
-  if (n < 1) throw Error("launch: -n N (the number of processes) is required and at least 1");
-  if (i + 1 >= args.size() || (args[i + 1] != "train" && args[i + 1] != "eval"))
+  const std::vector<std::string>& command = a.after_dashes;
+  if (command.empty() || (command[0] != "train" && command[0] != "eval"))
     throw Error("launch: after -- comes the command to run data-parallel, train or eval");
-  const std::vector<std::string> command(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
   std::string threads;
   for (size_t k = 0; k + 1 < command.size(); ++k) {
     if (command[k] == "--dist.timeout") timeout = to_real(command[k + 1], "--dist.timeout");
@@ -121,4 +109,26 @@ int cmd_launch(const std::vector<std::string>& args) {
   return code;
 }
 
+void register_launch_command(PluginHost& host) {
+  Command c;
+  c.synopsis = "-n N [--port P] -- train|eval [--key value ...]";
+  c.description =
+      "  runs train or eval as N data-parallel processes on this machine (RANK, WORLD_SIZE, LOCAL_RANK,\n"
+      "  MASTER_ADDR=127.0.0.1 and MASTER_PORT set for each). Rank 0 logs and writes; stop signals reach\n"
+      "  every rank; the exit code is the first failing rank's.\n";
+  c.options = {
+      {"nproc", KeyType::kInt, "1", "processes (ranks) of the job", "launch", {}, {1}},
+      {"port", KeyType::kInt, "0", "MASTER_PORT; 0: a port free now", "launch", {}, {0, 65535}},
+  };
+  c.aliases = {{"-n", "--nproc"}};
+  c.required = {"nproc"};
+  c.takes_after_dashes = true;
+  c.run = run_launch;
+  host.commands->add("launch", [c] { return c; },
+                     "data-parallel train or eval as N processes on this machine (seqrec launch -n N -- train ...)",
+                     host.origin);
+}
+SEQREC_BUILTIN(register_launch_command);
+
+}  // namespace
 }  // namespace seqrec

@@ -1,0 +1,111 @@
+// seqrec eval: a checkpoint (seqrec's, or a reference implementation's state dict that a
+// registered importer recognises) evaluated on a dataset's validation or test users.
+#include <chrono>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "seqrec/checkpoint.h"
+#include "seqrec/command.h"
+#include "seqrec/distributed.h"
+#include "seqrec/error.h"
+#include "seqrec/evaluator.h"
+#include "seqrec/experiment.h"
+#include "seqrec/plugin.h"
+#include "seqrec/registry.h"
+#include "seqrec/results.h"
+#include "seqrec/run_result.h"
+
+namespace seqrec {
+namespace {
+
+/// Whether a checkpoint's recorded key rebuilds its model: the model's name, and the keys
+/// declared as architecture (KeySpec::architecture). Protocol, loss and training keys are the
+/// evaluation's own.
+bool is_model_key(const std::string& k) {
+  const KeySpec* spec = schema().find(k);
+  return k == "model" || (spec && spec->is_architecture);
+}
+
+int run_eval(const CommandArgs& a, std::ostream& out) {
+  const Config& cli = a.options;
+  if (!cli.has("checkpoint")) throw Error("--checkpoint is required");
+  auto t0 = std::chrono::steady_clock::now();
+  StateDict sd = read_state_dict(cli.str("checkpoint"));
+  Config c = cli;
+  if (!sd.metadata_json.empty()) {
+    nlohmann::json meta = nlohmann::json::parse(sd.metadata_json);
+    for (const auto& [k, v] : meta.at("config").items())
+      if (is_model_key(k) && cli.source(k) != "command line") c.set(k, v.get<std::string>(), "checkpoint");
+  } else {
+    // A foreign state dict (a reference implementation's): the first importer that knows it.
+    std::map<std::string, std::string> implied;
+    std::string known;
+    for (const auto& [name, importer] : importers().entries()) {
+      known += (known.empty() ? "" : ", ") + name;
+      if (!(implied = importer.make(sd)).empty()) break;
+    }
+    if (implied.empty())
+      throw Error(cli.str("checkpoint") + ": no seqrec metadata, and no checkpoint importer recognises its tensors (registered: " +
+                  (known.empty() ? "none" : known) + ")");
+    for (const auto& [k, v] : implied)
+      if (cli.source(k) != "command line") c.set(k, v, "checkpoint");
+  }
+  LoadedData l = load_data(c);
+  std::shared_ptr<Model> model = models().create("model", c.str("model"), ModelContext{c, l.data});
+  model->to(torch::Device(c.str("device")));
+  std::vector<std::string> unused;
+  try {
+    unused = load_state_dict(*model, sd);
+  } catch (const Error& e) {
+    throw Error(cli.str("checkpoint") + ": " + e.what() + " (a checkpoint of another dataset or configuration?)");
+  }
+  if (!unused.empty()) {
+    out << "note: " << unused.size() << " checkpoint tensor(s) not used by " << c.str("model") << ":";
+    for (const auto& u : unused) out << " " << u;
+    out << std::endl;
+  }
+  EvalOptions eo = eval_options_from(c);
+  RankingEvaluator evaluator(eo);
+  const Stage stage = c.str("stage") == "valid" ? Stage::kValid : Stage::kTest;
+  EvalResult r = evaluator.evaluate(*model, l.data, make_eval_set(l.data, stage));
+  if (dist::rank() != 0) return 0;  // data parallel: rank 0 reports for the job
+  double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out << c.str("stage") << " [" << r.label << "]: " << format_metrics(r.metrics, eo.ks) << std::endl;
+  const EvalResult other = under_other_ties(r, eo);
+  out << c.str("stage") << " [" << other.label << "]: " << format_metrics(other.metrics, eo.ks) << std::endl;
+  out << std::fixed << std::setprecision(3) << "eval " << r.seconds << " s, total with loading " << total << " s"
+            << std::endl;
+  RunResult result;
+  result.schema_version = RunResult::kSchemaVersion;
+  result.command = "eval";
+  if (c.has("ranks")) result.ranks_fnv1a = save_ranks(r, c.str("ranks"));  // before the result, as in train
+  result.checkpoint = c.str("checkpoint");
+  result.stage = c.str("stage");
+  result.dataset = l.info();
+  result.protocol = protocol_info(eo, l.split);
+  result.test = rounded_metrics(r.metrics, eo.ks);
+  result.test_other_ties = {{protocol_info(with_other_ties(eo), l.split), rounded_metrics(other.metrics, eo.ks)}};
+  result.users = static_cast<int64_t>(r.users.size());
+  result.eval_seconds = r.seconds;
+  result.total_seconds = total;
+  result.config_hash = c.hash();
+  result.config = c.values();
+  result.seqrec = provenance(c);
+  if (dist::active()) result.data_parallel = nlohmann::ordered_json{{"world_size", dist::world()}, {"backend", dist::backend()}};
+  if (c.has("json")) write_run_result(c.str("json"), result);
+  return 0;
+}
+
+void register_eval_command(PluginHost& host) {
+  Command c;
+  c.takes = Command::Takes::kRunKeys;
+  c.synopsis = "--checkpoint FILE --data FILE [--key value ...] [--config FILE]";
+  c.data_parallel = true;
+  c.run = run_eval;
+  host.commands->add("eval", [c] { return c; }, "evaluate a checkpoint (seqrec or PyTorch state dict)", host.origin);
+}
+SEQREC_BUILTIN(register_eval_command);
+
+}  // namespace
+}  // namespace seqrec
