@@ -11,8 +11,10 @@ trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" > /dev/null
 mkdir "$work/myloss"
 # The plugin also includes a public header that includes nlohmann_json (a dependency the
-# package finds for it).
-{ echo '#include "seqrec/run_result.h"'; cat "$src/tests/plugins/toy_loss.cpp"; } > "$work/myloss/myloss.cpp"
+# package finds for it), and a baseline's header, installed under include/seqrec-baselines/.
+{ echo '#include "seqrec/run_result.h"'; echo '#include "baselines/sasrec/sasrec.h"'; cat "$src/tests/plugins/toy_loss.cpp"; } \
+  > "$work/myloss/myloss.cpp"
+[ ! -e "$work/prefix/include/baselines" ] || { echo "baseline headers installed as a top-level include/baselines"; exit 1; }
 cat > "$work/myloss/CMakeLists.txt" << 'CM'
 cmake_minimum_required(VERSION 3.18)
 project(myloss CXX)

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "baselines/losses/softmax_ce.h"
+#include "ranks.h"
 #include "seqrec/batch.h"
 #include "seqrec/distributed.h"
 #include "seqrec/evaluator.h"
@@ -16,7 +17,6 @@
 #include "seqrec/registry.h"
 #include "seqrec/sampler.h"
 #include "seqrec/trainer.h"
-#include "ranks.h"
 #include "test_util.h"
 
 using namespace seqrec;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 
+#include "ranks.h"
 #include "seqrec/batch.h"
 #include "seqrec/distributed.h"
 #include "seqrec/error.h"
@@ -16,7 +17,6 @@
 #include "seqrec/registry.h"
 #include "seqrec/sampler.h"
 #include "seqrec/trainer.h"
-#include "ranks.h"
 #include "test_util.h"
 
 using namespace seqrec;

@@ -7,10 +7,10 @@
 #include <filesystem>
 
 #include "plugin/elecrec/elecrec.h"
+#include "ranks.h"
 #include "seqrec/build_info.h"
 #include "seqrec/error.h"
 #include "seqrec/plugin.h"
-#include "ranks.h"
 #include "test_util.h"
 
 using namespace seqrec;

@@ -10,12 +10,12 @@
 #include <sstream>
 
 #include "report/runs.h"
+#include "seqrec/bench.h"
 #include "seqrec/cache.h"
 #include "seqrec/checkpoint.h"
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
 #include "seqrec/files.h"
-#include "seqrec/report.h"
 #include "test_util.h"
 
 using namespace seqrec;

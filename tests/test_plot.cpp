@@ -8,10 +8,9 @@
 #include <regex>
 #include <sstream>
 
-#include "seqrec/files.h"
-#include "seqrec/report.h"
-#include "seqrec/run_result.h"
 #include "capture.h"
+#include "seqrec/files.h"
+#include "seqrec/run_result.h"
 #include "test_util.h"
 
 using namespace seqrec;

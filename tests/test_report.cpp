@@ -15,16 +15,15 @@
 #include <sstream>
 #include <thread>
 
+#include "capture.h"
+#include "report/runs.h"
 #include "seqrec/build_info.h"
 #include "seqrec/cache.h"
 #include "seqrec/error.h"
-#include "seqrec/files.h"
 #include "seqrec/evaluator.h"
+#include "seqrec/files.h"
 #include "seqrec/run_result.h"
-#include "seqrec/report.h"
 #include "seqrec/stats.h"
-#include "report/runs.h"
-#include "capture.h"
 #include "test_util.h"
 
 using namespace seqrec;

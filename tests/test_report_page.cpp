@@ -9,14 +9,13 @@
 #include <regex>
 #include <sstream>
 
+#include "capture.h"
 #include "report/run_checks.h"
 #include "report/runs.h"
 #include "seqrec/config.h"
 #include "seqrec/experiment.h"
 #include "seqrec/files.h"
-#include "seqrec/report.h"
 #include "seqrec/run_result.h"
-#include "capture.h"
 #include "test_util.h"
 
 using namespace seqrec;

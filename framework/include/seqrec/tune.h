@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "seqrec/plan.h"
+
 namespace seqrec {
 
 /// One key's search space: choice a, b, c | uniform lo hi | loguniform lo hi.
@@ -23,11 +25,8 @@ SearchDimension parse_dimension(const std::string& text, const std::string& what
 
 /// A tune file: datasets x methods like a grid, one budget for every method, a search space
 /// per method ([space METHOD] sections of key = dimension lines).
-struct TuneSpec {
-  std::vector<std::string> datasets, methods;
-  std::string config_pattern, output;
-  std::vector<std::pair<std::string, std::string>> overrides;  ///< set = k=v; ... for every trial
-  int64_t trials = 12, max_epochs = 60, rungs = 3, eta = 3, threads = 0;
+struct TuneSpec : Plan {
+  int64_t trials = 12, max_epochs = 60, rungs = 3, eta = 3;
   uint64_t seed = 1;
   std::map<std::string, std::map<std::string, SearchDimension>> spaces;  ///< method -> key -> dimension
   std::map<std::string, std::map<std::string, std::string>> space_text;  ///< as written, for the summary

@@ -1,11 +1,11 @@
 // seqrec bench GRID.ini: a grid of datasets x methods x seeds as train runs, resumable
-// (report/bench.cpp plans and runs it).
+// (experiments/grid.cpp plans and runs it).
 #include <ostream>
 
-#include "report/plan_text.h"
+#include "experiments/plan_text.h"
+#include "seqrec/bench.h"
 #include "seqrec/command.h"
 #include "seqrec/plugin.h"
-#include "seqrec/report.h"
 
 namespace seqrec {
 namespace {

@@ -12,8 +12,8 @@
 #include "seqrec/evaluator.h"
 #include "seqrec/experiment.h"
 #include "seqrec/plugin.h"
+#include "seqrec/provenance.h"
 #include "seqrec/registry.h"
-#include "seqrec/results.h"
 #include "seqrec/run_result.h"
 
 namespace seqrec {

@@ -3,9 +3,9 @@
 #include <iomanip>
 #include <ostream>
 
-#include "seqrec/experiment.h"
 #include "seqrec/command.h"
 #include "seqrec/dataset.h"
+#include "seqrec/experiment.h"
 #include "seqrec/plugin.h"
 
 namespace seqrec {

@@ -1,8 +1,8 @@
 // seqrec tune TUNE.ini: the same search budget for every method, successive halving on
-// validation only (report/tune.cpp).
+// validation only (experiments/tune.cpp).
 #include <ostream>
 
-#include "report/plan_text.h"
+#include "experiments/plan_text.h"
 #include "seqrec/command.h"
 #include "seqrec/plugin.h"
 #include "seqrec/tune.h"

@@ -11,8 +11,8 @@
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/plugin.h"
+#include "seqrec/provenance.h"
 #include "seqrec/registry.h"
-#include "seqrec/results.h"
 #include "seqrec/trainer.h"
 
 namespace seqrec {

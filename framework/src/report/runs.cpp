@@ -9,7 +9,7 @@
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
-#include "seqrec/results.h"
+#include "seqrec/provenance.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;

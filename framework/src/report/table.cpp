@@ -16,10 +16,10 @@
 #include <set>
 #include <sstream>
 
+#include "experiments/plan_text.h"
 #include "report/comparison.h"
 #include "report/run_checks.h"
 #include "report/runs.h"
-#include "report/plan_text.h"
 #include "report/text.h"
 #include "seqrec/command.h"
 #include "seqrec/config.h"
@@ -28,7 +28,6 @@
 #include "seqrec/exposure.h"
 #include "seqrec/files.h"
 #include "seqrec/metric.h"
-#include "seqrec/report.h"
 #include "seqrec/stats.h"
 
 namespace fs = std::filesystem;

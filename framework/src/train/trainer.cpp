@@ -27,8 +27,8 @@
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/progress.h"
+#include "seqrec/provenance.h"
 #include "seqrec/registry.h"
-#include "seqrec/results.h"
 #include "seqrec/signals.h"
 
 namespace seqrec {

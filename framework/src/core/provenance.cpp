@@ -1,4 +1,4 @@
-#include "seqrec/results.h"
+#include "seqrec/provenance.h"
 
 #include <sys/resource.h>
 #include <torch/version.h>

@@ -19,13 +19,14 @@
 #include <sstream>
 #include <tuple>
 
-#include "report/plan_text.h"
+#include "experiments/plan_text.h"
 #include "report/run_checks.h"
 #include "report/runs.h"
+#include "seqrec/bench.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
-#include "seqrec/report.h"
+#include "seqrec/plan.h"
 #include "seqrec/run_result.h"
 #include "seqrec/signals.h"
 
@@ -81,43 +82,13 @@ pid_t spawn_seqrec(const std::vector<std::string>& args, const std::string& log_
 }
 
 Grid read_grid(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open grid file");
+  const PlanFile f = read_plan_file(path, "grid", [](const std::string& s) { return s == "grid"; }, "[grid]");
   Grid g;
-  std::string line;
-  int line_no = 0;
-  std::map<std::string, std::string> kv;
-  while (std::getline(in, line)) {
-    ++line_no;
-    line = trim(line.substr(0, line.find('#')));
-    if (line.empty() || line[0] == '[') continue;
-    const size_t eq = line.find('=');
-    if (eq == std::string::npos) throw Error(path + ":" + std::to_string(line_no) + ": expected key = value");
-    kv[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
-  }
-  auto need = [&](const char* k) {
-    if (!kv.count(k) || kv[k].empty()) throw Error(path + ": missing '" + std::string(k) + "'");
-    return kv[k];
-  };
-  g.datasets = split(need("datasets"), ',');
-  g.methods = split(need("methods"), ',');
-  for (const auto& s : split(kv.count("seeds") ? kv["seeds"] : "1", ',')) g.seeds.push_back(to_integer(s, path + ": seeds"));
-  g.config_pattern = need("config");
-  g.output = need("output");
-  for (const auto& o : split(kv["set"], ';')) {
-    const size_t eq = o.find('=');
-    if (eq == std::string::npos) throw Error(path + ": 'set' entries are key=value; got '" + o + "'");
-    g.overrides.emplace_back(trim(o.substr(0, eq)), trim(o.substr(eq + 1)));
-  }
-  if (kv.count("parallel")) g.parallel = std::max<int64_t>(1, to_integer(kv["parallel"], path + ": parallel"));
-  if (kv.count("threads")) g.threads = to_integer(kv["threads"], path + ": threads");
-  if (kv.count("label")) g.label_pattern = kv["label"];
-  if (kv.count("ranks")) g.ranks = std::max<int64_t>(1, to_integer(kv["ranks"], path + ": ranks"));
-  for (const auto& k : kv)
-    if (k.first != "datasets" && k.first != "methods" && k.first != "seeds" && k.first != "config" && k.first != "output" &&
-        k.first != "set" && k.first != "parallel" && k.first != "threads" &&
-        k.first != "ranks" && k.first != "label")
-      throw Error(path + ": unknown grid key '" + k.first + "'");
+  f.read_plan("grid", {"seeds", "parallel", "ranks", "label"}, &g);
+  for (const auto& s : split(f.main("seeds", "1"), ',')) g.seeds.push_back(to_integer(s, path + ": seeds"));
+  g.parallel = f.integer("parallel", 1, 1);
+  g.ranks = f.integer("ranks", 1, 1);
+  g.label_pattern = f.main("label", g.label_pattern);
   return g;
 }
 

@@ -21,12 +21,13 @@
 #include <thread>
 #include <tuple>
 
-#include "report/plan_text.h"
+#include "experiments/plan_text.h"
+#include "seqrec/bench.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/hash.h"
-#include "seqrec/report.h"
+#include "seqrec/plan.h"
 #include "seqrec/run_result.h"
 #include "seqrec/signals.h"
 
@@ -158,61 +159,24 @@ SearchDimension parse_dimension(const std::string& text, const std::string& what
 }
 
 TuneSpec read_tune_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open tune file");
+  const PlanFile f = read_plan_file(
+      path, "tune", [](const std::string& s) { return s == "tune" || s.rfind("space ", 0) == 0; }, "[tune] and [space METHOD]");
   TuneSpec t;
-  std::map<std::string, std::string> kv;
-  std::string section = "tune", line;
-  for (int no = 1; std::getline(in, line); ++no) {
-    line = trim(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
-    const std::string where = path + ":" + std::to_string(no);
-    if (line.front() == '[') {
-      section = trim(line.substr(1, line.find(']') - 1));
-      if (section != "tune" && section.rfind("space ", 0) != 0) throw Error(where + ": sections are [tune] and [space METHOD]");
-      continue;
-    }
-    const size_t eq = line.find('=');
-    if (eq == std::string::npos) throw Error(where + ": expected key = value");
-    const std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
-    if (section == "tune") {
-      kv[key] = value;
-    } else {
-      const std::string method = trim(section.substr(6));
-      if (!schema().find(key)) throw Error(where + ": '" + key + "' is not a configuration key (seqrec train --help)");
-      t.spaces[method][key] = parse_dimension(value, where);
-      t.space_text[method][key] = value;
+  f.read_plan("tune", {"trials", "max-epochs", "rungs", "eta", "seed"}, &t);
+  t.trials = f.integer("trials", t.trials, 1);
+  t.max_epochs = f.integer("max-epochs", t.max_epochs, 1);
+  t.rungs = f.integer("rungs", t.rungs, 1);
+  t.eta = f.integer("eta", t.eta, 2);
+  t.seed = static_cast<uint64_t>(f.integer("seed", static_cast<int64_t>(t.seed), 0));
+  for (const auto& [section, keys] : f.sections) {
+    if (section == "tune") continue;
+    const std::string method = trim(section.substr(6));
+    for (const auto& [key, line] : keys) {
+      if (!schema().find(key)) throw Error(line.where + ": '" + key + "' is not a configuration key (seqrec train --help)");
+      t.spaces[method][key] = parse_dimension(line.value, line.where);
+      t.space_text[method][key] = line.value;
     }
   }
-  auto need = [&](const char* k) {
-    if (!kv.count(k) || kv[k].empty()) throw Error(path + ": missing '" + std::string(k) + "'");
-    return kv[k];
-  };
-  t.datasets = split(need("datasets"), ',');
-  t.methods = split(need("methods"), ',');
-  t.config_pattern = need("config");
-  t.output = need("output");
-  for (const auto& o : split(kv["set"], ';')) {
-    const size_t eq = o.find('=');
-    if (eq == std::string::npos) throw Error(path + ": 'set' entries are key=value; got '" + o + "'");
-    t.overrides.emplace_back(trim(o.substr(0, eq)), trim(o.substr(eq + 1)));
-  }
-  auto integer = [&](const char* k, int64_t* v, int64_t lo) {
-    if (!kv.count(k)) return;
-    *v = to_integer(kv[k], path + ": " + k);
-    if (*v < lo) throw Error(path + ": " + k + " must be at least " + std::to_string(lo));
-  };
-  integer("trials", &t.trials, 1);
-  integer("max-epochs", &t.max_epochs, 1);
-  integer("rungs", &t.rungs, 1);
-  integer("eta", &t.eta, 2);
-  integer("threads", &t.threads, 0);
-  if (kv.count("seed")) t.seed = static_cast<uint64_t>(to_integer(kv["seed"], path + ": seed"));
-  for (const auto& k : kv)
-    if (k.first != "datasets" && k.first != "methods" && k.first != "config" && k.first != "output" && k.first != "set" &&
-        k.first != "trials" && k.first != "max-epochs" && k.first != "rungs" && k.first != "eta" && k.first != "threads" &&
-        k.first != "seed")
-      throw Error(path + ": unknown tune key '" + k.first + "'");
   for (const auto& m : t.methods)
     if (!t.spaces.count(m)) throw Error(path + ": no [space " + m + "] section: every method needs a search space");
   return t;
