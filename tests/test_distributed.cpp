@@ -70,7 +70,7 @@ Step first_step(const Dataset& d, const Config& c, const std::vector<torch::Tens
   TrainContext ctx{*model, *loss, sampler, c, rng, torch::kCPU};
   PlainTrainer trainer;
   trainer.setup(ctx);
-  TrainBatcher batcher(d, 12, c.integer("batch-size"), batching_from_string(c.str("batching")));
+  TrainBatcher batcher(d, 12, c.integer("batch-size"), c.choice("batching", batching_names()));
   batcher.shard(dist::rank(), dist::world());
   std::mt19937_64 order(2);
   Step s;

@@ -134,7 +134,7 @@ INSTANTIATE_TEST_SUITE_P(Methods, Resume, ::testing::ValuesIn(kMethods), method_
 TEST(ResumeProgress, AResumedEpochsTimeToGoCountsOnlyTheStepsItRan) {
   // 16 of 20 steps were done before the resume; this process ran one in about 1.1 s, so the
   // three left take about 3.3 s (counting the 16 as its own would say 0 s).
-  set_progress("lines", 0);
+  set_progress(ProgressSetting::kLines, 0);
   ::testing::internal::CaptureStderr();
   {
     Progress p("epoch 2", 20, "seq", /*done_before=*/16);
@@ -142,7 +142,7 @@ TEST(ResumeProgress, AResumedEpochsTimeToGoCountsOnlyTheStepsItRan) {
     p.update(17, 256);
   }
   const std::string line = ::testing::internal::GetCapturedStderr();
-  set_progress("none", 30);
+  set_progress(ProgressSetting::kNone, 30);
   ASSERT_NE(line.find("epoch 2 17/20 (85%)"), std::string::npos) << line;
   const size_t at = line.find("ETA ");
   ASSERT_NE(at, std::string::npos) << line;

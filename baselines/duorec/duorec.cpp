@@ -23,7 +23,7 @@ bool same_input(const Dataset& data, const TrainBatcher::Example& x, const T* in
 void DuoRecTrainer::setup(TrainContext& ctx) {
   ctx_ = &ctx;
   if (!ctx.data) throw Error("--trainer duorec needs the training data in its context");
-  const Examples kind = examples_from_string(ctx.config.str("examples"));
+  const Examples kind = ctx.config.choice("examples", examples_names());
   if (kind == Examples::kSequences)
     throw Error("--trainer duorec contrasts examples by their target: use --examples window-prefixes (its authors') or prefixes");
   optimizer_ = make_adam(ctx.model.parameters(), ctx.config);

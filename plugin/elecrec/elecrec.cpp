@@ -136,7 +136,8 @@ void ElecRecTrainer::setup(TrainContext& ctx) {
   ctx_ = &ctx;
   model_ = dynamic_cast<ElecRecModel*>(&ctx.model);
   if (!model_) throw Error("--trainer elecrec needs --model elecrec");
-  if (model_->elecrec_options().gen_loss_padding() == GenLossPadding::kInclude && ctx.config.str("batching") != "padded")
+  if (model_->elecrec_options().gen_loss_padding() == GenLossPadding::kInclude &&
+      ctx.config.choice("batching", batching_names()) != Batching::kPadded)
     throw Error("--elecrec.gen-loss-padding include (the reference's objective) needs --batching padded; with --batching " +
                 ctx.config.str("batching") + " use include-pieces (padding included, mean over each piece's width) or "
                 "reference-weight (real positions, the reference's weight)");

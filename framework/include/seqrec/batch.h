@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "seqrec/config.h"
 #include "seqrec/dataset.h"
 
 namespace seqrec {
@@ -28,7 +29,8 @@ torch::Tensor rows_tensor(const std::vector<int64_t>& rows, const torch::Device&
 ///   encoded as a few length-sorted parts cut to their own widths: the reference's step at
 ///   nearly the bucketed cost.
 enum class Batching { kPadded, kPacked, kBucketed, kSplit };
-Batching batching_from_string(const std::string& s);
+/// --batching: padded, packed, bucketed, split.
+const EnumNames<Batching>& batching_names();
 
 /// What one training example (one batch row) is.
 /// kSequences: a user's training sequence, a target at every position (one causal pass).
@@ -39,7 +41,8 @@ Batching batching_from_string(const std::string& s);
 ///   window (so the window's first item is predicted from an empty input, and the items
 ///   before the window are never inputs or targets).
 enum class Examples { kSequences, kPrefixes, kWindowPrefixes };
-Examples examples_from_string(const std::string& s);
+/// --examples: sequences, prefixes, window-prefixes.
+const EnumNames<Examples>& examples_names();
 
 /// Left-padded sequences. Column c of a W-wide batch holds learned position id
 /// `position_offset + c`, with position_offset = max_len - W, so a cut batch computes exactly

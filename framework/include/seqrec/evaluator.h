@@ -23,7 +23,13 @@ enum class TieRule { kOptimistic, kPessimistic };
 /// uniformly (uni100) or by training popularity (pop100) among items outside the history.
 enum class Candidates { kFull, kUniform100, kPopularity100 };
 
-Protocol protocol_from_string(const std::string& s);
+/// The keys' choices: --protocol, --ties, --candidates, --stage (valid, test) and
+/// --history-order (original: false, shuffled: true).
+const EnumNames<Protocol>& protocol_names();
+const EnumNames<TieRule>& tie_rule_names();
+const EnumNames<Candidates>& candidates_names();
+const EnumNames<Stage>& stage_names();
+const EnumNames<bool>& history_order_names();
 std::string protocol_name(Protocol p);
 std::string tie_rule_name(TieRule t);
 

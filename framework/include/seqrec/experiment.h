@@ -32,6 +32,9 @@ LoadedData load_data(const Config& c);
 ProtocolInfo protocol_info(const EvalOptions& e, const SplitSummary& split);
 /// The commit and machine of this process, for results.
 Provenance provenance(const Config& c);
+/// What every result records of its run, train or eval: the schema version, the data, the
+/// protocol, the config and its hash, the provenance, and a data-parallel job's size.
+RunResult result_of_run(const Config& c, const LoadedData& l, const EvalOptions& eo);
 
 /// What one training run gives: its result, its test ranks and the trained model (best
 /// weights restored).

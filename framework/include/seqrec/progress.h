@@ -6,13 +6,18 @@
 #include <cstdint>
 #include <string>
 
+#include "seqrec/config.h"
+
 namespace seqrec {
 
 enum class ProgressMode { kBar, kLines, kNone };
+/// --progress: auto (a bar on a terminal, lines otherwise), bar, lines, none.
+enum class ProgressSetting { kAuto, kBar, kLines, kNone };
+const EnumNames<ProgressSetting>& progress_setting_names();
 
-/// The process-wide display, set once from --progress (auto: a bar on a terminal, lines
-/// otherwise) and --progress-every (seconds between lines).
-void set_progress(const std::string& setting, double every_seconds);
+/// The process-wide display, set once from --progress and --progress-every (seconds between
+/// lines).
+void set_progress(ProgressSetting setting, double every_seconds);
 
 /// One piece of work of `total` steps. update() is cheap when nothing is due.
 class Progress {

@@ -47,7 +47,7 @@ void apply_runtime(const Config& c) {
   if (threads == 0) threads = std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
   at::set_num_threads(static_cast<int>(threads));
   set_dropout_rng(c.choice("dropout-rng", dropout_rng_names()));
-  set_progress(c.str("progress"), c.real("progress-every"));
+  set_progress(c.choice("progress", progress_setting_names()), c.real("progress-every"));
   torch::manual_seed(static_cast<uint64_t>(c.integer("seed")));
   const std::string& dev = c.str("device");
   if (dev.rfind("cuda", 0) == 0 && !torch::cuda::is_available())

@@ -27,11 +27,10 @@ bool is_model_key(const std::string& k) {
   return k == "model" || (spec && spec->is_architecture);
 }
 
-int run_eval(const CommandArgs& a, std::ostream& out) {
-  const Config& cli = a.options;
-  if (!cli.has("checkpoint")) throw Error("--checkpoint is required");
-  auto t0 = std::chrono::steady_clock::now();
-  StateDict sd = read_state_dict(cli.str("checkpoint"));
+/// The run's config with what the checkpoint says of its model: seqrec's recorded
+/// architecture keys, or the keys a registered importer reads off a foreign state dict. A
+/// key given on the command line wins.
+Config checkpoint_config(const Config& cli, const StateDict& sd) {
   Config c = cli;
   if (!sd.metadata_json.empty()) {
     nlohmann::json meta = nlohmann::json::parse(sd.metadata_json);
@@ -51,6 +50,15 @@ int run_eval(const CommandArgs& a, std::ostream& out) {
     for (const auto& [k, v] : implied)
       if (cli.source(k) != "command line") c.set(k, v, "checkpoint");
   }
+  return c;
+}
+
+int run_eval(const CommandArgs& a, std::ostream& out) {
+  const Config& cli = a.options;
+  if (!cli.has("checkpoint")) throw Error("--checkpoint is required");
+  auto t0 = std::chrono::steady_clock::now();
+  StateDict sd = read_state_dict(cli.str("checkpoint"));
+  const Config c = checkpoint_config(cli, sd);
   LoadedData l = load_data(c);
   std::shared_ptr<Model> model = models().create("model", c.str("model"), ModelContext{c, l.data});
   model->to(torch::Device(c.str("device")));
@@ -67,7 +75,7 @@ int run_eval(const CommandArgs& a, std::ostream& out) {
   }
   EvalOptions eo = eval_options_from(c);
   RankingEvaluator evaluator(eo);
-  const Stage stage = c.str("stage") == "valid" ? Stage::kValid : Stage::kTest;
+  const Stage stage = c.choice("stage", stage_names());
   EvalResult r = evaluator.evaluate(*model, l.data, make_eval_set(l.data, stage));
   if (dist::rank() != 0) return 0;  // data parallel: rank 0 reports for the job
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -75,24 +83,17 @@ int run_eval(const CommandArgs& a, std::ostream& out) {
   const EvalResult other = under_other_ties(r, eo);
   out << c.str("stage") << " [" << other.label << "]: " << format_metrics(other.metrics, eo.ks) << std::endl;
   out << std::fixed << std::setprecision(3) << "eval " << r.seconds << " s, total with loading " << total << " s"
-            << std::endl;
-  RunResult result;
-  result.schema_version = RunResult::kSchemaVersion;
+      << std::endl;
+  RunResult result = result_of_run(c, l, eo);
   result.command = "eval";
   if (c.has("ranks")) result.ranks_fnv1a = save_ranks(r, c.str("ranks"));  // before the result, as in train
   result.checkpoint = c.str("checkpoint");
   result.stage = c.str("stage");
-  result.dataset = l.info();
-  result.protocol = protocol_info(eo, l.split);
   result.test = rounded_metrics(r.metrics, eo.ks);
   result.test_other_ties = {{protocol_info(with_other_ties(eo), l.split), rounded_metrics(other.metrics, eo.ks)}};
   result.users = static_cast<int64_t>(r.users.size());
   result.eval_seconds = r.seconds;
   result.total_seconds = total;
-  result.config_hash = c.hash();
-  result.config = c.values();
-  result.seqrec = provenance(c);
-  if (dist::active()) result.data_parallel = nlohmann::ordered_json{{"world_size", dist::world()}, {"backend", dist::backend()}};
   if (c.has("json")) write_run_result(c.str("json"), result);
   return 0;
 }

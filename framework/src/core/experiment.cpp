@@ -117,6 +117,18 @@ Provenance provenance(const Config& c) {
   return {v.commit, v.dirty, v.code_tree, environment_json(c.str("device")), {}};
 }
 
+RunResult result_of_run(const Config& c, const LoadedData& l, const EvalOptions& eo) {
+  RunResult r;
+  r.schema_version = RunResult::kSchemaVersion;
+  r.dataset = l.info();
+  r.protocol = protocol_info(eo, l.split);
+  r.config_hash = c.hash();
+  r.config = c.values();
+  r.seqrec = provenance(c);
+  if (dist::active()) r.data_parallel = nlohmann::ordered_json{{"world_size", dist::world()}, {"backend", dist::backend()}};
+  return r;
+}
+
 namespace {
 
 MoreTests more_tests(const Config& c, Model& model, const LoadedData& l, const EvalOptions& eo, const EvalResult& test,
@@ -152,19 +164,14 @@ MoreTests more_tests(const Config& c, Model& model, const LoadedData& l, const E
 
 RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& trainer, Model& model, const FitResult& fr,
                           const EvalOptions& eo, const MoreTests& more) {
-  RunResult r;
-  r.schema_version = RunResult::kSchemaVersion;
-  r.dataset = l.info();
+  RunResult r = result_of_run(c, l, eo);
   r.model = c.str("model");
   r.loss = model.parameters().empty() ? "none: nothing to train"
            : trainer.uses_loss()       ? c.str("loss")
                                        : "none: the " + trainer.name() + " trainer defines its objective";
   r.trainer = c.str("trainer");
   r.plugins = loaded_plugins();
-  r.protocol = protocol_info(eo, l.split);
   r.seed = c.integer("seed");
-  r.config_hash = c.hash();
-  r.config = c.values();
   r.model_options = nlohmann::ordered_json::parse(model.options_json());
   r.best_epoch = fr.best_epoch;
   r.stopped_early = fr.stopped_early;
@@ -178,14 +185,13 @@ RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& t
   if (more.shuffled) r.test_shuffled_history = {{more.shuffled->first, rounded_metrics(more.shuffled->second.metrics, eo.ks)}};
   if (!model.parameters().empty()) r.item_spectrum = normalised_spectrum(model.item_table());
   r.sampler = c.str("sampler");
-  if (dist::active())
-    r.data_parallel = nlohmann::ordered_json{{"world_size", dist::world()}, {"backend", dist::backend()},
-                                             {"global_batch_size", c.integer("batch-size")},
-                                             {"per_rank_batch_size", (c.integer("batch-size") + dist::world() - 1) / dist::world()}};
+  if (dist::active()) {
+    (*r.data_parallel)["global_batch_size"] = c.integer("batch-size");
+    (*r.data_parallel)["per_rank_batch_size"] = (c.integer("batch-size") + dist::world() - 1) / dist::world();
+  }
   r.curve = curve_of(fr, eo.ks);
   r.timing = timing_of(fr);
   r.peak_rss_bytes = peak_rss_bytes();
-  r.seqrec = provenance(c);
   if (fr.builds.size() > 1) r.seqrec.trained_by = fr.builds;
   return r;
 }
@@ -240,7 +246,7 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
     log << "training " << c.str("model") << " with " << (trainer->uses_loss() ? loss->name() : "its own objective") << " ("
         << trainer->name() << " trainer, " << c.str("batching") << " batches, " << at::get_num_threads()
         << " intra-op thread(s))" << std::endl;
-    if (c.str("device") != "cpu" && c.str("batching") == "split")
+    if (c.str("device") != "cpu" && c.choice("batching", batching_names()) == Batching::kSplit)
       log << "note: split batches encode each batch in parts, which saves padding FLOPs on a CPU but "
              "multiplies kernel launches on a GPU; --batching packed or padded is faster there" << std::endl;
     fr = fit(model, *trainer, *loss, l.data, c, evaluator, log);

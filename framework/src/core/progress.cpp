@@ -13,12 +13,21 @@ ProgressMode g_mode = ProgressMode::kNone;
 double g_every = 30;
 }  // namespace
 
-void set_progress(const std::string& setting, double every_seconds) {
-  if (setting == "bar") g_mode = ProgressMode::kBar;
-  else if (setting == "lines") g_mode = ProgressMode::kLines;
-  else if (setting == "none") g_mode = ProgressMode::kNone;
-  else if (setting == "auto") g_mode = isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kLines;
-  else throw Error("--progress must be auto, bar, lines or none");
+const EnumNames<ProgressSetting>& progress_setting_names() {
+  static const EnumNames<ProgressSetting> n = {{"auto", ProgressSetting::kAuto},
+                                               {"bar", ProgressSetting::kBar},
+                                               {"lines", ProgressSetting::kLines},
+                                               {"none", ProgressSetting::kNone}};
+  return n;
+}
+
+void set_progress(ProgressSetting setting, double every_seconds) {
+  switch (setting) {
+    case ProgressSetting::kAuto: g_mode = isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kLines; break;
+    case ProgressSetting::kBar: g_mode = ProgressMode::kBar; break;
+    case ProgressSetting::kLines: g_mode = ProgressMode::kLines; break;
+    case ProgressSetting::kNone: g_mode = ProgressMode::kNone; break;
+  }
   g_every = every_seconds;
 }
 

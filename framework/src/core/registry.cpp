@@ -76,7 +76,7 @@ void declare_common_keys(Schema& s) {
          "(LibTorch's bernoulli_, about 3x slower; the masks of every result recorded before this key existed)", "general",
          choices_of(dropout_rng_names())});
   s.add({"checkpoint", KeyType::kString, "", "checkpoint to evaluate (PyTorch state dict or seqrec file)", "output"});
-  s.add({"stage", KeyType::kString, "test", "which held-out item eval ranks", "eval", {"valid", "test"}});
+  s.add({"stage", KeyType::kString, "test", "which held-out item eval ranks", "eval", choices_of(stage_names())});
   s.add(KeySpec{"output", KeyType::kString, "", "train: write the run's JSON result here", "output"}.unhashed());
   s.add(KeySpec{"label", KeyType::kString, "", "train: the method's name in tables (default model+loss, or model+trainer)", "output"}.unhashed());
   s.add(KeySpec{"json", KeyType::kString, "", "eval: write the metrics JSON here", "output"}.unhashed());

@@ -21,19 +21,16 @@ torch::Tensor rows_tensor(const std::vector<int64_t>& rows, const torch::Device&
 /// 18.4 s (bucketed 11.5 s, packed ~40 s).
 constexpr size_t kSplitParts = 8;
 
-Batching batching_from_string(const std::string& s) {
-  if (s == "padded") return Batching::kPadded;
-  if (s == "packed") return Batching::kPacked;
-  if (s == "bucketed") return Batching::kBucketed;
-  if (s == "split") return Batching::kSplit;
-  throw Error("unknown batching '" + s + "' (expected padded, packed, bucketed or split)");
+const EnumNames<Batching>& batching_names() {
+  static const EnumNames<Batching> n = {
+      {"padded", Batching::kPadded}, {"packed", Batching::kPacked}, {"split", Batching::kSplit}, {"bucketed", Batching::kBucketed}};
+  return n;
 }
 
-Examples examples_from_string(const std::string& s) {
-  if (s == "sequences") return Examples::kSequences;
-  if (s == "prefixes") return Examples::kPrefixes;
-  if (s == "window-prefixes") return Examples::kWindowPrefixes;
-  throw Error("unknown examples '" + s + "' (expected sequences, prefixes or window-prefixes)");
+const EnumNames<Examples>& examples_names() {
+  static const EnumNames<Examples> n = {
+      {"sequences", Examples::kSequences}, {"prefixes", Examples::kPrefixes}, {"window-prefixes", Examples::kWindowPrefixes}};
+  return n;
 }
 
 TrainBatcher::TrainBatcher(const Dataset& data, int64_t max_len, int64_t batch_size, Batching batching, Examples examples)

@@ -23,21 +23,34 @@
 
 namespace seqrec {
 
-Protocol protocol_from_string(const std::string& s) {
-  if (s == "reference") return Protocol::kReference;
-  if (s == "strict") return Protocol::kStrict;
-  throw Error("unknown protocol '" + s + "' (expected reference or strict)");
+const EnumNames<Protocol>& protocol_names() {
+  static const EnumNames<Protocol> n = {{"reference", Protocol::kReference}, {"strict", Protocol::kStrict}};
+  return n;
+}
+const EnumNames<TieRule>& tie_rule_names() {
+  static const EnumNames<TieRule> n = {{"optimistic", TieRule::kOptimistic}, {"pessimistic", TieRule::kPessimistic}};
+  return n;
+}
+const EnumNames<Candidates>& candidates_names() {
+  static const EnumNames<Candidates> n = {
+      {"full", Candidates::kFull}, {"uni100", Candidates::kUniform100}, {"pop100", Candidates::kPopularity100}};
+  return n;
+}
+const EnumNames<Stage>& stage_names() {
+  static const EnumNames<Stage> n = {{"valid", Stage::kValid}, {"test", Stage::kTest}};
+  return n;
+}
+const EnumNames<bool>& history_order_names() {
+  static const EnumNames<bool> n = {{"original", false}, {"shuffled", true}};
+  return n;
 }
 
-std::string protocol_name(Protocol p) { return p == Protocol::kReference ? "reference" : "strict"; }
+std::string protocol_name(Protocol p) { return name_of(protocol_names(), p); }
 
-std::string tie_rule_name(TieRule t) {
-  return t == TieRule::kOptimistic ? "optimistic" : "pessimistic";
-}
+std::string tie_rule_name(TieRule t) { return name_of(tie_rule_names(), t); }
 
 std::string EvalOptions::label() const {
-  std::string c = candidates == Candidates::kFull ? "full" : candidates == Candidates::kUniform100 ? "uni100" : "pop100";
-  return c + "/" + protocol_name(protocol) + "/" + tie_rule_name(ties) +
+  return name_of(candidates_names(), candidates) + "/" + protocol_name(protocol) + "/" + tie_rule_name(ties) +
          (shuffled_history ? keep_last ? "/shuffled-keep-last" : "/shuffled" : "");
 }
 
@@ -45,19 +58,19 @@ void declare_eval_keys(Schema& s) {
   s.add({"protocol", KeyType::kString, "reference",
          "history exclusion: reference (history scored 0, padding and mask rows ranked, as the papers' code) "
          "or strict (-inf for history, padding and mask)",
-         "eval", {"reference", "strict"}});
+         "eval", choices_of(protocol_names())});
   s.add({"ties", KeyType::kString, "optimistic",
          "rank of the answer among equal scores: optimistic (count strictly higher) or pessimistic", "eval",
-         {"optimistic", "pessimistic"}});
+         choices_of(tie_rule_names())});
   s.add({"candidates", KeyType::kString, "full",
          "full ranking, or the answer plus 100 negatives sampled uniformly (uni100) or by popularity (pop100)",
-         "eval", {"full", "uni100", "pop100"}});
+         "eval", choices_of(candidates_names())});
   s.add({"ks", KeyType::kIntList, "5,10,20", "cut-offs for HIT@K and NDCG@K", "eval"});
   s.add({"eval-user-block", KeyType::kInt, "1024", "users scored together (bounds memory)", "eval"});
   s.add({"history-order", KeyType::kString, "original",
          "evaluation inputs as recorded (original) or each permuted within the model's input window, seeded by "
          "--seed (shuffled: the sequentiality check; train runs record a shuffled test beside the test anyway)",
-         "eval", {"original", "shuffled"}});
+         "eval", choices_of(history_order_names())});
   s.add({"history-order.keep-last", KeyType::kBool, "false",
          "with --history-order shuffled: the last history item stays last, the others are permuted", "eval"});
   s.add({"eval-item-block", KeyType::kInt, "0",
@@ -67,10 +80,9 @@ void declare_eval_keys(Schema& s) {
 
 EvalOptions eval_options_from(const Config& c) {
   EvalOptions o;
-  o.protocol = protocol_from_string(c.str("protocol"));
-  o.ties = c.str("ties") == "pessimistic" ? TieRule::kPessimistic : TieRule::kOptimistic;
-  const std::string& cand = c.str("candidates");
-  o.candidates = cand == "uni100" ? Candidates::kUniform100 : cand == "pop100" ? Candidates::kPopularity100 : Candidates::kFull;
+  o.protocol = c.choice("protocol", protocol_names());
+  o.ties = c.choice("ties", tie_rule_names());
+  o.candidates = c.choice("candidates", candidates_names());
   o.ks = c.int_list("ks");
   for (int64_t k : o.ks)
     if (k < 1) throw Error("--ks: cut-offs must be positive");
@@ -78,7 +90,7 @@ EvalOptions eval_options_from(const Config& c) {
   o.item_block = c.integer("eval-item-block");
   if (o.user_block < 1 || o.item_block < 0) throw Error("--eval-user-block must be >= 1 and --eval-item-block >= 0");
   o.seed = static_cast<uint64_t>(c.integer("seed"));
-  o.shuffled_history = c.str("history-order") == "shuffled";
+  o.shuffled_history = c.choice("history-order", history_order_names());
   o.keep_last = c.flag("history-order.keep-last");
   return o;
 }

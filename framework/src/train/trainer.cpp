@@ -47,19 +47,19 @@ void declare_train_keys(Schema& s) {
          "batch layout: padded (max-len wide, the reference), packed (cut to the longest), split (random batches "
          "encoded in length-sorted parts: the reference's steps, fast), bucketed (batches from length-sorted pools: "
          "fastest, but changes which users share a step)",
-         "train", {"padded", "packed", "split", "bucketed"}});
+         "train", choices_of(batching_names())});
   s.add({"examples", KeyType::kString, "sequences",
          "training examples: sequences (each user's sequence, a target at every position of one pass), prefixes "
          "(every target its own example, predicted at the last position from the max-len items before it: for "
          "encoders that are not causal), window-prefixes (FMLP-Rec's and BSARec's reference: the prefixes of each "
          "user's last max-len training items only, the first predicted from an empty input)",
-         "train", {"sequences", "prefixes", "window-prefixes"}});
+         "train", choices_of(examples_names())});
   s.add({"trainer", KeyType::kString, "plain", "training strategy", "train"});
   s.add({"sampler", KeyType::kString, "uniform", "negative sampler of sampled losses (see seqrec list)", "train"});
   s.add(KeySpec{"progress", KeyType::kString, "auto",
          "progress display: auto (a bar on a terminal, else lines), bar, lines (epoch lines, and a line within long "
          "work every --progress-every seconds), none",
-         "output", {"auto", "bar", "lines", "none"}}.unhashed());
+         "output", choices_of(progress_setting_names())}.unhashed());
   s.add(KeySpec{"progress-every", KeyType::kFloat, "30", "seconds between progress lines within an epoch, evaluation or read",
          "output"}.unhashed());
   s.add(KeySpec{"resume", KeyType::kBool, "false",
@@ -714,7 +714,7 @@ void FitLoop::validate(EpochLog& e) {
 }
 
 void FitLoop::print_epoch(const EpochLog& e) const {
-  if (config_.str("progress") == "none") return;
+  if (config_.choice("progress", progress_setting_names()) == ProgressSetting::kNone) return;
   std::ostringstream o;
   o << "epoch " << e.epoch << " loss " << std::fixed << std::setprecision(4) << e.loss << " train " << std::setprecision(1)
     << e.train_seconds << "s";
@@ -740,14 +740,14 @@ FitResult FitLoop::run() {
   if (dist::active() && !trainer_.data_parallel())
     throw Error("--trainer " + trainer_.name() + " does not run data-parallel (its step does not combine the ranks' "
                 "gradients); run it as one process");
-  const Examples examples = examples_from_string(config_.str("examples"));
+  const Examples examples = config_.choice("examples", examples_names());
   if (!model_.causal() && examples == Examples::kSequences && !trainer_.hides_targets())
     throw Error("--model " + model_.kind() + " is not causal: trained at every position of one pass it would see each "
                 "answer; use --examples window-prefixes (its authors') or prefixes");
   TrainContext ctx{model_, loss_, *sampler_, config_, dist::active() ? rank_rng_ : at_.rng, device_, &data_};
   trainer_.setup(ctx);
   batcher_ = std::make_unique<TrainBatcher>(data_, model_.max_len(), config_.integer("batch-size"),
-                                            batching_from_string(config_.str("batching")), examples);
+                                            config_.choice("batching", batching_names()), examples);
   batcher_->shard(dist::rank(), dist::world());
   valid_ = make_eval_set(data_, Stage::kValid);
   test_ = make_eval_set(data_, Stage::kTest);
