@@ -40,44 +40,31 @@ int free_port() {
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
-int run_launch(const CommandArgs& a, std::ostream&) {
-  const int64_t n = a.options.integer("nproc");
-  int64_t port = a.options.integer("port");
-  double timeout = 300;
-  const std::vector<std::string>& command = a.after_dashes;
-  if (command.empty() || (command[0] != "train" && command[0] != "eval"))
-    throw Error("launch: after -- comes the command to run data-parallel, train or eval");
-  std::string threads;
-  for (size_t k = 0; k + 1 < command.size(); ++k) {
-    if (command[k] == "--dist.timeout") timeout = to_real(command[k + 1], "--dist.timeout");
-    if (command[k] == "--threads") threads = command[k + 1];
-  }
-  if (port == 0) port = free_port();
-
+/// Starts rank `r` of `n`: this binary running `command` with the rendezvous in its
+/// environment, as torchrun would set it.
+pid_t start_rank(const std::vector<std::string>& command, int64_t r, int64_t n, int64_t port, const std::string& threads) {
   const std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
-  StopSignals signals;  // forwarded to every rank, which then save and stop together
-  std::vector<pid_t> ranks;
-  for (int64_t r = 0; r < n; ++r) {
-    const pid_t pid = fork();
-    if (pid < 0) throw Error("launch: fork failed");
-    if (pid == 0) {
-      setenv("RANK", std::to_string(r).c_str(), 1);
-      setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
-      setenv("WORLD_SIZE", std::to_string(n).c_str(), 1);
-      setenv("MASTER_ADDR", "127.0.0.1", 1);
-      setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-      // N ranks share the machine: OpenBLAS's own threads follow --threads, as under bench.
-      if (!threads.empty() && threads != "0") setenv("OPENBLAS_NUM_THREADS", threads.c_str(), 0);
-      std::vector<char*> argv = {const_cast<char*>(exe.c_str())};
-      for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(exe.c_str(), argv.data());
-      _exit(127);
-    }
-    ranks.push_back(pid);
-  }
-  // The job's code is the first failure's; after one, the others have the collective timeout
-  // (plus a margin) to notice and stop on their own before they are killed.
+  const pid_t pid = fork();
+  if (pid < 0) throw Error("launch: fork failed");
+  if (pid > 0) return pid;
+  setenv("RANK", std::to_string(r).c_str(), 1);
+  setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
+  setenv("WORLD_SIZE", std::to_string(n).c_str(), 1);
+  setenv("MASTER_ADDR", "127.0.0.1", 1);
+  setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+  // N ranks share the machine: OpenBLAS's own threads follow --threads, as under bench.
+  if (!threads.empty() && threads != "0") setenv("OPENBLAS_NUM_THREADS", threads.c_str(), 0);
+  std::vector<char*> argv = {const_cast<char*>(exe.c_str())};
+  for (const auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(exe.c_str(), argv.data());
+  _exit(127);
+}
+
+/// Waits for every rank, forwarding a stop signal to all; the job's code is the first
+/// failure's. After one, the others have the collective timeout (plus a margin) to notice
+/// and stop on their own before they are killed.
+int wait_for_ranks(const std::vector<pid_t>& ranks, double timeout) {
   int code = 0;
   size_t running = ranks.size();
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -107,6 +94,26 @@ int run_launch(const CommandArgs& a, std::ostream&) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return code;
+}
+
+int run_launch(const CommandArgs& a, std::ostream&) {
+  const int64_t n = a.options.integer("nproc");
+  int64_t port = a.options.integer("port");
+  double timeout = 300;
+  const std::vector<std::string>& command = a.after_dashes;
+  if (command.empty() || (command[0] != "train" && command[0] != "eval"))
+    throw Error("launch: after -- comes the command to run data-parallel, train or eval");
+  std::string threads;
+  for (size_t k = 0; k + 1 < command.size(); ++k) {
+    if (command[k] == "--dist.timeout") timeout = to_real(command[k + 1], "--dist.timeout");
+    if (command[k] == "--threads") threads = command[k + 1];
+  }
+  if (port == 0) port = free_port();
+
+  StopSignals signals;  // forwarded to every rank, which then save and stop together
+  std::vector<pid_t> ranks;
+  for (int64_t r = 0; r < n; ++r) ranks.push_back(start_rank(command, r, n, port, threads));
+  return wait_for_ranks(ranks, timeout);
 }
 
 void register_launch_command(PluginHost& host) {

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "experiments/children.h"
 #include "experiments/plan_text.h"
 #include "report/run_checks.h"
 #include "report/runs.h"
@@ -155,30 +156,28 @@ class Scheduler {
   /// Claims `r` unless it finished or another process holds it (then says so and counts it).
   bool claim(const GridRun& r);
   void launch(const GridRun& r);
-  /// Waits (polling, so a signal is seen at once) for one child; false when none is left.
+  /// Waits for one run to end and reports it; false when none is left. A stop signal
+  /// reaches every run in flight, each of which writes its training state.
   bool reap(size_t left);
-  void forward_stop();
   /// Prints what run_checks.h finds for a finished run; a failed check stops nothing.
   void check(const GridRun& r);
 
   const Grid& g_;
   std::ostream& log_;
+  Children children_;
   std::map<pid_t, std::pair<GridRun, clock::time_point>> running_;
   std::vector<std::string> elsewhere_;  // outputs of runs left to another process
   std::vector<std::string> flagged_;    // runs that may have learned nothing
   RankCache ranks_;                     // popularity recomputed once per dataset, not per run
   int64_t done_, mine_, finished_ = 0, failed_ = 0;
   double run_seconds_ = 0;
-  bool stopping_ = false;
 };
 
 bool Scheduler::claim(const GridRun& r) {
   fs::create_directories(fs::path(r.output).parent_path());
   // Another bench on this grid may have finished or started this run since the plan
   // (checked again after the claim: it may have finished in between).
-  bool ours = !fs::exists(r.output) && claim_lock(lock_of(r));
-  if (ours && fs::exists(r.output)) fs::remove(lock_of(r)), ours = false;
-  if (ours) return true;
+  if (claim_run(lock_of(r), [&] { return fs::exists(r.output); })) return true;
   const bool ended = fs::exists(r.output);
   if (ended) ++done_;
   else elsewhere_.push_back(r.output);
@@ -194,7 +193,7 @@ void Scheduler::launch(const GridRun& r) {
   a.insert(a.end(), {"--output", r.output, "--ranks", stem + ".ranks.h5", "--progress", "lines", "--resume"});
   // ranks = N: the run as a data-parallel job of N processes (seqrec launch).
   if (g_.ranks > 1) a.insert(a.begin(), {"launch", "-n", std::to_string(g_.ranks), "--"});
-  const pid_t pid = spawn_seqrec(a, stem + ".log", g_.threads);
+  const pid_t pid = children_.start(a, stem + ".log", g_.threads);
   running_[pid] = {r, clock::now()};
   log_ << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << std::endl;
 }
@@ -213,31 +212,22 @@ void Scheduler::check(const GridRun& r) {
   }
 }
 
-void Scheduler::forward_stop() {
-  // Preemption: every run in flight finishes its step, writes its training state and
-  // exits; no new run starts. The next bench on this grid resumes them.
-  stopping_ = true;
-  for (const auto& [child, run] : running_) kill(child, stop_signal());
-  log_ << "bench: signal " << stop_signal() << " (" << strsignal(stop_signal()) << "): stopping " << running_.size()
-            << " run(s) in flight (each writes its training state)" << std::endl;
-}
-
 bool Scheduler::reap(size_t left) {
-  int status = 0;
-  const pid_t pid = waitpid(-1, &status, WNOHANG);
-  if (pid == 0 || (pid < 0 && errno == EINTR)) {
-    usleep(50000);
-    return true;
-  }
-  if (pid < 0) return false;
-  auto it = running_.find(pid);
-  if (it == running_.end()) return true;
+  // Preemption: every run in flight finishes its step, writes its training state and exits;
+  // no new run starts. The next bench on this grid resumes them.
+  const std::optional<Children::Exit> exit = children_.wait([&](size_t n) {
+    log_ << "bench: signal " << stop_signal() << " (" << strsignal(stop_signal()) << "): stopping " << n
+         << " run(s) in flight (each writes its training state)" << std::endl;
+  });
+  if (!exit) return false;
+  const int status = exit->status;
+  auto it = running_.find(exit->pid);
   const GridRun r = it->second.first;
   const double secs = std::chrono::duration<double>(clock::now() - it->second.second).count();
   running_.erase(it);
   fs::remove(lock_of(r));
   const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && fs::exists(r.output);
-  if (stopping_ && !ok) {
+  if (stop_signal() && !ok) {
     log_ << "stopped " << r.dataset << " " << r.method << " seed " << r.seed << " (state: " << r.output << ".state)"
               << std::endl;
     return true;
@@ -264,14 +254,14 @@ int Scheduler::run(const std::vector<GridRun>& todo, const std::string& grid_pat
   const auto t0 = clock::now();
   size_t next = 0;
   while (next < todo.size() || !running_.empty()) {
-    if (stop_signal() && !stopping_) forward_stop(), next = todo.size();
+    if (stop_signal()) next = todo.size();  // no new run after a stop signal
     while (next < todo.size() && static_cast<int64_t>(running_.size()) < g_.parallel) {
       const GridRun& r = todo[next++];
       if (claim(r)) launch(r);
     }
     if (!reap(todo.size() - next)) break;
   }
-  if (stopping_) {
+  if (stop_signal()) {
     log_ << "bench: stopped by signal " << stop_signal() << " (" << strsignal(stop_signal())
               << "); run the same bench command to resume" << std::endl;
     return 128 + stop_signal();

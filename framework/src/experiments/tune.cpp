@@ -21,6 +21,7 @@
 #include <thread>
 #include <tuple>
 
+#include "experiments/children.h"
 #include "experiments/plan_text.h"
 #include "seqrec/bench.h"
 #include "seqrec/config.h"
@@ -79,31 +80,15 @@ bool try_trial(const TuneSpec& t, const std::vector<std::string>& args, const st
   if (trial_done(output)) return true;
   const std::string stem = stem_of(output);
   fs::create_directories(fs::path(output).parent_path());
-  if (!claim_lock(stem + ".lock")) return false;
-  if (!trial_done(output)) {  // or finished by another process between the check and the claim
-    const pid_t pid = spawn_seqrec(args, stem + ".log", t.threads);
-    // Polling, so a stop signal (a kill, a preemption) reaches the trial at once: it writes
-    // its training state and exits, and the next tune resumes it.
-    int status = 0;
-    for (bool forwarded = false;;) {
-      const pid_t r = waitpid(pid, &status, WNOHANG);
-      if (r == pid) break;
-      if (r < 0 && errno != EINTR) throw Error("tune: lost trial " + output + " (waitpid failed)");
-      if (stop_signal() && !forwarded) kill(pid, stop_signal()), forwarded = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (stop_signal()) {
-      fs::remove(stem + ".lock");
-      throw TuneStopped{};
-    }
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (code == 3) write_file_atomically(diverged_marker(output), "training diverged; see " + stem + ".log\n");
-    if (code != 0 && code != 3) {
-      fs::remove(stem + ".lock");
-      throw Error("tune: trial " + output + " failed; its log is " + stem + ".log");
-    }
-  }
+  if (!claim_run(stem + ".lock", [&] { return trial_done(output); })) return trial_done(output);
+  Children child;
+  child.start(args, stem + ".log", t.threads);
+  const int status = child.wait()->status;
   fs::remove(stem + ".lock");
+  if (stop_signal()) throw TuneStopped{};
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (code == 3) write_file_atomically(diverged_marker(output), "training diverged; see " + stem + ".log\n");
+  if (code != 0 && code != 3) throw Error("tune: trial " + output + " failed; its log is " + stem + ".log");
   return true;
 }
 
@@ -208,20 +193,42 @@ std::vector<std::vector<int64_t>> successive_halving(int64_t n, int64_t rungs, i
 }
 
 namespace {
-int tune_all(const std::string& path, int64_t shard, int64_t shards, std::ostream& log);
-}
 
-int run_tune(const std::string& path, int64_t shard, int64_t shards, std::ostream& log) {
-  StopSignals stop_signals;
-  try {
-    return tune_all(path, shard, shards, log);
-  } catch (const TuneStopped&) {
-    log << "tune: stopped by " << stop_signal_name(stop_signal()) << "; run the same tune command to resume" << std::endl;
-    return 128 + stop_signal();
+/// A method's section of summary.md: its space, every trial's values and scores per rung,
+/// the compute spent and the chosen config.
+void describe_trials(std::ostream& summary, const TuneSpec& t, const std::string& d, const std::string& m,
+                     const std::vector<Trial>& trials, int64_t best, const std::string& chosen, double seconds) {
+  summary << "\n## " << d << " / " << m << "\n\nSpace:";
+  for (const auto& [k, v] : t.space_text.at(m)) summary << " `" << k << " = " << v << "`";
+  summary << "\n\n| trial | values | best valid per rung | seconds |\n|---|---|---|---:|\n";
+  for (size_t i = 0; i < trials.size(); ++i) {
+    summary << "| " << i << (static_cast<int64_t>(i) == best ? " (chosen)" : "") << " |";
+    for (const auto& [k, v] : trials[i].values) summary << " " << k << "=" << v;
+    summary << " |";
+    for (const auto& [r, s] : trials[i].score) {
+      summary << " r" << r << " ";
+      if (std::isinf(s)) summary << "diverged";
+      else summary << std::fixed << std::setprecision(4) << s;
+    }
+    double sec = 0;
+    for (const auto& [r, s] : trials[i].seconds) sec += s;
+    summary << " | " << std::setprecision(0) << sec << " |\n";
   }
+  summary << "\nCompute: " << std::setprecision(1) << seconds / 60 << " min over " << trials.size()
+          << " trials. Chosen config: `" << chosen << "`.\n";
 }
 
-namespace {
+/// search.json beside a method's chosen config: the budget and the choice, for tables.
+nlohmann::ordered_json search_json(const TuneSpec& t, const std::string& path, const std::string& summary_path,
+                                   const std::string& d, const std::string& m, int64_t rung_runs, double seconds,
+                                   int64_t best) {
+  nlohmann::ordered_json rungs = nlohmann::ordered_json::array(), space = nlohmann::ordered_json::object();
+  for (int64_t r = 0; r < t.rungs; ++r) rungs.push_back(rung_epochs(t.max_epochs, t.eta, t.rungs, r));
+  for (const auto& [k, v] : t.space_text.at(m)) space[k] = v;
+  return {{"tune_file", path}, {"summary", summary_path}, {"dataset", d}, {"method", m}, {"trials", t.trials},
+          {"epochs_per_rung", rungs}, {"eta", t.eta}, {"seed", t.seed}, {"space", space}, {"rung_runs", rung_runs},
+          {"compute_seconds", seconds}, {"chosen_trial", best}};
+}
 
 int tune_all(const std::string& path, int64_t shard, int64_t shards, std::ostream& log) {
   const TuneSpec t = read_tune_file(path);
@@ -289,35 +296,12 @@ int tune_all(const std::string& path, int64_t shard, int64_t shards, std::ostrea
       double seconds = 0;
       for (const Trial& trial : trials)
         for (const auto& [r, s] : trial.seconds) seconds += s;
-      summary << "\n## " << d << " / " << m << "\n\nSpace:";
-      for (const auto& [k, v] : t.space_text.at(m)) summary << " `" << k << " = " << v << "`";
-      summary << "\n\n| trial | values | best valid per rung | seconds |\n|---|---|---|---:|\n";
-      for (size_t i = 0; i < trials.size(); ++i) {
-        summary << "| " << i << (static_cast<int64_t>(i) == best ? " (chosen)" : "") << " |";
-        for (const auto& [k, v] : trials[i].values) summary << " " << k << "=" << v;
-        summary << " |";
-        for (const auto& [r, s] : trials[i].score) {
-          summary << " r" << r << " ";
-          if (std::isinf(s)) summary << "diverged";
-          else summary << std::fixed << std::setprecision(4) << s;
-        }
-        double sec = 0;
-        for (const auto& [r, s] : trials[i].seconds) sec += s;
-        summary << " | " << std::setprecision(0) << sec << " |\n";
-      }
-      summary << "\nCompute: " << std::setprecision(1) << seconds / 60 << " min over " << trials.size()
-              << " trials. Chosen config: `" << chosen << "`.\n";
+      describe_trials(summary, t, d, m, trials, best, chosen, seconds);
       // The same facts for tables: `table` finds this file beside the chosen config its runs name.
-      nlohmann::ordered_json rungs = nlohmann::ordered_json::array(), space = nlohmann::ordered_json::object();
-      for (int64_t r = 0; r < t.rungs; ++r) rungs.push_back(rung_epochs(t.max_epochs, t.eta, t.rungs, r));
-      for (const auto& [k, v] : t.space_text.at(m)) space[k] = v;
       int64_t rung_runs = 0;
       for (const auto& ids : ran) rung_runs += static_cast<int64_t>(ids.size());
-      const nlohmann::ordered_json search = {{"tune_file", path}, {"summary", summary_path}, {"dataset", d}, {"method", m},
-                                             {"trials", t.trials}, {"epochs_per_rung", rungs}, {"eta", t.eta},
-                                             {"seed", t.seed}, {"space", space}, {"rung_runs", rung_runs},
-                                             {"compute_seconds", seconds}, {"chosen_trial", best}};
-      write_file_atomically((dir / "search.json").string(), search.dump(2) + "\n");
+      write_file_atomically((dir / "search.json").string(),
+                            search_json(t, path, summary_path, d, m, rung_runs, seconds, best).dump(2) + "\n");
     }
   write_file_atomically(summary_path, summary.str());
   log << "tune summary written to " << summary_path << std::endl;
@@ -325,5 +309,15 @@ int tune_all(const std::string& path, int64_t shard, int64_t shards, std::ostrea
 }
 
 }  // namespace
+
+int run_tune(const std::string& path, int64_t shard, int64_t shards, std::ostream& log) {
+  StopSignals stop_signals;
+  try {
+    return tune_all(path, shard, shards, log);
+  } catch (const TuneStopped&) {
+    log << "tune: stopped by " << stop_signal_name(stop_signal()) << "; run the same tune command to resume" << std::endl;
+    return 128 + stop_signal();
+  }
+}
 
 }  // namespace seqrec
