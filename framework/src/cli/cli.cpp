@@ -7,7 +7,6 @@
 
 #include <unistd.h>
 
-#include <climits>
 #include <cstdint>
 #include <filesystem>
 #include <iostream>

@@ -8,18 +8,14 @@
 // (--shard i/n, or the same command twice) share a tune file's trials.
 #include "seqrec/tune.h"
 
-#include <signal.h>
 #include <sys/wait.h>
 
-#include <cerrno>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
 #include <thread>
-#include <tuple>
 
 #include "experiments/children.h"
 #include "experiments/plan_text.h"
