@@ -231,7 +231,7 @@ TEST(Readers, MarkovDatasetIsDeterministic) {
 
 TEST(Readers, ANewFormatIsOneRegistration) {
   // A format of `item;item;...` lines, one user each, claimed for files ending in .semi.
-  register_format("semi", {[](const std::string& path, const PrepareOptions&) {
+  formats().add("semi", {[](const std::string& path, const PrepareOptions&) {
                              std::ifstream in(path);
                              Dataset d;
                              d.name = "semi";
@@ -257,7 +257,7 @@ TEST(Readers, ANewFormatIsOneRegistration) {
   EXPECT_EQ(guess_format("x.inter"), "inter");
   EXPECT_EQ(guess_format("x.txt"), "lines");
   try {
-    register_format("csv", {});
+    formats().add("csv", {});
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "format 'csv' is registered twice: by builtin and by builtin");

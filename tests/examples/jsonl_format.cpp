@@ -23,7 +23,7 @@ seqrec::Dataset read_jsonl(const std::string& path, const seqrec::PrepareOptions
 }
 
 void register_jsonl(seqrec::PluginHost& host) {
-  seqrec::register_format("jsonl", {read_jsonl, {".jsonl"}, "one {\"user\", \"item\", \"time\"} object per line", host.origin});
+  host.formats->add("jsonl", {read_jsonl, {".jsonl"}, "one {\"user\", \"item\", \"time\"} object per line", host.origin});
 }
 }  // namespace
 

@@ -4,8 +4,8 @@
 
 namespace {
 void register_rr(seqrec::PluginHost& host) {
-  seqrec::register_metric("rr", {[](int64_t rank, int64_t k) { return rank < k ? 1.0 / (rank + 1) : 0.0; }, true,
-                                 "reciprocal rank of answers in the top k, else 0", host.origin});
+  host.metrics->add("rr", {[](int64_t rank, int64_t k) { return rank < k ? 1.0 / (rank + 1) : 0.0; }, true,
+                          "reciprocal rank of answers in the top k, else 0", host.origin});
 }
 }  // namespace
 

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "seqrec/value_registry.h"
+
 namespace seqrec {
 
 /// Where each user's sequence is cut into training, validation and test (make_split). Empty
@@ -53,19 +55,19 @@ struct PrepareOptions {
 };
 
 /// A source format: its reader and the file endings `--format auto` picks it for. A new
-/// format is one file with its reader plus one register_format call.
+/// format is one file with its reader, added to PluginHost::formats (CONTRIBUTING.md, "A
+/// source format").
 struct SourceFormat {
   std::function<Dataset(const std::string& path, const PrepareOptions& options)> read;
   std::vector<std::string> endings;  ///< e.g. ".inter"
   std::string help;
   std::string origin = "builtin";
 };
-/// Registers `format` under `name`; a name taken already is an Error naming both origins.
-void register_format(const std::string& name, SourceFormat format);
-/// Every registered format by name: lines, inter and csv built in.
-const std::map<std::string, SourceFormat>& formats();
-/// The format whose ending `path` has (the first registered, by name; "x.dat.gz" ends like
-/// "x.dat"), else "lines".
+using FormatRegistry = ValueRegistry<SourceFormat>;
+/// Every registered format: csv, inter, lines and movielens built in, then the plugins'.
+FormatRegistry& formats();
+/// The format whose ending `path` has (the first registered; "x.dat.gz" ends like "x.dat"),
+/// else "lines".
 std::string guess_format(const std::string& path);
 
 /// A source file opened for reading, as every format reads it: the file's bytes, or, for a

@@ -1,12 +1,14 @@
 #pragma once
 /// Ranking metrics: each a per-user value of the 0-based rank of the user's held-out item.
 /// The evaluator's means (metrics_from_ranks), result files and `table`'s per-user values
-/// (its paired tests) all come from this one registry. A new metric is one file with one
-/// register_metric call (CONTRIBUTING.md, "A metric").
+/// (its paired tests) all come from this one registry. A new metric is one file adding to
+/// PluginHost::metrics (CONTRIBUTING.md, "A metric").
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "seqrec/value_registry.h"
 
 namespace seqrec {
 
@@ -18,11 +20,15 @@ struct Metric {
   std::string origin = "builtin";
 };
 
-/// Adds a metric (after hit, ndcg and mrr, which are built in); a name taken already is an
-/// Error naming both origins.
-void register_metric(const std::string& name, Metric metric);
-/// Every metric, in registration order (the order results list them in).
-const std::vector<std::pair<std::string, Metric>>& metrics();
+class MetricRegistry : public ValueRegistry<Metric> {
+ public:
+  MetricRegistry() : ValueRegistry("metric") {}
+  /// Adds `name`, refusing also a name that is empty or holds '@' (results report NAME@k).
+  void add(const std::string& name, Metric metric);
+};
+/// Every metric in registration order (the order results list them in): hit, ndcg and mrr
+/// built in, then the plugins'.
+MetricRegistry& metrics();
 /// The names reported for `ks`: for each k the @k metrics, then the others ("hit@5",
 /// "ndcg@5", ..., "mrr").
 std::vector<std::string> metric_names(const std::vector<int64_t>& ks);

@@ -9,10 +9,12 @@
 
 #include "seqrec/command.h"
 #include "seqrec/config.h"
+#include "seqrec/dataset.h"
+#include "seqrec/metric.h"
 #include "seqrec/registry.h"
 
 /// Bumped whenever PluginHost, the registries or the interfaces change incompatibly.
-#define SEQREC_PLUGIN_ABI_VERSION 9
+#define SEQREC_PLUGIN_ABI_VERSION 10
 
 namespace seqrec {
 
@@ -27,6 +29,8 @@ struct PluginHost {
   SamplerRegistry* samplers;
   ImporterRegistry* importers;
   CommandRegistry* commands;  ///< `seqrec NAME ...` (command.h)
+  FormatRegistry* formats;    ///< source formats (dataset.h); set `origin` in the value
+  MetricRegistry* metrics;    ///< ranking metrics (metric.h); set `origin` in the value
 };
 
 /// A plugin's (or a built-in component's) registration function.

@@ -52,7 +52,8 @@ void load_plugin(const std::string& path) {
     throw Error("plugin " + path + ": built for plugin ABI " + std::to_string(v) + ", this seqrec has ABI " +
                 std::to_string(SEQREC_PLUGIN_ABI_VERSION) + "; rebuild the plugin against these headers");
   }
-  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, canonical.c_str(), &schema(), &models(), &losses(), &trainers(), &samplers(), &importers(), &commands()};
+  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, canonical.c_str(), &schema(), &models(), &losses(), &trainers(), &samplers(), &importers(), &commands(),
+                  &formats(), &metrics()};
   try {
     reg(&host);  // the handle stays open for the life of the process
     for (size_t i = builtins_before; i < builtins().size(); ++i) builtins()[i](host);

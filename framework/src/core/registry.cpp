@@ -31,6 +31,18 @@ ImporterRegistry& importers() {
   static ImporterRegistry r;
   return r;
 }
+// Formats and metrics are read outside any command too (a table's metric, a test's dataset):
+// reading them registers the built-ins first, which is a no-op once done.
+FormatRegistry& formats() {
+  static FormatRegistry r("format");
+  register_builtins();
+  return r;
+}
+MetricRegistry& metrics() {
+  static MetricRegistry r;
+  register_builtins();
+  return r;
+}
 
 namespace {
 void declare_common_keys(Schema& s) {
@@ -105,7 +117,8 @@ void register_builtins() {
   trainers().add("plain", [](const Config&) -> std::unique_ptr<Trainer> { return std::make_unique<PlainTrainer>(); },
                  "one forward, one loss, one Adam step per batch");
   // The baselines (and anything else compiled in with SEQREC_BUILTIN), through the API a plugin gets.
-  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, "builtin", &s, &models(), &losses(), &trainers(), &samplers(), &importers(), &commands()};
+  PluginHost host{SEQREC_PLUGIN_ABI_VERSION, "builtin", &s, &models(), &losses(), &trainers(), &samplers(), &importers(), &commands(),
+                  &formats(), &metrics()};
   for (RegisterFn fn : builtin_registrations()) fn(host);
 }
 
@@ -148,8 +161,8 @@ std::string describe_registries() {
   list("trainers", trainers());
   list("samplers", samplers());
   list("checkpoint importers", importers());
-  o << "formats:\n";
-  for (const auto& [name, f] : formats()) o << "  " << name << "  [" << f.origin << "]  " << f.help << "\n";
+  list("formats", formats());
+  list("metrics", metrics());
   return o.str();
 }
 

@@ -17,6 +17,7 @@
 #include "seqrec/dataset.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
+#include "seqrec/plugin.h"
 #include "seqrec/progress.h"
 
 #include <zlib.h>
@@ -93,22 +94,20 @@ void add_row(InteractionTable& table, std::string_view user, std::string_view it
   table.add(user, item, ts);
 }
 
-std::map<std::string, SourceFormat>& format_table() {
-  static std::map<std::string, SourceFormat> table = [] {
-    std::map<std::string, SourceFormat> t;
-    t["lines"] = {[](const std::string& path, const PrepareOptions& o) {
-                    if (o.k_core > 0 || o.min_rating) throw Error("--k-core and --min-rating apply to files with rows only");
-                    return read_lines(path);
-                  },
-                  {},
-                  "`user item item ...` per line, items in time order (S3Rec / ELECRec files)"};
-    t["inter"] = {read_inter, {".inter"}, "RecBole atomic file: typed tab-separated header, user_id, item_id, timestamp, rating"};
-    t["csv"] = {read_csv, {".csv"}, "user,item,timestamp or user,item,rating,timestamp rows (header optional; raw Amazon files)"};
-    t["movielens"] = {read_movielens, {".dat"}, "MovieLens ratings.dat: user::item::rating::timestamp (ML-1M, ML-10M)"};
-    return t;
-  }();
-  return table;
+/// The built-in formats, through the registry plugins add theirs to (alphabetical, so that
+/// `--format auto` and `seqrec list` meet them in name order).
+void register_builtin_formats(PluginHost& host) {
+  host.formats->add("csv", {read_csv, {".csv"}, "user,item,timestamp or user,item,rating,timestamp rows (header optional; raw Amazon files)"});
+  host.formats->add("inter", {read_inter, {".inter"}, "RecBole atomic file: typed tab-separated header, user_id, item_id, timestamp, rating"});
+  host.formats->add("lines", {[](const std::string& path, const PrepareOptions& o) {
+                                if (o.k_core > 0 || o.min_rating) throw Error("--k-core and --min-rating apply to files with rows only");
+                                return read_lines(path);
+                              },
+                              {},
+                              "`user item item ...` per line, items in time order (S3Rec / ELECRec files)"});
+  host.formats->add("movielens", {read_movielens, {".dat"}, "MovieLens ratings.dat: user::item::rating::timestamp (ML-1M, ML-10M)"});
 }
+SEQREC_BUILTIN(register_builtin_formats);
 }  // namespace
 
 int64_t InteractionTable::intern(std::unordered_map<std::string, int64_t>& index, std::vector<std::string>& tokens,
@@ -165,13 +164,6 @@ Dataset InteractionTable::build(const std::string& path, int k_core, bool timed)
   return d;
 }
 
-void register_format(const std::string& name, SourceFormat format) {
-  auto [it, added] = format_table().try_emplace(name, format);
-  if (!added) throw Error("format '" + name + "' is registered twice: by " + it->second.origin + " and by " + format.origin);
-}
-
-const std::map<std::string, SourceFormat>& formats() { return format_table(); }
-
 SourceStream open_source(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) throw data_error(path, 0, "no such file");
@@ -206,7 +198,7 @@ std::string guess_format(const std::string& path) {
   // A compressed file's format is that of its name without ".gz".
   const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
   const std::string name = gz ? path.substr(0, path.size() - 3) : path;
-  for (const auto& [format, f] : formats())
+  for (const auto& [format, f] : formats().entries())
     for (const auto& end : f.endings)
       if (name.size() >= end.size() && name.compare(name.size() - end.size(), end.size(), end) == 0) return format;
   return "lines";
@@ -353,13 +345,9 @@ Dataset read_movielens(const std::string& path, const PrepareOptions& o) {
 }
 
 Dataset read_dataset(const std::string& path, const PrepareOptions& o) {
-  auto it = formats().find(o.format);
-  if (it == formats().end()) {
-    std::string known;
-    for (const auto& [name, f] : formats()) known += (known.empty() ? "" : ", ") + name;
-    throw Error("unknown data format '" + o.format + "' (registered: " + known + ")");
-  }
-  return it->second.read(path, o);
+  const SourceFormat* format = formats().find(o.format);
+  if (!format) throw Error("unknown data format '" + o.format + "' (registered: " + formats().names() + ")");
+  return format->read(path, o);
 }
 
 std::string dataset_defect(const Dataset& d) {

@@ -19,6 +19,7 @@
 #include "seqrec/error.h"
 #include "seqrec/files.h"
 #include "seqrec/hash.h"
+#include "seqrec/plugin.h"
 #include "seqrec/progress.h"
 
 namespace seqrec {
@@ -96,31 +97,27 @@ EvalOptions eval_options_from(const Config& c) {
 }
 
 namespace {
-std::vector<std::pair<std::string, Metric>>& metric_table() {
-  static std::vector<std::pair<std::string, Metric>> table = {
-      {"hit", {[](int64_t rank, int64_t k) { return rank < k ? 1.0 : 0.0; }, true, "share of answers ranked in the top k"}},
-      {"ndcg", {[](int64_t rank, int64_t k) { return rank < k ? 1.0 / std::log2(rank + 2.0) : 0.0; }, true,
-                "1 / log2(rank + 2) for answers in the top k (one relevant item: IDCG = 1)"}},
-      {"mrr", {[](int64_t rank, int64_t) { return 1.0 / (rank + 1.0); }, false, "1 / (rank + 1), over the whole ranking"}}};
-  return table;
+/// hit, ndcg and mrr, through the registry plugins add their metrics to.
+void register_builtin_metrics(PluginHost& host) {
+  host.metrics->add("hit", {[](int64_t rank, int64_t k) { return rank < k ? 1.0 : 0.0; }, true, "share of answers ranked in the top k"});
+  host.metrics->add("ndcg", {[](int64_t rank, int64_t k) { return rank < k ? 1.0 / std::log2(rank + 2.0) : 0.0; }, true,
+                             "1 / log2(rank + 2) for answers in the top k (one relevant item: IDCG = 1)"});
+  host.metrics->add("mrr", {[](int64_t rank, int64_t) { return 1.0 / (rank + 1.0); }, false, "1 / (rank + 1), over the whole ranking"});
 }
+SEQREC_BUILTIN(register_builtin_metrics);
 }  // namespace
 
-void register_metric(const std::string& name, Metric metric) {
-  for (const auto& [n, m] : metric_table())
-    if (n == name) throw Error("metric '" + name + "' is registered twice: by " + m.origin + " and by " + metric.origin);
+void MetricRegistry::add(const std::string& name, Metric metric) {
   if (name.empty() || name.find('@') != std::string::npos) throw Error("metric name '" + name + "': empty or with '@'");
-  metric_table().emplace_back(name, std::move(metric));
+  ValueRegistry::add(name, std::move(metric));
 }
-
-const std::vector<std::pair<std::string, Metric>>& metrics() { return metric_table(); }
 
 std::vector<std::string> metric_names(const std::vector<int64_t>& ks) {
   std::vector<std::string> out;
   for (int64_t k : ks)
-    for (const auto& [name, m] : metrics())
+    for (const auto& [name, m] : metrics().entries())
       if (m.at_k) out.push_back(name + "@" + std::to_string(k));
-  for (const auto& [name, m] : metrics())
+  for (const auto& [name, m] : metrics().entries())
     if (!m.at_k) out.push_back(name);
   return out;
 }
@@ -128,7 +125,7 @@ std::vector<std::string> metric_names(const std::vector<int64_t>& ks) {
 UserMetric user_metric(const std::string& name) {
   const size_t at = name.find('@');
   const std::string base = name.substr(0, at);
-  for (const auto& [n, m] : metrics()) {
+  for (const auto& [n, m] : metrics().entries()) {
     if (n != base || m.at_k != (at != std::string::npos)) continue;
     return {m.value, m.at_k ? to_integer(name.substr(at + 1), "metric " + name) : 0};
   }
