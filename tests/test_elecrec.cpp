@@ -10,6 +10,7 @@
 #include "ranks.h"
 #include "seqrec/build_info.h"
 #include "seqrec/error.h"
+#include "seqrec/options.h"
 #include "seqrec/plugin.h"
 #include "test_util.h"
 
@@ -88,7 +89,7 @@ TEST(Plugin, OutOfTreeLossPluginLoadsAndTrains) {
   EvalOptions eo;
   RankingEvaluator ev(eo);
   std::ostringstream log;
-  FitResult r = fit(m, t, *loss, d, c, ev, log);
+  FitResult r = fit(m, t, *loss, d, c, train_options_from(c), ev, log);
   ASSERT_EQ(r.curve.size(), 2u);
   EXPECT_LT(r.curve[1].loss, r.curve[0].loss);
 }
@@ -276,7 +277,7 @@ TEST(ElecRec, TrainsAndBeatsChanceOnMarkovData) {
   EvalOptions eo;
   RankingEvaluator ev(eo);
   std::ostringstream log;
-  FitResult r = fit(*m, t, *loss, d, c, ev, log);
+  FitResult r = fit(*m, t, *loss, d, c, train_options_from(c), ev, log);
   EXPECT_LT(r.curve.back().loss, r.curve.front().loss);
   EXPECT_GT(r.test.metrics.at("hit@10"), 1.5 * 10.0 / 52) << log.str();  // 10 of 52 rows at random
 }

@@ -10,6 +10,7 @@
 #include "seqrec/dataset.h"
 #include "seqrec/evaluator.h"
 #include "seqrec/model.h"
+#include "seqrec/options.h"
 #include "seqrec/run_result.h"
 
 namespace seqrec {
@@ -25,13 +26,13 @@ struct LoadedData {
 };
 /// Reads --data (a file in --format, or "synthetic:markov", generated once into the cache
 /// directory) through the cache, and makes the --split.
-LoadedData load_data(const Config& c);
+LoadedData load_data(const DataOptions& o);
 
 /// The protocol a result records; its label is the evaluator's, prefixed "temporal/" under
 /// the temporal split, so `table` never mixes the splits in a column.
 ProtocolInfo protocol_info(const EvalOptions& e, const SplitSummary& split);
-/// The commit and machine of this process, for results.
-Provenance provenance(const Config& c);
+/// The commit and machine of this process (with the --device it runs on), for results.
+Provenance provenance(const std::string& device);
 /// What every result records of its run, train or eval: the schema version, the data, the
 /// protocol, the config and its hash, the provenance, and a data-parallel job's size.
 RunResult result_of_run(const Config& c, const LoadedData& l, const EvalOptions& eo);
@@ -39,6 +40,7 @@ RunResult result_of_run(const Config& c, const LoadedData& l, const EvalOptions&
 /// What one training run gives: its result, its test ranks and the trained model (best
 /// weights restored).
 struct Experiment {
+  RunOptions options;  ///< the run's keys, read once
   RunResult result;
   EvalResult test;
   std::shared_ptr<Model> model;
@@ -53,6 +55,6 @@ Experiment run_experiment(const Config& c, std::ostream& log);
 /// Writes what the config asks for: the rank file (--ranks) and the checkpoint (--save)
 /// first, the result (--output) last, since the result marks a run finished for bench and
 /// table; then removes the training state unless --keep-state.
-void write_experiment(const Config& c, Experiment& e, std::ostream& log);
+void write_experiment(Experiment& e, std::ostream& log);
 
 }  // namespace seqrec

@@ -21,6 +21,8 @@
 
 namespace seqrec {
 
+struct TrainOptions;
+
 /// Everything a strategy may use. References stay valid for the whole run.
 struct TrainContext {
   Model& model;
@@ -192,8 +194,10 @@ struct FitResult {
 /// state) is written every `state-every` epochs and when a stop signal arrives (then
 /// Interrupted is thrown); `resume` continues from it, bit for bit on a CPU at the same
 /// thread count.
+/// `config` is what states record and what the sampler reads; `options` is
+/// train_options_from(config), read once by the caller.
 FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, const Config& config,
-              RankingEvaluator& evaluator, std::ostream& log);
+              const TrainOptions& options, RankingEvaluator& evaluator, std::ostream& log);
 
 /// Declares the training keys (epochs, lr, batch-size, ...).
 void declare_train_keys(Schema& s);

@@ -20,6 +20,7 @@
 #include "seqrec/distributed.h"
 #include "seqrec/dropout.h"
 #include "seqrec/error.h"
+#include "seqrec/options.h"
 #include "seqrec/plugin.h"
 #include "seqrec/progress.h"
 #include "seqrec/registry.h"
@@ -40,18 +41,14 @@ std::string top_usage() {
 }
 
 /// Applies the process-wide settings every run command shares.
-void apply_runtime(const Config& c) {
-  int64_t threads = c.integer("threads");
-  if (threads < 0) throw Error("--threads must be 0 (one per core) or more");
-  if (threads == 0) threads = std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
+void apply_runtime(const ProcessOptions& o) {
+  const int64_t threads = o.threads > 0 ? o.threads : std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
   at::set_num_threads(static_cast<int>(threads));
-  set_dropout_rng(c.choice("dropout-rng", dropout_rng_names()));
-  set_progress(c.choice("progress", progress_setting_names()), c.real("progress-every"));
-  torch::manual_seed(static_cast<uint64_t>(c.integer("seed")));
-  const std::string& dev = c.str("device");
-  if (dev.rfind("cuda", 0) == 0 && !torch::cuda::is_available())
-    throw Error("--device " + dev + ": this LibTorch build has no usable CUDA device");
-  if (dev != "cpu" && dev.rfind("cuda", 0) != 0) throw Error("--device must be cpu or cuda[:N]");
+  set_dropout_rng(o.dropout_rng);
+  set_progress(o.progress, o.progress_every);
+  torch::manual_seed(o.seed);
+  if (o.device.rfind("cuda", 0) == 0 && !torch::cuda::is_available())
+    throw Error("--device " + o.device + ": this LibTorch build has no usable CUDA device");
 }
 
 /// --help or -h among a command's own arguments (before a `--` that starts another's).
@@ -126,13 +123,14 @@ int run_with_keys(const std::string& name, const Command& cmd, const std::vector
   std::unique_ptr<dist::Scope> group;
   if (job.world > 1) {
     if (!cmd.data_parallel) throw Error(name + " runs as one process (data parallel covers train and eval)");
-    if (c.str("dist.backend") == "nccl" && c.str("device").rfind("cuda", 0) != 0)
+    const std::string& device = c.str("device");
+    if (c.str("dist.backend") == "nccl" && device.rfind("cuda", 0) != 0)
       throw Error("--dist.backend nccl reduces on GPUs: it needs --device cuda (gloo runs on the CPU)");
-    if (c.str("device") == "cuda") dist::use_local_gpu(job.local_rank);
+    if (device == "cuda") dist::use_local_gpu(job.local_rank);
     group = std::make_unique<dist::Scope>(job, c.str("dist.backend"), c.real("dist.timeout"));
     if (job.rank > 0) c.set("progress", "none");
   }
-  apply_runtime(c);
+  apply_runtime(process_options_from(c));
   return cmd.run(CommandArgs{nullptr, c, {}, {}}, out);
 }
 

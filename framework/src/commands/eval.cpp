@@ -11,6 +11,7 @@
 #include "seqrec/error.h"
 #include "seqrec/evaluator.h"
 #include "seqrec/experiment.h"
+#include "seqrec/options.h"
 #include "seqrec/plugin.h"
 #include "seqrec/provenance.h"
 #include "seqrec/registry.h"
@@ -55,40 +56,43 @@ Config checkpoint_config(const Config& cli, const StateDict& sd) {
 
 int run_eval(const CommandArgs& a, std::ostream& out) {
   const Config& cli = a.options;
-  if (!cli.has("checkpoint")) throw Error("--checkpoint is required");
+  const std::string checkpoint = cli.str("checkpoint");
+  if (checkpoint.empty()) throw Error("--checkpoint is required");
   auto t0 = std::chrono::steady_clock::now();
-  StateDict sd = read_state_dict(cli.str("checkpoint"));
+  StateDict sd = read_state_dict(checkpoint);
   const Config c = checkpoint_config(cli, sd);
-  LoadedData l = load_data(c);
-  std::shared_ptr<Model> model = models().create("model", c.str("model"), ModelContext{c, l.data});
-  model->to(torch::Device(c.str("device")));
+  const RunOptions o = run_options_from(c);
+  const Stage stage = c.choice("stage", stage_names());
+  const std::string& stage_name = name_of(stage_names(), stage);
+  LoadedData l = load_data(o.data);
+  std::shared_ptr<Model> model = models().create("model", o.model, ModelContext{c, l.data});
+  model->to(torch::Device(o.train.device));
   std::vector<std::string> unused;
   try {
     unused = load_state_dict(*model, sd);
   } catch (const Error& e) {
-    throw Error(cli.str("checkpoint") + ": " + e.what() + " (a checkpoint of another dataset or configuration?)");
+    throw Error(checkpoint + ": " + e.what() + " (a checkpoint of another dataset or configuration?)");
   }
   if (!unused.empty()) {
-    out << "note: " << unused.size() << " checkpoint tensor(s) not used by " << c.str("model") << ":";
+    out << "note: " << unused.size() << " checkpoint tensor(s) not used by " << o.model << ":";
     for (const auto& u : unused) out << " " << u;
     out << std::endl;
   }
-  EvalOptions eo = eval_options_from(c);
+  const EvalOptions& eo = o.eval;
   RankingEvaluator evaluator(eo);
-  const Stage stage = c.choice("stage", stage_names());
   EvalResult r = evaluator.evaluate(*model, l.data, make_eval_set(l.data, stage));
   if (dist::rank() != 0) return 0;  // data parallel: rank 0 reports for the job
   double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  out << c.str("stage") << " [" << r.label << "]: " << format_metrics(r.metrics, eo.ks) << std::endl;
+  out << stage_name << " [" << r.label << "]: " << format_metrics(r.metrics, eo.ks) << std::endl;
   const EvalResult other = under_other_ties(r, eo);
-  out << c.str("stage") << " [" << other.label << "]: " << format_metrics(other.metrics, eo.ks) << std::endl;
+  out << stage_name << " [" << other.label << "]: " << format_metrics(other.metrics, eo.ks) << std::endl;
   out << std::fixed << std::setprecision(3) << "eval " << r.seconds << " s, total with loading " << total << " s"
       << std::endl;
   RunResult result = result_of_run(c, l, eo);
   result.command = "eval";
-  if (c.has("ranks")) result.ranks_fnv1a = save_ranks(r, c.str("ranks"));  // before the result, as in train
-  result.checkpoint = c.str("checkpoint");
-  result.stage = c.str("stage");
+  if (!o.ranks.empty()) result.ranks_fnv1a = save_ranks(r, o.ranks);  // before the result, as in train
+  result.checkpoint = checkpoint;
+  result.stage = stage_name;
   result.test = rounded_metrics(r.metrics, eo.ks);
   result.test_other_ties = {{protocol_info(with_other_ties(eo), l.split), rounded_metrics(other.metrics, eo.ks)}};
   result.users = static_cast<int64_t>(r.users.size());

@@ -13,7 +13,7 @@ namespace {
 
 int run_prepare(const CommandArgs& a, std::ostream& out) {
   const auto t0 = std::chrono::steady_clock::now();
-  LoadedData l = load_data(a.options);
+  LoadedData l = load_data(data_options_from(a.options));
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   out << l.data.name << ": " << format_stats(l.stats) << "\n";
   out << l.data.name << ": " << format_split(l.split) << "\n";

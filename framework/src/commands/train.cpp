@@ -45,7 +45,7 @@ int run_train(const CommandArgs& a, std::ostream& out) {
   std::ofstream quiet;  // never opened: what goes to it is dropped
   std::ostream& log = writer ? out : quiet;
   Experiment x = run_experiment(c, log);
-  if (writer) write_experiment(c, x, log);
+  if (writer) write_experiment(x, log);
   return 0;
 }
 

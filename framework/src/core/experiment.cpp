@@ -10,6 +10,7 @@
 #include "seqrec/distributed.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
+#include "seqrec/options.h"
 #include "seqrec/plugin.h"
 #include "seqrec/provenance.h"
 #include "seqrec/registry.h"
@@ -21,11 +22,9 @@ namespace fs = std::filesystem;
 namespace {
 
 /// Resolves --data: a file, or "synthetic:markov" (generated once into the cache dir).
-std::string resolve_data_path(const Config& c) {
-  const std::string& data = c.str("data");
-  if (data.empty()) throw Error("--data is required");
-  if (data != "synthetic:markov") return data;
-  fs::path dir = fs::path(expand_home(c.str("cache-dir"))) / "synthetic";
+std::string resolve_data_path(const DataOptions& o) {
+  if (o.data != "synthetic:markov") return o.data;
+  fs::path dir = fs::path(expand_home(o.cache_dir)) / "synthetic";
   fs::path file = dir / "markov.txt";
   if (!fs::exists(file)) write_lines(make_markov_dataset(3000, 500, 5, 40, 7), file.string());
   return file.string();
@@ -83,17 +82,17 @@ struct MoreTests {
 
 }  // namespace
 
-LoadedData load_data(const Config& c) {
+LoadedData load_data(const DataOptions& d) {
   LoadedData l;
-  l.path = resolve_data_path(c);
+  l.path = resolve_data_path(d);
   PrepareOptions o;
-  o.format = c.str("format") == "auto" ? guess_format(l.path) : c.str("format");
-  o.k_core = static_cast<int>(c.integer("k-core"));
-  if (!c.str("min-rating").empty()) o.min_rating = to_real(c.str("min-rating"), "--min-rating");
-  l.data = load_dataset(l.path, o, c.str("cache-dir"), &l.cache);
-  if (!c.str("dataset-name").empty()) l.data.name = c.str("dataset-name");
+  o.format = d.format == "auto" ? guess_format(l.path) : d.format;
+  o.k_core = d.k_core;
+  o.min_rating = d.min_rating;
+  l.data = load_dataset(l.path, o, d.cache_dir, &l.cache);
+  if (!d.dataset_name.empty()) l.data.name = d.dataset_name;
   l.stats = compute_stats(l.data);
-  l.split = make_split(l.data, {c.str("split"), c.str("split.valid-from"), c.str("split.test-from"), c.flag("split.valid-history")});
+  l.split = make_split(l.data, d.split);
   return l;
 }
 
@@ -112,9 +111,9 @@ ProtocolInfo protocol_info(const EvalOptions& e, const SplitSummary& split) {
           tie_rule_name(e.ties), label.substr(0, label.find('/'))};
 }
 
-Provenance provenance(const Config& c) {
+Provenance provenance(const std::string& device) {
   const SourceVersion v = source_version();
-  return {v.commit, v.dirty, v.code_tree, environment_json(c.str("device")), {}};
+  return {v.commit, v.dirty, v.code_tree, environment_json(device), {}};
 }
 
 RunResult result_of_run(const Config& c, const LoadedData& l, const EvalOptions& eo) {
@@ -124,17 +123,17 @@ RunResult result_of_run(const Config& c, const LoadedData& l, const EvalOptions&
   r.protocol = protocol_info(eo, l.split);
   r.config_hash = c.hash();
   r.config = c.values();
-  r.seqrec = provenance(c);
+  r.seqrec = provenance(c.str("device"));
   if (dist::active()) r.data_parallel = nlohmann::ordered_json{{"world_size", dist::world()}, {"backend", dist::backend()}};
   return r;
 }
 
 namespace {
 
-MoreTests more_tests(const Config& c, Model& model, const LoadedData& l, const EvalOptions& eo, const EvalResult& test,
-                     std::ostream& log) {
+MoreTests more_tests(const RunOptions& o, Model& model, const LoadedData& l, const EvalResult& test, std::ostream& log) {
   MoreTests m;
-  if (!c.flag("test")) return m;
+  if (!o.train.test) return m;
+  const EvalOptions& eo = o.eval;
   auto logged = [&](const EvalOptions& o, EvalResult r) {
     log << "test [" << r.label << "]: " << format_metrics(r.metrics, eo.ks) << std::endl;
     return std::make_pair(protocol_info(o, l.split), std::move(r));
@@ -162,16 +161,17 @@ MoreTests more_tests(const Config& c, Model& model, const LoadedData& l, const E
   return m;
 }
 
-RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& trainer, Model& model, const FitResult& fr,
-                          const EvalOptions& eo, const MoreTests& more) {
+RunResult assemble_result(const Config& c, const RunOptions& o, const LoadedData& l, const Trainer& trainer, Model& model,
+                          const FitResult& fr, const MoreTests& more) {
+  const EvalOptions& eo = o.eval;
   RunResult r = result_of_run(c, l, eo);
-  r.model = c.str("model");
+  r.model = o.model;
   r.loss = model.parameters().empty() ? "none: nothing to train"
-           : trainer.uses_loss()       ? c.str("loss")
+           : trainer.uses_loss()       ? o.loss
                                        : "none: the " + trainer.name() + " trainer defines its objective";
-  r.trainer = c.str("trainer");
+  r.trainer = o.trainer;
   r.plugins = loaded_plugins();
-  r.seed = c.integer("seed");
+  r.seed = static_cast<int64_t>(o.train.seed);
   r.model_options = nlohmann::ordered_json::parse(model.options_json());
   r.best_epoch = fr.best_epoch;
   r.stopped_early = fr.stopped_early;
@@ -184,10 +184,10 @@ RunResult assemble_result(const Config& c, const LoadedData& l, const Trainer& t
   if (more.full) r.test_full_ranking = {{more.full->first, rounded_metrics(more.full->second.metrics, eo.ks)}};
   if (more.shuffled) r.test_shuffled_history = {{more.shuffled->first, rounded_metrics(more.shuffled->second.metrics, eo.ks)}};
   if (!model.parameters().empty()) r.item_spectrum = normalised_spectrum(model.item_table());
-  r.sampler = c.str("sampler");
+  r.sampler = o.train.sampler;
   if (dist::active()) {
-    (*r.data_parallel)["global_batch_size"] = c.integer("batch-size");
-    (*r.data_parallel)["per_rank_batch_size"] = (c.integer("batch-size") + dist::world() - 1) / dist::world();
+    (*r.data_parallel)["global_batch_size"] = o.train.batch_size;
+    (*r.data_parallel)["per_rank_batch_size"] = (o.train.batch_size + dist::world() - 1) / dist::world();
   }
   r.curve = curve_of(fr, eo.ks);
   r.timing = timing_of(fr);
@@ -213,25 +213,25 @@ void log_init(const std::string& path, const InitReport& r, std::ostream& log) {
 
 Experiment run_experiment(const Config& c, std::ostream& log) {
   check_needs(c);
-  if (!c.flag("test") && c.has("ranks")) throw Error("--ranks holds test ranks: it needs --test true");
-  LoadedData l = load_data(c);
+  Experiment x;
+  x.options = run_options_from(c);
+  const RunOptions& o = x.options;
+  LoadedData l = load_data(o.data);
   log << l.data.name << ": " << format_stats(l.stats) << std::endl;
   log << l.data.name << ": " << format_split(l.split) << std::endl;
-  Experiment x;
-  x.model = models().create("model", c.str("model"), ModelContext{c, l.data});
-  if (c.has("init")) log_init(c.str("init"), init_from(*x.model, read_state_dict(c.str("init"))), log);
-  x.model->to(torch::Device(c.str("device")));
+  x.model = models().create("model", o.model, ModelContext{c, l.data});
+  if (!o.init.empty()) log_init(o.init, init_from(*x.model, read_state_dict(o.init)), log);
+  x.model->to(torch::Device(o.train.device));
   if (dist::active()) {
     // Every rank starts from rank 0's weights, as DDP does.
     std::vector<torch::Tensor> state = x.model->parameters();
     for (const torch::Tensor& b : x.model->buffers()) state.push_back(b);
     dist::broadcast(state);
   }
-  std::unique_ptr<Trainer> trainer = trainers().create("trainer", c.str("trainer"), c);
-  std::unique_ptr<Loss> loss = trainer->uses_loss() ? losses().create("loss", c.str("loss"), c)
+  std::unique_ptr<Trainer> trainer = trainers().create("trainer", o.trainer, c);
+  std::unique_ptr<Loss> loss = trainer->uses_loss() ? losses().create("loss", o.loss, c)
                                                     : std::make_unique<NoLoss>(trainer->name());
-  const EvalOptions eo = eval_options_from(c);
-  RankingEvaluator evaluator(eo);
+  RankingEvaluator evaluator(o.eval);
   Model& model = *x.model;
 
   FitResult fr;
@@ -240,26 +240,27 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
     auto t0 = std::chrono::steady_clock::now();
     fr.best_valid_metrics = evaluator.evaluate(model, l.data, make_eval_set(l.data, Stage::kValid)).metrics;
     fr.best_epoch = 0;
-    if (c.flag("test")) fr.test = evaluator.evaluate(model, l.data, make_eval_set(l.data, Stage::kTest));
+    if (o.train.test) fr.test = evaluator.evaluate(model, l.data, make_eval_set(l.data, Stage::kTest));
     fr.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   } else {
-    log << "training " << c.str("model") << " with " << (trainer->uses_loss() ? loss->name() : "its own objective") << " ("
-        << trainer->name() << " trainer, " << c.str("batching") << " batches, " << at::get_num_threads()
-        << " intra-op thread(s))" << std::endl;
-    if (c.str("device") != "cpu" && c.choice("batching", batching_names()) == Batching::kSplit)
+    log << "training " << o.model << " with " << (trainer->uses_loss() ? loss->name() : "its own objective") << " ("
+        << trainer->name() << " trainer, " << name_of(batching_names(), o.train.batching) << " batches, "
+        << at::get_num_threads() << " intra-op thread(s))" << std::endl;
+    if (o.train.device != "cpu" && o.train.batching == Batching::kSplit)
       log << "note: split batches encode each batch in parts, which saves padding FLOPs on a CPU but "
              "multiplies kernel launches on a GPU; --batching packed or padded is faster there" << std::endl;
-    fr = fit(model, *trainer, *loss, l.data, c, evaluator, log);
+    fr = fit(model, *trainer, *loss, l.data, c, o.train, evaluator, log);
   }
-  if (c.flag("test")) log << "test [" << fr.test.label << "]: " << format_metrics(fr.test.metrics, eo.ks) << std::endl;
-  x.result = assemble_result(c, l, *trainer, model, fr, eo, more_tests(c, model, l, eo, fr.test, log));
+  if (o.train.test) log << "test [" << fr.test.label << "]: " << format_metrics(fr.test.metrics, o.eval.ks) << std::endl;
+  x.result = assemble_result(c, o, l, *trainer, model, fr, more_tests(o, model, l, fr.test, log));
   x.test = std::move(fr.test);
   return x;
 }
 
-void write_experiment(const Config& c, Experiment& x, std::ostream& log) {
-  if (c.has("ranks")) x.result.ranks_fnv1a = save_ranks(x.test, c.str("ranks"));
-  if (c.has("save")) {
+void write_experiment(Experiment& x, std::ostream& log) {
+  const RunOptions& o = x.options;
+  if (!o.ranks.empty()) x.result.ranks_fnv1a = save_ranks(x.test, o.ranks);
+  if (!o.save.empty()) {
     StateDict sd = state_dict_of(*x.model);
     nlohmann::ordered_json meta;
     meta["model"] = x.result.model;
@@ -269,13 +270,13 @@ void write_experiment(const Config& c, Experiment& x, std::ostream& log) {
     meta["dataset"] = result["dataset"];
     meta["test"] = result["test"];
     sd.metadata_json = meta.dump(2);
-    write_state_dict(c.str("save"), sd);
-    log << "checkpoint written to " << c.str("save") << std::endl;
+    write_state_dict(o.save, sd);
+    log << "checkpoint written to " << o.save << std::endl;
   }
-  if (c.has("output")) {
-    write_run_result(c.str("output"), x.result);
-    log << "result written to " << c.str("output") << std::endl;
-    if (!c.flag("keep-state")) fs::remove(state_path_of(c));
+  if (!o.output.empty()) {
+    write_run_result(o.output, x.result);
+    log << "result written to " << o.output << std::endl;
+    if (!o.keep_state) fs::remove(o.train.state_path);
   }
 }
 

@@ -66,7 +66,7 @@ EvalResult popularity_test_ranks(const RunResult& r) {
   for (const auto& [key, value] : r.config)
     if (schema().find(key) && key != "config") c.set(key, value, "result");
   c.set("model", "pop", "run check");
-  const LoadedData l = load_data(c);
+  const LoadedData l = load_data(data_options_from(c));
   std::shared_ptr<Model> pop = models().create("model", "pop", ModelContext{c, l.data});
   return RankingEvaluator(eval_options_from(c)).evaluate(*pop, l.data, make_eval_set(l.data, Stage::kTest));
 }

@@ -26,6 +26,7 @@
 #include "seqrec/distributed.h"
 #include "seqrec/error.h"
 #include "seqrec/files.h"
+#include "seqrec/options.h"
 #include "seqrec/progress.h"
 #include "seqrec/provenance.h"
 #include "seqrec/registry.h"
@@ -338,7 +339,7 @@ namespace {
 class FitLoop {
  public:
   FitLoop(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, const Config& config,
-          RankingEvaluator& evaluator, std::ostream& log);
+          const TrainOptions& options, RankingEvaluator& evaluator, std::ostream& log);
   FitResult run();
 
  private:
@@ -360,12 +361,11 @@ class FitLoop {
   Trainer& trainer_;
   Loss& loss_;
   const Dataset& data_;
-  const Config& config_;
+  const Config& config_;  ///< recorded in training states; the components' own keys
+  const TrainOptions& options_;
   RankingEvaluator& evaluator_;
   std::ostream& log_;
   const clock::time_point run_start_ = clock::now();
-  const int64_t epochs_, patience_, eval_every_, state_every_;
-  const std::string metric_, state_path_, precision_;
   const torch::Device device_;
   RunPosition at_;
   /// Data parallel: the stream of this rank's samplers, apart from at_.rng, which draws the
@@ -382,26 +382,23 @@ class FitLoop {
 };
 
 FitLoop::FitLoop(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, const Config& config,
-                 RankingEvaluator& evaluator, std::ostream& log)
-    : model_(model), trainer_(trainer), loss_(loss), data_(data), config_(config), evaluator_(evaluator), log_(log),
-      epochs_(config.integer("epochs")), patience_(config.integer("patience")),
-      eval_every_(std::max<int64_t>(1, config.integer("eval-every"))), state_every_(config.integer("state-every")),
-      metric_(config.str("metric")), state_path_(state_path_of(config)), precision_(config.str("precision")),
-      device_(config.str("device")) {
-  at_.rng.seed(static_cast<uint64_t>(config.integer("seed")));
+                 const TrainOptions& options, RankingEvaluator& evaluator, std::ostream& log)
+    : model_(model), trainer_(trainer), loss_(loss), data_(data), config_(config), options_(options),
+      evaluator_(evaluator), log_(log), device_(options.device) {
+  at_.rng.seed(options.seed);
   result_.builds = {this_build()};
-  sampler_ = samplers().create("sampler", config.str("sampler"), config, data);
+  sampler_ = samplers().create("sampler", options.sampler, config, data);
   loss.prepare(data);
 }
 
 bool FitLoop::resume() {
-  if (!config_.flag("resume")) return false;
-  if (state_path_.empty()) throw Error("--resume needs --output (the training state lives beside it)");
-  if (!read_state(state_path_, config_, model_, trainer_, &best_, &result_, &at_, device_)) {
-    log_ << "no training state at " << state_path_ << ": starting from epoch 1" << std::endl;
+  if (!options_.resume) return false;
+  if (options_.state_path.empty()) throw Error("--resume needs --output (the training state lives beside it)");
+  if (!read_state(options_.state_path, config_, model_, trainer_, &best_, &result_, &at_, device_)) {
+    log_ << "no training state at " << options_.state_path << ": starting from epoch 1" << std::endl;
     return false;
   }
-  log_ << "resuming from " << state_path_ << " at epoch " << at_.epoch << ", step " << at_.next_batch + 1 << std::endl;
+  log_ << "resuming from " << options_.state_path << " at epoch " << at_.epoch << ", step " << at_.next_batch + 1 << std::endl;
   const std::string build = this_build();
   if (result_.builds.back() != build) {  // read_state leaves at least one entry
     log_ << "the state was written by build " << result_.builds.back() << ", this is " << build
@@ -414,7 +411,7 @@ bool FitLoop::resume() {
 void FitLoop::save(const RunPosition& p) {
   if (dist::rank() != 0) return;  // one state per job, written by rank 0
   const auto t = clock::now();
-  result_.state_bytes = write_state(state_path_, config_, model_, trainer_, best_, result_, p, seconds_since(run_start_), device_);
+  result_.state_bytes = write_state(options_.state_path, config_, model_, trainer_, best_, result_, p, seconds_since(run_start_), device_);
   result_.state_seconds += seconds_since(t);
   ++result_.states_written;
 }
@@ -425,7 +422,7 @@ void FitLoop::diverged(int64_t epoch, size_t from, size_t step, size_t steps, do
     << " of " << steps << ": loss "
     << (std::isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf")
     << "; no result written (a lower --lr, or a look at the data, may help)";
-  if (!state_path_.empty() && std::filesystem::exists(state_path_)) o << "; the last good state is " << state_path_;
+  if (!options_.state_path.empty() && std::filesystem::exists(options_.state_path)) o << "; the last good state is " << options_.state_path;
   throw Diverged(o.str());
 }
 
@@ -440,7 +437,7 @@ void FitLoop::interrupted(int64_t epoch, size_t step, size_t steps, double sum, 
   const int signal = stop_signal() ? stop_signal() : SIGTERM;
   throw Interrupted("stopped by " + std::string(stop_signal_name(signal)) + " at epoch " + std::to_string(epoch) +
                         ", step " + std::to_string(step) + " of " + std::to_string(steps) + "; training state written to " +
-                        state_path_ + "; run the same command with --resume to continue",
+                        options_.state_path + "; run the same command with --resume to continue",
                     signal);
 }
 
@@ -476,13 +473,13 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
     if (dist::active()) {
       // Each rank's samplers and dropout draw from their own streams, a function of the step,
       // so a job resumed from rank 0's state draws them again: bit for bit, as one process.
-      std::seed_seq s{static_cast<uint64_t>(config_.integer("seed")), static_cast<uint64_t>(dist::rank()),
+      std::seed_seq s{options_.seed, static_cast<uint64_t>(dist::rank()),
                       static_cast<uint64_t>(epoch), static_cast<uint64_t>(i)};
       rank_rng_.seed(s);
       torch::manual_seed(rank_rng_());
     }
     {
-      PrecisionScope precision(precision_, device_);
+      PrecisionScope precision(options_.precision, device_);
       torch::Tensor loss = trainer_.step(batches[i]).to(torch::kDouble);
       unread = unread.defined() ? unread + loss : loss;
     }
@@ -510,9 +507,9 @@ void FitLoop::validate(EpochLog& e) {
   EvalResult v = evaluator_.evaluate(model_, data_, valid_);
   e.eval_seconds = v.seconds;
   e.valid = v.metrics;
-  auto it = v.metrics.find(metric_);
-  if (it == v.metrics.end()) throw Error("--metric " + metric_ + " is not computed (check --ks)");
-  e.valid_other_ties = under_other_ties(v, evaluator_.options()).metrics.at(metric_);
+  auto it = v.metrics.find(options_.metric);
+  if (it == v.metrics.end()) throw Error("--metric " + options_.metric + " is not computed (check --ks)");
+  e.valid_other_ties = under_other_ties(v, evaluator_.options()).metrics.at(options_.metric);
   if (it->second <= result_.best_valid) {
     ++at_.since_best;
     return;
@@ -527,7 +524,7 @@ void FitLoop::validate(EpochLog& e) {
 }
 
 void FitLoop::print_epoch(const EpochLog& e) const {
-  if (config_.choice("progress", progress_setting_names()) == ProgressSetting::kNone) return;
+  if (options_.progress == ProgressSetting::kNone) return;
   std::ostringstream o;
   o << "epoch " << e.epoch << " loss " << std::fixed << std::setprecision(4) << e.loss << " train " << std::setprecision(1)
     << e.train_seconds << "s";
@@ -537,11 +534,11 @@ void FitLoop::print_epoch(const EpochLog& e) const {
       v << std::fixed << std::setprecision(4) << x;
       return v.str();
     };
-    o << " eval " << e.eval_seconds << "s valid " << metric_ << " " << value(e.valid.at(metric_)) << " best "
+    o << " eval " << e.eval_seconds << "s valid " << options_.metric << " " << value(e.valid.at(options_.metric)) << " best "
       << value(result_.best_valid) << " @" << result_.best_epoch;
     // Ties with the answer (under the reference protocol a repeated answer ties with the rest
     // of its history at 0) can carry the metric that picks the best epoch: the log says so.
-    if (e.valid_other_ties && value(*e.valid_other_ties) != value(e.valid.at(metric_)))
+    if (e.valid_other_ties && value(*e.valid_other_ties) != value(e.valid.at(options_.metric)))
       o << " (" << tie_rule_name(with_other_ties(evaluator_.options()).ties) << " ties " << value(*e.valid_other_ties)
         << ")";
   }
@@ -553,21 +550,20 @@ FitResult FitLoop::run() {
   if (dist::active() && !trainer_.data_parallel())
     throw Error("--trainer " + trainer_.name() + " does not run data-parallel (its step does not combine the ranks' "
                 "gradients); run it as one process");
-  const Examples examples = config_.choice("examples", examples_names());
+  const Examples examples = options_.examples;
   if (!model_.causal() && examples == Examples::kSequences && !trainer_.hides_targets())
     throw Error("--model " + model_.kind() + " is not causal: trained at every position of one pass it would see each "
                 "answer; use --examples window-prefixes (its authors') or prefixes");
   TrainContext ctx{model_, loss_, *sampler_, config_, dist::active() ? rank_rng_ : at_.rng, device_, &data_};
   trainer_.setup(ctx);
-  batcher_ = std::make_unique<TrainBatcher>(data_, model_.max_len(), config_.integer("batch-size"),
-                                            config_.choice("batching", batching_names()), examples);
+  batcher_ = std::make_unique<TrainBatcher>(data_, model_.max_len(), options_.batch_size, options_.batching, examples);
   batcher_->shard(dist::rank(), dist::world());
   valid_ = make_eval_set(data_, Stage::kValid);
   test_ = make_eval_set(data_, Stage::kTest);
   if (valid_.users.empty() || test_.users.empty()) throw Error(data_.name + ": no user has enough items for validation and test");
   bool mid_epoch = resume();
-  signals_ = state_path_.empty() ? nullptr : std::make_unique<StopSignals>();
-  for (int64_t epoch = at_.epoch; epoch <= epochs_; ++epoch) {
+  signals_ = options_.state_path.empty() ? nullptr : std::make_unique<StopSignals>();
+  for (int64_t epoch = at_.epoch; epoch <= options_.epochs; ++epoch) {
     EpochLog e = train_epoch(epoch, mid_epoch);
     mid_epoch = false;
     // A last step can leave the weights non-finite with a finite loss: not a model to validate.
@@ -575,14 +571,14 @@ FitResult FitLoop::run() {
       if (!torch::isfinite(p.value()).all().item<bool>())
         throw Diverged("training diverged in epoch " + std::to_string(epoch) + ": parameter " + p.key() +
                        " is no longer finite; no result written (a lower --lr may help)");
-    if (epoch % eval_every_ == 0 || epoch == epochs_) validate(e);
+    if (epoch % options_.eval_every == 0 || epoch == options_.epochs) validate(e);
     result_.curve.push_back(e);
     print_epoch(e);
-    if (at_.since_best >= patience_) {
+    if (at_.since_best >= options_.patience) {
       result_.stopped_early = true;
       break;
     }
-    if (!state_path_.empty() && state_every_ > 0 && epoch % state_every_ == 0 && epoch < epochs_) {
+    if (!options_.state_path.empty() && options_.state_every > 0 && epoch % options_.state_every == 0 && epoch < options_.epochs) {
       RunPosition p = at_;
       p.epoch = epoch + 1;
       p.next_batch = 0;
@@ -595,7 +591,7 @@ FitResult FitLoop::run() {
     auto params = model_.named_parameters();
     for (const auto& [name, t] : best_) params[name].copy_(t);
   }
-  if (config_.flag("test")) result_.test = evaluator_.evaluate(model_, data_, test_);
+  if (options_.test) result_.test = evaluator_.evaluate(model_, data_, test_);
   result_.total_seconds = at_.seconds_before + seconds_since(run_start_);
   return result_;
 }
@@ -603,8 +599,8 @@ FitResult FitLoop::run() {
 }  // namespace
 
 FitResult fit(Model& model, Trainer& trainer, Loss& loss, const Dataset& data, const Config& config,
-              RankingEvaluator& evaluator, std::ostream& log) {
-  return FitLoop(model, trainer, loss, data, config, evaluator, log).run();
+              const TrainOptions& options, RankingEvaluator& evaluator, std::ostream& log) {
+  return FitLoop(model, trainer, loss, data, config, options, evaluator, log).run();
 }
 
 }  // namespace seqrec
