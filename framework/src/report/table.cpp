@@ -571,8 +571,8 @@ std::string compute_line(const std::vector<RunRecord>& runs) {
   return o.str();
 }
 
-std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats& ts, const std::vector<RunRecord>& runs,
-                              const std::vector<PublishedCheck>& checks) {
+/// The footer's first paragraph: what the cells, marks and tests mean.
+std::string footer_legend(const TableSpec& t, const TableStats& ts, const std::vector<PublishedCheck>& checks) {
   std::ostringstream o;
   const std::string c = t.format == "latex" ? "% " : "";
   o << "\n" << c << "Cells: test mean ± sample std over seeds (a single seed: the value alone; seeds per cell below); bold: best mean of the column.";
@@ -610,54 +610,69 @@ std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats&
                                                                   std::to_string(tested) + " published checks")
       << "), with the 95% prediction interval of one more seed.";
   }
-  o << "\n";
+  return o.str();
+}
+
+/// One dataset's lines: its protocol and split, its warnings, and each method's seeds,
+/// configs, devices and tuning; `c` starts every line (a LaTeX comment, or nothing).
+std::string footer_dataset(const std::string& c, Grouping& g, const std::string& d) {
+  std::ostringstream o;
+  const RunRecord* any = g.cell[d].begin()->second.front();
+  const DatasetInfo& ds = any->result.dataset;
+  o << c << "- " << d << ": protocol " << any->protocol << ", " << (ds.split ? ds.split->kind + " split" : "leave-one-out")
+    << ", dataset source hash " << any->dataset_hash << "\n";
+  if (ds.split)
+    o << c << "  - " << format_split(*ds.split) << "\n";
+  if (sampled(*any))
+    o << c << "  - WARNING: sampled candidates (" << any->result.protocol.candidates
+      << "): sampled metrics can order methods differently from the full ranking (Krichene & Rendle, KDD 2020); "
+      << "[full x] is each cell's full-ranking mean (runs made before seqrec recorded it have none)\n";
+  if (ds.test_answer_repeats) {
+    const double users = static_cast<double>(ds.users), repeats = static_cast<double>(*ds.test_answer_repeats);
+    o << c << "  - " << ds.users << " users, " << ds.items << " items, " << ds.interactions << " interactions, mean length "
+      << std::fixed << std::setprecision(2) << ds.interactions / users << "; " << *ds.test_answer_repeats
+      << " test answers (" << std::setprecision(1) << 100 * repeats / users
+      << "%) repeat a history item, which the reference protocol scores 0\n";
+  }
+  if (ds.loo_leakage)
+    o << c << "  - leave-one-out leakage: " << std::fixed << std::setprecision(1) << 100 * ds.loo_leakage->first
+      << "% of training interactions come after the earliest test interaction; " << 100 * ds.loo_leakage->second
+      << "% of users' test interactions precede the last training one\n";
+  for (const auto& m : g.methods) {
+    auto it = g.cell[d].find(m);
+    if (it == g.cell[d].end()) continue;
+    std::set<std::string> hashes;
+    std::string seeds;
+    for (const RunRecord* r : it->second) hashes.insert(r->config_hash), seeds += (seeds.empty() ? "" : ",") + std::to_string(r->seed);
+    std::set<std::string> tuned, ranks, patience, masks;
+    for (const RunRecord* r : it->second) {
+      if (const std::string how = tuning_of(r->result); !how.empty()) tuned.insert(how);
+      ranks.insert(std::to_string(processes_of(r->result)));
+      auto p = r->result.config.find("patience");
+      if (p != r->result.config.end()) patience.insert(p->second);
+      masks.insert(dropout_masks(r->result));
+    }
+    o << c << "  - " << m << ": seeds " << seeds << "; config hashes " << join(hashes, " ") << "; " << devices_of(it->second)
+      << (patience.empty() ? "" : "; patience " + join(patience, ", ")) << "; dropout masks " << join(masks, ", ")
+      << (tuned.empty() ? "" : "; tuned: " + join(tuned, ", "))
+      << (ranks.size() == 1 && *ranks.begin() == "1" ? "" : "; data-parallel ranks: " + join(ranks, ", ")) << "\n";
+  }
+  return o.str();
+}
+
+/// The table's footer: the legend, each dataset's provenance, then the run-level lines
+/// (commits, compute, tests, flagged runs, published checks).
+std::string provenance_footer(const TableSpec& t, Grouping& g, const TableStats& ts, const std::vector<RunRecord>& runs,
+                              const std::vector<PublishedCheck>& checks) {
+  std::ostringstream o;
+  const std::string c = t.format == "latex" ? "% " : "";
+  o << footer_legend(t, ts, checks) << "\n";
   std::set<std::string> commits;
   for (const auto& r : runs) {
     commits.insert(r.commit);
     for (const std::string& b : r.result.seqrec.trained_by.value_or(std::vector<std::string>{})) commits.insert(b);
   }
-  for (const auto& d : g.datasets) {
-    const RunRecord* any = g.cell[d].begin()->second.front();
-    const DatasetInfo& ds = any->result.dataset;
-    o << c << "- " << d << ": protocol " << any->protocol << ", " << (ds.split ? ds.split->kind + " split" : "leave-one-out")
-      << ", dataset source hash " << any->dataset_hash << "\n";
-    if (ds.split)
-      o << c << "  - " << format_split(*ds.split) << "\n";
-    if (sampled(*any))
-      o << c << "  - WARNING: sampled candidates (" << any->result.protocol.candidates
-        << "): sampled metrics can order methods differently from the full ranking (Krichene & Rendle, KDD 2020); "
-        << "[full x] is each cell's full-ranking mean (runs made before seqrec recorded it have none)\n";
-    if (ds.test_answer_repeats) {
-      const double users = static_cast<double>(ds.users), repeats = static_cast<double>(*ds.test_answer_repeats);
-      o << c << "  - " << ds.users << " users, " << ds.items << " items, " << ds.interactions << " interactions, mean length "
-        << std::fixed << std::setprecision(2) << ds.interactions / users << "; " << *ds.test_answer_repeats
-        << " test answers (" << std::setprecision(1) << 100 * repeats / users
-        << "%) repeat a history item, which the reference protocol scores 0\n";
-    }
-    if (ds.loo_leakage)
-      o << c << "  - leave-one-out leakage: " << std::fixed << std::setprecision(1) << 100 * ds.loo_leakage->first
-        << "% of training interactions come after the earliest test interaction; " << 100 * ds.loo_leakage->second
-        << "% of users' test interactions precede the last training one\n";
-    for (const auto& m : g.methods) {
-      auto it = g.cell[d].find(m);
-      if (it == g.cell[d].end()) continue;
-      std::set<std::string> hashes;
-      std::string seeds;
-      for (const RunRecord* r : it->second) hashes.insert(r->config_hash), seeds += (seeds.empty() ? "" : ",") + std::to_string(r->seed);
-      std::set<std::string> tuned, ranks, patience, masks;
-      for (const RunRecord* r : it->second) {
-        if (const std::string how = tuning_of(r->result); !how.empty()) tuned.insert(how);
-        ranks.insert(std::to_string(processes_of(r->result)));
-        auto p = r->result.config.find("patience");
-        if (p != r->result.config.end()) patience.insert(p->second);
-        masks.insert(dropout_masks(r->result));
-      }
-      o << c << "  - " << m << ": seeds " << seeds << "; config hashes " << join(hashes, " ") << "; " << devices_of(it->second)
-        << (patience.empty() ? "" : "; patience " + join(patience, ", ")) << "; dropout masks " << join(masks, ", ")
-        << (tuned.empty() ? "" : "; tuned: " + join(tuned, ", "))
-        << (ranks.size() == 1 && *ranks.begin() == "1" ? "" : "; data-parallel ranks: " + join(ranks, ", ")) << "\n";
-    }
-  }
+  for (const auto& d : g.datasets) o << footer_dataset(c, g, d);
   o << c << "- seqrec commits: " << join(commits, ", ") << "\n";
   o << c << "- " << compute_line(runs) << "\n";
   for (const auto& l : ts.sig_lines) o << c << "- " << l << "\n";
