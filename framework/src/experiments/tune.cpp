@@ -226,6 +226,84 @@ nlohmann::ordered_json search_json(const TuneSpec& t, const std::string& path, c
           {"compute_seconds", seconds}, {"chosen_trial", best}};
 }
 
+/// One method's search on one dataset: where its trials write, and which share of them this
+/// process runs first.
+struct MethodSearch {
+  const TuneSpec& t;
+  std::string dataset, method, base;  ///< base: the method's config on the dataset
+  fs::path dir;
+  int64_t shard, shards;
+};
+
+/// Rung r of `ids`: this shard's trials first, then any left unclaimed (a shard that died or
+/// never started), then waits for those other processes hold; returns every trial's score
+/// (a diverged trial ranks below every trial that trained).
+std::vector<double> run_rung(const MethodSearch& s, std::vector<Trial>& trials, int64_t r,
+                             const std::vector<int64_t>& ids, std::ostream& log) {
+  const TuneSpec& t = s.t;
+  const int64_t epochs = rung_epochs(t.max_epochs, t.eta, t.rungs, r);
+  auto out = [&](int64_t i) { return (s.dir / ("trial" + std::to_string(i) + "-rung" + std::to_string(r) + ".json")).string(); };
+  auto args_of = [&](int64_t i) { return trial_args(t, s.base, s.method, trials[static_cast<size_t>(i)], epochs, out(i)); };
+  for (size_t k = 0; k < ids.size(); ++k)
+    if (static_cast<int64_t>(k) % s.shards == s.shard) try_trial(t, args_of(ids[k]), out(ids[k]));
+  for (bool all = false; !all;) {
+    all = true;
+    for (int64_t i : ids) all = try_trial(t, args_of(i), out(i)) && all;
+    if (!all) std::this_thread::sleep_for(std::chrono::seconds(5));
+    if (stop_signal()) throw TuneStopped{};
+  }
+  std::vector<double> scores;
+  for (int64_t i : ids) {
+    Trial& trial = trials[static_cast<size_t>(i)];
+    const std::string what = s.dataset + " " + s.method + " trial " + std::to_string(i) + " rung " + std::to_string(r);
+    if (!fs::exists(out(i))) {
+      trial.score[r] = -HUGE_VAL;
+      scores.push_back(trial.score[r]);
+      log << what << ": diverged" << std::endl;
+      continue;
+    }
+    const RunResult res = read_run_result(out(i));
+    trial.score[r] = metric_value(res.valid_best, res.config.at("metric"));
+    trial.seconds[r] = res.timing.total_seconds;
+    scores.push_back(trial.score[r]);
+    log << what << " (" << epochs << " epochs): valid " << res.config.at("metric") << " " << std::fixed
+        << std::setprecision(4) << trial.score[r] << ", " << std::setprecision(0) << trial.seconds[r] << " s" << std::endl;
+  }
+  return scores;
+}
+
+/// Searches one method on one dataset: draws its trials, runs the rungs, writes chosen.ini
+/// and search.json beside them, and adds its part to the summary.
+void tune_method(const MethodSearch& s, const std::string& path, const std::string& summary_path,
+                 std::ostream& summary, std::ostream& log) {
+  const TuneSpec& t = s.t;
+  // The trials' values: one stream per (seed, dataset, method), drawn in key order.
+  std::mt19937_64 rng(t.seed * 1000003ULL + fnv1a(s.dataset + "/" + s.method));
+  std::vector<Trial> trials(static_cast<size_t>(t.trials));
+  for (Trial& trial : trials)
+    for (const auto& [key, dim] : t.spaces.at(s.method)) trial.values[key] = dim.draw(rng);
+  const std::vector<std::vector<int64_t>> ran = successive_halving(
+      t.trials, t.rungs, t.eta, [&](int64_t r, const std::vector<int64_t>& ids) { return run_rung(s, trials, r, ids, log); });
+  const int64_t last = static_cast<int64_t>(ran.size()) - 1;
+  int64_t best = ran[last].front();
+  for (int64_t i : ran[last])
+    if (trials[static_cast<size_t>(i)].score[last] > trials[static_cast<size_t>(best)].score[last]) best = i;
+  if (std::isinf(trials[static_cast<size_t>(best)].score[last]))
+    throw Error("tune: every trial of " + s.method + " on " + s.dataset + " diverged at rung " + std::to_string(last) +
+                " (markers in " + s.dir.string() + "); narrow the space, e.g. lower learning rates");
+  const std::string chosen = (s.dir / "chosen.ini").string();
+  write_file_atomically(chosen, chosen_config(t, s.base, s.method, trials[static_cast<size_t>(best)], summary_path));
+  double seconds = 0;
+  for (const Trial& trial : trials)
+    for (const auto& [r, sec] : trial.seconds) seconds += sec;
+  describe_trials(summary, t, s.dataset, s.method, trials, best, chosen, seconds);
+  // The same facts for tables: `table` finds this file beside the chosen config its runs name.
+  int64_t rung_runs = 0;
+  for (const auto& ids : ran) rung_runs += static_cast<int64_t>(ids.size());
+  write_file_atomically((s.dir / "search.json").string(),
+                        search_json(t, path, summary_path, s.dataset, s.method, rung_runs, seconds, best).dump(2) + "\n");
+}
+
 int tune_all(const std::string& path, int64_t shard, int64_t shards, std::ostream& log) {
   const TuneSpec t = read_tune_file(path);
   const std::string summary_path = (fs::path(t.output) / "summary.md").string();
@@ -238,66 +316,7 @@ int tune_all(const std::string& path, int64_t shard, int64_t shards, std::ostrea
     for (const auto& m : t.methods) {
       const std::string base = substitute(t.config_pattern, d, m);
       if (!fs::exists(base)) throw Error(base + ": no such config (tune method " + m + " on " + d + ")");
-      const fs::path dir = fs::path(t.output) / d / m;
-      // The trials' values: one stream per (seed, dataset, method), drawn in key order.
-      std::mt19937_64 rng(t.seed * 1000003ULL + fnv1a(d + "/" + m));
-      std::vector<Trial> trials(static_cast<size_t>(t.trials));
-      for (Trial& trial : trials)
-        for (const auto& [key, dim] : t.spaces.at(m)) trial.values[key] = dim.draw(rng);
-      // A rung: this shard's trials first, then any left unclaimed (a shard that died or never
-      // started), then waits for those other processes hold; then every trial's score.
-      auto run_rung = [&](int64_t r, const std::vector<int64_t>& ids) {
-        const int64_t epochs = rung_epochs(t.max_epochs, t.eta, t.rungs, r);
-        auto out = [&](int64_t i) {
-          return (dir / ("trial" + std::to_string(i) + "-rung" + std::to_string(r) + ".json")).string();
-        };
-        auto args_of = [&](int64_t i) { return trial_args(t, base, m, trials[static_cast<size_t>(i)], epochs, out(i)); };
-        for (size_t k = 0; k < ids.size(); ++k)
-          if (static_cast<int64_t>(k) % shards == shard) try_trial(t, args_of(ids[k]), out(ids[k]));
-        for (bool all = false; !all;) {
-          all = true;
-          for (int64_t i : ids) all = try_trial(t, args_of(i), out(i)) && all;
-          if (!all) std::this_thread::sleep_for(std::chrono::seconds(5));
-          if (stop_signal()) throw TuneStopped{};
-        }
-        std::vector<double> scores;
-        for (int64_t i : ids) {
-          Trial& trial = trials[static_cast<size_t>(i)];
-          if (!fs::exists(out(i))) {  // diverged: ranks below every trial that trained
-            trial.score[r] = -HUGE_VAL;
-            scores.push_back(trial.score[r]);
-            log << d << " " << m << " trial " << i << " rung " << r << ": diverged" << std::endl;
-            continue;
-          }
-          const RunResult res = read_run_result(out(i));
-          trial.score[r] = metric_value(res.valid_best, res.config.at("metric"));
-          trial.seconds[r] = res.timing.total_seconds;
-          scores.push_back(trial.score[r]);
-          log << d << " " << m << " trial " << i << " rung " << r << " (" << epochs << " epochs): valid "
-                    << res.config.at("metric") << " " << std::fixed << std::setprecision(4) << trial.score[r] << ", "
-                    << std::setprecision(0) << trial.seconds[r] << " s" << std::endl;
-        }
-        return scores;
-      };
-      const std::vector<std::vector<int64_t>> ran = successive_halving(t.trials, t.rungs, t.eta, run_rung);
-      const int64_t last = static_cast<int64_t>(ran.size()) - 1;
-      int64_t best = ran[last].front();
-      for (int64_t i : ran[last])
-        if (trials[static_cast<size_t>(i)].score[last] > trials[static_cast<size_t>(best)].score[last]) best = i;
-      if (std::isinf(trials[static_cast<size_t>(best)].score[last]))
-        throw Error("tune: every trial of " + m + " on " + d + " diverged at rung " + std::to_string(last) +
-                    " (markers in " + dir.string() + "); narrow the space, e.g. lower learning rates");
-      const std::string chosen = (dir / "chosen.ini").string();
-      write_file_atomically(chosen, chosen_config(t, base, m, trials[static_cast<size_t>(best)], summary_path));
-      double seconds = 0;
-      for (const Trial& trial : trials)
-        for (const auto& [r, s] : trial.seconds) seconds += s;
-      describe_trials(summary, t, d, m, trials, best, chosen, seconds);
-      // The same facts for tables: `table` finds this file beside the chosen config its runs name.
-      int64_t rung_runs = 0;
-      for (const auto& ids : ran) rung_runs += static_cast<int64_t>(ids.size());
-      write_file_atomically((dir / "search.json").string(),
-                            search_json(t, path, summary_path, d, m, rung_runs, seconds, best).dump(2) + "\n");
+      tune_method({t, d, m, base, fs::path(t.output) / d / m, shard, shards}, path, summary_path, summary, log);
     }
   write_file_atomically(summary_path, summary.str());
   log << "tune summary written to " << summary_path << std::endl;
