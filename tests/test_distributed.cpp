@@ -20,6 +20,7 @@
 #include "test_util.h"
 
 using namespace seqrec;
+using seqrec::testing::error_of;
 using seqrec::testing::on_ranks;
 
 namespace {
@@ -33,15 +34,6 @@ std::function<const char*(const char*)> env_of(std::map<std::string, std::string
 
 const char* batching_name(Batching b) {
   return b == Batching::kPadded ? "padded" : b == Batching::kPacked ? "packed" : b == Batching::kSplit ? "split" : "bucketed";
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 Config small_config(const std::string& batching) {

@@ -12,15 +12,7 @@ namespace seqrec {
 namespace {
 
 using testing::default_config;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 TEST(Options, RunOptionsCarryEveryKeyTyped) {
   const Config c = default_config({{"data", "d.txt"},

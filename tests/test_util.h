@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <random>
 #include <string>
 
 #include "seqrec/config.h"
+#include "seqrec/error.h"
 #include "seqrec/registry.h"
 
 namespace seqrec::testing {
@@ -39,6 +41,16 @@ class TempDir {
 inline std::string write_file(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
   return path;
+}
+
+/// What `f` throws as a seqrec::Error, or "" when it throws nothing.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 /// A config with every built-in key at its default, then the given overrides.
