@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 
 namespace seqrec {
@@ -41,16 +42,27 @@ torch::Tensor fast_dropout_mask(const torch::Tensor& like, double p) {
   float* m = mask.data_ptr<float>();
   const int64_t n = mask.numel();
   // Each 64-bit draw gives two 32-bit uniforms; entry i is kept when its uniform < keep * 2^32.
+  // The entry is selected with a bit mask, not a branch: a branch taken with probability 1 - p
+  // mispredicts about half the time at p = 0.5.
   const uint64_t keep = static_cast<uint64_t>(std::llround((1.0 - p) * 4294967296.0));
   const float scale = static_cast<float>(1.0 / (1.0 - p));
+  uint32_t scale_bits;
+  std::memcpy(&scale_bits, &scale, sizeof scale_bits);
+  const auto entry = [&](uint64_t uniform) {
+    const uint32_t bits = scale_bits & (0u - static_cast<uint32_t>(uniform < keep));
+    float value;
+    std::memcpy(&value, &bits, sizeof value);
+    return value;
+  };
   constexpr uint64_t kGamma = 0x9E3779B97F4A7C15ULL;
-  at::parallel_for(0, (n + 1) / 2, 4096, [&](int64_t j0, int64_t j1) {
+  at::parallel_for(0, n / 2, 4096, [&](int64_t j0, int64_t j1) {
     for (int64_t j = j0; j < j1; ++j) {
       const uint64_t z = mix(seed + static_cast<uint64_t>(j) * kGamma);
-      m[2 * j] = (z & 0xFFFFFFFFULL) < keep ? scale : 0.0f;
-      if (2 * j + 1 < n) m[2 * j + 1] = (z >> 32) < keep ? scale : 0.0f;
+      m[2 * j] = entry(z & 0xFFFFFFFFULL);
+      m[2 * j + 1] = entry(z >> 32);
     }
   });
+  if (n % 2 == 1) m[n - 1] = entry(mix(seed + static_cast<uint64_t>(n / 2) * kGamma) & 0xFFFFFFFFULL);
   return mask;
 }
 
