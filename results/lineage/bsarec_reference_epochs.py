@@ -20,14 +20,14 @@ import tempfile
 import numpy as np
 import torch
 
-from reference_run import run_script, time_epochs
+from reference_run import option, run_script, time_epochs
 
 src, data_dir, epochs, threads = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 args = sys.argv[5:]
 torch.set_num_threads(threads)
-name = args[args.index("--data_name") + 1] if "--data_name" in args else "Beauty"
-model = args[args.index("--model_type") + 1].lower() if "--model_type" in args else "bsarec"
-max_len = int(args[args.index("--max_seq_length") + 1]) if "--max_seq_length" in args else 50
+name = option(args, "--data_name", "Beauty")
+model = option(args, "--model_type", "bsarec").lower()
+max_len = int(option(args, "--max_seq_length", 50))
 
 copy = tempfile.mkdtemp(prefix="bsarec-data-")
 os.symlink(os.path.join(data_dir, name + ".txt"), os.path.join(copy, name + ".txt"))

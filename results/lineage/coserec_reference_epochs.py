@@ -18,12 +18,12 @@ import types
 
 import torch
 
-from reference_run import run_script, time_epochs
+from reference_run import option, run_script, time_epochs
 
 src, data_dir, epochs, threads = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 args = sys.argv[5:]
 torch.set_num_threads(threads)
-name = args[args.index("--data_name") + 1] if "--data_name" in args else "Sports_and_Outdoors"
+name = option(args, "--data_name", "Sports_and_Outdoors")
 
 sys.modules["gensim"] = types.ModuleType("gensim")
 sys.path.insert(0, src)

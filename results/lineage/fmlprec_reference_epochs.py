@@ -14,14 +14,12 @@ import tempfile
 
 import torch
 
-from reference_run import run_script, time_epochs
+from reference_run import option, run_script, time_epochs
 
 src, data_dir, epochs, threads = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
-name = "Beauty"
 args = sys.argv[5:]
-if "--data_name" in args:
-    name = args[args.index("--data_name") + 1]
+name = option(args, "--data_name", "Beauty")
 copy = tempfile.mkdtemp(prefix="fmlprec-data-")
 os.symlink(os.path.join(data_dir, name + ".txt"), os.path.join(copy, name + ".txt"))
 with open(os.path.join(data_dir, name + ".txt")) as f, open(os.path.join(copy, name + "_sample.txt"), "w") as out:

@@ -17,8 +17,14 @@ def time_epochs(trainer_class):
     trainer_class.valid = timed("valid", trainer_class.valid)
 
 
+def option(args, name, default=None):
+    """The value after NAME in the command line ARGS, or DEFAULT where NAME is absent."""
+    return args[args.index(name) + 1] if name in args else default
+
+
 def run_script(code_dir, script, argv):
     """Runs CODE_DIR/SCRIPT with command line ARGV from inside CODE_DIR, as `python SCRIPT ARGV` would."""
+    code_dir = os.path.abspath(code_dir)
     sys.argv = [script] + argv
     os.chdir(code_dir)
     path = os.path.join(code_dir, script)

@@ -2,39 +2,51 @@
 # Beauty epochs of seqrec against each model's own code, for speed ratios and curve checks: seed 1,
 # one thread each, interleaved per model (seqrec, the authors' code, seqrec again), EPOCHS epochs
 # a run (default 1), then the machine's matmul rate. The authors' code runs under Debian's
-# python3-torch through the driver beside this script that names its repository:
-#   cl4srec, iclrec   salesforce/ICLRec src/             reference_epochs.py
-#   coserec           salesforce/CoSeRec src/            coserec_reference_epochs.py
-#   fmlprec           RUCAIBox/FMLP-Rec                  fmlprec_reference_epochs.py
-#   bsarec            yehjin-shin/BSARec src/            bsarec_reference_epochs.py
+# python3-torch through the driver beside this script that the model's entry below names;
+# AUTHORS_SRC is that repository's folder:
+#   cl4srec, iclrec          salesforce/ICLRec src/
+#   coserec                  salesforce/CoSeRec src/
+#   fmlprec                  RUCAIBox/FMLP-Rec
+#   bsarec, caser, duorec    yehjin-shin/BSARec src/ (Caser and DuoRec: its trainer at 704a0d1)
 # Writes OUT/seqrec-MODEL-{a,b}.{json,log}, OUT/reference-MODEL.log and OUT/matmul.json.
 # Times compare only on an otherwise quiet machine.
 # Usage: results/lineage/speed.sh OUT MODEL=AUTHORS_SRC...   (SEQREC_BIN, SEQREC_BENCH: the binaries; EPOCHS)
-# e.g.   results/lineage/speed.sh results/lineage/speed cl4srec=/tmp/iclrec/src iclrec=/tmp/iclrec/src
+# e.g.   results/lineage/speed.sh results/lineage/speed cl4srec=/tmp/ICLRec/src iclrec=/tmp/ICLRec/src
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-out=${1:?usage: results/lineage/speed.sh OUT MODEL=AUTHORS_SRC...}
+usage="usage: results/lineage/speed.sh OUT MODEL=AUTHORS_SRC..."
+[ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
+# Each model's driver, then the authors' options for Beauty with seqrec's settings.
+declare -A reference=(
+  [cl4srec]="reference_epochs.py --data_name Beauty --contrast_type InstanceCL --cf_weight 0.1 --seed 1"
+  [iclrec]="reference_epochs.py --data_name Beauty --contrast_type Hybrid --cf_weight 0.1 --num_intent_clusters 256 --seq_representation_type mean --warm_up_epoches 0 --intent_cf_weight 0.1 --num_hidden_layers 1 --seed 1"
+  [coserec]="coserec_reference_epochs.py --data_name Beauty --augment_threshold 12 --augmentation_warm_up_epoches 220 --augment_type_for_short SIMRC --insert_rate 0.5 --substitute_rate 0.05 --seed 1"
+  [fmlprec]="fmlprec_reference_epochs.py --seed 1"
+  [bsarec]="bsarec_reference_epochs.py --data_name Beauty --model_type BSARec --alpha 0.7 --c 5 --lr 0.0005 --num_attention_heads 1 --seed 1"
+  [caser]="bsarec_reference_epochs.py --data_name Beauty --model_type caser --seed 1"
+  [duorec]="bsarec_reference_epochs.py --data_name Beauty --model_type duorec --seed 1")
+out=$(realpath -m "$1")
 shift
+methods=() sources=()
+for pair in "$@"; do
+  method=${pair%%=*}
+  [[ $pair == ?*=?* ]] || { echo "speed.sh: '$pair' is not MODEL=AUTHORS_SRC" >&2; exit 2; }
+  [ -n "${reference[$method]:-}" ] || { echo "speed.sh: no authors' driver for '$method' (${!reference[*]})" >&2; exit 2; }
+  [ -d "${pair#*=}" ] || { echo "speed.sh: ${pair#*=}: no such folder" >&2; exit 2; }
+  methods+=("$method") sources+=("$(realpath "${pair#*=}")")
+done
+cd "$(dirname "$0")/../.."
 bin=${SEQREC_BIN:-./build/seqrec}
 bench=${SEQREC_BENCH:-./build/seqrec_bench}
 epochs=${EPOCHS:-1}
 data=$(cd ../shared/data && pwd)/
-declare -A driver=([cl4srec]=reference_epochs.py [iclrec]=reference_epochs.py
-  [coserec]=coserec_reference_epochs.py [fmlprec]=fmlprec_reference_epochs.py [bsarec]=bsarec_reference_epochs.py)
-declare -A ref_args=(
-  [cl4srec]="--data_name Beauty --contrast_type InstanceCL --cf_weight 0.1 --seed 1"
-  [iclrec]="--data_name Beauty --contrast_type Hybrid --cf_weight 0.1 --num_intent_clusters 256 --seq_representation_type mean --warm_up_epoches 0 --intent_cf_weight 0.1 --num_hidden_layers 1 --seed 1"
-  [coserec]="--data_name Beauty --augment_threshold 12 --augmentation_warm_up_epoches 220 --augment_type_for_short SIMRC --insert_rate 0.5 --substitute_rate 0.05 --seed 1"
-  [fmlprec]="--seed 1"
-  [bsarec]="--data_name Beauty --model_type BSARec --alpha 0.7 --c 5 --lr 0.0005 --num_attention_heads 1 --seed 1")
 mkdir -p "$out"
-for pair in "$@"; do
-  method=${pair%%=*} ref=${pair#*=}
-  [ -n "${driver[$method]:-}" ] || { echo "speed.sh: no authors' driver for '$method'" >&2; exit 2; }
+for i in "${!methods[@]}"; do
+  method=${methods[$i]}
+  read -r driver options <<<"${reference[$method]}"
   for run in a reference b; do
     if [ "$run" = reference ]; then
-      /usr/bin/python3 "results/lineage/${driver[$method]}" "$ref" "$data" "$epochs" 1 ${ref_args[$method]} \
-        > "$out/reference-$method.log" 2>&1
+      # shellcheck disable=SC2086  # the options are words
+      /usr/bin/python3 "results/lineage/$driver" "${sources[$i]}" "$data" "$epochs" 1 $options > "$out/reference-$method.log" 2>&1
     else
       "$bin" train --config "configs/Beauty-$method.ini" --epochs "$epochs" --threads 1 --test false --progress lines \
         --output "$out/seqrec-$method-$run.json" > "$out/seqrec-$method-$run.log" 2>&1
