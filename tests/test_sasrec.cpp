@@ -7,6 +7,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 
 #include "baselines/losses/softmax_ce.h"
@@ -284,21 +285,26 @@ TEST(Dropout, FastMaskFollowsTheSeedNotTheThreadCount) {
 TEST(Dropout, FastMaskIsTheSplitMix64StreamOfOneGeneratorDraw) {
   // Entries 2j and 2j + 1 are the low and high halves of SplitMix64 output j, keyed by one draw
   // of LibTorch's generator; an entry is 1/(1-p) where its half is below (1-p) * 2^32, else 0.
-  // Recomputed one entry at a time, for an odd count (the last output is half used).
-  const double p = 0.4;
-  torch::manual_seed(21);
-  const uint64_t key = at::detail::getDefaultCPUGenerator().get<at::CPUGeneratorImpl>()->random64();
-  torch::manual_seed(21);
-  torch::Tensor mask = fast_dropout_mask(torch::empty({5, 7}), p).reshape(-1);
-  const uint64_t below = static_cast<uint64_t>(std::llround((1.0 - p) * 4294967296.0));
-  for (int64_t i = 0; i < 35; ++i) {
-    uint64_t z = key + static_cast<uint64_t>(i / 2) * 0x9E3779B97F4A7C15ULL;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    const uint64_t half = i % 2 == 0 ? (z & 0xFFFFFFFFULL) : (z >> 32);
-    const float expected = half < below ? static_cast<float>(1.0 / (1.0 - p)) : 0.0f;
-    EXPECT_EQ(mask[i].item<float>(), expected) << "entry " << i;
+  // Recomputed one entry at a time, for even and odd counts (the last output half used), none,
+  // and p = 0 (every entry kept).
+  for (const double p : {0.4, 0.0}) {
+    for (const int64_t n : {35, 2, 1, 0}) {
+      torch::manual_seed(21);
+      const uint64_t key = at::detail::getDefaultCPUGenerator().get<at::CPUGeneratorImpl>()->random64();
+      torch::manual_seed(21);
+      torch::Tensor mask = fast_dropout_mask(torch::empty({n}), p);
+      ASSERT_EQ(mask.numel(), n);
+      const uint64_t below = static_cast<uint64_t>(std::llround((1.0 - p) * 4294967296.0));
+      for (int64_t i = 0; i < n; ++i) {
+        uint64_t z = key + static_cast<uint64_t>(i / 2) * 0x9E3779B97F4A7C15ULL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        z ^= z >> 31;
+        const uint64_t half = i % 2 == 0 ? (z & 0xFFFFFFFFULL) : (z >> 32);
+        const float expected = half < below ? static_cast<float>(1.0 / (1.0 - p)) : 0.0f;
+        EXPECT_EQ(mask[i].item<float>(), expected) << "p " << p << ", n " << n << ", entry " << i;
+      }
+    }
   }
 }
 

@@ -41,7 +41,7 @@ torch::Tensor fast_dropout_mask(const torch::Tensor& like, double p) {
   torch::Tensor mask = torch::empty(like.sizes(), torch::kFloat);
   float* m = mask.data_ptr<float>();
   const int64_t n = mask.numel();
-  // Each 64-bit draw gives two 32-bit uniforms; entry i is kept when its uniform < keep * 2^32.
+  // Each 64-bit draw gives two 32-bit uniforms; an entry is kept when its uniform < keep = (1-p) 2^32.
   // The entry is selected with a bit mask, not a branch: a branch taken with probability 1 - p
   // mispredicts about half the time at p = 0.5.
   const uint64_t keep = static_cast<uint64_t>(std::llround((1.0 - p) * 4294967296.0));
