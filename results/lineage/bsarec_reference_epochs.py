@@ -20,7 +20,7 @@ import tempfile
 import numpy as np
 import torch
 
-from reference_run import option, run_script, time_epochs
+from reference_run import linked_data, option, run_script, time_epochs
 
 src, data_dir, epochs, threads = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 args = sys.argv[5:]
@@ -29,8 +29,7 @@ name = option(args, "--data_name", "Beauty")
 model = option(args, "--model_type", "bsarec").lower()
 max_len = int(option(args, "--max_seq_length", 50))
 
-copy = tempfile.mkdtemp(prefix="bsarec-data-")
-os.symlink(os.path.join(data_dir, name + ".txt"), os.path.join(copy, name + ".txt"))
+copy = linked_data(data_dir, name, "bsarec-data-")
 if model in ("duorec", "fearec"):
     prefixes = []
     with open(os.path.join(data_dir, name + ".txt")) as f:

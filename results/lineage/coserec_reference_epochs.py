@@ -12,13 +12,12 @@ else is the authors' code, unchanged, on the CPU.
 """
 import os
 import sys
-import tempfile
 import time
 import types
 
 import torch
 
-from reference_run import option, run_script, time_epochs
+from reference_run import linked_data, option, run_script, time_epochs
 
 src, data_dir, epochs, threads = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 args = sys.argv[5:]
@@ -41,7 +40,6 @@ def timed_generate(self, *a, **k):
 
 models.OfflineItemSimilarity._generate_item_similarity = timed_generate
 time_epochs(trainers.CoSeRecTrainer)
-work = tempfile.mkdtemp(prefix="coserec-ref-")
-os.symlink(os.path.join(data_dir, name + ".txt"), os.path.join(work, name + ".txt"))
+work = linked_data(data_dir, name, "coserec-ref-")
 run_script(src, "main.py", ["--data_dir", work + "/", "--output_dir", work + "/", "--epochs", str(epochs),
                             "--no_cuda"] + args)

@@ -10,18 +10,16 @@ uses. Everything else is the authors' code, unchanged, on the CPU.
 """
 import os
 import sys
-import tempfile
 
 import torch
 
-from reference_run import option, run_script, time_epochs
+from reference_run import linked_data, option, run_script, time_epochs
 
 src, data_dir, epochs, threads = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
 args = sys.argv[5:]
 name = option(args, "--data_name", "Beauty")
-copy = tempfile.mkdtemp(prefix="fmlprec-data-")
-os.symlink(os.path.join(data_dir, name + ".txt"), os.path.join(copy, name + ".txt"))
+copy = linked_data(data_dir, name, "fmlprec-data-")
 with open(os.path.join(data_dir, name + ".txt")) as f, open(os.path.join(copy, name + "_sample.txt"), "w") as out:
     for line in f:
         out.write(line.split(" ", 1)[0] + " " + " ".join(str(i) for i in range(1, 100)) + "\n")

@@ -1,6 +1,7 @@
-"""Helpers the reference-code drivers beside this file share: time each epoch's training and validation of an authors' trainer class, and run an authors' script as its own __main__."""
+"""Helpers the reference-code drivers beside this file share: time each epoch's training and validation of an authors' trainer class, read an option off a command line, link a data file into a fresh folder, and run an authors' script as its own __main__."""
 import os
 import sys
+import tempfile
 import time
 
 
@@ -20,6 +21,13 @@ def time_epochs(trainer_class):
 def option(args, name, default=None):
     """The value after NAME in the command line ARGS, or DEFAULT where NAME is absent."""
     return args[args.index(name) + 1] if name in args else default
+
+
+def linked_data(data_dir, name, prefix):
+    """A fresh temporary folder holding a link to DATA_DIR/NAME.txt, for code that writes beside its data file."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    os.symlink(os.path.join(data_dir, name + ".txt"), os.path.join(folder, name + ".txt"))
+    return folder
 
 
 def run_script(code_dir, script, argv):
