@@ -17,10 +17,19 @@ FilterLayerImpl::FilterLayerImpl(const SASRecOptions& o) {
   out_dropout = register_module("out_dropout", torch::nn::Dropout(o.dropout()));
 }
 
-torch::Tensor FilterLayerImpl::forward(const torch::Tensor& x) {
+namespace {
+/// The last `queries` columns of x [B, W, d] (all of them for queries < 0).
+torch::Tensor last_columns(const torch::Tensor& x, int64_t queries) {
+  const int64_t w = x.size(1);
+  return queries < 0 || queries == w ? x : x.slice(1, w - queries, w);
+}
+}  // namespace
+
+torch::Tensor FilterLayerImpl::forward(const torch::Tensor& x, int64_t queries) {
   const int64_t w = x.size(1);
   torch::Tensor f = torch::fft::rfft(x, c10::nullopt, 1, "ortho") * torch::view_as_complex(complex_weight);
-  return LayerNorm(apply_dropout(torch::fft::irfft(f, w, 1, "ortho"), out_dropout) + x);
+  torch::Tensor filtered = last_columns(torch::fft::irfft(f, w, 1, "ortho"), queries);
+  return LayerNorm(apply_dropout(filtered, out_dropout) + last_columns(x, queries));
 }
 
 FrequencyLayerImpl::FrequencyLayerImpl(const SASRecOptions& o, int64_t c) : keep(c / 2 + 1) {
@@ -29,14 +38,14 @@ FrequencyLayerImpl::FrequencyLayerImpl(const SASRecOptions& o, int64_t c) : keep
   out_dropout = register_module("out_dropout", torch::nn::Dropout(o.dropout()));
 }
 
-torch::Tensor FrequencyLayerImpl::forward(const torch::Tensor& x) {
+torch::Tensor FrequencyLayerImpl::forward(const torch::Tensor& x, int64_t queries) {
   const int64_t w = x.size(1);
   torch::Tensor f = torch::fft::rfft(x, c10::nullopt, 1, "ortho");
   const int64_t k = std::min(keep, f.size(1));
   torch::Tensor low_bins = torch::cat({f.slice(1, 0, k), torch::zeros_like(f.slice(1, k))}, 1);
-  torch::Tensor low = torch::fft::irfft(low_bins, w, 1, "ortho");
-  torch::Tensor mixed = low + sqrt_beta.pow(2) * (x - low);
-  return LayerNorm(apply_dropout(mixed, out_dropout) + x);
+  torch::Tensor low = last_columns(torch::fft::irfft(low_bins, w, 1, "ortho"), queries), xq = last_columns(x, queries);
+  torch::Tensor mixed = low + sqrt_beta.pow(2) * (xq - low);
+  return LayerNorm(apply_dropout(mixed, out_dropout) + xq);
 }
 
 FrequencyBlockImpl::FrequencyBlockImpl(const SASRecOptions& o, const FrequencyOptions& f) : alpha(f.alpha) {
@@ -49,9 +58,9 @@ FrequencyBlockImpl::FrequencyBlockImpl(const SASRecOptions& o, const FrequencyOp
   intermediate = register_module("intermediate", Intermediate(o));
 }
 
-torch::Tensor FrequencyBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask) {
-  if (filterlayer) return intermediate(filterlayer(x));
-  return intermediate(alpha * filter_layer(x) + (1 - alpha) * attention_layer(x, mask));
+torch::Tensor FrequencyBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask, int64_t queries) {
+  if (filterlayer) return intermediate(filterlayer(x, queries));
+  return intermediate(alpha * filter_layer(x, queries) + (1 - alpha) * attention_layer(x, mask, queries));
 }
 
 FrequencyEncoder::FrequencyEncoder(const SASRecOptions& o, const FrequencyOptions& f) : options_(o), freq_(f) {
@@ -79,6 +88,14 @@ void FrequencyEncoder::reset_parameters() {
 }
 
 torch::Tensor FrequencyEncoder::encode(const torch::Tensor& seqs, int64_t position_offset) {
+  return run(seqs, position_offset, /*last_only=*/false);
+}
+
+torch::Tensor FrequencyEncoder::encode_last(const torch::Tensor& seqs, int64_t position_offset) {
+  return run(seqs, position_offset, /*last_only=*/true);
+}
+
+torch::Tensor FrequencyEncoder::run(const torch::Tensor& seqs, int64_t position_offset, bool last_only) {
   const int64_t b = seqs.size(0), w = seqs.size(1), full = options_.max_len();
   if (position_offset + w != full)
     throw Error(kind() + ": inputs must end at position max_len - 1 (width " + std::to_string(w) + " at offset " +
@@ -87,7 +104,12 @@ torch::Tensor FrequencyEncoder::encode(const torch::Tensor& seqs, int64_t positi
   torch::Tensor x = embed_with_positions(padded, 0, {item_embeddings, position_embeddings, LayerNorm, dropout});
   torch::Tensor mask;
   if (freq_.kind == FrequencyOptions::Kind::kBSARec) mask = attention_mask(padded, /*causal=*/true);
-  for (const auto& m : *layer) x = m->as<FrequencyBlockImpl>()->forward(x, mask);
+  const size_t n = layer->size();
+  for (size_t i = 0; i < n; ++i) {
+    const bool last_block = i + 1 == n;
+    x = (*layer)[i]->as<FrequencyBlockImpl>()->forward(x, mask, last_only && last_block ? 1 : -1);
+  }
+  if (last_only) return x.squeeze(1);
   return w == full ? x : x.slice(1, full - w);
 }
 

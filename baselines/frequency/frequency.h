@@ -13,11 +13,12 @@
 namespace seqrec {
 
 /// FMLP-Rec's filter: LayerNorm(x + dropout(irfft(rfft(x) * W))), the FFTs along the sequence
-/// (ortho), W a learned complex weight per frequency and channel [max_len/2+1, d].
+/// (ortho), W a learned complex weight per frequency and channel [max_len/2+1, d]. With
+/// `queries` > 0 only the last `queries` columns are returned (the filter still sees all).
 class FilterLayerImpl : public torch::nn::Module {
  public:
   explicit FilterLayerImpl(const SASRecOptions& o);
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x, int64_t queries = -1);
   torch::Tensor complex_weight;  ///< [1, max_len/2+1, d, 2]: real and imaginary parts
   torch::nn::LayerNorm LayerNorm{nullptr};
   torch::nn::Dropout out_dropout{nullptr};
@@ -25,11 +26,12 @@ class FilterLayerImpl : public torch::nn::Module {
 TORCH_MODULE(FilterLayer);
 
 /// BSARec's frequency layer: low = the sequence's lowest `keep` rfft bins (ortho), high = x -
-/// low; LayerNorm(dropout(low + beta^2 * high) + x), beta [d] learned (sqrt_beta).
+/// low; LayerNorm(dropout(low + beta^2 * high) + x), beta [d] learned (sqrt_beta). `queries`
+/// as FilterLayer's.
 class FrequencyLayerImpl : public torch::nn::Module {
  public:
   FrequencyLayerImpl(const SASRecOptions& o, int64_t c);
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x, int64_t queries = -1);
   int64_t keep;            ///< bins kept: c / 2 + 1, as the reference computes it
   torch::Tensor sqrt_beta;  ///< [1, 1, d]
   torch::nn::LayerNorm LayerNorm{nullptr};
@@ -46,11 +48,12 @@ struct FrequencyOptions {
 };
 
 /// One block: the filter (FMLP-Rec) or the alpha-mix of the frequency layer and causal
-/// self-attention (BSARec), then SASRec's feed-forward.
+/// self-attention (BSARec), then SASRec's feed-forward; `queries` > 0: the last `queries`
+/// columns only.
 class FrequencyBlockImpl : public torch::nn::Module {
  public:
   FrequencyBlockImpl(const SASRecOptions& o, const FrequencyOptions& f);
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask, int64_t queries = -1);
   FilterLayer filterlayer{nullptr};
   FrequencyLayer filter_layer{nullptr};
   SelfAttention attention_layer{nullptr};
@@ -64,6 +67,8 @@ class FrequencyEncoder : public Model {
   FrequencyEncoder(const SASRecOptions& o, const FrequencyOptions& f);
   /// Needs position_offset + width == max_len (every seqrec batch is left-cut so).
   torch::Tensor encode(const torch::Tensor& seqs, int64_t position_offset) override;
+  /// Runs the last block for the last column only (its filter and keys still see all columns).
+  torch::Tensor encode_last(const torch::Tensor& seqs, int64_t position_offset) override;
   torch::Tensor item_table() override { return item_embeddings->weight; }
   int64_t max_len() const override { return options_.max_len(); }
   std::string options_json() const override;
@@ -80,6 +85,7 @@ class FrequencyEncoder : public Model {
   torch::nn::ModuleList layer{nullptr};
 
  private:
+  torch::Tensor run(const torch::Tensor& seqs, int64_t position_offset, bool last_only);
   SASRecOptions options_;
   FrequencyOptions freq_;
 };
