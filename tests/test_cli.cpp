@@ -98,6 +98,25 @@ TEST(Cli, TrainSaveEvalRoundTrip) {
   EXPECT_EQ(r2["curve"][2]["loss"], r["curve"][2]["loss"]);
 }
 
+TEST(Cli, ThreadsBoundOpenBLASUnlessItsVariableIsSet) {
+  TempDir dir;
+  write_lines(make_markov_dataset(60, 20, 5, 12, 4), dir.file("m.txt"));
+  const std::string train = "train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                            " --sasrec.hidden-size 8 --epochs 1 --output ";
+  CliRun own = seqrec_cli(train + dir.file("own.json"), true, "env -u OPENBLAS_NUM_THREADS ");
+  ASSERT_EQ(own.code, 0) << own.out;
+  const nlohmann::json env = read_json(dir.file("own.json"))["seqrec"]["environment"];
+  if (env["blas_threads"] == -1) GTEST_SKIP() << "the selected libblas.so.3 is not OpenBLAS";
+  EXPECT_EQ(env["intra_op_threads"], 1);
+  EXPECT_EQ(env["blas_threads"], 1);  // OpenBLAS's default is one per core
+  // The variable wins over --threads 1 (OpenBLAS caps it at the cores there are).
+  CliRun user = seqrec_cli(train + dir.file("user.json"), true, "OPENBLAS_NUM_THREADS=2 ");
+  ASSERT_EQ(user.code, 0) << user.out;
+  const nlohmann::json set = read_json(dir.file("user.json"))["seqrec"]["environment"];
+  EXPECT_EQ(set["openblas_num_threads_env"], "2");
+  EXPECT_EQ(set["blas_threads"], std::min<int64_t>(2, set["hardware_threads"].get<int64_t>()));
+}
+
 TEST(Cli, SequenceModelBeatsPopularityOnMarkovData) {
   TempDir dir;
   CliRun demo = seqrec_cli("demo --cache-dir " + dir.file("cache") + " --epochs 3 --sasrec.hidden-size 32");

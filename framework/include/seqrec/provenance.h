@@ -24,6 +24,14 @@ inline std::string build_name(const std::string& commit, bool dirty) {
 /// Peak resident memory of this process, bytes.
 int64_t peak_rss_bytes();
 
+/// Threads of the BLAS LibTorch calls, where the selected libblas.so.3 is OpenBLAS: they are
+/// its own, not LibTorch's intra-op threads, and by default one per core, spinning between
+/// calls. Unless OPENBLAS_NUM_THREADS is set (the user's choice stands), OpenBLAS gets
+/// `threads`. Nothing happens under another BLAS.
+void bound_blas_threads(int64_t threads);
+/// OpenBLAS's thread count now; -1 under another BLAS.
+int64_t blas_threads();
+
 /// Environment facts: LibTorch version, threads, BLAS, host.
 nlohmann::ordered_json environment_json(const std::string& device);
 

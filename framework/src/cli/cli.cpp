@@ -23,6 +23,7 @@
 #include "seqrec/options.h"
 #include "seqrec/plugin.h"
 #include "seqrec/progress.h"
+#include "seqrec/provenance.h"
 #include "seqrec/registry.h"
 #include "seqrec/signals.h"
 #include "seqrec/trainer.h"
@@ -44,6 +45,7 @@ std::string top_usage() {
 void apply_runtime(const ProcessOptions& o) {
   const int64_t threads = o.threads > 0 ? o.threads : std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
   at::set_num_threads(static_cast<int>(threads));
+  bound_blas_threads(threads);
   set_dropout_rng(o.dropout_rng);
   set_progress(o.progress, o.progress_every);
   torch::manual_seed(o.seed);
