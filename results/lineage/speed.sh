@@ -13,6 +13,9 @@
 # Usage: results/lineage/speed.sh OUT MODEL=AUTHORS_SRC...   (SEQREC_BIN, SEQREC_BENCH: the binaries; EPOCHS)
 # e.g.   results/lineage/speed.sh results/lineage/speed cl4srec=/tmp/ICLRec/src iclrec=/tmp/ICLRec/src
 set -euo pipefail
+# One BLAS thread in both programs: torch.set_num_threads leaves OpenBLAS's own threads (one
+# per core by default, spinning between calls) as they are.
+export OPENBLAS_NUM_THREADS=1
 usage="usage: results/lineage/speed.sh OUT MODEL=AUTHORS_SRC..."
 [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
 # Each model's driver, then the authors' options for Beauty with seqrec's settings.
