@@ -43,7 +43,8 @@ torch::Tensor FrequencyLayerImpl::forward(const torch::Tensor& x, int64_t querie
   torch::Tensor f = torch::fft::rfft(x, c10::nullopt, 1, "ortho");
   const int64_t k = std::min(keep, f.size(1));
   torch::Tensor low_bins = torch::cat({f.slice(1, 0, k), torch::zeros_like(f.slice(1, k))}, 1);
-  torch::Tensor low = last_columns(torch::fft::irfft(low_bins, w, 1, "ortho"), queries), xq = last_columns(x, queries);
+  torch::Tensor low = last_columns(torch::fft::irfft(low_bins, w, 1, "ortho"), queries);
+  torch::Tensor xq = last_columns(x, queries);
   torch::Tensor mixed = low + sqrt_beta.pow(2) * (xq - low);
   return LayerNorm(apply_dropout(mixed, out_dropout) + xq);
 }
