@@ -17,6 +17,7 @@
 
 #include "capture.h"
 #include "report/runs.h"
+#include "seqrec/bench.h"
 #include "seqrec/build_info.h"
 #include "seqrec/cache.h"
 #include "seqrec/error.h"
@@ -28,6 +29,7 @@
 
 using namespace seqrec;
 using seqrec::testing::count_of;
+using seqrec::testing::error_of;
 using seqrec::testing::TempDir;
 using seqrec::testing::write_file;
 
@@ -205,6 +207,26 @@ TEST(Bench, KilledGridResumesOnlyTheMissingRuns) {
                                                "other values of max-len (a default changed since?)"),
             std::string::npos)
       << slurp(dir.file("stale.log"));
+}
+
+TEST(Bench, OrderSeedsRunsSeedOneOfEveryMethodFirst) {
+  register_builtins();  // the schema plan_grid resolves each run's config with
+  TempDir dir;
+  for (const char* m : {"a", "b"}) write_file(dir.file(std::string("markov-") + m + ".ini"), "data = synthetic:markov\n");
+  const auto plan_of = [&](const std::string& order_line) {
+    write_file(dir.file("grid.ini"), "[grid]\ndatasets = markov\nmethods = a, b\nseeds = 1, 2\nconfig = " +
+                                         dir.file("{dataset}-{method}.ini") + "\noutput = " + dir.file("out") + "\n" +
+                                         order_line);
+    std::string order;
+    for (const GridRun& r : plan_grid(read_grid(dir.file("grid.ini")))) order += r.method + std::to_string(r.seed) + " ";
+    return order;
+  };
+  EXPECT_EQ(plan_of(""), "a1 a2 b1 b2 ");
+  EXPECT_EQ(plan_of("order = methods\n"), "a1 a2 b1 b2 ");
+  EXPECT_EQ(plan_of("order = seeds\n"), "a1 b1 a2 b2 ");
+  EXPECT_EQ(error_of([&] { plan_of("order = random\n"); }),
+            dir.file("grid.ini") +
+                ": order = random: expected methods (every seed of a method first) or seeds (seed 1 of every method first)");
 }
 
 TEST(Bench, RunClaimedByALiveProcessIsLeftToItAndAStaleClaimIsTakenOver) {

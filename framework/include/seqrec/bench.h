@@ -30,13 +30,17 @@ struct GridRun {
 ///   parallel = 1, threads = 0                    (runs at a time; LibTorch threads each)
 ///   ranks = 1                                    (processes per run: N = seqrec launch -n N)
 ///   label = {method}-tuned                       (the runs' name in tables; default {method})
+///   order = seeds                                (seed 1 of every method first; default
+///                                                 methods: every seed of a method, then the next)
 struct Grid : Plan {
   std::vector<int64_t> seeds;
   std::string label_pattern = "{method}";
   int64_t parallel = 1, ranks = 1;
+  bool seeds_first = false;
 };
 Grid read_grid(const std::string& path);
-/// The grid's runs in order (dataset, method, seed), each resolved and hashed.
+/// The grid's runs in order (dataset, method, seed; with order = seeds: dataset, seed, method),
+/// each resolved and hashed.
 std::vector<GridRun> plan_grid(const Grid& g);
 
 /// Starts this seqrec binary with `args` (e.g. train ...) as a child process, its stdout and

@@ -82,30 +82,39 @@ pid_t spawn_seqrec(const std::vector<std::string>& args, const std::string& log_
 Grid read_grid(const std::string& path) {
   const PlanFile f = read_plan_file(path, "grid", [](const std::string& s) { return s == "grid"; }, "[grid]");
   Grid g;
-  f.read_plan("grid", {"seeds", "parallel", "ranks", "label"}, &g);
+  f.read_plan("grid", {"seeds", "parallel", "ranks", "label", "order"}, &g);
   for (const auto& s : split(f.main("seeds", "1"), ',')) g.seeds.push_back(to_integer(s, path + ": seeds"));
   g.parallel = f.integer("parallel", 1, 1);
   g.ranks = f.integer("ranks", 1, 1);
   g.label_pattern = f.main("label", g.label_pattern);
+  const std::string order = f.main("order", "methods");
+  if (order != "methods" && order != "seeds")
+    throw Error(path + ": order = " + order + ": expected methods (every seed of a method first) or seeds (seed 1 of every method first)");
+  g.seeds_first = order == "seeds";
   return g;
 }
 
 std::vector<GridRun> plan_grid(const Grid& g) {
   std::vector<GridRun> runs;
+  const auto add = [&](const std::string& d, const std::string& m, int64_t seed) {
+    GridRun r{d, m, substitute(g.config_pattern, d, m), seed, "", ""};
+    if (!fs::exists(r.config)) throw Error(r.config + ": no such config (grid method " + m + " on " + d + ")");
+    std::vector<std::string> a = train_args(g, r);
+    Config c;
+    std::string help;
+    parse_config(std::vector<std::string>(a.begin() + 1, a.end()), &c, &help);
+    r.hash = c.hash();
+    r.output = (fs::path(g.output) / d / m / ("seed" + std::to_string(seed) + "-" + r.hash + ".json")).string();
+    if (fs::exists(r.output)) check_filed(r, c);
+    runs.push_back(r);
+  };
   for (const auto& d : g.datasets)
-    for (const auto& m : g.methods)
-      for (int64_t seed : g.seeds) {
-        GridRun r{d, m, substitute(g.config_pattern, d, m), seed, "", ""};
-        if (!fs::exists(r.config)) throw Error(r.config + ": no such config (grid method " + m + " on " + d + ")");
-        std::vector<std::string> a = train_args(g, r);
-        Config c;
-        std::string help;
-        parse_config(std::vector<std::string>(a.begin() + 1, a.end()), &c, &help);
-        r.hash = c.hash();
-        r.output = (fs::path(g.output) / d / m / ("seed" + std::to_string(seed) + "-" + r.hash + ".json")).string();
-        if (fs::exists(r.output)) check_filed(r, c);
-        runs.push_back(r);
-      }
+    if (g.seeds_first)
+      for (int64_t seed : g.seeds)
+        for (const auto& m : g.methods) add(d, m, seed);
+    else
+      for (const auto& m : g.methods)
+        for (int64_t seed : g.seeds) add(d, m, seed);
   return runs;
 }
 
