@@ -141,6 +141,24 @@ if compgen -G "results/grids/lineage/Beauty/*/*.json" > /dev/null; then
     --reference results/published.csv --output results/tables/lineage-beauty.md
 fi
 
+# What BSARec's, FMLP-Rec's and Caser's encoders add (seqrec bench configs/grids/frequency-beauty.ini):
+# each against SASRec trained on the same prefix examples with the same objective, per-user
+# paired tests, with the pairs that have results on both sides (their published numbers: the
+# lineage table above).
+l=results/grids/lineage/Beauty
+rows=() pairs=()
+for pair in bsarec=sasrec-prefix-ce fmlprec=sasrec-prefix-bce caser=sasrec-prefix-bce; do
+  a=${pair%=*} b=${pair#*=}
+  if compgen -G "$l/$a/*.json" > /dev/null && compgen -G "$l/$b/*.json" > /dev/null; then
+    pairs+=("$pair") rows+=("$a=$l/$a" "$b=$l/$b")
+  fi
+done
+if [ ${#pairs[@]} -gt 0 ]; then
+  # shellcheck disable=SC2046  # one word per row
+  $S table $(printf '%s\n' "${rows[@]}" | sort -u) --pairs "$(IFS=,; echo "${pairs[*]}")" \
+    --metrics hit@10,ndcg@10,ndcg@20 --wall --output results/tables/encoders-beauty.md
+fi
+
 # ml-1m-u2999 (users 1-2999 of ML-1M) under leave-one-out and under the temporal split
 # (seqrec bench configs/grids/ml-1m-u2999-{loo,temporal}.ini): accuracy with tests against
 # SASRec+CCE, the shuffled-history check and exposure, one table per protocol.
