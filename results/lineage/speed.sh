@@ -8,6 +8,8 @@
 #   coserec                  salesforce/CoSeRec src/
 #   fmlprec                  RUCAIBox/FMLP-Rec
 #   bsarec, caser, duorec    yehjin-shin/BSARec src/ (Caser and DuoRec: its trainer at 704a0d1)
+#   s3rec-pretrain,          RUCAIBox/CIKM2020-S3Rec (its .py files); fine-tuning starts from the
+#   s3rec-finetune           released ../shared/checkpoints/S3Rec-Beauty-epochs-150.pt in both
 # Writes OUT/seqrec-MODEL-{a,b}.{json,log}, OUT/reference-MODEL.log and OUT/matmul.json.
 # Times compare only on an otherwise quiet machine.
 # Usage: results/lineage/speed.sh OUT MODEL=AUTHORS_SRC...   (SEQREC_BIN, SEQREC_BENCH: the binaries; EPOCHS)
@@ -26,7 +28,9 @@ declare -A reference=(
   [fmlprec]="fmlprec_reference_epochs.py --seed 1"
   [bsarec]="bsarec_reference_epochs.py --data_name Beauty --model_type BSARec --alpha 0.7 --c 5 --lr 0.0005 --num_attention_heads 1 --seed 1"
   [caser]="bsarec_reference_epochs.py --data_name Beauty --model_type caser --seed 1"
-  [duorec]="bsarec_reference_epochs.py --data_name Beauty --model_type duorec --seed 1")
+  [duorec]="bsarec_reference_epochs.py --data_name Beauty --model_type duorec --seed 1"
+  [s3rec-pretrain]="s3rec_pretrain_reference.py --seed 1"
+  [s3rec-finetune]="s3rec_finetune_reference.py --ckp 150 --seed 1")
 out=$(realpath -m "$1")
 shift
 methods=() sources=()
@@ -43,16 +47,38 @@ bench=${SEQREC_BENCH:-./build/seqrec_bench}
 epochs=${EPOCHS:-1}
 data=$(cd ../shared/data && pwd)/
 mkdir -p "$out"
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+# The authors' code of a model on one thread, its log on standard output. Most drivers take
+# AUTHORS_SRC DATA EPOCHS THREADS OPTIONS; S3Rec's take their own arguments.
+reference_run() {  # METHOD AUTHORS_SRC
+  local driver options
+  read -r driver options <<<"${reference[$1]}"
+  # shellcheck disable=SC2086  # the options are words
+  case $1 in
+    s3rec-pretrain)
+      /usr/bin/python3 "results/lineage/$driver" --code "$2" --data-dir "$data" --epochs "$epochs" --threads 1 $options ;;
+    s3rec-finetune)
+      # run_finetune_full.py reads NAME.txt and NAME_item2attributes.json from one folder and
+      # the pre-training from NAME-epochs-150.pt in its output folder.
+      local dir="$scratch/s3rec-finetune"
+      mkdir -p "$dir"
+      ln -sf "${data}Beauty.txt" "${data}attributes/Beauty_item2attributes.json" "$dir/"
+      ln -sf "$(realpath ../shared/checkpoints/S3Rec-Beauty-epochs-150.pt)" "$dir/Beauty-epochs-150.pt"
+      /usr/bin/python3 "results/lineage/$driver" "$2" "$dir/" "$dir/" 1 --epochs "$epochs" $options ;;
+    *)
+      /usr/bin/python3 "results/lineage/$driver" "$2" "$data" "$epochs" 1 $options ;;
+  esac
+}
 for i in "${!methods[@]}"; do
   method=${methods[$i]}
-  read -r driver options <<<"${reference[$method]}"
   for run in a reference b; do
     if [ "$run" = reference ]; then
-      # shellcheck disable=SC2086  # the options are words
-      /usr/bin/python3 "results/lineage/$driver" "${sources[$i]}" "$data" "$epochs" 1 $options > "$out/reference-$method.log" 2>&1
+      reference_run "$method" "${sources[$i]}" > "$out/reference-$method.log" 2>&1
     else
+      # --save: the pre-training's weights go to the scratch folder, not where its config keeps them.
       "$bin" train --config "configs/Beauty-$method.ini" --epochs "$epochs" --threads 1 --test false --progress lines \
-        --output "$out/seqrec-$method-$run.json" > "$out/seqrec-$method-$run.log" 2>&1
+        --save "$scratch/seqrec-$method.pt" --output "$out/seqrec-$method-$run.json" > "$out/seqrec-$method-$run.log" 2>&1
     fi
   done
 done
