@@ -78,9 +78,14 @@ torch::Tensor Caser::forward_windows(const torch::Tensor& windows, const torch::
   const int64_t n = windows.size(0);
   torch::Tensor e = item_embeddings(windows).unsqueeze(1);  // [N, 1, L, d]
   std::vector<torch::Tensor> features = {conv_v(e).reshape({n, -1})};
+  // A horizontal filter spans all d columns, so it is a 1-D convolution over the window with
+  // the d embedding columns as input channels: the same sums as the 2-D convolution of the
+  // [h, d] filter, run about 3x faster by oneDNN.
+  const torch::Tensor channels = e.squeeze(1).transpose(1, 2);  // [N, d, L]
   for (const auto& m : *conv_h) {
-    torch::Tensor h = torch::relu(m->as<torch::nn::Conv2dImpl>()->forward(e).squeeze(3));  // [N, n_h, L - height + 1]
-    features.push_back(std::get<0>(h.max(2)));
+    const auto& conv = *m->as<torch::nn::Conv2dImpl>();
+    torch::Tensor h = torch::relu(torch::conv1d(channels, conv.weight.squeeze(1).transpose(1, 2), conv.bias));
+    features.push_back(std::get<0>(h.max(2)));  // h: [N, n_h, L - height + 1]
   }
   torch::Tensor z = torch::relu(fc1(apply_dropout(torch::cat(features, 1), dropout)));
   torch::Tensor rows = options_.user_rows() == CaserUserRows::kOwn ? users + 1 : users;
