@@ -4,6 +4,9 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include <cstdio>
+#include <string>
+
 #include "baselines/caser/caser.h"
 #include "baselines/frequency/frequency.h"
 #include "baselines/genni/genni.h"
@@ -213,8 +216,29 @@ static void BM_ElecRecStep(benchmark::State& state) {
 }
 BENCHMARK(BM_ElecRecStep)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+/// --threads=N (default 2): LibTorch's intra-op threads for every benchmark; OpenBLAS's own
+/// threads follow OPENBLAS_NUM_THREADS.
 int main(int argc, char** argv) {
-  at::set_num_threads(2);
+  int threads = 2;
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--threads=", 0) != 0) {
+      argv[kept++] = argv[i];
+      continue;
+    }
+    try {
+      threads = std::stoi(a.substr(10));
+    } catch (const std::exception&) {
+      threads = 0;
+    }
+    if (threads < 1) {
+      std::fprintf(stderr, "seqrec_bench: %s: expected a positive thread count\n", a.c_str());
+      return 2;
+    }
+  }
+  argc = kept;
+  at::set_num_threads(threads);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   return 0;
