@@ -80,7 +80,7 @@ torch::Tensor Caser::forward_windows(const torch::Tensor& windows, const torch::
   std::vector<torch::Tensor> features = {conv_v(e).reshape({n, -1})};
   // A horizontal filter spans all d columns, so it is a 1-D convolution over the window with
   // the d embedding columns as input channels: the same sums as the 2-D convolution of the
-  // [h, d] filter, run about 3x faster by oneDNN.
+  // [h, d] filter, in a shape oneDNN runs far faster (a Beauty epoch 2.7x).
   const torch::Tensor channels = e.squeeze(1).transpose(1, 2);  // [N, d, L]
   for (const auto& m : *conv_h) {
     const auto& conv = *m->as<torch::nn::Conv2dImpl>();

@@ -89,7 +89,8 @@ Grid read_grid(const std::string& path) {
   g.label_pattern = f.main("label", g.label_pattern);
   const std::string order = f.main("order", "methods");
   if (order != "methods" && order != "seeds")
-    throw Error(path + ": order = " + order + ": expected methods (every seed of a method first) or seeds (seed 1 of every method first)");
+    throw Error(path + ": order = " + order +
+                ": expected methods (every seed of a method first) or seeds (seed 1 of every method first)");
   g.seeds_first = order == "seeds";
   return g;
 }
