@@ -13,8 +13,10 @@
 #include "baselines/losses/softmax_ce.h"
 #include "baselines/sasrec/sasrec.h"
 #include "seqrec/batch.h"
+#include "seqrec/config.h"
 #include "seqrec/dataset.h"
 #include "seqrec/dropout.h"
+#include "seqrec/error.h"
 #include "seqrec/evaluator.h"
 #include "plugin/elecrec/elecrec.h"
 #include "seqrec/registry.h"
@@ -228,8 +230,8 @@ int main(int argc, char** argv) {
       continue;
     }
     try {
-      threads = std::stoi(a.substr(10));
-    } catch (const std::exception&) {
+      threads = static_cast<int>(to_integer(a.substr(10), "--threads"));
+    } catch (const Error&) {
       threads = 0;
     }
     if (threads < 1) {

@@ -76,9 +76,11 @@ for i in "${!methods[@]}"; do
     if [ "$run" = reference ]; then
       reference_run "$method" "${sources[$i]}" > "$out/reference-$method.log" 2>&1
     else
-      # --save: the pre-training's weights go to the scratch folder, not where its config keeps them.
+      # A config that saves its weights (S3Rec's pre-training) saves them to the scratch folder.
+      save=()
+      if grep -q '^save *=' "configs/Beauty-$method.ini"; then save=(--save "$scratch/seqrec-$method.pt"); fi
       "$bin" train --config "configs/Beauty-$method.ini" --epochs "$epochs" --threads 1 --test false --progress lines \
-        --save "$scratch/seqrec-$method.pt" --output "$out/seqrec-$method-$run.json" > "$out/seqrec-$method-$run.log" 2>&1
+        "${save[@]}" --output "$out/seqrec-$method-$run.json" > "$out/seqrec-$method-$run.log" 2>&1
     fi
   done
 done
