@@ -85,5 +85,6 @@ kill -TERM $pid
 wait $pid
 code=$?
 echo "| SIGTERM to that first train | \`kill -TERM\` | $code | | | $(ls busy.json* | tr '\n' ' ') |"
+row "train again on that output without --resume" "busy.json" "$B" train ${small/--epochs 2/--epochs 50} --output busy.json
 row "resume with another config" "busy.json" "$B" train ${small/--epochs 2/--epochs 50} --output busy.json --resume --patience 1
 row "resume after SIGTERM" "busy.json" "$B" train ${small/--epochs 2/--epochs 50} --output busy.json --resume

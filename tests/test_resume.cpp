@@ -179,6 +179,28 @@ TEST(ResumeErrors, AStateOfAnotherConfigOrAFlippedByteIsOneLine) {
   EXPECT_EQ(std::count(last.begin(), last.end(), '\n'), 1) << broken.out;
 }
 
+TEST(ResumeErrors, AStateLeftBesideTheOutputIsRefusedWithoutResumeAndKept) {
+  TempDir dir;
+  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
+  const std::string common = "train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
+                             " --sasrec.hidden-size 16 --batch-size 32 --epochs 3 --progress none --output " + dir.file("r.json");
+  ASSERT_EQ(run("SEQREC_FAULT_SIGNAL_AT_STEP=5", common).code, 143);
+  const std::string state = dir.file("r.json.state");
+  const auto before = std::filesystem::last_write_time(state);
+  const auto bytes = std::filesystem::file_size(state);
+  Proc again = run("", common);
+  EXPECT_EQ(again.code, 1) << again.out;
+  EXPECT_EQ(again.out.substr(again.out.rfind("seqrec: error: ")),
+            "seqrec: error: " + state + ": an earlier run's training state; add --resume to continue it, or remove the file to start again\n");
+  EXPECT_EQ(std::filesystem::last_write_time(state), before);
+  EXPECT_EQ(std::filesystem::file_size(state), bytes);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("r.json")));
+  // The refused state still resumes.
+  Proc resumed = run("", common + " --resume");
+  EXPECT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_TRUE(std::filesystem::exists(dir.file("r.json")));
+}
+
 TEST(ResumeProvenance, AResumeByAnotherBuildIsRecorded) {
   // A run resumed by the same build records one commit; one resumed by another build says so
   // in its log, lists both builds in order (seqrec.trained_by), and the table names both.

@@ -392,7 +392,12 @@ FitLoop::FitLoop(Model& model, Trainer& trainer, Loss& loss, const Dataset& data
 }
 
 bool FitLoop::resume() {
-  if (!options_.resume) return false;
+  if (!options_.resume) {
+    // Starting afresh would overwrite the earlier run's state at its first save.
+    if (!options_.state_path.empty() && std::filesystem::exists(options_.state_path))
+      throw Error(options_.state_path + ": an earlier run's training state; add --resume to continue it, or remove the file to start again");
+    return false;
+  }
   if (options_.state_path.empty()) throw Error("--resume needs --output (the training state lives beside it)");
   if (!read_state(options_.state_path, config_, model_, trainer_, &best_, &result_, &at_, device_)) {
     log_ << "no training state at " << options_.state_path << ": starting from epoch 1" << std::endl;
