@@ -135,10 +135,12 @@ $S table "sasrec-bce=$short/beauty-sasrec-bce-10epochs-seed1.json" \
 $S table results/grids/beauty-quick --metrics hit@10,ndcg@10,ndcg@20 --wall --output results/tables/beauty-quick-grid.md
 
 # The self-supervised lineage on Beauty (seqrec bench configs/grids/lineage-beauty.ini), each
-# model with its authors' settings, beside its published numbers, with whatever runs have finished.
+# model with its authors' settings, beside its published numbers (the lineage's only), with
+# whatever runs have finished.
 if compgen -G "results/grids/lineage/Beauty/*/*.json" > /dev/null; then
   $S table results/grids/lineage --metrics hit@5,ndcg@5,hit@10,ndcg@10,hit@20,ndcg@20 --wall \
-    --reference results/published.csv --output results/tables/lineage-beauty.md
+    --reference <(awk -F, '/^#/ || $1 == "method" || $6 ~ /^(s3rec-finetune|cl4srec|iclrec|coserec|duorec|bsarec|fmlprec|caser)$/' \
+      results/published.csv) --output results/tables/lineage-beauty.md
 fi
 
 # What BSARec's, FMLP-Rec's and Caser's encoders add (seqrec bench configs/grids/frequency-beauty.ini):
