@@ -646,6 +646,14 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
   EXPECT_NE(first.find("bench: stopped by signal 15 (Terminated); run the same bench command to resume"), std::string::npos) << first;
   for (const auto& e : std::filesystem::recursive_directory_iterator(out))
     EXPECT_NE(e.path().extension(), ".lock") << e.path();
+  // --dry-run says where the stopped run goes on from, read from its state.
+  waitpid(start_bench(grid, dir.file("dry.log"), "--dry-run"), &status, 0);
+  const std::string dry = slurp(dir.file("dry.log"));
+  const std::string seed1_line = dry.substr(dry.find("  todo  markov sasrec seed 1 "));
+  EXPECT_NE(seed1_line.find(".json; state at epoch 7 of 8, step "), std::string::npos) << dry;
+  EXPECT_NE(seed1_line.find("; best valid ndcg@20 0."), std::string::npos) << dry;
+  EXPECT_LT(seed1_line.find(" trained\n"), seed1_line.find('\n') + 1) << dry;
+  EXPECT_EQ(dry.substr(dry.find("  todo  markov sasrec seed 2 ")).find("state at"), std::string::npos) << dry;
 
   waitpid(start_bench(grid, dir.file("second.log")), &status, 0);
   const std::string second = slurp(dir.file("second.log"));

@@ -191,4 +191,23 @@ bool read_state(const std::string& path, const Config& config, Model& model, Tra
   return true;
 }
 
+StateProgress read_state_progress(const std::string& path) {
+  try {
+    torch::serialize::InputArchive a;
+    std::istringstream bytes(read_checked_file(path));
+    a.load_from(bytes, torch::kCPU);
+    c10::IValue v;
+    a.read("config", v);
+    const auto config = nlohmann::json::parse(v.toStringRef());
+    a.read("progress", v);
+    const auto progress = nlohmann::json::parse(v.toStringRef());
+    return {progress["epoch"], progress["next_batch"], progress["best_epoch"], progress["resumes"], progress["best_valid"],
+            progress["seconds"], config.value("metric", ""), config.value("epochs", "")};
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(path + ": not a readable training state (" + std::string(e.what()).substr(0, std::string(e.what()).find('\n')) + ")");
+  }
+}
+
 }  // namespace seqrec

@@ -39,4 +39,14 @@ bool read_state(const std::string& path, const Config& config, Model& model, Tra
                 std::vector<std::pair<std::string, torch::Tensor>>* best, FitResult* result, RunPosition* at,
                 torch::Device device);
 
+/// Where a state left its run, read without building the model (`bench --dry-run`).
+struct StateProgress {
+  int64_t epoch = 1, next_batch = 0, best_epoch = 0, resumes = 0;
+  double best_valid = 0, seconds = 0;
+  std::string metric, epochs;  ///< the run's config: the validation metric, the epoch cap
+};
+
+/// One-line Error when the file cannot be read.
+StateProgress read_state_progress(const std::string& path);
+
 }  // namespace seqrec
