@@ -17,7 +17,7 @@ smi=$!
 mkdir -p results/runs/cuda
 stop=$(( $(left) - 25 ))
 run timeout -k 5 $stop $bin train --config configs/Beauty-elecrec.ini --seed 1 --device cuda --threads 2 \
-  --batching packed --elecrec.gen-loss-padding reference-weight --progress lines \
+  --batching packed --elecrec.gen-loss-padding reference-weight --progress lines --resume \
   --output results/runs/cuda/beauty-elecrec-reference-weight-packed-seed1.json \
   --ranks results/runs/cuda/beauty-elecrec-reference-weight-packed-seed1.ranks.h5 \
   > results/runs/cuda/beauty-elecrec-reference-weight-packed-seed1.log 2>&1 &

@@ -24,7 +24,7 @@ pids=()
 for seed in 1 2 3; do
   name=$dir/yelp-elecrec-cuda-seed$seed
   run timeout -k 10 $stop $bin train --config configs/Yelp-elecrec.ini --seed $seed --device cuda --threads 2 \
-    --progress lines --output $name.json --ranks $name.ranks.h5 > $name.log 2>&1 &
+    --progress lines --resume --output $name.json --ranks $name.ranks.h5 > $name.log 2>&1 &
   pids+=($!)
 done
 check=$out/nccl

@@ -649,11 +649,13 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
   // --dry-run says where the stopped run goes on from, read from its state.
   waitpid(start_bench(grid, dir.file("dry.log"), "--dry-run"), &status, 0);
   const std::string dry = slurp(dir.file("dry.log"));
+  ASSERT_NE(dry.find("  todo  markov sasrec seed 1 "), std::string::npos) << dry;
+  ASSERT_NE(dry.find("  todo  markov sasrec seed 2 "), std::string::npos) << dry;
   const std::string seed1_line = dry.substr(dry.find("  todo  markov sasrec seed 1 "));
-  EXPECT_NE(seed1_line.find(".json; state at epoch 7 of 8, step "), std::string::npos) << dry;
+  EXPECT_NE(seed1_line.find(".json; resumes at epoch 7 of 8, step "), std::string::npos) << dry;
   EXPECT_NE(seed1_line.find("; best valid ndcg@20 0."), std::string::npos) << dry;
   EXPECT_LT(seed1_line.find(" trained\n"), seed1_line.find('\n') + 1) << dry;
-  EXPECT_EQ(dry.substr(dry.find("  todo  markov sasrec seed 2 ")).find("state at"), std::string::npos) << dry;
+  EXPECT_EQ(dry.substr(dry.find("  todo  markov sasrec seed 2 ")).find("resumes at"), std::string::npos) << dry;
 
   waitpid(start_bench(grid, dir.file("second.log")), &status, 0);
   const std::string second = slurp(dir.file("second.log"));

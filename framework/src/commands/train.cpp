@@ -10,6 +10,7 @@
 #include "seqrec/experiment.h"
 #include "seqrec/files.h"
 #include "seqrec/plugin.h"
+#include "seqrec/trainer.h"
 
 namespace seqrec {
 namespace {
@@ -42,6 +43,9 @@ int run_train(const CommandArgs& a, std::ostream& out) {
   // Data parallel: rank 0 logs and writes for the job; the others only compute.
   const bool writer = dist::rank() == 0;
   OutputLock lock(writer ? c.str("output") : "");
+  // Starting afresh would overwrite an earlier run's state at the first save (every rank checks).
+  if (const std::string state = state_path_of(c); !c.flag("resume") && !state.empty() && std::filesystem::exists(state))
+    throw Error(state + ": an earlier run's training state; add --resume to continue it, or remove the file to start again");
   std::ofstream quiet;  // never opened: what goes to it is dropped
   std::ostream& log = writer ? out : quiet;
   Experiment x = run_experiment(c, log);

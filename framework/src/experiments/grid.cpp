@@ -288,17 +288,17 @@ int Scheduler::run(const std::vector<GridRun>& todo, const std::string& grid_pat
   return failed_ ? 1 : 0;
 }
 
-/// "state at epoch 7 of 300, step 12; best valid ndcg@20 0.0416 at epoch 5; 3 h 05 min
-/// trained, 2 resumes": where an unfinished run will go on from.
+/// "resumes at epoch 7 of 300, step 12; best valid ndcg@20 0.0416 at epoch 5; 3 h 05 min
+/// trained, 2 resumes so far": where an unfinished run's state will continue it.
 std::string state_text(const std::string& path) {
   try {
     const StateProgress p = read_state_progress(path);
     std::ostringstream o;
-    o << "state at epoch " << p.epoch << " of " << p.epochs << ", step " << p.next_batch + 1;
+    o << "resumes at epoch " << p.epoch << " of " << p.epochs << ", step " << p.next_batch + 1;
     if (p.best_epoch > 0)
       o << "; best valid " << p.metric << " " << std::fixed << std::setprecision(4) << p.best_valid << " at epoch " << p.best_epoch;
     o << "; " << span_text(p.seconds) << " trained";
-    if (p.resumes > 0) o << ", " << p.resumes << (p.resumes == 1 ? " resume" : " resumes");
+    if (p.resumes > 0) o << ", " << p.resumes << (p.resumes == 1 ? " resume" : " resumes") << " so far";
     return o.str();
   } catch (const Error& e) {
     return e.what();

@@ -197,12 +197,15 @@ StateProgress read_state_progress(const std::string& path) {
     std::istringstream bytes(read_checked_file(path));
     a.load_from(bytes, torch::kCPU);
     c10::IValue v;
+    a.read("format", v);
+    if (v.toInt() != kStateFormat)
+      throw Error(path + ": training state format " + std::to_string(v.toInt()) + ", this seqrec reads " + std::to_string(kStateFormat));
     a.read("config", v);
     const auto config = nlohmann::json::parse(v.toStringRef());
     a.read("progress", v);
     const auto progress = nlohmann::json::parse(v.toStringRef());
-    return {progress["epoch"], progress["next_batch"], progress["best_epoch"], progress["resumes"], progress["best_valid"],
-            progress["seconds"], config.value("metric", ""), config.value("epochs", "")};
+    return {progress.at("epoch"), progress.at("next_batch"), progress.at("best_epoch"), progress.at("resumes"),
+            progress.at("best_valid"), progress.at("seconds"), config.value("metric", ""), config.value("epochs", "")};
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {

@@ -355,6 +355,8 @@ class FitLoop {
   void save(const RunPosition& p);
   /// The loss read after steps from..step (one step on a CPU) was not finite.
   [[noreturn]] void diverged(int64_t epoch, size_t from, size_t step, size_t steps, double loss) const;
+  /// "; the last good state is OUTPUT.state (...)" when a divergence leaves one, else "".
+  std::string last_good_state() const;
   [[noreturn]] void interrupted(int64_t epoch, size_t step, size_t steps, double sum, double seconds);
 
   Model& model_;
@@ -392,12 +394,7 @@ FitLoop::FitLoop(Model& model, Trainer& trainer, Loss& loss, const Dataset& data
 }
 
 bool FitLoop::resume() {
-  if (!options_.resume) {
-    // Starting afresh would overwrite the earlier run's state at its first save.
-    if (!options_.state_path.empty() && std::filesystem::exists(options_.state_path))
-      throw Error(options_.state_path + ": an earlier run's training state; add --resume to continue it, or remove the file to start again");
-    return false;
-  }
+  if (!options_.resume) return false;
   if (options_.state_path.empty()) throw Error("--resume needs --output (the training state lives beside it)");
   if (!read_state(options_.state_path, config_, model_, trainer_, &best_, &result_, &at_, device_)) {
     log_ << "no training state at " << options_.state_path << ": starting from epoch 1" << std::endl;
@@ -426,9 +423,13 @@ void FitLoop::diverged(int64_t epoch, size_t from, size_t step, size_t steps, do
   o << "training diverged at epoch " << epoch << ", step " << (from < step ? std::to_string(from) + "-" : "") << step
     << " of " << steps << ": loss "
     << (std::isnan(loss) ? "nan" : loss > 0 ? "inf" : "-inf")
-    << "; no result written (a lower --lr, or a look at the data, may help)";
-  if (!options_.state_path.empty() && std::filesystem::exists(options_.state_path)) o << "; the last good state is " << options_.state_path;
+    << "; no result written (a lower --lr, or a look at the data, may help)" << last_good_state();
   throw Diverged(o.str());
+}
+
+std::string FitLoop::last_good_state() const {
+  if (options_.state_path.empty() || !std::filesystem::exists(options_.state_path)) return "";
+  return "; the last good state is " + options_.state_path + " (remove it to start again with other settings)";
 }
 
 void FitLoop::interrupted(int64_t epoch, size_t step, size_t steps, double sum, double seconds) {
@@ -575,7 +576,7 @@ FitResult FitLoop::run() {
     for (const auto& p : model_.named_parameters())
       if (!torch::isfinite(p.value()).all().item<bool>())
         throw Diverged("training diverged in epoch " + std::to_string(epoch) + ": parameter " + p.key() +
-                       " is no longer finite; no result written (a lower --lr may help)");
+                       " is no longer finite; no result written (a lower --lr may help)" + last_good_state());
     if (epoch % options_.eval_every == 0 || epoch == options_.epochs) validate(e);
     result_.curve.push_back(e);
     print_epoch(e);

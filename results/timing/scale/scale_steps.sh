@@ -20,6 +20,7 @@ tick=$(getconf CLK_TCK)
 for loss in ${LOSSES:-cce sampled_softmax}; do
   name=steps-u$users-i$items-$loss
   proposal=() && [[ $loss == sampled_softmax ]] && proposal=(--sampled-softmax.proposal popularity)
+  rm -f "$work/$name.json.state"  # each run is stopped by design: a rerun starts afresh
   "$bin" train --data "$data" --cache-dir "$work/cache" --threads 1 --max-len 20 --sasrec.hidden-size 64 \
     --batching padded --loss "$loss" "${proposal[@]}" --progress lines --progress-every 20 --output "$work/$name.json" > "$out/$name.log" 2>&1 &
   pid=$!
