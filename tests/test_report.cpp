@@ -663,6 +663,7 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
   ASSERT_EQ(jsons(out).size(), 2u);
   const std::string seed1 = jsons(out)[0];
   ASSERT_NE(seed1.find("seed1-"), std::string::npos) << seed1;
+  EXPECT_NE(second.find(".log; resumes at epoch 7 of 8, step "), std::string::npos) << second;  // the start line
   const std::string run_log = slurp(seed1.substr(0, seed1.size() - 5) + ".log");
   EXPECT_NE(run_log.find("resuming from"), std::string::npos) << run_log;
   EXPECT_TRUE(states().empty());

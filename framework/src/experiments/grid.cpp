@@ -135,6 +135,23 @@ std::string span_text(double seconds) {
   return o.str();
 }
 
+/// "resumes at epoch 7 of 300, step 12; best valid ndcg@20 0.0416 at epoch 5; 3 h 05 min
+/// trained, 2 resumes so far": where an unfinished run's state will continue it.
+std::string state_text(const std::string& path) {
+  try {
+    const StateProgress p = read_state_progress(path);
+    std::ostringstream o;
+    o << "resumes at epoch " << p.epoch << " of " << p.epochs << ", step " << p.next_batch + 1;
+    if (p.best_epoch > 0)
+      o << "; best valid " << p.metric << " " << std::fixed << std::setprecision(4) << p.best_valid << " at epoch " << p.best_epoch;
+    o << "; " << span_text(p.seconds) << " trained";
+    if (p.resumes > 0) o << ", " << p.resumes << (p.resumes == 1 ? " resume" : " resumes") << " so far";
+    return o.str();
+  } catch (const Error& e) {
+    return e.what();
+  }
+}
+
 /// A finished run's time over all its sessions, from its result (this session's `seconds` if
 /// the result cannot be read: a progress line must not stop the grid).
 struct RunTimes {
@@ -201,9 +218,10 @@ void Scheduler::launch(const GridRun& r) {
   a.insert(a.end(), {"--output", r.output, "--ranks", stem + ".ranks.h5", "--progress", "lines", "--resume"});
   // ranks = N: the run as a data-parallel job of N processes (seqrec launch).
   if (g_.ranks > 1) a.insert(a.begin(), {"launch", "-n", std::to_string(g_.ranks), "--"});
+  const std::string state = fs::exists(r.output + ".state") ? "; " + state_text(r.output + ".state") : "";
   const pid_t pid = children_.start(a, stem + ".log", g_.threads);
   running_[pid] = {r, clock::now()};
-  log_ << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << std::endl;
+  log_ << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << state << std::endl;
 }
 
 void Scheduler::check(const GridRun& r) {
@@ -286,23 +304,6 @@ int Scheduler::run(const std::vector<GridRun>& todo, const std::string& grid_pat
     log_ << std::endl;
   }
   return failed_ ? 1 : 0;
-}
-
-/// "resumes at epoch 7 of 300, step 12; best valid ndcg@20 0.0416 at epoch 5; 3 h 05 min
-/// trained, 2 resumes so far": where an unfinished run's state will continue it.
-std::string state_text(const std::string& path) {
-  try {
-    const StateProgress p = read_state_progress(path);
-    std::ostringstream o;
-    o << "resumes at epoch " << p.epoch << " of " << p.epochs << ", step " << p.next_batch + 1;
-    if (p.best_epoch > 0)
-      o << "; best valid " << p.metric << " " << std::fixed << std::setprecision(4) << p.best_valid << " at epoch " << p.best_epoch;
-    o << "; " << span_text(p.seconds) << " trained";
-    if (p.resumes > 0) o << ", " << p.resumes << (p.resumes == 1 ? " resume" : " resumes") << " so far";
-    return o.str();
-  } catch (const Error& e) {
-    return e.what();
-  }
 }
 
 }  // namespace
