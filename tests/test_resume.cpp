@@ -151,12 +151,21 @@ TEST(ResumeProgress, AResumedEpochsTimeToGoCountsOnlyTheStepsItRan) {
   EXPECT_LE(eta, 9) << line;
 }
 
-TEST(ResumeErrors, AStateOfAnotherConfigOrAFlippedByteIsOneLine) {
-  TempDir dir;
+namespace {
+/// A small run's command on Markov data in `dir`, stopped by a signal at step 5 (its state left at r.json.state).
+std::string stopped_run(const TempDir& dir) {
   write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
   const std::string common = "train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
                              " --sasrec.hidden-size 16 --batch-size 32 --epochs 3 --progress none --output " + dir.file("r.json");
-  ASSERT_EQ(run("SEQREC_FAULT_SIGNAL_AT_STEP=5", common).code, 143);
+  EXPECT_EQ(run("SEQREC_FAULT_SIGNAL_AT_STEP=5", common).code, 143);
+  return common;
+}
+}  // namespace
+
+TEST(ResumeErrors, AStateOfAnotherConfigOrAFlippedByteIsOneLine) {
+  TempDir dir;
+  const std::string common = stopped_run(dir);
+  ASSERT_TRUE(std::filesystem::exists(dir.file("r.json.state")));
   Proc other = run("", common + " --lr 0.01 --resume");
   EXPECT_EQ(other.code, 1) << other.out;
   EXPECT_NE(other.out.find("seqrec: error: " + dir.file("r.json.state") + ": written by another config (differs in: lr)"),
@@ -181,11 +190,9 @@ TEST(ResumeErrors, AStateOfAnotherConfigOrAFlippedByteIsOneLine) {
 
 TEST(ResumeErrors, AStateLeftBesideTheOutputIsRefusedWithoutResumeAndKept) {
   TempDir dir;
-  write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));
-  const std::string common = "train --data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") +
-                             " --sasrec.hidden-size 16 --batch-size 32 --epochs 3 --progress none --output " + dir.file("r.json");
-  ASSERT_EQ(run("SEQREC_FAULT_SIGNAL_AT_STEP=5", common).code, 143);
+  const std::string common = stopped_run(dir);
   const std::string state = dir.file("r.json.state");
+  ASSERT_TRUE(std::filesystem::exists(state));
   const auto before = std::filesystem::last_write_time(state);
   const auto bytes = std::filesystem::file_size(state);
   Proc again = run("", common);

@@ -324,9 +324,10 @@ int run_bench(const std::string& grid_path, bool dry, int64_t shard, int64_t sha
   log << "; " << done << " finished, " << todo.size() << " to run" << std::endl;
   if (dry) {
     for (const GridRun& r : mine) {
-      const char* state = fs::exists(r.output) ? "  done  " : lock_held(lock_of(r)) ? "  busy  " : "  todo  ";
+      const bool done = fs::exists(r.output);
+      const char* state = done ? "  done  " : lock_held(lock_of(r)) ? "  busy  " : "  todo  ";
       log << state << r.dataset << " " << r.method << " seed " << r.seed << " [" << r.hash << "] " << r.output;
-      if (!fs::exists(r.output) && fs::exists(r.output + ".state")) log << "; " << state_text(r.output + ".state");
+      if (!done && fs::exists(r.output + ".state")) log << "; " << state_text(r.output + ".state");
       log << std::endl;
     }
     return 0;

@@ -62,6 +62,17 @@ std::map<std::string, double> metrics_from_json(const nlohmann::json& j) {
   return m;
 }
 
+/// Loads a state's archive (checksum verified) and checks its format.
+void load_state_archive(const std::string& path, torch::Device device, torch::serialize::InputArchive& a) {
+  std::istringstream bytes(read_checked_file(path));
+  a.load_from(bytes, device);
+  c10::IValue v;
+  a.read("format", v);
+  if (v.toInt() != kStateFormat)
+    throw Error(path + ": training state format " + std::to_string(v.toInt()) + ", this seqrec reads " +
+                std::to_string(kStateFormat) + "; remove it to start over");
+}
+
 }  // namespace
 
 int64_t write_state(const std::string& path, const Config& config, Model& model, const Trainer& trainer,
@@ -115,13 +126,8 @@ bool read_state(const std::string& path, const Config& config, Model& model, Tra
   torch::serialize::InputArchive a;
   nlohmann::json progress;
   try {
-    std::istringstream bytes(read_checked_file(path));
-    a.load_from(bytes, device);
+    load_state_archive(path, device, a);
     c10::IValue v;
-    a.read("format", v);
-    if (v.toInt() != kStateFormat)
-      throw Error(path + ": training state format " + std::to_string(v.toInt()) + ", this seqrec reads " +
-                  std::to_string(kStateFormat) + "; remove it to start over");
     // The recorded config, not its hash: a state stays valid across a change of hash rule.
     a.read("config", v);
     const std::string differing =
@@ -194,12 +200,8 @@ bool read_state(const std::string& path, const Config& config, Model& model, Tra
 StateProgress read_state_progress(const std::string& path) {
   try {
     torch::serialize::InputArchive a;
-    std::istringstream bytes(read_checked_file(path));
-    a.load_from(bytes, torch::kCPU);
+    load_state_archive(path, torch::kCPU, a);
     c10::IValue v;
-    a.read("format", v);
-    if (v.toInt() != kStateFormat)
-      throw Error(path + ": training state format " + std::to_string(v.toInt()) + ", this seqrec reads " + std::to_string(kStateFormat));
     a.read("config", v);
     const auto config = nlohmann::json::parse(v.toStringRef());
     a.read("progress", v);
