@@ -14,6 +14,7 @@
 #include "baselines/caser/caser.h"
 #include "baselines/frequency/frequency.h"
 #include "baselines/genni/genni.h"
+#include "seqrec/checkpoint.h"
 #include "seqrec/error.h"
 #include "seqrec/registry.h"
 #include "test_util.h"
@@ -277,6 +278,39 @@ TEST(FrequencyEncoders, EveryBlockStartsFromOneDrawOfTheFilterWeights) {
   EXPECT_TRUE(torch::equal(q["layer.0.filterlayer.complex_weight"], q["layer.1.filterlayer.complex_weight"]));
   EXPECT_NEAR(q["layer.0.filterlayer.complex_weight"].std().item<double>(), 0.02, 0.006);
   EXPECT_THROW(fmlp.encode(torch::ones({1, 4}, torch::kLong), 0), Error);  // ends before position max_len - 1
+}
+
+TEST(FrequencyEncoders, FMLPRecsOwnStateDictsImportAsFmlprec) {
+  // FMLP-Rec's code names the blocks item_encoder.layer.{i} and its item table has no mask row.
+  register_builtins();
+  torch::manual_seed(3);
+  FrequencyEncoder ours(frequency_test_options(8), FrequencyOptions{});
+  ours.eval();
+  StateDict authors;
+  for (const auto& [name, t] : state_dict_of(ours).tensors) {
+    const bool block = name.compare(0, 6, "layer.") == 0;
+    const bool items = name == "item_embeddings.weight";
+    authors.tensors.emplace_back(block ? "item_encoder." + name : name, items ? t.slice(0, 0, t.size(0) - 1).clone() : t.clone());
+  }
+  const std::map<std::string, std::string> keys = import_foreign(authors);
+  const std::map<std::string, std::string> expected = {
+      {"model", "fmlprec"}, {"sasrec.hidden-size", "3"}, {"sasrec.layers", "2"}, {"max-len", "8"}};
+  EXPECT_EQ(keys, expected);  // not sasrec-reference's (it has no attention layers)
+
+  torch::manual_seed(4);
+  FrequencyEncoder loaded(frequency_test_options(8), FrequencyOptions{});
+  loaded.eval();
+  EXPECT_TRUE(load_state_dict(loaded, authors).empty());  // every tensor under the model's name and shape
+  torch::Tensor table = loaded.item_table();
+  EXPECT_TRUE(torch::equal(table.slice(0, 0, 11), ours.item_table().slice(0, 0, 11)));
+  EXPECT_TRUE(torch::equal(table[11], torch::zeros({3})));  // the mask row the authors' table lacks
+  torch::Tensor seqs = torch::randint(1, 11, {4, 8}, torch::kLong);
+  EXPECT_TRUE(torch::equal(loaded.encode(seqs, 0), ours.encode(seqs, 0)));
+
+  StateDict other;
+  other.tensors.emplace_back("w", torch::ones({2}));
+  EXPECT_TRUE(import_foreign(other).empty());
+  EXPECT_EQ(other.tensors[0].first, "w");  // left alone
 }
 
 namespace {

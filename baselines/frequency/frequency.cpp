@@ -139,6 +139,29 @@ FrequencyOptions frequency_options_from(const Config& c, FrequencyOptions::Kind 
 }
 
 namespace {
+/// The keys of FMLP-Rec's own state dicts (RUCAIBox/FMLP-Rec, e.g. its released
+/// output/FMLPRec-Beauty-4eval.pt), read off the tensors. The dict becomes fmlprec's: the
+/// blocks move from item_encoder.layer.{i} to layer.{i}, and the item table, which has no mask
+/// row there (max item + 1 rows), gets one of zeros, scored 0 like a history item under the
+/// reference protocol and excluded under the strict one.
+std::map<std::string, std::string> import_fmlprec_state_dict(StateDict& sd) {
+  const torch::Tensor* items = sd.find("item_embeddings.weight");
+  const torch::Tensor* pos = sd.find("position_embeddings.weight");
+  int64_t layers = 0;
+  while (sd.find("item_encoder.layer." + std::to_string(layers) + ".filterlayer.complex_weight")) ++layers;
+  if (!items || !pos || layers == 0) return {};
+  std::map<std::string, std::string> keys = {{"model", "fmlprec"},
+                                             {"sasrec.hidden-size", std::to_string(items->size(1))},
+                                             {"sasrec.layers", std::to_string(layers)},
+                                             {"max-len", std::to_string(pos->size(0))}};
+  const std::string blocks = "item_encoder.layer.";
+  for (auto& [name, t] : sd.tensors) {
+    if (name.compare(0, blocks.size(), blocks) == 0) name = "layer." + name.substr(blocks.size());
+    if (name == "item_embeddings.weight") t = torch::cat({t, torch::zeros({1, t.size(1)}, t.options())});
+  }
+  return keys;
+}
+
 void register_frequency(PluginHost& host) {
   Schema& s = *host.schema;
   s.add(KeySpec{"bsarec.c", KeyType::kInt, "3", "BSARec: the low-pass part keeps the lowest c / 2 + 1 frequencies", "bsarec"}.architecture());
@@ -160,6 +183,8 @@ void register_frequency(PluginHost& host) {
   add("bsarec", FrequencyOptions::Kind::kBSARec, "ce",
       "BSARec: each block mixes causal self-attention with a low/high-frequency split of the sequence (alpha); not "
       "causal: trains on prefix examples (its authors': --examples window-prefixes, --loss ce); keys sasrec.*, bsarec.*");
+  host.importers->add("fmlprec-reference", import_fmlprec_state_dict,
+                      "FMLP-Rec's PyTorch state dicts: fmlprec, sizes read off the tensors", host.origin);
 }
 SEQREC_BUILTIN(register_frequency);
 }  // namespace

@@ -28,13 +28,14 @@ void declare_sasrec_keys(Schema& s) {
 }
 
 namespace {
-/// The keys of a reference (ELECRec / S3Rec) SASRec state dict, read off its tensors.
-std::map<std::string, std::string> import_reference_state_dict(const StateDict& sd) {
+/// The keys of a reference (ELECRec / S3Rec) SASRec state dict, read off its tensors; its
+/// names and shapes are already seqrec's.
+std::map<std::string, std::string> import_reference_state_dict(StateDict& sd) {
   const torch::Tensor* items = sd.find("item_embeddings.weight");
   const torch::Tensor* pos = sd.find("position_embeddings.weight");
-  if (!items || !pos) return {};
   int64_t layers = 0;
   while (sd.find("item_encoder.layer." + std::to_string(layers) + ".attention.query.weight")) ++layers;
+  if (!items || !pos || layers == 0) return {};
   return {{"model", "sasrec"},
           {"sasrec.hidden-size", std::to_string(items->size(1))},
           {"sasrec.layers", std::to_string(layers)},

@@ -14,7 +14,7 @@
 #include "seqrec/registry.h"
 
 /// Bumped whenever PluginHost, the registries or the interfaces change incompatibly.
-#define SEQREC_PLUGIN_ABI_VERSION 10
+#define SEQREC_PLUGIN_ABI_VERSION 11
 
 namespace seqrec {
 

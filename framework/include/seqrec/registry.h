@@ -63,15 +63,20 @@ using LossRegistry = Registry<std::unique_ptr<Loss>, const Config&>;
 using TrainerRegistry = Registry<std::unique_ptr<Trainer>, const Config&>;
 using SamplerRegistry = Registry<std::unique_ptr<NegativeSampler>, const Config&, const Dataset&>;
 /// A checkpoint importer reads, off a state dict saved without seqrec's metadata (a reference
-/// implementation's), the keys that rebuild its model (model, sizes, max-len); an empty map
-/// when the dict is not its kind. `seqrec eval` asks each in name order.
-using ImporterRegistry = Registry<std::map<std::string, std::string>, const StateDict&>;
+/// implementation's), the keys that rebuild its model (model, sizes, max-len), and rewrites
+/// the dict into that model's tensor names and shapes; one that does not know the dict returns
+/// an empty map and leaves it alone. `seqrec eval` and `--init` ask each in name order.
+using ImporterRegistry = Registry<std::map<std::string, std::string>, StateDict&>;
 
 ModelRegistry& models();
 LossRegistry& losses();
 TrainerRegistry& trainers();
 SamplerRegistry& samplers();
 ImporterRegistry& importers();
+
+/// The keys of the first importer that knows a foreign state dict (empty: none does), which
+/// has rewritten `sd` into its model's names and shapes.
+std::map<std::string, std::string> import_foreign(StateDict& sd);
 
 /// Registers the framework's keys and components, then calls every SEQREC_BUILTIN
 /// registration (the baselines) with a PluginHost of origin "builtin" (idempotent).

@@ -29,28 +29,25 @@ bool is_model_key(const std::string& k) {
 }
 
 /// The run's config with what the checkpoint says of its model: seqrec's recorded
-/// architecture keys, or the keys a registered importer reads off a foreign state dict. A
-/// key given on the command line wins.
-Config checkpoint_config(const Config& cli, const StateDict& sd) {
+/// architecture keys, or the keys a registered importer reads off a foreign state dict (which
+/// it rewrites into the model's names and shapes). A key given on the command line wins.
+Config checkpoint_config(const Config& cli, StateDict& sd) {
   Config c = cli;
   if (!sd.metadata_json.empty()) {
     nlohmann::json meta = nlohmann::json::parse(sd.metadata_json);
     for (const auto& [k, v] : meta.at("config").items())
       if (is_model_key(k) && cli.source(k) != "command line") c.set(k, v.get<std::string>(), "checkpoint");
-  } else {
-    // A foreign state dict (a reference implementation's): the first importer that knows it.
-    std::map<std::string, std::string> implied;
-    std::string known;
-    for (const auto& [name, importer] : importers().entries()) {
-      known += (known.empty() ? "" : ", ") + name;
-      if (!(implied = importer.make(sd)).empty()) break;
-    }
-    if (implied.empty())
-      throw Error(cli.str("checkpoint") + ": no seqrec metadata, and no checkpoint importer recognises its tensors (registered: " +
-                  (known.empty() ? "none" : known) + ")");
-    for (const auto& [k, v] : implied)
-      if (cli.source(k) != "command line") c.set(k, v, "checkpoint");
+    return c;
   }
+  const std::map<std::string, std::string> imported = import_foreign(sd);
+  if (imported.empty()) {
+    std::string known;
+    for (const auto& [name, importer] : importers().entries()) known += (known.empty() ? "" : ", ") + name;
+    throw Error(cli.str("checkpoint") + ": no seqrec metadata, and no checkpoint importer recognises its tensors (registered: " +
+                (known.empty() ? "none" : known) + ")");
+  }
+  for (const auto& [k, v] : imported)
+    if (cli.source(k) != "command line") c.set(k, v, "checkpoint");
   return c;
 }
 

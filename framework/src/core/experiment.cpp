@@ -220,7 +220,11 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
   log << l.data.name << ": " << format_stats(l.stats) << std::endl;
   log << l.data.name << ": " << format_split(l.split) << std::endl;
   x.model = models().create("model", o.model, ModelContext{c, l.data});
-  if (!o.init.empty()) log_init(o.init, init_from(*x.model, read_state_dict(o.init)), log);
+  if (!o.init.empty()) {
+    StateDict init = read_state_dict(o.init);
+    if (init.metadata_json.empty()) import_foreign(init);  // a reference implementation's names, as the model's
+    log_init(o.init, init_from(*x.model, init), log);
+  }
   x.model->to(torch::Device(o.train.device));
   if (dist::active()) {
     // Every rank starts from rank 0's weights, as DDP does.

@@ -31,6 +31,14 @@ ImporterRegistry& importers() {
   static ImporterRegistry r;
   return r;
 }
+
+std::map<std::string, std::string> import_foreign(StateDict& sd) {
+  for (const auto& [name, importer] : importers().entries()) {
+    std::map<std::string, std::string> keys = importer.make(sd);
+    if (!keys.empty()) return keys;
+  }
+  return {};
+}
 // Formats and metrics are read outside any command too (a table's metric, a test's dataset):
 // reading them registers the built-ins first, which is a no-op once done.
 FormatRegistry& formats() {
