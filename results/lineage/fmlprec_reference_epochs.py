@@ -2,12 +2,16 @@
 
 Usage: /usr/bin/python3 results/lineage/fmlprec_reference_epochs.py FMLPREC_DIR DATA_DIR EPOCHS THREADS [main.py options...]
 e.g.   ... /tmp/FMLP-Rec ../shared/data/ 2 1 --seed 1
+or, to evaluate the released weights under full ranking:
+       ... /tmp/FMLP-Rec ../shared/data/ 0 1 --do_eval --load_model FMLPRec-Beauty-4eval
 
 main.py reads DATA_NAME_sample.txt (99 sampled negatives a user, used only by the sampled
 protocol) even with --full_sort; the shared data has none, so the run reads a copy of the data
 directory with a stand-in sample file (items 1-99 for every user), which full ranking never
-uses. Everything else is the authors' code, unchanged, on the CPU.
+uses. Checkpoints load onto the CPU (the released weights hold CUDA storages). Everything else
+is the authors' code, unchanged, on the CPU.
 """
+import functools
 import os
 import sys
 
@@ -17,6 +21,7 @@ from reference_run import linked_data, option, run_script, time_epochs
 
 src, data_dir, epochs, threads = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
+torch.load = functools.partial(torch.load, map_location="cpu")
 args = sys.argv[5:]
 name = option(args, "--data_name", "Beauty")
 copy = linked_data(data_dir, name, "fmlprec-data-")
