@@ -14,6 +14,7 @@
 #include "baselines/caser/caser.h"
 #include "baselines/frequency/frequency.h"
 #include "baselines/genni/genni.h"
+#include "baselines/sasrec/sasrec.h"
 #include "seqrec/checkpoint.h"
 #include "seqrec/error.h"
 #include "seqrec/registry.h"
@@ -292,10 +293,24 @@ TEST(FrequencyEncoders, FMLPRecsOwnStateDictsImportAsFmlprec) {
     const bool items = name == "item_embeddings.weight";
     authors.tensors.emplace_back(block ? "item_encoder." + name : name, items ? t.slice(0, 0, t.size(0) - 1).clone() : t.clone());
   }
-  const std::map<std::string, std::string> keys = import_foreign(authors);
+  std::vector<std::string> names;  // the names of RUCAIBox/FMLP-Rec's own state dicts
+  for (const auto& [name, t] : authors.tensors) names.push_back(name);
+  const std::vector<std::string> theirs = {"item_embeddings.weight", "position_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias"};
+  EXPECT_TRUE(std::equal(theirs.begin(), theirs.end(), names.begin()));
+  for (const char* t : {"filterlayer.complex_weight", "filterlayer.LayerNorm.weight", "filterlayer.LayerNorm.bias",
+                        "intermediate.dense_1.weight", "intermediate.dense_1.bias", "intermediate.dense_2.weight",
+                        "intermediate.dense_2.bias", "intermediate.LayerNorm.weight", "intermediate.LayerNorm.bias"})
+    for (const char* i : {"0", "1"})
+      EXPECT_NE(std::find(names.begin(), names.end(), std::string("item_encoder.layer.") + i + "." + t), names.end()) << t;
+  EXPECT_EQ(names.size(), 4u + 2 * 9);
+
+  StateDict copy = authors;
+  EXPECT_TRUE(importers().entries().at("sasrec-reference").make(copy).empty());  // no attention layers: not SASRec's
+  const ForeignImport imported = import_foreign(authors);
+  EXPECT_EQ(imported.importer, "fmlprec-reference");
   const std::map<std::string, std::string> expected = {
       {"model", "fmlprec"}, {"sasrec.hidden-size", "3"}, {"sasrec.layers", "2"}, {"max-len", "8"}};
-  EXPECT_EQ(keys, expected);  // not sasrec-reference's (it has no attention layers)
+  EXPECT_EQ(imported.keys, expected);
 
   torch::manual_seed(4);
   FrequencyEncoder loaded(frequency_test_options(8), FrequencyOptions{});
@@ -307,10 +322,20 @@ TEST(FrequencyEncoders, FMLPRecsOwnStateDictsImportAsFmlprec) {
   torch::Tensor seqs = torch::randint(1, 11, {4, 8}, torch::kLong);
   EXPECT_TRUE(torch::equal(loaded.encode(seqs, 0), ours.encode(seqs, 0)));
 
+  // A SASRec dict (S3Rec's, ICLRec's names) is sasrec-reference's and keeps its names and rows.
+  SASRec sasrec{SASRecOptions(12).hidden_size(4).max_len(8)};
+  StateDict reference = state_dict_of(sasrec);
+  const StateDict before = reference;
+  EXPECT_EQ(import_foreign(reference).importer, "sasrec-reference");
+  ASSERT_EQ(reference.tensors.size(), before.tensors.size());
+  for (size_t i = 0; i < before.tensors.size(); ++i) {
+    EXPECT_EQ(reference.tensors[i].first, before.tensors[i].first);
+    EXPECT_TRUE(reference.tensors[i].second.is_same(before.tensors[i].second)) << before.tensors[i].first;
+  }
   StateDict other;
   other.tensors.emplace_back("w", torch::ones({2}));
-  EXPECT_TRUE(import_foreign(other).empty());
-  EXPECT_EQ(other.tensors[0].first, "w");  // left alone
+  EXPECT_TRUE(import_foreign(other).keys.empty());
+  EXPECT_EQ(other.tensors[0].first, "w");
 }
 
 namespace {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "seqrec/build_info.h"
+#include "seqrec/checkpoint.h"
 #include "seqrec/dataset.h"
 #include "test_util.h"
 
@@ -520,6 +521,40 @@ TEST(Cli, InitStartsFromACheckpointsWeightsAndRefusesOtherShapes) {
   EXPECT_NE(wider.out.find("seqrec: error: checkpoint tensor 'item_embeddings.weight' has shape [62, 16], the model's has [62, 8]"),
             std::string::npos)
       << wider.out;
+}
+
+// A reference implementation's file (FMLP-Rec's names, its item table without a mask row)
+// evaluates through its importer like the seqrec checkpoint it came from, under the strict
+// protocol (which excludes the mask row); --init reads it the same way and says how.
+TEST(Cli, AReferenceImplementationsFileLoadsThroughItsImporter) {
+  TempDir dir;
+  write_lines(make_markov_dataset(200, 40, 5, 25, 4), dir.file("m.txt"));
+  const std::string data = "--data " + dir.file("m.txt") + " --cache-dir " + dir.file("cache") + " --progress none";
+  const std::string model = " --model fmlprec --sasrec.hidden-size 8 --max-len 10";
+  CliRun train = seqrec_cli("train " + data + model + " --epochs 1 --save " + dir.file("m.pt") + " --output " + dir.file("r.json"));
+  ASSERT_EQ(train.code, 0) << train.out;
+  StateDict theirs;
+  for (const auto& [name, t] : read_state_dict(dir.file("m.pt")).tensors)
+    theirs.tensors.emplace_back(name.compare(0, 6, "layer.") == 0 ? "item_encoder." + name : name,
+                                name == "item_embeddings.weight" ? t.slice(0, 0, t.size(0) - 1) : t);
+  write_state_dict(dir.file("theirs.pt"), theirs);
+
+  CliRun ours = seqrec_cli("eval --checkpoint " + dir.file("m.pt") + " " + data + " --protocol strict --json " + dir.file("a.json"));
+  CliRun foreign = seqrec_cli("eval --checkpoint " + dir.file("theirs.pt") + " " + data + " --protocol strict --json " + dir.file("b.json"));
+  ASSERT_EQ(foreign.code, 0) << foreign.out;
+  EXPECT_NE(foreign.out.find(dir.file("theirs.pt") + ": no seqrec metadata; read by the fmlprec-reference importer as fmlprec\n"),
+            std::string::npos)
+      << foreign.out;
+  EXPECT_EQ(read_json(dir.file("b.json"))["metrics"], read_json(dir.file("a.json"))["metrics"]);
+
+  CliRun init = seqrec_cli("train " + data + model + " --epochs 1 --init " + dir.file("theirs.pt"));
+  ASSERT_EQ(init.code, 0) << init.out;
+  EXPECT_NE(init.out.find("init: " + dir.file("theirs.pt") + " read by the fmlprec-reference importer as fmlprec\n"), std::string::npos)
+      << init.out;
+  EXPECT_EQ(init.out.find("keep their initialisation"), std::string::npos) << init.out;
+  CliRun other = seqrec_cli("train " + data + " --sasrec.hidden-size 8 --max-len 10 --epochs 1 --init " + dir.file("theirs.pt"));
+  ASSERT_EQ(other.code, 0) << other.out;
+  EXPECT_NE(other.out.find("importer as fmlprec; this run's model is sasrec\n"), std::string::npos) << other.out;
 }
 
 // S3Rec: pre-training saves the authors' tensors; a SASRec run starts from its encoder's and

@@ -142,8 +142,9 @@ namespace {
 /// The keys of FMLP-Rec's own state dicts (RUCAIBox/FMLP-Rec, e.g. its released
 /// output/FMLPRec-Beauty-4eval.pt), read off the tensors. The dict becomes fmlprec's: the
 /// blocks move from item_encoder.layer.{i} to layer.{i}, and the item table, which has no mask
-/// row there (max item + 1 rows), gets one of zeros, scored 0 like a history item under the
-/// reference protocol and excluded under the strict one.
+/// row there (max item + 1 rows), gets one of zeros. The strict protocol excludes that row; the
+/// reference protocol scores it 0 like a history item, one competitor the authors' ranking does
+/// not have, which outranks an answer only where the answer scores below 0.
 std::map<std::string, std::string> import_fmlprec_state_dict(StateDict& sd) {
   const torch::Tensor* items = sd.find("item_embeddings.weight");
   const torch::Tensor* pos = sd.find("position_embeddings.weight");

@@ -74,9 +74,16 @@ TrainerRegistry& trainers();
 SamplerRegistry& samplers();
 ImporterRegistry& importers();
 
-/// The keys of the first importer that knows a foreign state dict (empty: none does), which
-/// has rewritten `sd` into its model's names and shapes.
-std::map<std::string, std::string> import_foreign(StateDict& sd);
+/// What import_foreign found: the importer that knows the dict ("" and no keys: none does)
+/// and the keys it read off it, `model` always among them.
+struct ForeignImport {
+  std::string importer;
+  std::map<std::string, std::string> keys;
+};
+/// Asks each importer in name order, each on its own copy of `sd` (so one that declines after
+/// all cannot leave a half-rewritten dict); the first that knows it wins and `sd` becomes its
+/// rewrite, in the model's names and shapes.
+ForeignImport import_foreign(StateDict& sd);
 
 /// Registers the framework's keys and components, then calls every SEQREC_BUILTIN
 /// registration (the baselines) with a PluginHost of origin "builtin" (idempotent).

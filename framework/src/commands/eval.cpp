@@ -31,7 +31,7 @@ bool is_model_key(const std::string& k) {
 /// The run's config with what the checkpoint says of its model: seqrec's recorded
 /// architecture keys, or the keys a registered importer reads off a foreign state dict (which
 /// it rewrites into the model's names and shapes). A key given on the command line wins.
-Config checkpoint_config(const Config& cli, StateDict& sd) {
+Config checkpoint_config(const Config& cli, StateDict& sd, std::ostream& out) {
   Config c = cli;
   if (!sd.metadata_json.empty()) {
     nlohmann::json meta = nlohmann::json::parse(sd.metadata_json);
@@ -39,14 +39,16 @@ Config checkpoint_config(const Config& cli, StateDict& sd) {
       if (is_model_key(k) && cli.source(k) != "command line") c.set(k, v.get<std::string>(), "checkpoint");
     return c;
   }
-  const std::map<std::string, std::string> imported = import_foreign(sd);
-  if (imported.empty()) {
+  const ForeignImport imported = import_foreign(sd);
+  if (imported.keys.empty()) {
     std::string known;
     for (const auto& [name, importer] : importers().entries()) known += (known.empty() ? "" : ", ") + name;
     throw Error(cli.str("checkpoint") + ": no seqrec metadata, and no checkpoint importer recognises its tensors (registered: " +
                 (known.empty() ? "none" : known) + ")");
   }
-  for (const auto& [k, v] : imported)
+  out << cli.str("checkpoint") << ": no seqrec metadata; read by the " << imported.importer << " importer as "
+      << imported.keys.at("model") << std::endl;
+  for (const auto& [k, v] : imported.keys)
     if (cli.source(k) != "command line") c.set(k, v, "checkpoint");
   return c;
 }
@@ -57,7 +59,7 @@ int run_eval(const CommandArgs& a, std::ostream& out) {
   if (checkpoint.empty()) throw Error("--checkpoint is required");
   auto t0 = std::chrono::steady_clock::now();
   StateDict sd = read_state_dict(checkpoint);
-  const Config c = checkpoint_config(cli, sd);
+  const Config c = checkpoint_config(cli, sd, out);
   const RunOptions o = run_options_from(c);
   const Stage stage = c.choice("stage", stage_names());
   const std::string& stage_name = name_of(stage_names(), stage);

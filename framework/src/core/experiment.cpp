@@ -222,7 +222,14 @@ Experiment run_experiment(const Config& c, std::ostream& log) {
   x.model = models().create("model", o.model, ModelContext{c, l.data});
   if (!o.init.empty()) {
     StateDict init = read_state_dict(o.init);
-    if (init.metadata_json.empty()) import_foreign(init);  // a reference implementation's names, as the model's
+    if (init.metadata_json.empty()) {  // a reference implementation's file, in the model's names and shapes
+      const ForeignImport imported = import_foreign(init);
+      if (!imported.keys.empty()) {
+        const std::string& kind = imported.keys.at("model");
+        log << "init: " << o.init << " read by the " << imported.importer << " importer as " << kind
+            << (kind == o.model ? "" : "; this run's model is " + o.model) << std::endl;
+      }
+    }
     log_init(o.init, init_from(*x.model, init), log);
   }
   x.model->to(torch::Device(o.train.device));

@@ -32,10 +32,14 @@ ImporterRegistry& importers() {
   return r;
 }
 
-std::map<std::string, std::string> import_foreign(StateDict& sd) {
+ForeignImport import_foreign(StateDict& sd) {
   for (const auto& [name, importer] : importers().entries()) {
-    std::map<std::string, std::string> keys = importer.make(sd);
-    if (!keys.empty()) return keys;
+    StateDict trial = sd;  // the tensors are shared, not copied
+    std::map<std::string, std::string> keys = importer.make(trial);
+    if (keys.empty()) continue;
+    if (!keys.count("model")) throw Error("checkpoint importer '" + name + "' (" + importer.origin + ") names no model");
+    sd = std::move(trial);
+    return {name, std::move(keys)};
   }
   return {};
 }
