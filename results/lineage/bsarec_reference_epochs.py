@@ -11,7 +11,7 @@ and checkpoint to a fresh temporary folder, with no data-loading worker processe
 the copy also holds the same-target index the authors' code would otherwise build there (the
 training prefixes grouped by their last item, in order): the code's own builder loops over
 every item and prefix, and saves a ragged array that numpy 1.24 refuses to build. Everything
-else is the authors' code, unchanged, on the CPU.
+else is the authors' code, unchanged, on the CPU (on the GPU with REFERENCE_DEVICE=cuda).
 """
 import os
 import sys
@@ -46,9 +46,10 @@ if model in ("duorec", "fearec"):
     np.save(os.path.join(copy, name + "_same_target.npy"), index, allow_pickle=True)
 out = tempfile.mkdtemp(prefix="bsarec-output-")
 
+cpu_only = [] if os.environ.get("REFERENCE_DEVICE") == "cuda" else ["--no_cuda"]
 sys.path.insert(0, src)
 import trainers  # noqa: E402  (the authors' module, from BSAREC_SRC)
 
 time_epochs(trainers.Trainer)
 run_script(src, "main.py", ["--data_dir", copy + "/", "--output_dir", out + "/", "--train_name", "reference",
-                            "--epochs", str(epochs), "--no_cuda", "--num_workers", "0"] + args)
+                            "--epochs", str(epochs), *cpu_only, "--num_workers", "0"] + args)

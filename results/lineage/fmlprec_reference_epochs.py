@@ -9,7 +9,7 @@ main.py reads DATA_NAME_sample.txt (99 sampled negatives a user, used only by th
 protocol) even with --full_sort; the shared data has none, so the run reads a copy of the data
 directory with a stand-in sample file (items 1-99 for every user), which full ranking never
 uses. Checkpoints load onto the CPU (the released weights hold CUDA storages). Everything else
-is the authors' code, unchanged, on the CPU.
+is the authors' code, unchanged, on the CPU (on the GPU with REFERENCE_DEVICE=cuda).
 """
 import functools
 import os
@@ -30,8 +30,9 @@ with open(os.path.join(data_dir, name + ".txt")) as f, open(os.path.join(copy, n
         out.write(line.split(" ", 1)[0] + " " + " ".join(str(i) for i in range(1, 100)) + "\n")
 os.makedirs(os.path.join(src, "output"), exist_ok=True)
 
+cpu_only = [] if os.environ.get("REFERENCE_DEVICE") == "cuda" else ["--no_cuda"]
 sys.path.insert(0, src)
 import trainers  # noqa: E402  (the authors' module, from FMLPREC_DIR)
 
 time_epochs(trainers.FMLPRecTrainer)
-run_script(src, "main.py", ["--data_dir", copy + "/", "--epochs", str(epochs), "--no_cuda", "--full_sort"] + args)
+run_script(src, "main.py", ["--data_dir", copy + "/", "--epochs", str(epochs), *cpu_only, "--full_sort"] + args)
