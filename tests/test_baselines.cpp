@@ -8,6 +8,7 @@
 #include <cmath>
 #include <complex>
 #include <functional>
+#include <regex>
 
 #include "baselines/atsrec/atsrec.h"
 #include "baselines/bert4rec/bert4rec.h"
@@ -281,63 +282,6 @@ TEST(FrequencyEncoders, EveryBlockStartsFromOneDrawOfTheFilterWeights) {
   EXPECT_THROW(fmlp.encode(torch::ones({1, 4}, torch::kLong), 0), Error);  // ends before position max_len - 1
 }
 
-TEST(FrequencyEncoders, FMLPRecsOwnStateDictsImportAsFmlprec) {
-  // FMLP-Rec's code names the blocks item_encoder.layer.{i} and its item table has no mask row.
-  register_builtins();
-  torch::manual_seed(3);
-  FrequencyEncoder ours(frequency_test_options(8), FrequencyOptions{});
-  ours.eval();
-  StateDict authors;
-  for (const auto& [name, t] : state_dict_of(ours).tensors) {
-    const bool block = name.compare(0, 6, "layer.") == 0;
-    const bool items = name == "item_embeddings.weight";
-    authors.tensors.emplace_back(block ? "item_encoder." + name : name, items ? t.slice(0, 0, t.size(0) - 1).clone() : t.clone());
-  }
-  std::vector<std::string> names;  // the names of RUCAIBox/FMLP-Rec's own state dicts
-  for (const auto& [name, t] : authors.tensors) names.push_back(name);
-  const std::vector<std::string> theirs = {"item_embeddings.weight", "position_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias"};
-  EXPECT_TRUE(std::equal(theirs.begin(), theirs.end(), names.begin()));
-  for (const char* t : {"filterlayer.complex_weight", "filterlayer.LayerNorm.weight", "filterlayer.LayerNorm.bias",
-                        "intermediate.dense_1.weight", "intermediate.dense_1.bias", "intermediate.dense_2.weight",
-                        "intermediate.dense_2.bias", "intermediate.LayerNorm.weight", "intermediate.LayerNorm.bias"})
-    for (const char* i : {"0", "1"})
-      EXPECT_NE(std::find(names.begin(), names.end(), std::string("item_encoder.layer.") + i + "." + t), names.end()) << t;
-  EXPECT_EQ(names.size(), 4u + 2 * 9);
-
-  StateDict copy = authors;
-  EXPECT_TRUE(importers().entries().at("sasrec-reference").make(copy).empty());  // no attention layers: not SASRec's
-  const ForeignImport imported = import_foreign(authors);
-  EXPECT_EQ(imported.importer, "fmlprec-reference");
-  const std::map<std::string, std::string> expected = {
-      {"model", "fmlprec"}, {"sasrec.hidden-size", "3"}, {"sasrec.layers", "2"}, {"max-len", "8"}};
-  EXPECT_EQ(imported.keys, expected);
-
-  torch::manual_seed(4);
-  FrequencyEncoder loaded(frequency_test_options(8), FrequencyOptions{});
-  loaded.eval();
-  EXPECT_TRUE(load_state_dict(loaded, authors).empty());  // every tensor under the model's name and shape
-  torch::Tensor table = loaded.item_table();
-  EXPECT_TRUE(torch::equal(table.slice(0, 0, 11), ours.item_table().slice(0, 0, 11)));
-  EXPECT_TRUE(torch::equal(table[11], torch::zeros({3})));  // the mask row the authors' table lacks
-  torch::Tensor seqs = torch::randint(1, 11, {4, 8}, torch::kLong);
-  EXPECT_TRUE(torch::equal(loaded.encode(seqs, 0), ours.encode(seqs, 0)));
-
-  // A SASRec dict (S3Rec's, ICLRec's names) is sasrec-reference's and keeps its names and rows.
-  SASRec sasrec{SASRecOptions(12).hidden_size(4).max_len(8)};
-  StateDict reference = state_dict_of(sasrec);
-  const StateDict before = reference;
-  EXPECT_EQ(import_foreign(reference).importer, "sasrec-reference");
-  ASSERT_EQ(reference.tensors.size(), before.tensors.size());
-  for (size_t i = 0; i < before.tensors.size(); ++i) {
-    EXPECT_EQ(reference.tensors[i].first, before.tensors[i].first);
-    EXPECT_TRUE(reference.tensors[i].second.is_same(before.tensors[i].second)) << before.tensors[i].first;
-  }
-  StateDict other;
-  other.tensors.emplace_back("w", torch::ones({2}));
-  EXPECT_TRUE(import_foreign(other).keys.empty());
-  EXPECT_EQ(other.tensors[0].first, "w");
-}
-
 namespace {
 CaserOptions caser_test_options(CaserUserRows rows = CaserUserRows::kPadding) {
   return CaserOptions(/*item_size=*/12, /*num_users=*/3).hidden_size(5).max_len(6).horizontal(2).vertical(3).dropout(0).user_rows(rows);
@@ -376,6 +320,117 @@ torch::Tensor caser_by_loops(Caser& m, const std::vector<int64_t>& window, int64
   return torch::relu(torch::mv(p["fc2.weight"], torch::cat({z, p["user_embeddings.weight"][user_row]})) + p["fc2.bias"]);
 }
 }  // namespace
+
+namespace {
+/// A model's state dict as a reference implementation names it: each name through the first
+/// matching (pattern, replacement), the item table without its last (mask) row.
+StateDict as_authors_name_it(Model& m, const std::vector<std::pair<std::string, std::string>>& renames) {
+  StateDict out;
+  for (const auto& [name, t] : state_dict_of(m).tensors) {
+    std::string theirs = name;
+    for (const auto& [pattern, replacement] : renames)
+      if (std::regex_match(name, std::regex(pattern))) {
+        theirs = std::regex_replace(name, std::regex(pattern), replacement);
+        break;
+      }
+    out.tensors.emplace_back(theirs, name == "item_embeddings.weight" ? t.slice(0, 0, t.size(0) - 1).clone() : t.clone());
+  }
+  return out;
+}
+
+bool has_tensor(const StateDict& sd, const std::string& name) { return sd.find(name) != nullptr; }
+
+/// Imports `theirs`, expecting `importer` and `keys`; loads it into `fresh` (nothing left over
+/// but `unused`) and checks every tensor equals `ours`', the item table's new last row zero.
+void expect_imports_as(StateDict theirs, const std::string& importer, const std::map<std::string, std::string>& keys,
+                       Model& ours, Model& fresh, const std::vector<std::string>& unused = {}) {
+  const ForeignImport imported = import_foreign(theirs);
+  EXPECT_EQ(imported.importer, importer);
+  EXPECT_EQ(imported.keys, keys);
+  EXPECT_EQ(load_state_dict(fresh, theirs), unused);
+  auto a = ours.named_parameters(), b = fresh.named_parameters();
+  for (const auto& p : a) {
+    torch::Tensor x = p.value(), y = b[p.key()];
+    if (p.key() == "item_embeddings.weight") {
+      EXPECT_TRUE(torch::equal(y[y.size(0) - 1], torch::zeros({y.size(1)}, y.options())));  // the mask row theirs lacks
+      x = x.slice(0, 0, x.size(0) - 1), y = y.slice(0, 0, y.size(0) - 1);
+    }
+    EXPECT_TRUE(torch::equal(x, y)) << p.key();
+  }
+}
+}  // namespace
+
+TEST(Importers, FMLPRecsOwnStateDictsImportAsFmlprec) {
+  register_builtins();
+  torch::manual_seed(3);
+  FrequencyEncoder ours(frequency_test_options(8), FrequencyOptions{}), fresh(frequency_test_options(8), FrequencyOptions{});
+  StateDict theirs = as_authors_name_it(ours, {{"layer\\.(.*)", "item_encoder.layer.$1"}});
+  // The names of RUCAIBox/FMLP-Rec's own state dicts.
+  for (const char* t : {"item_embeddings.weight", "LayerNorm.bias", "item_encoder.layer.0.filterlayer.complex_weight",
+                        "item_encoder.layer.1.filterlayer.LayerNorm.weight", "item_encoder.layer.1.intermediate.dense_2.bias"})
+    EXPECT_TRUE(has_tensor(theirs, t)) << t;
+  StateDict copy = theirs;
+  EXPECT_TRUE(importers().entries().at("sasrec-reference").make(copy).empty());  // no attention layers: not SASRec's
+  expect_imports_as(theirs, "fmlprec-reference",
+                    {{"model", "fmlprec"}, {"sasrec.hidden-size", "3"}, {"sasrec.layers", "2"}, {"max-len", "8"}}, ours, fresh);
+  torch::Tensor seqs = torch::randint(1, 11, {4, 8}, torch::kLong);
+  ours.eval(), fresh.eval();
+  EXPECT_TRUE(torch::equal(fresh.encode(seqs, 0), ours.encode(seqs, 0)));
+}
+
+TEST(Importers, BSARecsRepositoryDictsImportAsBsarecSasrecAndCaser) {
+  // yehjin-shin/BSARec's models: blocks under item_encoder.blocks.{i}, with .layer (BSARec's
+  // filter and attention layers, or SASRec's attention) and .feed_forward; no mask row.
+  register_builtins();
+  FrequencyOptions b;
+  b.kind = FrequencyOptions::Kind::kBSARec;
+  torch::manual_seed(5);
+  FrequencyEncoder bsarec(frequency_test_options(8), b), bsarec_fresh(frequency_test_options(8), b);
+  StateDict theirs = as_authors_name_it(bsarec, {{"layer\\.(\\d+)\\.filter_layer\\.sqrt_beta", "item_encoder.blocks.$1.layer.filter_layer.beta"},
+                                                 {"layer\\.(\\d+)\\.intermediate\\.(.*)", "item_encoder.blocks.$1.feed_forward.$2"},
+                                                 {"layer\\.(\\d+)\\.(.*)", "item_encoder.blocks.$1.layer.$2"}});
+  for (const char* t : {"item_encoder.blocks.0.layer.filter_layer.beta", "item_encoder.blocks.1.layer.filter_layer.LayerNorm.bias",
+                        "item_encoder.blocks.0.layer.attention_layer.query.weight", "item_encoder.blocks.1.feed_forward.dense_2.bias"})
+    EXPECT_TRUE(has_tensor(theirs, t)) << t;
+  expect_imports_as(theirs, "bsarec-reference",
+                    {{"model", "bsarec"}, {"sasrec.hidden-size", "3"}, {"sasrec.layers", "2"}, {"max-len", "8"}}, bsarec,
+                    bsarec_fresh);
+
+  SASRec sasrec{SASRecOptions(12).hidden_size(4).max_len(8)}, sasrec_fresh{SASRecOptions(12).hidden_size(4).max_len(8)};
+  theirs = as_authors_name_it(sasrec, {{"item_encoder\\.layer\\.(\\d+)\\.attention\\.(.*)", "item_encoder.blocks.$1.layer.$2"},
+                                       {"item_encoder\\.layer\\.(\\d+)\\.intermediate\\.(.*)", "item_encoder.blocks.$1.feed_forward.$2"}});
+  for (const char* t : {"item_encoder.blocks.0.layer.query.weight", "item_encoder.blocks.1.layer.LayerNorm.bias",
+                        "item_encoder.blocks.1.feed_forward.dense_1.weight"})
+    EXPECT_TRUE(has_tensor(theirs, t)) << t;
+  expect_imports_as(theirs, "sasrec-bsarec-repository",
+                    {{"model", "sasrec"}, {"sasrec.hidden-size", "4"}, {"sasrec.layers", "2"}, {"max-len", "8"}}, sasrec,
+                    sasrec_fresh);
+
+  Caser caser(caser_test_options()), caser_fresh(caser_test_options());
+  theirs = as_authors_name_it(caser, {});
+  theirs.tensors.emplace_back("position_embeddings.weight", torch::zeros({6, 5}));  // theirs has one, unused
+  expect_imports_as(theirs, "caser-reference",
+                    {{"model", "caser"}, {"caser.hidden-size", "5"}, {"caser.vertical", "3"}, {"caser.horizontal", "2"},
+                     {"max-len", "6"}, {"caser.user-rows", "padding"}},
+                    caser, caser_fresh, {"position_embeddings.weight"});
+}
+
+TEST(Importers, ADictNoImporterKnowsIsLeftAloneAndSASRecsKeepsItsNames) {
+  register_builtins();
+  SASRec sasrec{SASRecOptions(12).hidden_size(4).max_len(8)};
+  StateDict reference = state_dict_of(sasrec);  // S3Rec's, ICLRec's names
+  const StateDict before = reference;
+  EXPECT_EQ(import_foreign(reference).importer, "sasrec-reference");
+  ASSERT_EQ(reference.tensors.size(), before.tensors.size());
+  for (size_t i = 0; i < before.tensors.size(); ++i) {
+    EXPECT_EQ(reference.tensors[i].first, before.tensors[i].first);
+    EXPECT_TRUE(reference.tensors[i].second.is_same(before.tensors[i].second)) << before.tensors[i].first;
+  }
+  StateDict other;
+  other.tensors.emplace_back("w", torch::ones({2}));
+  EXPECT_TRUE(import_foreign(other).keys.empty());
+  EXPECT_EQ(other.tensors[0].first, "w");
+}
 
 TEST(Caser, ForwardMatchesExplicitLoopsUnderBothUserRows) {
   const std::vector<std::vector<int64_t>> windows = {{0, 0, 3, 4, 5, 6}, {1, 2, 3, 9, 8, 7}, {0, 0, 0, 0, 0, 11}};

@@ -11,6 +11,25 @@ namespace seqrec {
 namespace {
 const EnumNames<CaserUserRows> kUserRows = {{"padding", CaserUserRows::kPadding}, {"own", CaserUserRows::kOwn}};
 
+/// The Caser of yehjin-shin/BSARec's repository (its state dicts): its sizes off the filters,
+/// and its convention that user row r reads embedding row r (caser.user-rows padding); its
+/// item table gets the mask row it lacks (append_mask_row), and its unused position table is
+/// left over.
+std::map<std::string, std::string> import_caser_state_dict(StateDict& sd) {
+  const torch::Tensor* items = sd.find("item_embeddings.weight");
+  const torch::Tensor* vertical = sd.find("conv_v.weight");
+  const torch::Tensor* horizontal = sd.find("conv_h.0.weight");
+  if (!items || !vertical || !horizontal || !sd.find("user_embeddings.weight")) return {};
+  std::map<std::string, std::string> keys = {{"model", "caser"},
+                                             {"caser.hidden-size", std::to_string(items->size(1))},
+                                             {"caser.vertical", std::to_string(vertical->size(0))},
+                                             {"caser.horizontal", std::to_string(horizontal->size(0))},
+                                             {"max-len", std::to_string(vertical->size(2))},
+                                             {"caser.user-rows", "padding"}};
+  append_mask_row(sd);
+  return keys;
+}
+
 void register_caser(PluginHost& host) {
   Schema& s = *host.schema;
   const std::string g = "caser";
@@ -37,6 +56,8 @@ void register_caser(PluginHost& host) {
                    "Caser: vertical and horizontal convolutions over the last max-len item embeddings, with a user "
                    "embedding (its authors': --examples window-prefixes, --loss bce); keys caser.*",
                    host.origin, {}, {{"examples", "window-prefixes"}, {"loss", "bce"}});
+  host.importers->add("caser-reference", import_caser_state_dict,
+                      "the Caser of BSARec's repository: caser, sizes read off the tensors", host.origin);
 }
 SEQREC_BUILTIN(register_caser);
 }  // namespace

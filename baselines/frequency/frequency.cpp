@@ -139,27 +139,45 @@ FrequencyOptions frequency_options_from(const Config& c, FrequencyOptions::Kind 
 }
 
 namespace {
-/// The keys of FMLP-Rec's own state dicts (RUCAIBox/FMLP-Rec, e.g. its released
-/// output/FMLPRec-Beauty-4eval.pt), read off the tensors. The dict becomes fmlprec's: the
-/// blocks move from item_encoder.layer.{i} to layer.{i}, and the item table, which has no mask
-/// row there (max item + 1 rows), gets one of zeros. The strict protocol excludes that row; the
-/// reference protocol scores it 0 like a history item, one competitor the authors' ranking does
-/// not have, which outranks an answer only where the answer scores below 0.
-std::map<std::string, std::string> import_fmlprec_state_dict(StateDict& sd) {
+/// The sizes both frequency encoders read off an authors' state dict whose blocks are
+/// `block_prefix`{i}`block_leaf` (none: not such a dict).
+std::map<std::string, std::string> frequency_sizes(const StateDict& sd, const std::string& model,
+                                                   const std::string& block_prefix, const std::string& block_leaf) {
   const torch::Tensor* items = sd.find("item_embeddings.weight");
   const torch::Tensor* pos = sd.find("position_embeddings.weight");
   int64_t layers = 0;
-  while (sd.find("item_encoder.layer." + std::to_string(layers) + ".filterlayer.complex_weight")) ++layers;
+  while (sd.find(block_prefix + std::to_string(layers) + block_leaf)) ++layers;
   if (!items || !pos || layers == 0) return {};
-  std::map<std::string, std::string> keys = {{"model", "fmlprec"},
-                                             {"sasrec.hidden-size", std::to_string(items->size(1))},
-                                             {"sasrec.layers", std::to_string(layers)},
-                                             {"max-len", std::to_string(pos->size(0))}};
-  const std::string blocks = "item_encoder.layer.";
-  for (auto& [name, t] : sd.tensors) {
-    if (name.compare(0, blocks.size(), blocks) == 0) name = "layer." + name.substr(blocks.size());
-    if (name == "item_embeddings.weight") t = torch::cat({t, torch::zeros({1, t.size(1)}, t.options())});
-  }
+  return {{"model", model},
+          {"sasrec.hidden-size", std::to_string(items->size(1))},
+          {"sasrec.layers", std::to_string(layers)},
+          {"max-len", std::to_string(pos->size(0))}};
+}
+
+/// FMLP-Rec's own state dicts (RUCAIBox/FMLP-Rec, e.g. its released
+/// output/FMLPRec-Beauty-4eval.pt): the blocks move from item_encoder.layer.{i} to layer.{i},
+/// and the item table gets the mask row it lacks (append_mask_row).
+std::map<std::string, std::string> import_fmlprec_state_dict(StateDict& sd) {
+  std::map<std::string, std::string> keys = frequency_sizes(sd, "fmlprec", "item_encoder.layer.", ".filterlayer.complex_weight");
+  if (keys.empty()) return {};
+  rename_tensors(sd, {{"item_encoder.layer.", "layer."}});
+  append_mask_row(sd);
+  return keys;
+}
+
+/// BSARec's own state dicts (yehjin-shin/BSARec's BSARecModel): item_encoder.blocks.{i}.layer's
+/// filter and attention layers and the block's feed_forward become layer.{i}'s filter_layer,
+/// attention_layer and intermediate, beta becomes sqrt_beta (both are squared), and the item
+/// table gets its mask row. The heads, c and alpha are not in the tensors: give them (a config).
+std::map<std::string, std::string> import_bsarec_state_dict(StateDict& sd) {
+  std::map<std::string, std::string> keys = frequency_sizes(sd, "bsarec", "item_encoder.blocks.", ".layer.filter_layer.beta");
+  if (keys.empty()) return {};
+  rename_tensors(sd, {{"item_encoder.blocks.", "layer."},
+                      {".layer.filter_layer.", ".filter_layer."},
+                      {".layer.attention_layer.", ".attention_layer."},
+                      {".feed_forward.", ".intermediate."},
+                      {".filter_layer.beta", ".filter_layer.sqrt_beta"}});
+  append_mask_row(sd);
   return keys;
 }
 
@@ -186,6 +204,9 @@ void register_frequency(PluginHost& host) {
       "causal: trains on prefix examples (its authors': --examples window-prefixes, --loss ce); keys sasrec.*, bsarec.*");
   host.importers->add("fmlprec-reference", import_fmlprec_state_dict,
                       "FMLP-Rec's PyTorch state dicts: fmlprec, sizes read off the tensors", host.origin);
+  host.importers->add("bsarec-reference", import_bsarec_state_dict,
+                      "BSARec's PyTorch state dicts: bsarec, sizes read off the tensors (heads, c, alpha: from the config)",
+                      host.origin);
 }
 SEQREC_BUILTIN(register_frequency);
 }  // namespace

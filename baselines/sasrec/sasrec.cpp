@@ -28,18 +28,34 @@ void declare_sasrec_keys(Schema& s) {
 }
 
 namespace {
-/// The keys of a reference (ELECRec / S3Rec) SASRec state dict, read off its tensors; its
-/// names and shapes are already seqrec's.
-std::map<std::string, std::string> import_reference_state_dict(StateDict& sd) {
+/// The sizes of a SASRec whose blocks are item_encoder.`blocks`.{i} with attention weights
+/// under `attention` (none: not such a dict).
+std::map<std::string, std::string> sasrec_sizes(const StateDict& sd, const std::string& blocks, const std::string& attention) {
   const torch::Tensor* items = sd.find("item_embeddings.weight");
   const torch::Tensor* pos = sd.find("position_embeddings.weight");
   int64_t layers = 0;
-  while (sd.find("item_encoder.layer." + std::to_string(layers) + ".attention.query.weight")) ++layers;
+  while (sd.find("item_encoder." + blocks + "." + std::to_string(layers) + "." + attention + ".query.weight")) ++layers;
   if (!items || !pos || layers == 0) return {};
   return {{"model", "sasrec"},
           {"sasrec.hidden-size", std::to_string(items->size(1))},
           {"sasrec.layers", std::to_string(layers)},
           {"max-len", std::to_string(pos->size(0))}};
+}
+
+/// A reference (ELECRec / S3Rec / ICLRec) SASRec state dict: its names and shapes are already
+/// seqrec's.
+std::map<std::string, std::string> import_reference_state_dict(StateDict& sd) { return sasrec_sizes(sd, "layer", "attention"); }
+
+/// The SASRec of yehjin-shin/BSARec's repository (its SASRec and DuoRec ports):
+/// item_encoder.blocks.{i}.layer and .feed_forward become item_encoder.layer.{i}.attention and
+/// .intermediate, and the item table gets the mask row it lacks (append_mask_row).
+std::map<std::string, std::string> import_bsarec_repository_state_dict(StateDict& sd) {
+  std::map<std::string, std::string> keys = sasrec_sizes(sd, "blocks", "layer");
+  if (keys.empty()) return {};
+  // The block's own ".layer." comes first in each name: "item_encoder.blocks" holds none.
+  rename_tensors(sd, {{".layer.", ".attention."}, {".feed_forward.", ".intermediate."}, {"item_encoder.blocks.", "item_encoder.layer."}});
+  append_mask_row(sd);
+  return keys;
 }
 
 void register_sasrec(PluginHost& host) {
@@ -56,6 +72,8 @@ void register_sasrec(PluginHost& host) {
                    "sasrec scored by a separate output item table (gSASRec's default); keys sasrec.*", host.origin);
   host.importers->add("sasrec-reference", import_reference_state_dict,
                       "ELECRec's / S3Rec's PyTorch state dicts: sasrec, sizes read off the tensors", host.origin);
+  host.importers->add("sasrec-bsarec-repository", import_bsarec_repository_state_dict,
+                      "the SASRec and DuoRec of BSARec's repository: sasrec, sizes read off the tensors", host.origin);
 }
 SEQREC_BUILTIN(register_sasrec);
 }  // namespace

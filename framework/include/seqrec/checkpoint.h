@@ -49,4 +49,12 @@ InitReport init_from(Model& model, const StateDict& sd);
 /// right shape; names in the file the model lacks are returned (ignored by the caller).
 std::vector<std::string> load_state_dict(Model& model, const StateDict& sd);
 
+/// For checkpoint importers (registry.h): replaces, in every tensor name, the first occurrence
+/// of each `from` by its `to`, in order.
+void rename_tensors(StateDict& sd, const std::vector<std::pair<std::string, std::string>>& from_to);
+/// Appends a row of zeros to the item table `name` where a reference implementation's has no
+/// mask row (max item + 1 rows, against seqrec's num_items + 2): the strict protocol excludes
+/// the row; the reference protocol scores it 0, like a history item.
+void append_mask_row(StateDict& sd, const std::string& name = "item_embeddings.weight");
+
 }  // namespace seqrec

@@ -446,6 +446,17 @@ const torch::Tensor* StateDict::find(const std::string& name) const {
   return nullptr;
 }
 
+void rename_tensors(StateDict& sd, const std::vector<std::pair<std::string, std::string>>& from_to) {
+  for (auto& [name, t] : sd.tensors)
+    for (const auto& [from, to] : from_to)
+      if (size_t at = name.find(from); at != std::string::npos) name.replace(at, from.size(), to);
+}
+
+void append_mask_row(StateDict& sd, const std::string& name) {
+  for (auto& [k, t] : sd.tensors)
+    if (k == name) t = torch::cat({t, torch::zeros({1, t.size(1)}, t.options())});
+}
+
 namespace {
 
 /// The state dict a pickle's root object holds, each tensor copied out of its storage.
