@@ -8,7 +8,7 @@
 #include <cmath>
 #include <complex>
 #include <functional>
-#include <regex>
+#include <set>
 
 #include "baselines/atsrec/atsrec.h"
 #include "baselines/bert4rec/bert4rec.h"
@@ -323,27 +323,44 @@ torch::Tensor caser_by_loops(Caser& m, const std::vector<int64_t>& window, int64
 
 namespace {
 /// A model's state dict as a reference implementation names it: each name through the first
-/// matching (pattern, replacement), the item table without its last (mask) row.
+/// (pattern, replacement) whose pattern matches it whole, the item table without its last
+/// (mask) row.
 StateDict as_authors_name_it(Model& m, const std::vector<std::pair<std::string, std::string>>& renames) {
-  StateDict out;
-  for (const auto& [name, t] : state_dict_of(m).tensors) {
-    std::string theirs = name;
-    for (const auto& [pattern, replacement] : renames)
-      if (std::regex_match(name, std::regex(pattern))) {
-        theirs = std::regex_replace(name, std::regex(pattern), replacement);
-        break;
-      }
-    out.tensors.emplace_back(theirs, name == "item_embeddings.weight" ? t.slice(0, 0, t.size(0) - 1).clone() : t.clone());
-  }
+  StateDict out = state_dict_of(m);
+  rename_tensors(out, renames);
+  for (auto& [name, t] : out.tensors) t = name == "item_embeddings.weight" ? t.slice(0, 0, t.size(0) - 1).clone() : t.clone();
   return out;
 }
 
-bool has_tensor(const StateDict& sd, const std::string& name) { return sd.find(name) != nullptr; }
+/// The names of a reference implementation's dict with `layers` blocks: `top` as they are, and
+/// `block`{i}`leaf` for every leaf.
+std::set<std::string> authors_names(const std::vector<std::string>& top, const std::string& block,
+                                    const std::vector<std::string>& leaves, int layers) {
+  std::set<std::string> names(top.begin(), top.end());
+  for (int i = 0; i < layers; ++i)
+    for (const auto& leaf : leaves) names.insert(block + std::to_string(i) + leaf);
+  return names;
+}
 
-/// Imports `theirs`, expecting `importer` and `keys`; loads it into `fresh` (nothing left over
-/// but `unused`) and checks every tensor equals `ours`', the item table's new last row zero.
-void expect_imports_as(StateDict theirs, const std::string& importer, const std::map<std::string, std::string>& keys,
-                       Model& ours, Model& fresh, const std::vector<std::string>& unused = {}) {
+std::set<std::string> names_of(const StateDict& sd) {
+  std::set<std::string> names;
+  for (const auto& [name, t] : sd.tensors) names.insert(name);
+  return names;
+}
+
+/// `theirs` (whose names must be `names`) is known to one importer alone, `importer`, which
+/// reads `keys` off it; loaded into `fresh` (nothing left over but `unused`), every tensor
+/// equals `ours`', the item table's new last row zero.
+void expect_imports_as(StateDict theirs, const std::set<std::string>& names, const std::string& importer,
+                       const std::map<std::string, std::string>& keys, Model& ours, Model& fresh,
+                       const std::vector<std::string>& unused = {}) {
+  EXPECT_EQ(names_of(theirs), names);
+  std::vector<std::string> knowing;
+  for (const auto& [name, entry] : importers().entries()) {
+    StateDict copy = theirs;
+    if (!entry.make(copy).empty()) knowing.push_back(name);
+  }
+  EXPECT_EQ(knowing, std::vector<std::string>{importer});
   const ForeignImport imported = import_foreign(theirs);
   EXPECT_EQ(imported.importer, importer);
   EXPECT_EQ(imported.keys, keys);
@@ -358,20 +375,34 @@ void expect_imports_as(StateDict theirs, const std::string& importer, const std:
     EXPECT_TRUE(torch::equal(x, y)) << p.key();
   }
 }
+
+const std::vector<std::string> kEmbeddings = {"item_embeddings.weight", "position_embeddings.weight", "LayerNorm.weight",
+                                              "LayerNorm.bias"};
+std::vector<std::string> weight_and_bias(const std::string& prefix, const std::vector<std::string>& modules) {
+  std::vector<std::string> out;
+  for (const auto& m : modules)
+    for (const char* p : {".weight", ".bias"}) out.push_back(prefix + m + p);
+  return out;
+}
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
 }  // namespace
 
+// The names in each test are those of the authors' own files (RUCAIBox/FMLP-Rec's released
+// Beauty weights; yehjin-shin/BSARec's BSARec, Caser and DuoRec checkpoints).
 TEST(Importers, FMLPRecsOwnStateDictsImportAsFmlprec) {
   register_builtins();
   torch::manual_seed(3);
   FrequencyEncoder ours(frequency_test_options(8), FrequencyOptions{}), fresh(frequency_test_options(8), FrequencyOptions{});
-  StateDict theirs = as_authors_name_it(ours, {{"layer\\.(.*)", "item_encoder.layer.$1"}});
-  // The names of RUCAIBox/FMLP-Rec's own state dicts.
-  for (const char* t : {"item_embeddings.weight", "LayerNorm.bias", "item_encoder.layer.0.filterlayer.complex_weight",
-                        "item_encoder.layer.1.filterlayer.LayerNorm.weight", "item_encoder.layer.1.intermediate.dense_2.bias"})
-    EXPECT_TRUE(has_tensor(theirs, t)) << t;
-  StateDict copy = theirs;
-  EXPECT_TRUE(importers().entries().at("sasrec-reference").make(copy).empty());  // no attention layers: not SASRec's
-  expect_imports_as(theirs, "fmlprec-reference",
+  StateDict theirs = as_authors_name_it(ours, {{R"(layer\.(.*))", "item_encoder.layer.$1"}});
+  const auto names = authors_names(kEmbeddings, "item_encoder.layer.",
+                                   std::vector<std::string>{".filterlayer.complex_weight"} +
+                                       weight_and_bias(".filterlayer.", {"LayerNorm"}) +
+                                       weight_and_bias(".intermediate.", {"dense_1", "dense_2", "LayerNorm"}),
+                                   2);
+  expect_imports_as(theirs, names, "fmlprec-reference",
                     {{"model", "fmlprec"}, {"sasrec.hidden-size", "3"}, {"sasrec.layers", "2"}, {"max-len", "8"}}, ours, fresh);
   torch::Tensor seqs = torch::randint(1, 11, {4, 8}, torch::kLong);
   ours.eval(), fresh.eval();
@@ -382,34 +413,39 @@ TEST(Importers, BSARecsRepositoryDictsImportAsBsarecSasrecAndCaser) {
   // yehjin-shin/BSARec's models: blocks under item_encoder.blocks.{i}, with .layer (BSARec's
   // filter and attention layers, or SASRec's attention) and .feed_forward; no mask row.
   register_builtins();
+  const auto feed_forward = weight_and_bias(".feed_forward.", {"dense_1", "dense_2", "LayerNorm"});
   FrequencyOptions b;
   b.kind = FrequencyOptions::Kind::kBSARec;
   torch::manual_seed(5);
   FrequencyEncoder bsarec(frequency_test_options(8), b), bsarec_fresh(frequency_test_options(8), b);
-  StateDict theirs = as_authors_name_it(bsarec, {{"layer\\.(\\d+)\\.filter_layer\\.sqrt_beta", "item_encoder.blocks.$1.layer.filter_layer.beta"},
-                                                 {"layer\\.(\\d+)\\.intermediate\\.(.*)", "item_encoder.blocks.$1.feed_forward.$2"},
-                                                 {"layer\\.(\\d+)\\.(.*)", "item_encoder.blocks.$1.layer.$2"}});
-  for (const char* t : {"item_encoder.blocks.0.layer.filter_layer.beta", "item_encoder.blocks.1.layer.filter_layer.LayerNorm.bias",
-                        "item_encoder.blocks.0.layer.attention_layer.query.weight", "item_encoder.blocks.1.feed_forward.dense_2.bias"})
-    EXPECT_TRUE(has_tensor(theirs, t)) << t;
-  expect_imports_as(theirs, "bsarec-reference",
-                    {{"model", "bsarec"}, {"sasrec.hidden-size", "3"}, {"sasrec.layers", "2"}, {"max-len", "8"}}, bsarec,
-                    bsarec_fresh);
+  StateDict theirs = as_authors_name_it(bsarec, {{R"(layer\.(\d+)\.filter_layer\.sqrt_beta)", "item_encoder.blocks.$1.layer.filter_layer.beta"},
+                                                 {R"(layer\.(\d+)\.intermediate\.(.*))", "item_encoder.blocks.$1.feed_forward.$2"},
+                                                 {R"(layer\.(\d+)\.(.*))", "item_encoder.blocks.$1.layer.$2"}});
+  expect_imports_as(theirs,
+                    authors_names(kEmbeddings, "item_encoder.blocks.",
+                                  std::vector<std::string>{".layer.filter_layer.beta"} +
+                                      weight_and_bias(".layer.filter_layer.", {"LayerNorm"}) +
+                                      weight_and_bias(".layer.attention_layer.", {"query", "key", "value", "dense", "LayerNorm"}) +
+                                      feed_forward,
+                                  2),
+                    "bsarec-reference", {{"model", "bsarec"}, {"sasrec.hidden-size", "3"}, {"sasrec.layers", "2"}, {"max-len", "8"}},
+                    bsarec, bsarec_fresh);
 
   SASRec sasrec{SASRecOptions(12).hidden_size(4).max_len(8)}, sasrec_fresh{SASRecOptions(12).hidden_size(4).max_len(8)};
-  theirs = as_authors_name_it(sasrec, {{"item_encoder\\.layer\\.(\\d+)\\.attention\\.(.*)", "item_encoder.blocks.$1.layer.$2"},
-                                       {"item_encoder\\.layer\\.(\\d+)\\.intermediate\\.(.*)", "item_encoder.blocks.$1.feed_forward.$2"}});
-  for (const char* t : {"item_encoder.blocks.0.layer.query.weight", "item_encoder.blocks.1.layer.LayerNorm.bias",
-                        "item_encoder.blocks.1.feed_forward.dense_1.weight"})
-    EXPECT_TRUE(has_tensor(theirs, t)) << t;
-  expect_imports_as(theirs, "sasrec-bsarec-repository",
-                    {{"model", "sasrec"}, {"sasrec.hidden-size", "4"}, {"sasrec.layers", "2"}, {"max-len", "8"}}, sasrec,
-                    sasrec_fresh);
+  theirs = as_authors_name_it(sasrec, {{R"(item_encoder\.layer\.(\d+)\.attention\.(.*))", "item_encoder.blocks.$1.layer.$2"},
+                                       {R"(item_encoder\.layer\.(\d+)\.intermediate\.(.*))", "item_encoder.blocks.$1.feed_forward.$2"}});
+  expect_imports_as(theirs,
+                    authors_names(kEmbeddings, "item_encoder.blocks.",
+                                  weight_and_bias(".layer.", {"query", "key", "value", "dense", "LayerNorm"}) + feed_forward, 2),
+                    "sasrec-bsarec-repository",
+                    {{"model", "sasrec"}, {"sasrec.hidden-size", "4"}, {"sasrec.layers", "2"}, {"max-len", "8"}}, sasrec, sasrec_fresh);
 
   Caser caser(caser_test_options()), caser_fresh(caser_test_options());
   theirs = as_authors_name_it(caser, {});
   theirs.tensors.emplace_back("position_embeddings.weight", torch::zeros({6, 5}));  // theirs has one, unused
-  expect_imports_as(theirs, "caser-reference",
+  std::vector<std::string> top = {"item_embeddings.weight", "position_embeddings.weight", "user_embeddings.weight"};
+  top = top + weight_and_bias("", {"conv_v", "fc1", "fc2"});
+  expect_imports_as(theirs, authors_names(top, "conv_h.", {".weight", ".bias"}, 6), "caser-reference",
                     {{"model", "caser"}, {"caser.hidden-size", "5"}, {"caser.vertical", "3"}, {"caser.horizontal", "2"},
                      {"max-len", "6"}, {"caser.user-rows", "padding"}},
                     caser, caser_fresh, {"position_embeddings.weight"});

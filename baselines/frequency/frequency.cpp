@@ -139,28 +139,13 @@ FrequencyOptions frequency_options_from(const Config& c, FrequencyOptions::Kind 
 }
 
 namespace {
-/// The sizes both frequency encoders read off an authors' state dict whose blocks are
-/// `block_prefix`{i}`block_leaf` (none: not such a dict).
-std::map<std::string, std::string> frequency_sizes(const StateDict& sd, const std::string& model,
-                                                   const std::string& block_prefix, const std::string& block_leaf) {
-  const torch::Tensor* items = sd.find("item_embeddings.weight");
-  const torch::Tensor* pos = sd.find("position_embeddings.weight");
-  int64_t layers = 0;
-  while (sd.find(block_prefix + std::to_string(layers) + block_leaf)) ++layers;
-  if (!items || !pos || layers == 0) return {};
-  return {{"model", model},
-          {"sasrec.hidden-size", std::to_string(items->size(1))},
-          {"sasrec.layers", std::to_string(layers)},
-          {"max-len", std::to_string(pos->size(0))}};
-}
-
 /// FMLP-Rec's own state dicts (RUCAIBox/FMLP-Rec, e.g. its released
 /// output/FMLPRec-Beauty-4eval.pt): the blocks move from item_encoder.layer.{i} to layer.{i},
 /// and the item table gets the mask row it lacks (append_mask_row).
 std::map<std::string, std::string> import_fmlprec_state_dict(StateDict& sd) {
-  std::map<std::string, std::string> keys = frequency_sizes(sd, "fmlprec", "item_encoder.layer.", ".filterlayer.complex_weight");
+  std::map<std::string, std::string> keys = reference_sizes(sd, "fmlprec", "item_encoder.layer.", ".filterlayer.complex_weight");
   if (keys.empty()) return {};
-  rename_tensors(sd, {{"item_encoder.layer.", "layer."}});
+  rename_tensors(sd, {{R"(item_encoder\.layer\.(.*))", "layer.$1"}});
   append_mask_row(sd);
   return keys;
 }
@@ -170,13 +155,11 @@ std::map<std::string, std::string> import_fmlprec_state_dict(StateDict& sd) {
 /// attention_layer and intermediate, beta becomes sqrt_beta (both are squared), and the item
 /// table gets its mask row. The heads, c and alpha are not in the tensors: give them (a config).
 std::map<std::string, std::string> import_bsarec_state_dict(StateDict& sd) {
-  std::map<std::string, std::string> keys = frequency_sizes(sd, "bsarec", "item_encoder.blocks.", ".layer.filter_layer.beta");
+  std::map<std::string, std::string> keys = reference_sizes(sd, "bsarec", "item_encoder.blocks.", ".layer.filter_layer.beta");
   if (keys.empty()) return {};
-  rename_tensors(sd, {{"item_encoder.blocks.", "layer."},
-                      {".layer.filter_layer.", ".filter_layer."},
-                      {".layer.attention_layer.", ".attention_layer."},
-                      {".feed_forward.", ".intermediate."},
-                      {".filter_layer.beta", ".filter_layer.sqrt_beta"}});
+  rename_tensors(sd, {{R"(item_encoder\.blocks\.(\d+)\.layer\.filter_layer\.beta)", "layer.$1.filter_layer.sqrt_beta"},
+                      {R"(item_encoder\.blocks\.(\d+)\.layer\.(.*))", "layer.$1.$2"},
+                      {R"(item_encoder\.blocks\.(\d+)\.feed_forward\.(.*))", "layer.$1.intermediate.$2"}});
   append_mask_row(sd);
   return keys;
 }

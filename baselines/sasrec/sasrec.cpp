@@ -28,32 +28,20 @@ void declare_sasrec_keys(Schema& s) {
 }
 
 namespace {
-/// The sizes of a SASRec whose blocks are item_encoder.`blocks`.{i} with attention weights
-/// under `attention` (none: not such a dict).
-std::map<std::string, std::string> sasrec_sizes(const StateDict& sd, const std::string& blocks, const std::string& attention) {
-  const torch::Tensor* items = sd.find("item_embeddings.weight");
-  const torch::Tensor* pos = sd.find("position_embeddings.weight");
-  int64_t layers = 0;
-  while (sd.find("item_encoder." + blocks + "." + std::to_string(layers) + "." + attention + ".query.weight")) ++layers;
-  if (!items || !pos || layers == 0) return {};
-  return {{"model", "sasrec"},
-          {"sasrec.hidden-size", std::to_string(items->size(1))},
-          {"sasrec.layers", std::to_string(layers)},
-          {"max-len", std::to_string(pos->size(0))}};
-}
-
 /// A reference (ELECRec / S3Rec / ICLRec) SASRec state dict: its names and shapes are already
 /// seqrec's.
-std::map<std::string, std::string> import_reference_state_dict(StateDict& sd) { return sasrec_sizes(sd, "layer", "attention"); }
+std::map<std::string, std::string> import_reference_state_dict(StateDict& sd) {
+  return reference_sizes(sd, "sasrec", "item_encoder.layer.", ".attention.query.weight");
+}
 
 /// The SASRec of yehjin-shin/BSARec's repository (its SASRec and DuoRec ports):
 /// item_encoder.blocks.{i}.layer and .feed_forward become item_encoder.layer.{i}.attention and
 /// .intermediate, and the item table gets the mask row it lacks (append_mask_row).
 std::map<std::string, std::string> import_bsarec_repository_state_dict(StateDict& sd) {
-  std::map<std::string, std::string> keys = sasrec_sizes(sd, "blocks", "layer");
+  std::map<std::string, std::string> keys = reference_sizes(sd, "sasrec", "item_encoder.blocks.", ".layer.query.weight");
   if (keys.empty()) return {};
-  // The block's own ".layer." comes first in each name: "item_encoder.blocks" holds none.
-  rename_tensors(sd, {{".layer.", ".attention."}, {".feed_forward.", ".intermediate."}, {"item_encoder.blocks.", "item_encoder.layer."}});
+  rename_tensors(sd, {{R"(item_encoder\.blocks\.(\d+)\.layer\.(.*))", "item_encoder.layer.$1.attention.$2"},
+                      {R"(item_encoder\.blocks\.(\d+)\.feed_forward\.(.*))", "item_encoder.layer.$1.intermediate.$2"}});
   append_mask_row(sd);
   return keys;
 }
@@ -71,12 +59,28 @@ void register_sasrec(PluginHost& host) {
                    },
                    "sasrec scored by a separate output item table (gSASRec's default); keys sasrec.*", host.origin);
   host.importers->add("sasrec-reference", import_reference_state_dict,
-                      "ELECRec's / S3Rec's PyTorch state dicts: sasrec, sizes read off the tensors", host.origin);
+                      "ELECRec's / S3Rec's / ICLRec's PyTorch state dicts: sasrec, sizes read off the tensors (heads: from the config)",
+                      host.origin);
   host.importers->add("sasrec-bsarec-repository", import_bsarec_repository_state_dict,
-                      "the SASRec and DuoRec of BSARec's repository: sasrec, sizes read off the tensors", host.origin);
+                      "the SASRec and DuoRec of BSARec's repository: sasrec, sizes read off the tensors (heads: from the config; its "
+                      "FEARec and BERT4Rec dicts share these names and are not told apart)",
+                      host.origin);
 }
 SEQREC_BUILTIN(register_sasrec);
 }  // namespace
+
+std::map<std::string, std::string> reference_sizes(const StateDict& sd, const std::string& model, const std::string& block,
+                                                   const std::string& leaf) {
+  const torch::Tensor* items = sd.find("item_embeddings.weight");
+  const torch::Tensor* pos = sd.find("position_embeddings.weight");
+  int64_t layers = 0;
+  while (sd.find(block + std::to_string(layers) + leaf)) ++layers;
+  if (!items || !pos || layers == 0) return {};
+  return {{"model", model},
+          {"sasrec.hidden-size", std::to_string(items->size(1))},
+          {"sasrec.layers", std::to_string(layers)},
+          {"max-len", std::to_string(pos->size(0))}};
+}
 
 SASRecOptions sasrec_options_from(const Config& c, int64_t item_size) {
   SASRecOptions o(item_size);

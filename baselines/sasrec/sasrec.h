@@ -9,6 +9,9 @@
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
+#include <map>
+
+#include "seqrec/checkpoint.h"
 #include "seqrec/config.h"
 #include "seqrec/model.h"
 
@@ -34,6 +37,13 @@ struct SASRecOptions {
 
 /// Reads `sasrec.*` and `max-len` from a config.
 SASRecOptions sasrec_options_from(const Config& c, int64_t item_size);
+
+/// For checkpoint importers of transformer-style reference dicts (SASRec's, FMLP-Rec's,
+/// BSARec's): `model` and the sasrec.* sizes and max-len read off the tensors, counting the
+/// blocks `block`{i}`leaf` there are; none without an item table, a position table or a block.
+/// The heads are not in the tensors.
+std::map<std::string, std::string> reference_sizes(const StateDict& sd, const std::string& model, const std::string& block,
+                                                   const std::string& leaf);
 /// Throws seqrec::Error, naming `who`, if the sizes do not make a valid encoder.
 void check_sasrec_options(const SASRecOptions& o, const std::string& who);
 /// Declares the `sasrec.*` keys.

@@ -49,12 +49,14 @@ InitReport init_from(Model& model, const StateDict& sd);
 /// right shape; names in the file the model lacks are returned (ignored by the caller).
 std::vector<std::string> load_state_dict(Model& model, const StateDict& sd);
 
-/// For checkpoint importers (registry.h): replaces, in every tensor name, the first occurrence
-/// of each `from` by its `to`, in order.
-void rename_tensors(StateDict& sd, const std::vector<std::pair<std::string, std::string>>& from_to);
+/// For checkpoint importers (registry.h): renames every tensor by the first rule whose pattern
+/// (an ECMAScript regular expression) matches its whole name, to the rule's replacement ($1...
+/// for the pattern's groups); a name no rule matches stays.
+void rename_tensors(StateDict& sd, const std::vector<std::pair<std::string, std::string>>& rules);
 /// Appends a row of zeros to the item table `name` where a reference implementation's has no
 /// mask row (max item + 1 rows, against seqrec's num_items + 2): the strict protocol excludes
-/// the row; the reference protocol scores it 0, like a history item.
+/// the row; the reference protocol scores it 0, like a history item. An Error if `sd` has no
+/// such tensor.
 void append_mask_row(StateDict& sd, const std::string& name = "item_embeddings.weight");
 
 }  // namespace seqrec

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <regex>
 #include <sstream>
 
 #include "seqrec/error.h"
@@ -446,15 +447,24 @@ const torch::Tensor* StateDict::find(const std::string& name) const {
   return nullptr;
 }
 
-void rename_tensors(StateDict& sd, const std::vector<std::pair<std::string, std::string>>& from_to) {
+void rename_tensors(StateDict& sd, const std::vector<std::pair<std::string, std::string>>& rules) {
+  std::vector<std::pair<std::regex, std::string>> compiled;
+  for (const auto& [pattern, replacement] : rules) compiled.emplace_back(std::regex(pattern), replacement);
   for (auto& [name, t] : sd.tensors)
-    for (const auto& [from, to] : from_to)
-      if (size_t at = name.find(from); at != std::string::npos) name.replace(at, from.size(), to);
+    for (const auto& [pattern, replacement] : compiled)
+      if (std::regex_match(name, pattern)) {
+        name = std::regex_replace(name, pattern, replacement);
+        break;
+      }
 }
 
 void append_mask_row(StateDict& sd, const std::string& name) {
   for (auto& [k, t] : sd.tensors)
-    if (k == name) t = torch::cat({t, torch::zeros({1, t.size(1)}, t.options())});
+    if (k == name) {
+      t = torch::cat({t, torch::zeros({1, t.size(1)}, t.options())});
+      return;
+    }
+  throw Error("append_mask_row: the state dict has no tensor " + name);
 }
 
 namespace {
