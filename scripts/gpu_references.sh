@@ -36,5 +36,5 @@ cat "$out/status.txt"
 # The last validation and the test score of each (BSARec's port logs "Test Score"; FMLP-Rec prints a dict per evaluation).
 for f in "$out"/{bsarec,caser,duorec,fmlprec}.log; do
   echo "== $f"
-  grep -E "Test Score|HIT@20|'HIT@5'" "$f" | grep -v "EP_" | tail -3
+  grep -E "Test Score|HIT@20|'HIT@5'" "$f" | tail -3
 done

@@ -20,7 +20,7 @@ import tempfile
 import numpy as np
 import torch
 
-from reference_run import linked_data, option, run_script, time_epochs
+from reference_run import cpu_only, linked_data, option, run_script, time_epochs
 
 src, data_dir, epochs, threads = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 args = sys.argv[5:]
@@ -46,10 +46,9 @@ if model in ("duorec", "fearec"):
     np.save(os.path.join(copy, name + "_same_target.npy"), index, allow_pickle=True)
 out = tempfile.mkdtemp(prefix="bsarec-output-")
 
-cpu_only = [] if os.environ.get("REFERENCE_DEVICE") == "cuda" else ["--no_cuda"]
 sys.path.insert(0, src)
 import trainers  # noqa: E402  (the authors' module, from BSAREC_SRC)
 
 time_epochs(trainers.Trainer)
 run_script(src, "main.py", ["--data_dir", copy + "/", "--output_dir", out + "/", "--train_name", "reference",
-                            "--epochs", str(epochs), *cpu_only, "--num_workers", "0"] + args)
+                            "--epochs", str(epochs), *cpu_only(), "--num_workers", "0"] + args)

@@ -17,15 +17,12 @@ import sys
 
 import torch
 
-from reference_run import linked_data, run_script
+from reference_run import linked_data_with_sample_file, run_script
 
 src, data_dir, name = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
 torch.set_num_threads(1)
 torch.load = functools.partial(torch.load, map_location="cpu")
-copy = linked_data(data_dir, "Beauty", "fmlprec-data-")
-with open(os.path.join(data_dir, "Beauty.txt")) as f, open(os.path.join(copy, "Beauty_sample.txt"), "w") as out:
-    for line in f:  # read by main.py, used only by the sampled protocol
-        out.write(line.split(" ", 1)[0] + " " + " ".join(str(i) for i in range(1, 100)) + "\n")
+copy = linked_data_with_sample_file(data_dir, "Beauty", "fmlprec-data-")
 sys.path.insert(0, src)
 import scipy.sparse  # noqa: E402
 import trainers  # noqa: E402

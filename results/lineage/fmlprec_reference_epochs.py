@@ -17,22 +17,18 @@ import sys
 
 import torch
 
-from reference_run import linked_data, option, run_script, time_epochs
+from reference_run import cpu_only, linked_data_with_sample_file, option, run_script, time_epochs
 
 src, data_dir, epochs, threads = sys.argv[1], os.path.abspath(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
 torch.load = functools.partial(torch.load, map_location="cpu")
 args = sys.argv[5:]
 name = option(args, "--data_name", "Beauty")
-copy = linked_data(data_dir, name, "fmlprec-data-")
-with open(os.path.join(data_dir, name + ".txt")) as f, open(os.path.join(copy, name + "_sample.txt"), "w") as out:
-    for line in f:
-        out.write(line.split(" ", 1)[0] + " " + " ".join(str(i) for i in range(1, 100)) + "\n")
+copy = linked_data_with_sample_file(data_dir, name, "fmlprec-data-")
 os.makedirs(os.path.join(src, "output"), exist_ok=True)
 
-cpu_only = [] if os.environ.get("REFERENCE_DEVICE") == "cuda" else ["--no_cuda"]
 sys.path.insert(0, src)
 import trainers  # noqa: E402  (the authors' module, from FMLPREC_DIR)
 
 time_epochs(trainers.FMLPRecTrainer)
-run_script(src, "main.py", ["--data_dir", copy + "/", "--epochs", str(epochs), *cpu_only, "--full_sort"] + args)
+run_script(src, "main.py", ["--data_dir", copy + "/", "--epochs", str(epochs), *cpu_only(), "--full_sort"] + args)

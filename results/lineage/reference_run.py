@@ -1,4 +1,4 @@
-"""Helpers the reference-code drivers beside this file share: time each epoch's training and validation of an authors' trainer class, read an option off a command line, link a data file into a fresh folder, and run an authors' script as its own __main__."""
+"""Helpers the reference-code drivers beside this file share: time each epoch's training and validation of an authors' trainer class, read an option off a command line, link a data file into a fresh folder (with FMLP-Rec's stand-in sample file), choose the device, and run an authors' script as its own __main__."""
 import os
 import sys
 import tempfile
@@ -28,6 +28,22 @@ def linked_data(data_dir, name, prefix):
     folder = tempfile.mkdtemp(prefix=prefix)
     os.symlink(os.path.join(data_dir, name + ".txt"), os.path.join(folder, name + ".txt"))
     return folder
+
+
+def linked_data_with_sample_file(data_dir, name, prefix):
+    """linked_data, plus the NAME_sample.txt FMLP-Rec's main.py reads even with --full_sort (99 sampled
+    negatives a user, used only by the sampled protocol): items 1-99 for every user, which full ranking
+    never uses."""
+    folder = linked_data(data_dir, name, prefix)
+    with open(os.path.join(data_dir, name + ".txt")) as f, open(os.path.join(folder, name + "_sample.txt"), "w") as out:
+        for line in f:
+            out.write(line.split(" ", 1)[0] + " " + " ".join(str(i) for i in range(1, 100)) + "\n")
+    return folder
+
+
+def cpu_only():
+    """The authors' --no_cuda, unless REFERENCE_DEVICE=cuda asks for their GPU path."""
+    return [] if os.environ.get("REFERENCE_DEVICE") == "cuda" else ["--no_cuda"]
 
 
 def run_script(code_dir, script, argv):
