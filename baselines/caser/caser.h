@@ -64,8 +64,9 @@ class Caser : public Model {
   torch::nn::Dropout dropout{nullptr};
 
  private:
-  /// Caser over windows [N, L] (left-padded) for users [N].
-  torch::Tensor forward_windows(const torch::Tensor& windows, const torch::Tensor& users);
+  /// Caser over windows [N, L] (left-padded) for users [N]; only the last `item_columns`
+  /// columns may hold items, the ones before are padding in every row.
+  torch::Tensor forward_windows(const torch::Tensor& windows, const torch::Tensor& users, int64_t item_columns);
   CaserOptions options_;
 };
 
