@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
+#include <torch/nn/functional/padding.h>
 
 #include "seqrec/dropout.h"
 #include "seqrec/error.h"
@@ -97,28 +98,100 @@ Caser::Caser(const CaserOptions& o) : options_(o) {
   }
 }
 
-torch::Tensor Caser::forward_windows(const torch::Tensor& windows, const torch::Tensor& users, int64_t item_columns) {
-  const int64_t n = windows.size(0), L = windows.size(1);
-  torch::Tensor e = item_embeddings(windows).unsqueeze(1);  // [N, 1, L, d]
-  std::vector<torch::Tensor> features = {conv_v(e).reshape({n, -1})};
-  // A horizontal filter spans all d columns, so it is a 1-D convolution over the window with
-  // the d embedding columns as input channels: the same sums as the 2-D convolution of the
-  // [h, d] filter, in a shape oneDNN runs far faster (a Beauty epoch 2.7x).
-  //
-  // Every window that lies in the leading padding columns gives a filter the same output, so
-  // the max over time needs one of them: a filter of height h runs over the last
-  // item_columns + h columns alone (a prefix example of Beauty's is 6 items on average, and
-  // an epoch's filter multiply-adds shrink 2.7x). Where that is a window of padding, its ReLU output
-  // is one more candidate of the max, as it is in the full pass.
-  const torch::Tensor channels = e.squeeze(1).transpose(1, 2);  // [N, d, L]
+namespace {
+/// Multiply-adds of the two ways to run the horizontal filters over the items of a width-w piece
+/// (per row, filter and embedding column): the convolutions run each height h over its windows
+/// that touch an item, min(w + 1, L - h + 1) of them; the taps multiply each item by every tap
+/// that can reach it, min(h, w) of each filter's.
+int64_t convolution_work(int64_t w, int64_t L) {
+  int64_t work = 0;
+  for (int64_t h = 1; h <= L; ++h) work += h * std::min(w + 1, L - h + 1);
+  return work;
+}
+int64_t taps_work(int64_t w, int64_t L) {
+  int64_t work = 0;
+  for (int64_t h = 1; h <= L; ++h) work += w * std::min(h, w);
+  return work;
+}
+}  // namespace
+
+torch::Tensor Caser::horizontal_by_convolution(const torch::Tensor& items, const torch::Tensor& pad) {
+  const int64_t n = items.size(0), w = items.size(1), d = items.size(2), L = options_.max_len();
+  // A horizontal filter spans all d columns, so it is a 1-D convolution over the window with the
+  // d embedding columns as input channels: the same sums as the 2-D convolution of the [h, d]
+  // filter, in a shape oneDNN runs far faster (a Beauty epoch 2.7x). Windows that lie in the
+  // padding all give a filter the same output, and the max over time needs one of them: a filter
+  // of height h runs over the last w + h columns alone.
+  std::vector<torch::Tensor> features;
   for (const auto& m : *conv_h) {
     const auto& conv = *m->as<torch::nn::Conv2dImpl>();
-    const int64_t height = conv.weight.size(2), span = std::min(L, item_columns + height);
-    torch::Tensor x = channels.narrow(2, L - span, span);
-    torch::Tensor h = torch::relu(torch::conv1d(x, conv.weight.squeeze(1).transpose(1, 2), conv.bias));
-    features.push_back(std::get<0>(h.max(2)));  // h: [N, n_h, span - height + 1]
+    const int64_t span = std::min(L, w + conv.weight.size(2));
+    torch::Tensor channels = torch::cat({pad.expand({n, span - w, d}), items}, 1).transpose(1, 2);  // [N, d, span]
+    torch::Tensor h = torch::relu(torch::conv1d(channels, conv.weight.squeeze(1).transpose(1, 2), conv.bias));
+    features.push_back(std::get<0>(h.max(2)));
   }
-  torch::Tensor z = torch::relu(fc1(apply_dropout(torch::cat(features, 1), dropout)));
+  return torch::cat(features, 1);
+}
+
+torch::Tensor Caser::horizontal_by_taps(const torch::Tensor& items, const torch::Tensor& pad) {
+  namespace F = torch::nn::functional;
+  const int64_t n = items.size(0), w = items.size(1), d = items.size(2), L = options_.max_len();
+  const int64_t nh = options_.horizontal(), hf = L * nh, reach = std::min(w, L);
+  // taps[(h, f), r]: filter f of height h's row h - 1 - r (r counts back from the window's last
+  // row), zero for r >= h. Window u (counted back from the last) has its tap r on the item
+  // r + u from the end, or on padding.
+  std::vector<torch::Tensor> weights, biases;
+  for (const auto& m : *conv_h) {
+    const auto& conv = *m->as<torch::nn::Conv2dImpl>();
+    const torch::Tensor weight = conv.weight.squeeze(1);  // [n_h, h, d]
+    weights.push_back(F::pad(weight.flip(1), F::PadFuncOptions({0, 0, 0, L - weight.size(1)})));
+    biases.push_back(conv.bias);
+  }
+  const torch::Tensor taps = torch::stack(weights).view({hf, L, d});
+  // Padding's part: window u reads padding with its taps r >= w - u (a suffix sum over taps).
+  const torch::Tensor constants = taps.matmul(pad);  // [hf, L]
+  const torch::Tensor suffix = F::pad(constants.flip(1).cumsum(1).flip(1), F::PadFuncOptions({0, 1}));
+  const torch::Tensor windows = torch::arange(w + 1, torch::TensorOptions(torch::kLong).device(items.device()));
+  const torch::Tensor fixed = suffix.index_select(1, w - windows) + torch::cat(biases).view({hf, 1});  // [hf, w + 1]
+  // A height-h filter has L - h + 1 windows: a u beyond them is zeroed after the ReLU, which adds
+  // no candidate to a max over ReLU outputs.
+  const torch::Tensor heights = torch::arange(1, L + 1, windows.options()).repeat_interleave(nh);
+  const torch::Tensor exists = (windows.view({1, -1}) <= (L - heights).view({-1, 1})).to(constants.scalar_type());
+  const torch::Tensor item_taps = taps.narrow(1, 0, reach).reshape({hf * reach, d});
+  // Rows in chunks of at most 2^24 products (64 MiB in float).
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 24) / (w * reach * hf));
+  std::vector<torch::Tensor> features;
+  for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+    const int64_t rows = std::min(chunk, n - r0);
+    // products[b, (h, f), r, q]: tap r times the item q from the end.
+    torch::Tensor from_end = items.narrow(0, r0, rows).flip(1).reshape({rows * w, d});
+    torch::Tensor products = from_end.mm(item_taps.t()).view({rows, w, hf, reach}).permute({0, 2, 3, 1});
+    // Skewed so that row r is shifted left by r: column u then sums tap r's product with item r + u.
+    torch::Tensor skewed =
+        F::pad(F::pad(products, F::PadFuncOptions({0, reach})).reshape({rows, hf, reach * (w + reach)}),
+               F::PadFuncOptions({0, reach}))
+            .view({rows, hf, reach, w + reach + 1});
+    torch::Tensor out = torch::relu(skewed.narrow(3, 0, w + 1).sum(2) + fixed) * exists;  // [rows, hf, w + 1]
+    features.push_back(std::get<0>(out.max(2)));
+  }
+  return torch::cat(features);
+}
+
+torch::Tensor Caser::forward_windows(const torch::Tensor& windows, const torch::Tensor& users, int64_t item_columns) {
+  const int64_t n = windows.size(0), L = windows.size(1);
+  torch::Tensor e = item_embeddings(windows);  // [N, L, d]
+  // The vertical filters weigh the L rows: a matmul.
+  const torch::Tensor vertical = conv_v->weight.view({-1, L}).matmul(e) + conv_v->bias.view({1, -1, 1});  // [N, n_v, d]
+  // The padding row as the lookups give it: its value, no gradient.
+  const torch::Tensor pad = item_embeddings->weight[0].detach();
+  const torch::Tensor items = e.narrow(1, L - item_columns, item_columns);
+  // Tap by tap where that is at most 1.5x the convolutions' multiply-adds: one GEMM and a few
+  // tensor ops, where the convolutions are L calls of oneDNN whose backward costs several times
+  // their forward on a training piece of 32 rows.
+  torch::Tensor horizontal = 2 * taps_work(item_columns, L) <= 3 * convolution_work(item_columns, L)
+                                 ? horizontal_by_taps(items, pad)
+                                 : horizontal_by_convolution(items, pad);
+  torch::Tensor z = torch::relu(fc1(apply_dropout(torch::cat({vertical.reshape({n, -1}), horizontal}, 1), dropout)));
   torch::Tensor rows = options_.user_rows() == CaserUserRows::kOwn ? users + 1 : users;
   return torch::relu(fc2(torch::cat({z, user_embeddings(rows)}, 1)));
 }
