@@ -488,33 +488,39 @@ TEST(Caser, ForwardMatchesExplicitLoopsUnderBothUserRows) {
 }
 
 TEST(Caser, NarrowInputsGiveTheValuesAndGradientsOfTheirFullWindows) {
-  // A piece narrower than L runs each filter over its item columns and one window of padding
-  // alone; the rows padded to L run every window. Both must agree, and match the loops.
-  torch::manual_seed(5);
-  Caser m(caser_test_options());
-  m.eval();
-  m.to(torch::kDouble);
-  const torch::Tensor users = torch::tensor({0, 2, 1}, torch::kLong);
-  for (int64_t w : {1, 2, 3, 5}) {
-    torch::Tensor narrow = torch::randint(1, 12, {3, w}, torch::kLong);
-    narrow[2][0] = 0;  // a row shorter than the piece
-    const torch::Tensor full = torch::cat({torch::zeros({3, 6 - w}, torch::kLong), narrow}, 1);
-    const torch::Tensor r = torch::randn({3, 5}, torch::kDouble);
-    auto grads_of = [&](const torch::Tensor& seqs) {
-      m.zero_grad();
-      torch::Tensor out = m.encode_last_users(seqs, 0, users);
-      ((out * r).sum()).backward();
-      std::vector<torch::Tensor> g = {out.detach()};
-      for (const auto& p : m.parameters()) g.push_back(p.grad().clone());
-      return g;
-    };
-    const std::vector<torch::Tensor> a = grads_of(narrow), b = grads_of(full);
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-12, 1e-12)) << "width " << w << ", tensor " << i;
-    torch::NoGradGuard g;
-    for (int64_t row = 0; row < 3; ++row) {
-      std::vector<int64_t> window(full[row].data_ptr<int64_t>(), full[row].data_ptr<int64_t>() + 6);
-      EXPECT_TRUE(torch::allclose(a[0][row], caser_by_loops(m, window, users[row].item<int64_t>()), 1e-12, 1e-12)) << "width " << w;
+  // A piece narrower than L skips the windows wholly in the padding: tap by tap for widths 1-3
+  // (L = 6) and 1-4 (L = 8), by convolutions over the last w + h columns for the wider ones. The
+  // same rows padded to L take the convolutions over every window. Both must agree, and match
+  // the loops.
+  for (int64_t L : {6, 8}) {
+    torch::manual_seed(5);
+    Caser m(caser_test_options().max_len(L));
+    m.eval();
+    m.to(torch::kDouble);
+    const torch::Tensor users = torch::tensor({0, 2, 1}, torch::kLong);
+    for (int64_t w = 1; w < L; ++w) {
+      torch::Tensor narrow = torch::randint(1, 12, {3, w}, torch::kLong);
+      narrow[2][0] = 0;  // a row shorter than the piece
+      const torch::Tensor full = torch::cat({torch::zeros({3, L - w}, torch::kLong), narrow}, 1);
+      const torch::Tensor r = torch::randn({3, 5}, torch::kDouble);
+      auto grads_of = [&](const torch::Tensor& seqs) {
+        m.zero_grad();
+        torch::Tensor out = m.encode_last_users(seqs, 0, users);
+        ((out * r).sum()).backward();
+        std::vector<torch::Tensor> g = {out.detach()};
+        for (const auto& p : m.parameters()) g.push_back(p.grad().clone());
+        return g;
+      };
+      const std::vector<torch::Tensor> a = grads_of(narrow), b = grads_of(full);
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < a.size(); ++i)
+        EXPECT_TRUE(torch::allclose(a[i], b[i], 1e-12, 1e-12)) << "L " << L << ", width " << w << ", tensor " << i;
+      torch::NoGradGuard g;
+      for (int64_t row = 0; row < 3; ++row) {
+        std::vector<int64_t> window(full[row].data_ptr<int64_t>(), full[row].data_ptr<int64_t>() + L);
+        EXPECT_TRUE(torch::allclose(a[0][row], caser_by_loops(m, window, users[row].item<int64_t>()), 1e-12, 1e-12))
+            << "L " << L << ", width " << w;
+      }
     }
   }
 }

@@ -101,18 +101,14 @@ Caser::Caser(const CaserOptions& o) : options_(o) {
 namespace {
 /// Multiply-adds of the two ways to run the horizontal filters over the items of a width-w piece
 /// (per row, filter and embedding column): the convolutions run each height h over its windows
-/// that touch an item, min(w + 1, L - h + 1) of them; the taps multiply each item by every tap
-/// that can reach it, min(h, w) of each filter's.
+/// that touch an item, min(w + 1, L - h + 1) of them; the taps' GEMM multiplies each of the w
+/// items by the first min(w, L) taps of every filter (zero rows of short filters included).
 int64_t convolution_work(int64_t w, int64_t L) {
   int64_t work = 0;
   for (int64_t h = 1; h <= L; ++h) work += h * std::min(w + 1, L - h + 1);
   return work;
 }
-int64_t taps_work(int64_t w, int64_t L) {
-  int64_t work = 0;
-  for (int64_t h = 1; h <= L; ++h) work += w * std::min(h, w);
-  return work;
-}
+int64_t taps_work(int64_t w, int64_t L) { return L * w * std::min(w, L); }
 }  // namespace
 
 torch::Tensor Caser::horizontal_by_convolution(const torch::Tensor& items, const torch::Tensor& pad) {
@@ -139,7 +135,7 @@ torch::Tensor Caser::horizontal_by_taps(const torch::Tensor& items, const torch:
   const int64_t nh = options_.horizontal(), hf = L * nh, reach = std::min(w, L);
   // taps[(h, f), r]: filter f of height h's row h - 1 - r (r counts back from the window's last
   // row), zero for r >= h. Window u (counted back from the last) has its tap r on the item
-  // r + u from the end, or on padding.
+  // r + u from the end, or on padding where r + u >= w.
   std::vector<torch::Tensor> weights, biases;
   for (const auto& m : *conv_h) {
     const auto& conv = *m->as<torch::nn::Conv2dImpl>();
@@ -151,14 +147,15 @@ torch::Tensor Caser::horizontal_by_taps(const torch::Tensor& items, const torch:
   // Padding's part: window u reads padding with its taps r >= w - u (a suffix sum over taps).
   const torch::Tensor constants = taps.matmul(pad);  // [hf, L]
   const torch::Tensor suffix = F::pad(constants.flip(1).cumsum(1).flip(1), F::PadFuncOptions({0, 1}));
-  const torch::Tensor windows = torch::arange(w + 1, torch::TensorOptions(torch::kLong).device(items.device()));
-  const torch::Tensor fixed = suffix.index_select(1, w - windows) + torch::cat(biases).view({hf, 1});  // [hf, w + 1]
+  const torch::Tensor u = torch::arange(w + 1, torch::TensorOptions(torch::kLong).device(items.device()));
+  const torch::Tensor fixed = suffix.index_select(1, w - u) + torch::cat(biases).view({hf, 1});  // [hf, w + 1]
   // A height-h filter has L - h + 1 windows: a u beyond them is zeroed after the ReLU, which adds
   // no candidate to a max over ReLU outputs.
-  const torch::Tensor heights = torch::arange(1, L + 1, windows.options()).repeat_interleave(nh);
-  const torch::Tensor exists = (windows.view({1, -1}) <= (L - heights).view({-1, 1})).to(constants.scalar_type());
+  const torch::Tensor heights = torch::arange(1, L + 1, u.options()).repeat_interleave(nh);
+  const torch::Tensor exists = (u.view({1, -1}) <= (L - heights).view({-1, 1})).to(constants.scalar_type());
   const torch::Tensor item_taps = taps.narrow(1, 0, reach).reshape({hf * reach, d});
-  // Rows in chunks of at most 2^24 products (64 MiB in float).
+  // Rows in chunks of 2^24 products (64 MiB in float; their padded copies take 2-3x that): this
+  // bounds evaluation's blocks of up to 1024 users, where no graph keeps the chunks.
   const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 24) / (w * reach * hf));
   std::vector<torch::Tensor> features;
   for (int64_t r0 = 0; r0 < n; r0 += chunk) {
@@ -185,9 +182,9 @@ torch::Tensor Caser::forward_windows(const torch::Tensor& windows, const torch::
   // The padding row as the lookups give it: its value, no gradient.
   const torch::Tensor pad = item_embeddings->weight[0].detach();
   const torch::Tensor items = e.narrow(1, L - item_columns, item_columns);
-  // Tap by tap where that is at most 1.5x the convolutions' multiply-adds: one GEMM and a few
-  // tensor ops, where the convolutions are L calls of oneDNN whose backward costs several times
-  // their forward on a training piece of 32 rows.
+  // Tap by tap where that is at most 1.5x the convolutions' multiply-adds (w <= 23 for L = 50):
+  // one GEMM and a few tensor ops, where the convolutions are L calls of oneDNN whose backward
+  // costs several times their forward on a training piece of 32 rows.
   torch::Tensor horizontal = 2 * taps_work(item_columns, L) <= 3 * convolution_work(item_columns, L)
                                  ? horizontal_by_taps(items, pad)
                                  : horizontal_by_convolution(items, pad);
@@ -209,7 +206,7 @@ torch::Tensor Caser::encode_users(const torch::Tensor& seqs, int64_t, const torc
   // Column c's window: the L items ending at c, the columns before the batch's first being padding.
   torch::Tensor padded = torch::cat({torch::zeros({b, L - 1}, seqs.options()), seqs}, 1);
   torch::Tensor windows = padded.unfold(1, L, 1).reshape({b * w, L});
-  return forward_windows(windows, users.repeat_interleave(w), L).reshape({b, w, -1});
+  return forward_windows(windows, users.repeat_interleave(w), std::min(w, L)).reshape({b, w, -1});
 }
 
 torch::Tensor Caser::encode_last_users(const torch::Tensor& seqs, int64_t, const torch::Tensor& users) {

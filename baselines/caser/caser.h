@@ -64,12 +64,12 @@ class Caser : public Model {
   torch::nn::Dropout dropout{nullptr};
 
  private:
-  /// Caser over windows [N, L] (left-padded) for users [N]; only the last `item_columns`
-  /// columns may hold items, the ones before are padding in every row.
+  /// Caser over windows [N, L] (left-padded) for users [N], N >= 1; only the last
+  /// `item_columns` (1..L) columns may hold items, the ones before are padding in every row.
   torch::Tensor forward_windows(const torch::Tensor& windows, const torch::Tensor& users, int64_t item_columns);
   /// The horizontal filters' features [N, n_h L] (each filter's max over time of its ReLU output)
-  /// over windows whose last w columns hold `items` [N, w, d] and whose others hold the padding
-  /// embedding `pad` [d]: by 1-D convolutions, or tap by tap in one GEMM.
+  /// over windows whose last w (1..L) columns hold `items` [N, w, d] and whose others hold the
+  /// padding embedding `pad` [d]: by 1-D convolutions, or tap by tap in one GEMM.
   torch::Tensor horizontal_by_convolution(const torch::Tensor& items, const torch::Tensor& pad);
   torch::Tensor horizontal_by_taps(const torch::Tensor& items, const torch::Tensor& pad);
   CaserOptions options_;
