@@ -270,6 +270,10 @@ TEST(FrequencyLayers, GradientsMatchFiniteDifferences) {
 }
 
 TEST(FrequencyEncoders, EveryBlockStartsFromOneDrawOfTheFilterWeights) {
+  // LibTorch seeds its default generator at random in every process: a fixed seed keeps the
+  // std check on the filter's 30 draws (0.02 +- 0.006, about 2.3 standard errors) from failing
+  // one run in fifty.
+  torch::manual_seed(0);
   FrequencyOptions f;
   f.kind = FrequencyOptions::Kind::kBSARec;
   FrequencyEncoder bsarec(frequency_test_options(8), f);
