@@ -111,19 +111,20 @@ int64_t convolution_work(int64_t w, int64_t L) {
 int64_t taps_work(int64_t w, int64_t L) { return L * w * std::min(w, L); }
 }  // namespace
 
-torch::Tensor Caser::horizontal_by_convolution(const torch::Tensor& items, const torch::Tensor& pad) {
-  const int64_t n = items.size(0), w = items.size(1), d = items.size(2), L = options_.max_len();
+torch::Tensor Caser::horizontal_by_convolution(const torch::Tensor& e, int64_t w) {
+  const int64_t L = e.size(1);
   // A horizontal filter spans all d columns, so it is a 1-D convolution over the window with the
   // d embedding columns as input channels: the same sums as the 2-D convolution of the [h, d]
   // filter, in a shape oneDNN runs far faster (a Beauty epoch 2.7x). Windows that lie in the
   // padding all give a filter the same output, and the max over time needs one of them: a filter
   // of height h runs over the last w + h columns alone.
+  const torch::Tensor channels = e.transpose(1, 2);  // [N, d, L]
   std::vector<torch::Tensor> features;
   for (const auto& m : *conv_h) {
     const auto& conv = *m->as<torch::nn::Conv2dImpl>();
     const int64_t span = std::min(L, w + conv.weight.size(2));
-    torch::Tensor channels = torch::cat({pad.expand({n, span - w, d}), items}, 1).transpose(1, 2);  // [N, d, span]
-    torch::Tensor h = torch::relu(torch::conv1d(channels, conv.weight.squeeze(1).transpose(1, 2), conv.bias));
+    torch::Tensor h = torch::relu(
+        torch::conv1d(channels.narrow(2, L - span, span), conv.weight.squeeze(1).transpose(1, 2), conv.bias));
     features.push_back(std::get<0>(h.max(2)));
   }
   return torch::cat(features, 1);
@@ -187,7 +188,7 @@ torch::Tensor Caser::forward_windows(const torch::Tensor& windows, const torch::
   // costs several times their forward on a training piece of 32 rows.
   torch::Tensor horizontal = 2 * taps_work(item_columns, L) <= 3 * convolution_work(item_columns, L)
                                  ? horizontal_by_taps(items, pad)
-                                 : horizontal_by_convolution(items, pad);
+                                 : horizontal_by_convolution(e, item_columns);
   torch::Tensor z = torch::relu(fc1(apply_dropout(torch::cat({vertical.reshape({n, -1}), horizontal}, 1), dropout)));
   torch::Tensor rows = options_.user_rows() == CaserUserRows::kOwn ? users + 1 : users;
   return torch::relu(fc2(torch::cat({z, user_embeddings(rows)}, 1)));

@@ -68,9 +68,10 @@ class Caser : public Model {
   /// `item_columns` (1..L) columns may hold items, the ones before are padding in every row.
   torch::Tensor forward_windows(const torch::Tensor& windows, const torch::Tensor& users, int64_t item_columns);
   /// The horizontal filters' features [N, n_h L] (each filter's max over time of its ReLU output)
-  /// over windows whose last w (1..L) columns hold `items` [N, w, d] and whose others hold the
-  /// padding embedding `pad` [d]: by 1-D convolutions, or tap by tap in one GEMM.
-  torch::Tensor horizontal_by_convolution(const torch::Tensor& items, const torch::Tensor& pad);
+  /// over windows whose last w (1..L) columns may hold items and whose others hold the padding
+  /// embedding: by 1-D convolutions over the embedded windows `e` [N, L, d], or tap by tap in one
+  /// GEMM over the item columns `items` [N, w, d] and the padding row `pad` [d].
+  torch::Tensor horizontal_by_convolution(const torch::Tensor& e, int64_t w);
   torch::Tensor horizontal_by_taps(const torch::Tensor& items, const torch::Tensor& pad);
   CaserOptions options_;
 };

@@ -2,15 +2,21 @@
 
 Usage: /usr/bin/python3 results/lineage/s3rec_finetune_log.py REFERENCE_OUTPUT.log AUTHORS_LOG.csv
 """
-import ast, sys
-out = open(sys.argv[2], "w")
-out.write("# RUCAIBox/CIKM2020-S3Rec run_finetune_full.py (commit 2a81540), from the released S3Rec-Beauty-epochs-150.pt, seed 42, on this CPU (results/lineage/s3rec_finetune_reference.py): each epoch's rec_avg_loss and full-ranking validation NDCG@20, epochs counted from 1\n")
-out.write("epoch,loss,valid_ndcg20\n")
+import ast
+import sys
+
+source = ("# RUCAIBox/CIKM2020-S3Rec run_finetune_full.py (commit 2a81540), from the released S3Rec-Beauty-epochs-150.pt, "
+          "seed 42, on this CPU (results/lineage/s3rec_finetune_reference.py): each epoch's rec_avg_loss and "
+          "full-ranking validation NDCG@20, epochs counted from 1\n")
 loss = {}
-for line in open(sys.argv[1]):
-    if "test_rating_matrix" in line: break
-    if line.startswith("{'epoch'"):
-        d = ast.literal_eval(line); loss[d["epoch"] + 1] = d["rec_avg_loss"]
-    elif line.startswith("{'Epoch'"):
-        d = ast.literal_eval(line); e = d["Epoch"] + 1
-        out.write(f"{e},{loss[e]},{d['NDCG@20']}\n")
+with open(sys.argv[2], "w") as out:
+    out.write(source + "epoch,loss,valid_ndcg20\n")
+    for line in open(sys.argv[1]):
+        if "test_rating_matrix" in line:  # the test block after early stopping
+            break
+        if line.startswith("{'epoch'"):
+            d = ast.literal_eval(line)
+            loss[d["epoch"] + 1] = d["rec_avg_loss"]
+        elif line.startswith("{'Epoch'"):
+            d = ast.literal_eval(line)
+            out.write(f"{d['Epoch'] + 1},{loss[d['Epoch'] + 1]},{d['NDCG@20']}\n")
