@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <functional>
@@ -278,7 +279,7 @@ TEST(KMeans, FindsTheBestPartitionOfSmallDataAndIsAFixedPointAndSeeded) {
 TEST(ItemSimilarity, ItemCfIufMatchesItsDefinitionOnATinyLog) {
   // Three users; training inputs s[0..n-4] (leave-one-out keeps the last three items out).
   Dataset d;
-  const std::vector<std::vector<int32_t>> seqs = {{1, 2, 3, 9, 9, 9}, {1, 2, 2, 9, 9, 9}, {2, 3, 4, 1, 9, 9, 9}};
+  const std::vector<std::vector<int32_t>> seqs = {{2, 1, 3, 9, 9, 9}, {1, 2, 2, 9, 9, 9}, {2, 3, 4, 1, 9, 9, 9}};
   for (const auto& s : seqs) {
     d.items.insert(d.items.end(), s.begin(), s.end());
     d.offsets.push_back(static_cast<int64_t>(d.items.size()));
@@ -290,8 +291,10 @@ TEST(ItemSimilarity, ItemCfIufMatchesItsDefinitionOnATinyLog) {
   auto [top1, s1] = sim.offline(1);
   EXPECT_EQ(top1, 2);
   EXPECT_NEAR(s1, (w3 + w2 + w4) / 3.0, 1e-12);
-  auto [top3, s3] = sim.offline(3);  // 3-1 and 3-2 tie at (w3 + w4) / sqrt(6): the smaller id
-  EXPECT_EQ(top3, 1);
+  // 3-1 and 3-2 tie at (w3 + w4) / sqrt(6): the pair met first, 3-2 (user 1 holds 2 before 1),
+  // as the reference's insertion-ordered dicts under a stable sort (not the smaller id).
+  auto [top3, s3] = sim.offline(3);
+  EXPECT_EQ(top3, 2);
   EXPECT_NEAR(s3, (w3 + w4) / std::sqrt(6.0), 1e-12);
   auto [top4, s4] = sim.offline(4);  // 4-3 beats 4-1 and 4-2 by N(3) = 2
   EXPECT_EQ(top4, 3);
@@ -311,6 +314,44 @@ TEST(ItemSimilarity, ItemCfIufMatchesItsDefinitionOnATinyLog) {
   sim.set_online(e);
   EXPECT_EQ(sim.most_similar(4, rng), 2);
   EXPECT_EQ(sim.most_similar(1, rng), 2);
+}
+
+TEST(ItemSimilarity, OfflineNeighboursAreTheReferencesOnALogFullOfTies) {
+  // The reference's way, step by step: per item, its neighbours in the order first met
+  // (users in order, each user's distinct items in order of first occurrence) with their
+  // summed weights, then a stable sort by score, descending; the first is the neighbour.
+  Dataset d = make_markov_dataset(60, 300, 5, 9, 3);  // sparse: most pairs met once, many ties
+  ItemSimilarity sim(d);
+  std::vector<std::vector<std::pair<int32_t, double>>> c(d.item_size());
+  std::vector<double> n(d.item_size(), 0.0);
+  for (int64_t u = 0; u < d.num_users(); ++u) {
+    std::vector<int32_t> items;
+    for (const int32_t* s = d.begin(u); s != d.begin(u) + train_length(d, u) - 1; ++s)
+      if (std::find(items.begin(), items.end(), *s) == items.end()) items.push_back(*s);
+    for (int32_t i : items) {
+      n[i] += 1;
+      for (int32_t j : items) {
+        if (i == j) continue;
+        auto at = std::find_if(c[i].begin(), c[i].end(), [&](const auto& p) { return p.first == j; });
+        if (at == c[i].end()) at = c[i].insert(c[i].end(), {j, 0.0});
+        at->second += 1.0 / std::log(1.0 + static_cast<double>(items.size()));
+      }
+    }
+  }
+  int ties_not_to_the_smaller_id = 0;
+  for (int32_t i = 1; i < static_cast<int32_t>(d.item_size()); ++i) {
+    if (c[i].empty()) continue;
+    std::vector<std::pair<int32_t, double>> scored;
+    for (const auto& [j, w] : c[i]) scored.push_back({j, w / std::sqrt(n[i] * n[j])});
+    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    EXPECT_EQ(sim.offline(i).first, scored[0].first) << "item " << i;
+    EXPECT_EQ(sim.offline(i).second, scored[0].second) << "item " << i;
+    int32_t smallest = scored[0].first;
+    for (const auto& [j, s] : scored)
+      if (s == scored[0].second) smallest = std::min(smallest, j);
+    ties_not_to_the_smaller_id += smallest != scored[0].first;
+  }
+  EXPECT_GT(ties_not_to_the_smaller_id, 0) << "the log must hold ties the smaller id would settle otherwise";
 }
 
 TEST(Augment, InsertAndSubstituteUseTheMostSimilarItem) {

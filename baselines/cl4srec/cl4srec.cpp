@@ -182,12 +182,19 @@ void ContrastiveTrainer::begin_epoch(int64_t epoch) {
 void ContrastiveTrainer::save_state(torch::serialize::OutputArchive& archive) const {
   Trainer::save_state(archive);
   if (centroids_.defined()) archive.write("intent_centroids", centroids_, /*is_buffer=*/true);
+  if (similar_) {
+    auto [top, score] = similar_->online();
+    if (top.defined()) archive.write("online_similar", top, true), archive.write("online_similar_score", score, true);
+  }
 }
 
 void ContrastiveTrainer::load_state(torch::serialize::InputArchive& archive) {
   Trainer::load_state(archive);
   torch::Tensor c;
   if (archive.try_read("intent_centroids", c, /*is_buffer=*/true)) centroids_ = c;
+  torch::Tensor top, score;
+  if (similar_ && archive.try_read("online_similar", top, true) && archive.try_read("online_similar_score", score, true))
+    similar_->restore_online(top, score);
 }
 
 torch::Tensor ContrastiveTrainer::views(const std::vector<int64_t>& users) {

@@ -9,29 +9,44 @@ namespace seqrec {
 
 ItemSimilarity::ItemSimilarity(const Dataset& data)
     : top_(data.item_size(), 0), score_(data.item_size(), 0.0) {
-  std::vector<std::unordered_map<int32_t, double>> c(data.item_size());
+  // c[i][j]: the co-occurrence weight of i and j, and when the pair was first met (the
+  // reference's dicts keep that order, and its stable sort gives tied neighbours in it).
+  struct Pair {
+    double weight = 0;
+    int64_t first_met = 0;
+  };
+  std::vector<std::unordered_map<int32_t, Pair>> c(data.item_size());
   std::vector<double> n(data.item_size(), 0.0);
+  int64_t met = 0;
   for (int64_t u = 0; u < data.num_users(); ++u) {
     const int64_t len = train_length(data, u) - 1;
     if (len < 1) continue;
-    std::vector<int32_t> items(data.begin(u), data.begin(u) + len);
-    std::sort(items.begin(), items.end());
-    items.erase(std::unique(items.begin(), items.end()), items.end());
+    std::vector<int32_t> items;  // each item once, in the order of its first occurrence
+    std::vector<bool> seen(data.item_size(), false);
+    for (const int32_t* s = data.begin(u); s != data.begin(u) + len; ++s)
+      if (!seen[*s]) seen[*s] = true, items.push_back(*s);
     const double w = 1.0 / std::log(1.0 + static_cast<double>(items.size()));
     for (int32_t i : items) {
       n[i] += 1;
-      for (int32_t j : items)
-        if (i != j) c[i][j] += w;
+      for (size_t k = 0; k < items.size(); ++k) {
+        if (items[k] == i) continue;
+        auto [at, added] = c[i].try_emplace(items[k]);
+        if (added) at->second.first_met = met + static_cast<int64_t>(k);
+        at->second.weight += w;
+      }
     }
+    met += static_cast<int64_t>(items.size());
   }
   min_ = std::numeric_limits<double>::infinity();
   max_ = -min_;
   for (size_t i = 0; i < c.size(); ++i) {
-    for (const auto& [j, cij] : c[i]) {
-      const double s = cij / std::sqrt(n[i] * n[j]);
+    int64_t best_met = 0;
+    for (const auto& [j, pair] : c[i]) {
+      const double s = pair.weight / std::sqrt(n[i] * n[j]);
       min_ = std::min(min_, s);
       max_ = std::max(max_, s);
-      if (s > score_[i] || (s == score_[i] && j < top_[i])) score_[i] = s, top_[i] = j;
+      if (top_[i] == 0 || s > score_[i] || (s == score_[i] && pair.first_met < best_met))
+        score_[i] = s, top_[i] = j, best_met = pair.first_met;
     }
     if (top_[i] != 0) known_.push_back(static_cast<int32_t>(i));
   }
@@ -56,6 +71,17 @@ void ItemSimilarity::set_online(const torch::Tensor& item_table) {
     }
   }
   for (int64_t r = 0; r < rows; ++r) online_score_[r] = hi > lo ? (best[r] - lo) / (hi - lo) : 0.0;
+}
+
+std::pair<torch::Tensor, torch::Tensor> ItemSimilarity::online() const {
+  if (online_top_.empty()) return {};
+  return {torch::tensor(online_top_, torch::kInt), torch::tensor(online_score_, torch::kDouble)};
+}
+
+void ItemSimilarity::restore_online(const torch::Tensor& top, const torch::Tensor& score) {
+  const torch::Tensor t = top.to(torch::kInt).contiguous(), v = score.to(torch::kDouble).contiguous();
+  online_top_.assign(t.data_ptr<int32_t>(), t.data_ptr<int32_t>() + t.numel());
+  online_score_.assign(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
 }
 
 int32_t ItemSimilarity::most_similar(int32_t item, std::mt19937_64& rng) const {

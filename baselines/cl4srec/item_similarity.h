@@ -22,9 +22,14 @@ class ItemSimilarity {
   /// Online similarity from here on: every row of `item_table` [item_size, d] against every
   /// other (padding and mask rows too, as the reference), by dot product.
   void set_online(const torch::Tensor& item_table);
+  /// The online neighbours and their normalised scores, undefined before set_online: a
+  /// training state keeps them, as the table they came from has moved on since.
+  std::pair<torch::Tensor, torch::Tensor> online() const;
+  void restore_online(const torch::Tensor& top, const torch::Tensor& score);
   /// The item most similar to `item` (offline, or the better of offline and online); an item
   /// with no offline neighbour draws one uniformly from the items that have neighbours (the
-  /// reference's random pick). Ties go to the smaller id.
+  /// reference's random pick). Tied offline neighbours go to the pair met first in the log
+  /// (users in order, each user's items in order), as the reference's dicts and stable sort.
   int32_t most_similar(int32_t item, std::mt19937_64& rng) const;
   /// Offline neighbour and its raw ItemCF-IUF score (0 if none), for tests.
   std::pair<int32_t, double> offline(int32_t item) const { return {top_[item], score_[item]}; }
