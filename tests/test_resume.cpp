@@ -116,6 +116,22 @@ TEST_P(Resume, KilledRunResumesFromItsLastStateBitIdentical) {
   EXPECT_EQ(outcome(read_json(out)), want_);
 }
 
+// A state written within epoch 3 (--state-minutes so small that every step writes one), then
+// SIGKILL after its fifth step: resuming redoes that step only, and the states written along
+// the way leave the run as it was.
+TEST_P(Resume, KilledAfterAStateWithinTheEpochResumesFromThatStepBitIdentical) {
+  const std::string out = dir_.file("cut.json");
+  Proc cut = run("SEQREC_FAULT_KILL_AT_STEP=25", common_ + " --state-minutes 1e-9 --output " + out);
+  EXPECT_EQ(cut.code, 128 + 9) << cut.out;
+  ASSERT_TRUE(std::filesystem::exists(out + ".state"));
+  Proc resumed = run("", common_ + " --output " + out + " --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("at epoch 3, step 5"), std::string::npos) << resumed.out;
+  nlohmann::json r = read_json(out);
+  EXPECT_EQ(outcome(r), want_);
+  EXPECT_EQ(epoch_note(resumed.out, 3), epoch_note(full_log_, 3)) << resumed.out;
+}
+
 const std::string kMethods[] = {"--loss cce", "--loss bce", "--model bert4rec --trainer cloze",
                                  "--loss bce --sampler genni", "--loss bce --trainer atsrec --atsrec.steps 2",
                                  "--model elecrec --trainer elecrec --batching padded --elecrec.gen-hidden-size 16 "

@@ -31,6 +31,7 @@ DataOptions data_options_from(const Config& c);
 /// What the epoch loop (fit) reads.
 struct TrainOptions {
   int64_t epochs = 0, patience = 0, eval_every = 1, state_every = 1, batch_size = 0;
+  double state_minutes = 0;  ///< also write the state mid-epoch after this many minutes (0: never)
   uint64_t seed = 1;
   std::string metric;      ///< the validation metric that picks the best epoch
   std::string precision;   ///< fp32, bf16, ...

@@ -24,6 +24,7 @@ TrainOptions train_options_from(const Config& c) {
   o.patience = c.integer("patience");
   o.eval_every = c.integer("eval-every");
   o.state_every = c.integer("state-every");
+  o.state_minutes = c.real("state-minutes");
   o.batch_size = c.integer("batch-size");
   o.seed = static_cast<uint64_t>(c.integer("seed"));
   o.metric = c.str("metric");

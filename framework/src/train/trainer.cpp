@@ -68,6 +68,9 @@ void declare_train_keys(Schema& s) {
          "train: continue from the training state beside --output (OUTPUT.state) when there is one", "output"}.unhashed());
   s.add(KeySpec{"state-every", KeyType::kInt, "1",
          "train: write the training state beside --output every N epochs (0: only on a stop signal)", "output"}.unhashed());
+  s.add(KeySpec{"state-minutes", KeyType::kFloat, "30",
+         "train: also write the training state within an epoch once this many minutes have passed since the last one "
+         "(0: only at epoch ends and on a stop signal), so a killed run loses at most that much", "output"}.unhashed());
   s.add(KeySpec{"keep-state", KeyType::kBool, "false", "train: keep the training state after the result is written", "output"}.unhashed());
   s.add({"test", KeyType::kBool, "true",
          "train: evaluate the test set once training ends; false = validation only (what seqrec tune runs: its "
@@ -88,6 +91,7 @@ void declare_train_keys(Schema& s) {
   s.limit("dist.timeout", {1, inf});
   for (const char* k : {"epochs", "patience", "eval-every", "batch-size"}) s.limit(k, {1, inf});
   s.limit("state-every", {0, inf});
+  s.limit("state-minutes", {0, inf});
   s.limit("progress-every", {0, inf});
   s.limit("lr", {0, inf});  // 0 freezes the weights (tests use it)
   for (const char* k : {"adam-beta1", "adam-beta2"}) s.limit(k, {0, 1, false, /*hi_open=*/true});
@@ -357,7 +361,14 @@ class FitLoop {
   [[noreturn]] void diverged(int64_t epoch, size_t from, size_t step, size_t steps, double loss) const;
   /// "; the last good state is OUTPUT.state (...)" when a divergence leaves one, else "".
   std::string last_good_state() const;
+  /// Writes the state of a run stopped after `step` steps of `epoch` (the epoch's loss sum and seconds so far).
+  void save_within(int64_t epoch, size_t step, double sum, double seconds);
   [[noreturn]] void interrupted(int64_t epoch, size_t step, size_t steps, double sum, double seconds);
+  /// Whether `state-minutes` have passed since the last state this process wrote (or since it started).
+  bool state_due() const {
+    return !options_.state_path.empty() && options_.state_minutes > 0 &&
+           seconds_since(last_state_) >= 60 * options_.state_minutes;
+  }
 
   Model& model_;
   Trainer& trainer_;
@@ -368,6 +379,7 @@ class FitLoop {
   RankingEvaluator& evaluator_;
   std::ostream& log_;
   const clock::time_point run_start_ = clock::now();
+  clock::time_point last_state_ = run_start_;
   const torch::Device device_;
   RunPosition at_;
   /// Data parallel: the stream of this rank's samplers, apart from at_.rng, which draws the
@@ -411,6 +423,7 @@ bool FitLoop::resume() {
 }
 
 void FitLoop::save(const RunPosition& p) {
+  last_state_ = clock::now();
   if (dist::rank() != 0) return;  // one state per job, written by rank 0
   const auto t = clock::now();
   result_.state_bytes = write_state(options_.state_path, config_, model_, trainer_, best_, result_, p, seconds_since(run_start_), device_);
@@ -432,13 +445,17 @@ std::string FitLoop::last_good_state() const {
   return "; the last good state is " + options_.state_path + " (remove it to start again with other settings)";
 }
 
-void FitLoop::interrupted(int64_t epoch, size_t step, size_t steps, double sum, double seconds) {
+void FitLoop::save_within(int64_t epoch, size_t step, double sum, double seconds) {
   RunPosition p = at_;
   p.epoch = epoch;
   p.next_batch = static_cast<int64_t>(step);
   p.loss_sum = sum;
   p.epoch_seconds = seconds;
   save(p);
+}
+
+void FitLoop::interrupted(int64_t epoch, size_t step, size_t steps, double sum, double seconds) {
+  save_within(epoch, step, sum, seconds);
   // A data-parallel rank stops with the rank that was signalled.
   const int signal = stop_signal() ? stop_signal() : SIGTERM;
   throw Interrupted("stopped by " + std::string(stop_signal_name(signal)) + " at epoch " + std::to_string(epoch) +
@@ -498,6 +515,10 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
     if (dist::any(signals_ && stop_signal())) {
       read_losses(i + 1);
       interrupted(epoch, i + 1, batches.size(), sum, before + seconds_since(t0));
+    }
+    if (state_due() && i + 1 < batches.size()) {
+      read_losses(i + 1);
+      save_within(epoch, i + 1, sum, before + seconds_since(t0));
     }
     for (const Batch* piece : batches[i].pieces()) sequences += static_cast<double>(piece->users.size());
     if (due) {
