@@ -276,6 +276,41 @@ TEST(KMeans, FindsTheBestPartitionOfSmallDataAndIsAFixedPointAndSeeded) {
   EXPECT_THROW(kmeans(x, KMeansOptions().clusters(13)), Error);
 }
 
+TEST(KMeans, ChainedRunsFromGivenCentroidsAreLloydForRestartsTimesIterations) {
+  // faiss's Clustering holding centroids (ICLRec's epochs after the first): each of its runs
+  // goes on from where the last ended; with the error falling run by run, the last is kept,
+  // so the result is restarts x iterations Lloyd steps from the start. The slow path: Lloyd
+  // by explicit loops, in double.
+  torch::manual_seed(11);
+  const int64_t n = 240, k = 6;
+  torch::Tensor x = torch::randn({n, 2}) * 1.5 + torch::randint(0, 3, {n, 2}).to(torch::kFloat) * 2.0;
+  torch::Tensor start = x.slice(0, 0, k).clone();
+  std::vector<std::array<double, 2>> c(k);
+  for (int64_t j = 0; j < k; ++j) c[j] = {start[j][0].item<double>(), start[j][1].item<double>()};
+  for (int step = 0; step < 3 * 5; ++step) {
+    std::vector<std::array<double, 3>> acc(k, {0, 0, 0});
+    for (int64_t i = 0; i < n; ++i) {
+      const double a = x[i][0].item<double>(), b = x[i][1].item<double>();
+      int64_t near = 0;
+      for (int64_t j = 1; j < k; ++j)
+        if ((a - c[j][0]) * (a - c[j][0]) + (b - c[j][1]) * (b - c[j][1]) <
+            (a - c[near][0]) * (a - c[near][0]) + (b - c[near][1]) * (b - c[near][1]))
+          near = j;
+      acc[near][0] += a, acc[near][1] += b, acc[near][2] += 1;
+    }
+    for (int64_t j = 0; j < k; ++j) {
+      ASSERT_GT(acc[j][2], 0) << "the data must keep every cluster (no split)";
+      c[j] = {acc[j][0] / acc[j][2], acc[j][1] / acc[j][2]};
+    }
+  }
+  const KMeansOptions o = KMeansOptions().clusters(k).iterations(3).restarts(5).seed(2);
+  KMeansResult chained = kmeans(x, KMeansOptions(o).chain_restarts(true), start);
+  for (int64_t j = 0; j < k; ++j)
+    for (int64_t d = 0; d < 2; ++d) EXPECT_NEAR(chained.centroids[j][d].item<double>(), c[j][d], 1e-4) << j << "," << d;
+  KMeansResult once = kmeans(x, o, start);
+  EXPECT_GT(once.error, chained.error + 1e-3) << "three steps must not have converged, or the test tells nothing";
+}
+
 TEST(ItemSimilarity, ItemCfIufMatchesItsDefinitionOnATinyLog) {
   // Three users; training inputs s[0..n-4] (leave-one-out keeps the last three items out).
   Dataset d;

@@ -293,6 +293,10 @@ void register_cl4srec(PluginHost& host) {
   s.add({"cl.kmeans-iterations", KeyType::kInt, "20", "iclrec: k-means iterations per epoch", "cl4srec"});
   s.add({"cl.kmeans-restarts", KeyType::kInt, "5",
          "iclrec: k-means runs from random starts in the first epoch (later epochs start from the last centroids)", "cl4srec"});
+  s.add({"cl.kmeans-warm", KeyType::kString, "once",
+         "iclrec: the later epochs' k-means from the last centroids: once (one run of cl.kmeans-iterations) or chained "
+         "(ICLRec's code: faiss's Clustering, holding centroids, runs cl.kmeans-restarts runs each from where the last "
+         "ended and keeps the least error)", "cl4srec", {"once", "chained"}});
   for (const char* k : {"cl.clusters", "cl.kmeans-iterations", "cl.kmeans-restarts"}) s.limit(k, {1, HUGE_VAL});
   for (const char* k : {"cl.crop", "cl.mask", "cl.reorder", "cl.insert", "cl.substitute"}) s.limit(k, {0, 1});
   for (const char* k : {"cl.short-length", "cl.similarity-warm-up"}) s.limit(k, {0, HUGE_VAL});
@@ -323,7 +327,8 @@ void register_cl4srec(PluginHost& host) {
       if (c.real("cl.intent-weight") <= 0) throw Error("--trainer iclrec needs --cl.intent-weight above 0");
       o.intent_weight(c.real("cl.intent-weight"))
           .kmeans(KMeansOptions().clusters(c.integer("cl.clusters")).iterations(c.integer("cl.kmeans-iterations"))
-                      .restarts(c.integer("cl.kmeans-restarts")).seed(static_cast<uint64_t>(c.integer("seed"))));
+                      .restarts(c.integer("cl.kmeans-restarts")).seed(static_cast<uint64_t>(c.integer("seed")))
+                      .chain_restarts(c.str("cl.kmeans-warm") == "chained"));
     }
     return std::make_unique<ContrastiveTrainer>(name, o);
   };

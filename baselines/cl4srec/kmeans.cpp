@@ -67,8 +67,16 @@ KMeansResult kmeans(const torch::Tensor& x_in, const KMeansOptions& o, const tor
   const int64_t n = x.size(0), k = o.clusters();
   if (k < 1 || n < k) throw Error("k-means: " + std::to_string(n) + " rows cannot make " + std::to_string(k) + " clusters");
   std::mt19937_64 rng(o.seed());
-  if (start.defined()) return lloyd(x, start.detach().to(torch::kFloat).clone(), o.iterations(), rng);
   KMeansResult best;
+  if (start.defined()) {
+    torch::Tensor from = start.detach().to(torch::kFloat).clone();
+    for (int64_t r = 0; r < (o.chain_restarts() ? std::max<int64_t>(1, o.restarts()) : 1); ++r) {
+      KMeansResult run = lloyd(x, from, o.iterations(), rng);
+      from = run.centroids;
+      if (!best.centroids.defined() || run.error < best.error) best = run;
+    }
+    return best;
+  }
   std::vector<int64_t> rows(n);
   for (int64_t r = 0; r < std::max<int64_t>(1, o.restarts()); ++r) {
     std::iota(rows.begin(), rows.end(), 0);

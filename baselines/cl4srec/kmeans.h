@@ -16,6 +16,10 @@ struct KMeansOptions {
   TORCH_ARG(int64_t, iterations) = 20;
   TORCH_ARG(int64_t, restarts) = 5;
   TORCH_ARG(uint64_t, seed) = 1;
+  /// From given centroids: false, one run of `iterations`; true, `restarts` runs one after
+  /// another, each from where the last ended, the least error kept (faiss's Clustering when
+  /// it holds centroids already, as ICLRec's later epochs call it: restarts x iterations).
+  TORCH_ARG(bool, chain_restarts) = false;
 };
 
 struct KMeansResult {
@@ -27,8 +31,9 @@ struct KMeansResult {
 /// Nearest centroid of each row of x [n, d] by L2 (ties: the lower index), and its squared distance.
 std::pair<torch::Tensor, torch::Tensor> nearest_centroids(const torch::Tensor& x, const torch::Tensor& centroids);
 
-/// k-means of x [n, d] (n >= k). With `start` defined, one run from those centroids
-/// (ICLRec reclusters every epoch from the last epoch's centroids) instead of the restarts.
+/// k-means of x [n, d] (n >= k). With `start` defined, runs from those centroids (ICLRec
+/// reclusters every epoch from the last epoch's centroids; see chain_restarts) instead of
+/// the random restarts.
 KMeansResult kmeans(const torch::Tensor& x, const KMeansOptions& o, const torch::Tensor& start = {});
 
 }  // namespace seqrec
