@@ -111,6 +111,28 @@ TEST(SASRec, CutWidthEqualsFullWidth) {
   EXPECT_TRUE(torch::allclose(a.masked_select(real), b.masked_select(real), 1e-5, 1e-6));
 }
 
+TEST(SASRec, ARowWithoutItemsEncodesAsMaxLenWideAtAnyWidth) {
+  // An empty prefix input's last column attends to every (padding) column, so its output
+  // depends on the width: encode_last gives it the max_len-wide one (the reference's), in a
+  // piece of any width, beside rows with items, which keep their own.
+  auto m = small_model();
+  {  // Gradients reach the empty rows' full-width computation: positions 0-8 lie outside the piece.
+    torch::Tensor items = torch::tensor({{0, 3, 4}, {0, 0, 0}}, torch::kLong);
+    (m->encode_last(items, 9) * torch::randn({2, 16})).sum().backward();  // a plain sum of a LayerNorm's output is constant
+    EXPECT_GT(m->position_embeddings->weight.grad().slice(0, 0, 9).abs().sum().item<double>(), 0);
+  }
+  torch::NoGradGuard g;
+  torch::Tensor want_empty = m->encode(torch::zeros({1, 12}, torch::kLong), 0).select(1, 11);
+  torch::Tensor items = torch::tensor({{0, 3, 4}, {0, 0, 0}, {5, 6, 7}, {0, 0, 0}}, torch::kLong);
+  torch::Tensor want_items = m->encode(torch::cat({torch::zeros({4, 9}, torch::kLong), items}, 1), 0).select(1, 11);
+  EXPECT_FALSE(torch::allclose(m->encode(torch::zeros({1, 3}, torch::kLong), 9).select(1, 2), want_empty, 1e-3, 1e-3))
+      << "the width must matter for an empty row, or this test tells nothing";
+  torch::Tensor got = m->encode_last(items, 9);
+  for (int64_t r : {1, 3}) EXPECT_TRUE(torch::allclose(got[r], want_empty[0], 1e-5, 1e-6)) << r;
+  for (int64_t r : {0, 2}) EXPECT_TRUE(torch::allclose(got[r], want_items[r], 1e-5, 1e-6)) << r;
+  EXPECT_TRUE(torch::allclose(m->encode_last(torch::zeros({2, 1}, torch::kLong), 11), want_empty.expand({2, -1}), 1e-5, 1e-6));
+}
+
 TEST(SASRec, EncodeLastEqualsLastColumnOfEncode) {
   auto m = small_model();
   torch::NoGradGuard g;

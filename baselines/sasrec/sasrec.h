@@ -93,7 +93,8 @@ class EncoderImpl : public torch::nn::Module {
 TORCH_MODULE(Encoder);
 
 /// The SASRec encoder. encode() is exact under left-cut widths: a batch cut to W columns with
-/// position_offset = max_len - W gives the same outputs at real positions as the full one.
+/// position_offset = max_len - W gives the same outputs at real positions as the full one;
+/// encode_last() also gives a row without any item its full-width output.
 class SASRec : public Model {
  public:
   explicit SASRec(const SASRecOptions& o);
