@@ -276,6 +276,30 @@ TEST(KMeans, FindsTheBestPartitionOfSmallDataAndIsAFixedPointAndSeeded) {
   EXPECT_THROW(kmeans(x, KMeansOptions().clusters(13)), Error);
 }
 
+TEST(KMeans, AnEmptyClusterIsSplitAsFaissSplitsIt) {
+  // One step from centroids whose third attracts no row. faiss's split_clusters: a generator
+  // seeded 1234 (std::mt19937, a draw over its max as float) scans clusters 0, 1, 0, 1, ...
+  // (2 is empty: probability (size - 1) / (n - k) = -1 / 9, never) until a draw falls under
+  // the probability; the empty cluster copies that centroid, even coordinates x (1 + 1/1024)
+  // and odd x (1 - 1/1024), the donor the other way round.
+  torch::Tensor x = torch::tensor({{1.0f, 2.0f}, {1.5f, 2.5f}, {0.5f, 1.0f}, {1.0f, 1.5f}, {2.0f, 2.0f}, {1.0f, 3.0f},
+                                   {-4.0f, -1.0f}, {-5.0f, -2.0f}, {-4.5f, -1.5f}, {-3.5f, -0.5f}, {-4.0f, -2.0f},
+                                   {-5.0f, -1.0f}});
+  torch::Tensor start = torch::tensor({{1.0f, 2.0f}, {-4.0f, -1.0f}, {100.0f, 100.0f}});
+  KMeansResult r = kmeans(x, KMeansOptions().clusters(3).iterations(1), start);
+  const float mean[2][2] = {{7.0f / 6, 12.0f / 6}, {-26.0f / 6, -8.0f / 6}};
+  std::mt19937 rng(1234);
+  int64_t donor = 0;
+  for (;; donor = 1 - donor)
+    if (rng() / static_cast<float>(rng.max()) < static_cast<float>(5.0 / 9)) break;
+  const double eps = 1 / 1024.;
+  for (int64_t j = 0; j < 2; ++j) {
+    EXPECT_FLOAT_EQ(r.centroids[2][j].item<float>(), static_cast<float>(mean[donor][j] * (j == 0 ? 1 + eps : 1 - eps)));
+    EXPECT_FLOAT_EQ(r.centroids[donor][j].item<float>(), static_cast<float>(mean[donor][j] * (j == 0 ? 1 - eps : 1 + eps)));
+    EXPECT_FLOAT_EQ(r.centroids[1 - donor][j].item<float>(), mean[1 - donor][j]);
+  }
+}
+
 TEST(KMeans, ChainedRunsFromGivenCentroidsAreLloydForRestartsTimesIterations) {
   // faiss's Clustering holding centroids (ICLRec's epochs after the first): each of its runs
   // goes on from where the last ended; with the error falling run by run, the last is kept,

@@ -2,9 +2,9 @@
 /// Lloyd's k-means on the rows of a float tensor, as faiss's Clustering runs it for ICLRec:
 /// centroids start at k distinct random rows (or at given centroids), each iteration assigns
 /// every row to its nearest centroid by L2 and moves each centroid to its rows' mean; an empty
-/// cluster takes half of a cluster drawn by size (faiss's split: the two centroids pushed
-/// apart by a small relative step); `restarts` runs from random starts keep the one with the
-/// least squared error. Seeded: the same inputs give the same centroids.
+/// cluster takes half of a cluster drawn by size, as faiss's split_clusters draws and moves
+/// them; `restarts` runs from random starts keep the one with the least squared error.
+/// Seeded: the same inputs give the same centroids.
 #include <torch/types.h>
 
 #include <cstdint>
