@@ -5,8 +5,9 @@ e.g.   ... /work/ref/src ../shared/data/ 2 1 --data_name Beauty --contrast_type 
 
 The code imports faiss (GPU k-means and index) at module level; Debian has no faiss, so a
 stand-in module is installed first: its Clustering runs Lloyd's k-means in torch (k random
-rows, niter iterations, nredo restarts kept by the least error; warm-started from its
-centroids on later calls, as faiss does) and its index searches by L2. InstanceCL (CL4SRec)
+rows, niter iterations, nredo restarts kept by the least error; on later calls the nredo runs
+go on one from another, starting from the centroids it holds, and empty clusters are split,
+both as faiss does) and its index searches by L2. InstanceCL (CL4SRec)
 never calls it. gensim (imported for an unused item2vec model) is stubbed likewise. Everything
 else is the authors' code, unchanged, on the CPU.
 """
@@ -31,21 +32,38 @@ class Clustering:
     def train(self, x, index):
         x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
         g = torch.Generator().manual_seed(int(self.seed))
-        starts = [self.centroids] if self.centroids is not None else [
-            x[torch.randperm(x.shape[0], generator=g)[: self.k]] for _ in range(max(1, self.nredo))]
-        best = None
-        for c in starts:
-            c = c.clone()
+        warm, c, best = self.centroids is not None, self.centroids, None
+        for _ in range(max(1, self.nredo)):
+            # faiss: each run from k random rows; holding centroids, each run from the last one's
+            c = (c if warm else x[torch.randperm(x.shape[0], generator=g)[: self.k]]).clone()
             for _ in range(self.niter):
                 a = torch.cdist(x, c).argmin(1)
-                s = torch.zeros_like(c).index_add_(0, a, x)
-                n = torch.bincount(a, minlength=self.k).clamp_min(1).unsqueeze(1).float()
-                c = torch.where(torch.bincount(a, minlength=self.k).unsqueeze(1) > 0, s / n, c)
+                n = torch.bincount(a, minlength=self.k).float()
+                c = torch.zeros_like(c).index_add_(0, a, x) / n.clamp_min(1).unsqueeze(1)
+                split_empty(c, n, x.shape[0])
             err = torch.cdist(x, c).min(1).values.pow(2).sum().item()
             if best is None or err < best[0]:
                 best = (err, c)
         self.centroids = best[1]
         index.centroids = best[1]
+
+
+def split_empty(c, n, rows):
+    """faiss's split_clusters: an empty cluster copies one drawn by a cyclic scan (probability
+    (size - 1) / (rows - k), a generator seeded 1234 at every call), the two moved apart."""
+    k, mt, eps = c.shape[0], np.random.RandomState(1234), 1 / 1024.  # RandomState(int): std::mt19937's stream
+    for ci in range(k):
+        if n[ci] != 0:
+            continue
+        cj = 0
+        while not (np.float32(mt.randint(0, 2**32, dtype=np.uint32)) / np.float32(2**32 - 1)
+                   < np.float32((n[cj].item() - 1.0) / float(np.float32(rows - k)))):
+            cj = (cj + 1) % k
+        sign = torch.tensor([1.0 if j % 2 == 0 else -1.0 for j in range(c.shape[1])])
+        c[ci] = c[cj] * (1 + eps * sign)
+        c[cj] = c[cj] * (1 - eps * sign)
+        n[ci] = n[cj] / 2
+        n[cj] -= n[ci]
 
 
 class Index:
