@@ -50,6 +50,15 @@ nlohmann::json outcome(const nlohmann::json& r) {
   return {{"curve", curve}, {"best_epoch", r["best_epoch"]}, {"test", r["test"]}, {"valid_best", r["valid_best"]}};
 }
 
+/// What a strategy adds to epoch `e`'s log line (after "; "), or "" when it adds nothing.
+std::string epoch_note(const std::string& log, int e) {
+  const size_t line = log.find("\nepoch " + std::to_string(e) + " loss");
+  if (line == std::string::npos) return "";
+  const std::string text = log.substr(line + 1, log.find('\n', line + 1) - line - 1);
+  const size_t note = text.find("; ");
+  return note == std::string::npos ? "" : text.substr(note + 2);
+}
+
 class Resume : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -66,19 +75,24 @@ class Resume : public ::testing::TestWithParam<std::string> {
     want_ = outcome(read_json(dir_.file("full.json")));
     full_log_ = full.out;
   }
+  /// SIGKILL after step 25 (the fifth of epoch 3), `options` added, then --resume: the run
+  /// goes on at epoch 3, step `resumes_at`, to the uninterrupted run's result and epoch 3's account.
+  void kill_then_resume(const std::string& options, int resumes_at) {
+    const std::string out = dir_.file("cut.json");
+    Proc cut = run("SEQREC_FAULT_KILL_AT_STEP=25", common_ + options + " --output " + out);
+    EXPECT_EQ(cut.code, 128 + 9) << cut.out;
+    ASSERT_TRUE(std::filesystem::exists(out + ".state"));
+    Proc resumed = run("", common_ + " --output " + out + " --resume");
+    ASSERT_EQ(resumed.code, 0) << resumed.out;
+    EXPECT_NE(resumed.out.find("at epoch 3, step " + std::to_string(resumes_at)), std::string::npos) << resumed.out;
+    EXPECT_EQ(outcome(read_json(out)), want_);
+    EXPECT_EQ(epoch_note(resumed.out, 3), epoch_note(full_log_, 3)) << resumed.out;
+  }
   TempDir dir_;
   std::string common_, full_log_;
   nlohmann::json want_;
 };
 
-/// What a strategy adds to epoch `e`'s log line (after "; "), or "" when it adds nothing.
-std::string epoch_note(const std::string& log, int e) {
-  const size_t line = log.find("\nepoch " + std::to_string(e) + " loss");
-  if (line == std::string::npos) return "";
-  const std::string text = log.substr(line + 1, log.find('\n', line + 1) - line - 1);
-  const size_t note = text.find("; ");
-  return note == std::string::npos ? "" : text.substr(note + 2);
-}
 }  // namespace
 
 // 300 users in batches of 32 (BSARec's prefixes in batches of 388): 10 steps an epoch. Step 13
@@ -105,31 +119,13 @@ TEST_P(Resume, StopSignalMidEpochThenResumeIsBitIdentical) {
 }
 
 // SIGKILL in epoch 3: the state of the end of epoch 2 is what is left; resuming redoes epoch 3.
-TEST_P(Resume, KilledRunResumesFromItsLastStateBitIdentical) {
-  const std::string out = dir_.file("cut.json");
-  Proc cut = run("SEQREC_FAULT_KILL_AT_STEP=25", common_ + " --output " + out);
-  EXPECT_EQ(cut.code, 128 + 9) << cut.out;
-  ASSERT_TRUE(std::filesystem::exists(out + ".state"));
-  Proc resumed = run("", common_ + " --output " + out + " --resume");
-  ASSERT_EQ(resumed.code, 0) << resumed.out;
-  EXPECT_NE(resumed.out.find("at epoch 3, step 1"), std::string::npos) << resumed.out;
-  EXPECT_EQ(outcome(read_json(out)), want_);
-}
+TEST_P(Resume, KilledRunResumesFromItsLastStateBitIdentical) { kill_then_resume("", 1); }
 
 // A state written within epoch 3 (--state-minutes so small that every step writes one), then
 // SIGKILL after its fifth step: resuming redoes that step only, and the states written along
 // the way leave the run as it was.
 TEST_P(Resume, KilledAfterAStateWithinTheEpochResumesFromThatStepBitIdentical) {
-  const std::string out = dir_.file("cut.json");
-  Proc cut = run("SEQREC_FAULT_KILL_AT_STEP=25", common_ + " --state-minutes 1e-9 --output " + out);
-  EXPECT_EQ(cut.code, 128 + 9) << cut.out;
-  ASSERT_TRUE(std::filesystem::exists(out + ".state"));
-  Proc resumed = run("", common_ + " --output " + out + " --resume");
-  ASSERT_EQ(resumed.code, 0) << resumed.out;
-  EXPECT_NE(resumed.out.find("at epoch 3, step 5"), std::string::npos) << resumed.out;
-  nlohmann::json r = read_json(out);
-  EXPECT_EQ(outcome(r), want_);
-  EXPECT_EQ(epoch_note(resumed.out, 3), epoch_note(full_log_, 3)) << resumed.out;
+  kill_then_resume(" --state-minutes 1e-9", 5);
 }
 
 const std::string kMethods[] = {"--loss cce", "--loss bce", "--model bert4rec --trainer cloze",
