@@ -276,28 +276,39 @@ TEST(KMeans, FindsTheBestPartitionOfSmallDataAndIsAFixedPointAndSeeded) {
   EXPECT_THROW(kmeans(x, KMeansOptions().clusters(13)), Error);
 }
 
-TEST(KMeans, AnEmptyClusterIsSplitAsFaissSplitsIt) {
-  // One step from centroids whose third attracts no row. faiss's split_clusters: a generator
-  // seeded 1234 (std::mt19937, a draw over its max as float) scans clusters 0, 1, 0, 1, ...
-  // (2 is empty: probability (size - 1) / (n - k) = -1 / 9, never) until a draw falls under
-  // the probability; the empty cluster copies that centroid, even coordinates x (1 + 1/1024)
-  // and odd x (1 - 1/1024), the donor the other way round.
-  torch::Tensor x = torch::tensor({{1.0f, 2.0f}, {1.5f, 2.5f}, {0.5f, 1.0f}, {1.0f, 1.5f}, {2.0f, 2.0f}, {1.0f, 3.0f},
-                                   {-4.0f, -1.0f}, {-5.0f, -2.0f}, {-4.5f, -1.5f}, {-3.5f, -0.5f}, {-4.0f, -2.0f},
-                                   {-5.0f, -1.0f}});
-  torch::Tensor start = torch::tensor({{1.0f, 2.0f}, {-4.0f, -1.0f}, {100.0f, 100.0f}});
-  KMeansResult r = kmeans(x, KMeansOptions().clusters(3).iterations(1), start);
-  const float mean[2][2] = {{7.0f / 6, 12.0f / 6}, {-26.0f / 6, -8.0f / 6}};
+TEST(KMeans, EmptyClustersAreSplitAsFaissSplitsThem) {
+  // One step from 4 centroids: the first keeps its one row (probability (1 - 1) / (n - k) = 0,
+  // so a scan must pass it), the second takes the other 11, the last two attract none. faiss's
+  // split_clusters, step by step: for each empty cluster in order, scan clusters 0, 1, 2, ...
+  // cyclically, drawing from one generator seeded 1234 (a draw over its max, as float) until a
+  // draw falls under (size - 1) / (n - k); copy that centroid, even coordinates x (1 + 1/1024)
+  // and odd x (1 - 1/1024), the donor the other way round; the two share the donor's count.
+  // Here the second empty cluster takes the first one's copy, which no rule "by size" or "the
+  // first big one" would give.
+  std::vector<float> rows = {10, 10, 0, 0, 1, 0, 0, 1, -1, 0, 0, -1, 1, 1, -1, -1, 2, 0, 0, 2, -2, 0, 0, -2};
+  torch::Tensor x = torch::tensor(rows).reshape({12, 2});
+  torch::Tensor start = torch::tensor({10.0f, 10.0f, 0.0f, 0.0f, 100.0f, 100.0f, -100.0f, 100.0f}).reshape({4, 2});
+  KMeansResult r = kmeans(x, KMeansOptions().clusters(4).iterations(1), start);
+  std::vector<std::array<float, 2>> c = {{10, 10}, {0, 0}, {0, 0}, {0, 0}};
+  std::vector<float> size = {1, 11, 0, 0};
   std::mt19937 rng(1234);
-  int64_t donor = 0;
-  for (;; donor = 1 - donor)
-    if (rng() / static_cast<float>(rng.max()) < static_cast<float>(5.0 / 9)) break;
-  const double eps = 1 / 1024.;
-  for (int64_t j = 0; j < 2; ++j) {
-    EXPECT_FLOAT_EQ(r.centroids[2][j].item<float>(), static_cast<float>(mean[donor][j] * (j == 0 ? 1 + eps : 1 - eps)));
-    EXPECT_FLOAT_EQ(r.centroids[donor][j].item<float>(), static_cast<float>(mean[donor][j] * (j == 0 ? 1 - eps : 1 + eps)));
-    EXPECT_FLOAT_EQ(r.centroids[1 - donor][j].item<float>(), mean[1 - donor][j]);
+  std::vector<int64_t> donors;
+  for (int64_t ci = 0; ci < 4; ++ci) {
+    if (size[ci] != 0) continue;
+    int64_t cj = 0;
+    while (!(rng() / static_cast<float>(rng.max()) < static_cast<float>((size[cj] - 1.0) / static_cast<float>(12 - 4))))
+      cj = (cj + 1) % 4;
+    donors.push_back(cj);
+    for (int t = 0; t < 2; ++t) {
+      c[ci][t] = c[cj][t] * static_cast<float>(t == 0 ? 1 + 1 / 1024. : 1 - 1 / 1024.);
+      c[cj][t] = c[cj][t] * static_cast<float>(t == 0 ? 1 - 1 / 1024. : 1 + 1 / 1024.);
+    }
+    size[ci] = size[cj] / 2;
+    size[cj] -= size[ci];
   }
+  EXPECT_EQ(donors, (std::vector<int64_t>{1, 2}));
+  for (int64_t j = 0; j < 4; ++j)
+    for (int64_t t = 0; t < 2; ++t) EXPECT_FLOAT_EQ(r.centroids[j][t].item<float>(), c[j][t]) << j << "," << t;
 }
 
 TEST(KMeans, ChainedRunsFromGivenCentroidsAreLloydForRestartsTimesIterations) {

@@ -18,13 +18,14 @@ ItemSimilarity::ItemSimilarity(const Dataset& data)
   std::vector<std::unordered_map<int32_t, Pair>> c(data.item_size());
   std::vector<double> n(data.item_size(), 0.0);
   int64_t met = 0;
+  std::vector<bool> seen(data.item_size(), false);
   for (int64_t u = 0; u < data.num_users(); ++u) {
     const int64_t len = train_length(data, u) - 1;
     if (len < 1) continue;
     std::vector<int32_t> items;  // each item once, in the order of its first occurrence
-    std::vector<bool> seen(data.item_size(), false);
     for (const int32_t* s = data.begin(u); s != data.begin(u) + len; ++s)
       if (!seen[*s]) seen[*s] = true, items.push_back(*s);
+    for (int32_t i : items) seen[i] = false;
     const double w = 1.0 / std::log(1.0 + static_cast<double>(items.size()));
     for (int32_t i : items) {
       n[i] += 1;
@@ -79,7 +80,7 @@ std::pair<torch::Tensor, torch::Tensor> ItemSimilarity::online() const {
 }
 
 void ItemSimilarity::restore_online(const torch::Tensor& top, const torch::Tensor& score) {
-  const torch::Tensor t = top.to(torch::kInt).contiguous(), v = score.to(torch::kDouble).contiguous();
+  const torch::Tensor t = top.to(torch::kCPU, torch::kInt).contiguous(), v = score.to(torch::kCPU, torch::kDouble).contiguous();
   online_top_.assign(t.data_ptr<int32_t>(), t.data_ptr<int32_t>() + t.numel());
   online_score_.assign(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
 }

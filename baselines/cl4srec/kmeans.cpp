@@ -54,15 +54,17 @@ void split_empty_clusters(torch::Tensor& centroids, std::vector<float> sizes, in
   }
 }
 
-/// One Lloyd run from `centroids`; the final assignment and error.
+/// One Lloyd run from `centroids`; the final assignment and error, and the objective of its
+/// last iteration's assignment.
 KMeansResult lloyd(const torch::Tensor& x, torch::Tensor centroids, int64_t iterations) {
   const int64_t k = centroids.size(0), d = x.size(1);
   KMeansResult r;
   for (int64_t it = 0; it < iterations; ++it) {
     auto [ids, dist] = nearest_centroids(x, centroids);
+    r.objective = dist.to(torch::kDouble).sum().item<double>();
     torch::Tensor sums = torch::zeros({k, d}, x.options()).index_add_(0, ids, x);
     torch::Tensor counts = torch::bincount(ids, {}, k).to(torch::kFloat);
-    centroids = (sums / counts.clamp_min(1).unsqueeze(1)).contiguous();
+    centroids = (sums * counts.clamp_min(1).reciprocal().unsqueeze(1)).contiguous();  // faiss: c *= 1 / count
     if (counts.eq(0).any().item<bool>())
       split_empty_clusters(centroids, std::vector<float>(counts.data_ptr<float>(), counts.data_ptr<float>() + k), x.size(0));
   }
@@ -94,7 +96,7 @@ KMeansResult kmeans(const torch::Tensor& x_in, const KMeansOptions& o, const tor
     }
     KMeansResult run = lloyd(x, from, o.iterations());
     if (warm) from = run.centroids;
-    if (!best.centroids.defined() || run.error < best.error) best = run;
+    if (!best.centroids.defined() || run.objective < best.objective) best = run;
   }
   return best;
 }

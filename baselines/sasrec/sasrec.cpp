@@ -221,18 +221,23 @@ torch::Tensor SASRec::encode_last(const torch::Tensor& seqs, int64_t position_of
 torch::Tensor SASRec::encode_masked(const torch::Tensor& seqs, int64_t position_offset, bool causal, bool last_only) {
   // A row without any item (a prefix example's empty input) has only padding keys, all masked
   // alike, so its last column attends to every column: its output depends on the width. The
-  // reference encodes it max_len wide; so does this, whatever width its piece has.
+  // reference encodes it max_len wide; so does this, whatever width its piece has (one host
+  // read of the rows' emptiness per narrow piece; the other rows' dropout draws follow them).
   const int64_t w = seqs.size(1), full = options_.max_len();
   if (last_only && w < full && position_offset == full - w) {
     torch::Tensor empty = seqs.eq(0).all(1);
     if (empty.any().item<bool>()) {
       torch::Tensor none = empty.nonzero().squeeze(1), some = empty.logical_not().nonzero().squeeze(1);
-      torch::Tensor out = encode_masked(torch::zeros({none.size(0), full}, seqs.options()), 0, causal, true);
+      torch::Tensor out = encode_blocks(torch::zeros({none.size(0), full}, seqs.options()), 0, causal, true);
       if (some.numel() == 0) return out;
-      torch::Tensor rest = encode_masked(seqs.index_select(0, some), position_offset, causal, true);
+      torch::Tensor rest = encode_blocks(seqs.index_select(0, some), position_offset, causal, true);
       return torch::cat({out, rest}).index_select(0, torch::cat({none, some}).argsort());
     }
   }
+  return encode_blocks(seqs, position_offset, causal, last_only);
+}
+
+torch::Tensor SASRec::encode_blocks(const torch::Tensor& seqs, int64_t position_offset, bool causal, bool last_only) {
   torch::Tensor x = embed(seqs, position_offset), mask = attention_mask(seqs, causal);
   if (!last_only) return item_encoder(x, mask);
   const auto& layers = *item_encoder->layer;

@@ -121,6 +121,8 @@ class SASRec : public Model {
 
  private:
   torch::Tensor embed(const torch::Tensor& seqs, int64_t position_offset);
+  /// The blocks over `seqs` at their own width (encode_masked, less its empty-row rule).
+  torch::Tensor encode_blocks(const torch::Tensor& seqs, int64_t position_offset, bool causal, bool last_only);
   SASRecOptions options_;
 };
 

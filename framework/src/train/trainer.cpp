@@ -67,7 +67,7 @@ void declare_train_keys(Schema& s) {
   s.add(KeySpec{"resume", KeyType::kBool, "false",
          "train: continue from the training state beside --output (OUTPUT.state) when there is one", "output"}.unhashed());
   s.add(KeySpec{"state-every", KeyType::kInt, "1",
-         "train: write the training state beside --output every N epochs (0: only on a stop signal)", "output"}.unhashed());
+         "train: write the training state beside --output every N epochs (0: at no epoch's end; --state-minutes and stop signals still write it)", "output"}.unhashed());
   s.add(KeySpec{"state-minutes", KeyType::kFloat, "30",
          "train: also write the training state within an epoch once this many minutes have passed since the last one "
          "(0: only at epoch ends and on a stop signal), so a killed run loses at most that much", "output"}.unhashed());
