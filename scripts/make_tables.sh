@@ -142,6 +142,13 @@ if compgen -G "results/grids/lineage/Beauty/*/*.json" > /dev/null; then
     --reference <(awk -F, '/^#/ || $1 == "method" || $6 ~ /^(s3rec-finetune|cl4srec|iclrec|coserec|duorec|bsarec|fmlprec|caser)$/' \
       results/published.csv) --output results/tables/lineage-beauty.md
 fi
+# The same under pessimistic ties, once Caser has results: a user whose ReLU outputs are all 0
+# scores every item 0, which the reference's argpartition ranks as a miss (the lineage study,
+# Caser); the other encoders do not tie, so their cells are the same.
+if compgen -G "results/grids/lineage/Beauty/caser/*.json" > /dev/null; then
+  $S table results/grids/lineage --metrics hit@5,ndcg@5,hit@10,ndcg@10,hit@20,ndcg@20 --other-ties --wall \
+    --output results/tables/lineage-beauty-pessimistic-ties.md
+fi
 
 # What BSARec's, FMLP-Rec's and Caser's encoders add (seqrec bench configs/grids/frequency-beauty.ini):
 # each against SASRec trained on the same prefix examples with the same objective, per-user
