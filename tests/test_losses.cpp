@@ -202,6 +202,33 @@ TEST(Losses, GBCEWithTZeroIsBCEOverKNegatives) {
   EXPECT_NEAR(v, ref / p.hidden.size(0), 1e-10);
 }
 
+TEST(Losses, BCEWithLogitsIsTheGuardedFormUntilSigmoidRoundsToOne) {
+  // BSARec's ports use BCEWithLogitsLoss: log(1 + e^-s+) + mean log(1 + e^s-). In float, where
+  // sigmoid(s-) rounds to 1 (s- = 30), the guarded form stops at -log(1e-24) with no gradient;
+  // the logits form goes on (30 and gradient 1); elsewhere the two agree.
+  auto loss_and_grad = [](const char* form, float neg) {
+    Config c = seqrec::testing::default_config({{"bce.form", form}});
+    torch::Tensor hidden = torch::tensor({{1.0f, 0.0f}, {0.5f, -0.25f}}).requires_grad_();
+    torch::Tensor items = torch::tensor({{0.0f, 0.0f}, {2.0f, 1.0f}, {neg, 0.5f}, {-1.0f, 3.0f}});
+    LossInput in{hidden, torch::tensor({1, 3}), items, torch::tensor({{2}, {1}})};
+    torch::Tensor v = losses().create("loss", "bce", c)->forward(in);
+    v.backward();
+    return std::make_pair(v.item<double>(), hidden.grad()[0][0].item<double>());
+  };
+  auto softplus = [](double x) { return std::log1p(std::exp(x)); };
+  // Moderate scores (s- = 1.5): both forms give the slow path's value.
+  const double row0 = softplus(-2.0) + softplus(1.5), row1 = softplus(-(0.5 * -1 - 0.25 * 3)) + softplus(0.5 * 2 - 0.25 * 1);
+  for (const char* form : {"guarded", "logits"}) EXPECT_NEAR(loss_and_grad(form, 1.5f).first, (row0 + row1) / 2, 1e-6) << form;
+  // A saturated negative (s- = 30 for row 0).
+  auto [guarded, g_grad] = loss_and_grad("guarded", 30.0f);
+  auto [logits, l_grad] = loss_and_grad("logits", 30.0f);
+  EXPECT_NEAR(guarded, (softplus(-2.0) - std::log(1e-24) + row1) / 2, 1e-4);
+  EXPECT_NEAR(logits, (softplus(-2.0) + 30 + row1) / 2, 1e-4);
+  // d/dh00 of row 0 / 2: -sigmoid(-2) * 2 (the positive) + sigmoid(30) * 30 (the negative, logits only).
+  EXPECT_NEAR(g_grad, -0.5 * 2 / (1 + std::exp(2.0)), 1e-5);
+  EXPECT_NEAR(l_grad, -0.5 * 2 / (1 + std::exp(2.0)) + 0.5 * 30, 1e-4);
+}
+
 TEST(Losses, BadSettingsAreClearErrors) {
   try {
     losses().create("loss", "gbce", seqrec::testing::default_config({{"gbce.t", "1.5"}}));
