@@ -217,8 +217,10 @@ TEST(Losses, BCEWithLogitsIsTheGuardedFormUntilSigmoidRoundsToOne) {
   };
   auto softplus = [](double x) { return std::log1p(std::exp(x)); };
   // Moderate scores (s- = 1.5): both forms give the slow path's value.
-  const double row0 = softplus(-2.0) + softplus(1.5), row1 = softplus(-(0.5 * -1 - 0.25 * 3)) + softplus(0.5 * 2 - 0.25 * 1);
-  for (const char* form : {"guarded", "logits"}) EXPECT_NEAR(loss_and_grad(form, 1.5f).first, (row0 + row1) / 2, 1e-6) << form;
+  const double row0 = softplus(-2.0) + softplus(1.5);
+  const double row1 = softplus(-(0.5 * -1 - 0.25 * 3)) + softplus(0.5 * 2 - 0.25 * 1);
+  for (const char* form : {"guarded", "logits"})
+    EXPECT_NEAR(loss_and_grad(form, 1.5f).first, (row0 + row1) / 2, 1e-6) << form;
   // A saturated negative (s- = 30 for row 0).
   auto [guarded, g_grad] = loss_and_grad("guarded", 30.0f);
   auto [logits, l_grad] = loss_and_grad("logits", 30.0f);

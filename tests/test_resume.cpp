@@ -135,7 +135,8 @@ const std::string kMethods[] = {"--loss cce", "--loss bce", "--model bert4rec --
                                  "--loss bce --trainer cl4srec",
                                  "--loss bce --trainer iclrec --cl.clusters 8",
                                  // CoSeRec's online similarity from epoch 2, where the runs stop
-                                 "--loss bce --trainer cl4srec --cl.augment insert,substitute --cl.similarity-warm-up 0",
+                                 "--loss bce --trainer cl4srec --cl.augment insert,substitute "
+                                 "--cl.similarity-warm-up 0",
                                  // prefix examples: 3,878 an epoch (max-len 25 holds every sequence), 10 batches of 388
                                  "--model bsarec --batch-size 388", "--trainer duorec --batch-size 388",
                                  "--model caser --batch-size 388 --max-len 25 --caser.hidden-size 16",

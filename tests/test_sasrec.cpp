@@ -118,7 +118,8 @@ TEST(SASRec, ARowWithoutItemsEncodesAsMaxLenWideAtAnyWidth) {
   auto m = small_model();
   {  // Gradients reach the empty rows' full-width computation: positions 0-8 lie outside the piece.
     torch::Tensor items = torch::tensor({{0, 3, 4}, {0, 0, 0}}, torch::kLong);
-    (m->encode_last(items, 9) * torch::randn({2, 16})).sum().backward();  // a plain sum of a LayerNorm's output is constant
+    // A random projection: the plain sum of a LayerNorm's output is constant.
+    (m->encode_last(items, 9) * torch::randn({2, 16})).sum().backward();
     EXPECT_GT(m->position_embeddings->weight.grad().slice(0, 0, 9).abs().sum().item<double>(), 0);
   }
   torch::NoGradGuard g;
@@ -130,7 +131,8 @@ TEST(SASRec, ARowWithoutItemsEncodesAsMaxLenWideAtAnyWidth) {
   torch::Tensor got = m->encode_last(items, 9);
   for (int64_t r : {1, 3}) EXPECT_TRUE(torch::allclose(got[r], want_empty[0], 1e-5, 1e-6)) << r;
   for (int64_t r : {0, 2}) EXPECT_TRUE(torch::allclose(got[r], want_items[r], 1e-5, 1e-6)) << r;
-  EXPECT_TRUE(torch::allclose(m->encode_last(torch::zeros({2, 1}, torch::kLong), 11), want_empty.expand({2, -1}), 1e-5, 1e-6));
+  torch::Tensor one_column = m->encode_last(torch::zeros({2, 1}, torch::kLong), 11);
+  EXPECT_TRUE(torch::allclose(one_column, want_empty.expand({2, -1}), 1e-5, 1e-6));
 }
 
 TEST(SASRec, EncodeLastEqualsLastColumnOfEncode) {

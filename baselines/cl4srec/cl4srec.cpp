@@ -191,9 +191,11 @@ void ContrastiveTrainer::save_state(torch::serialize::OutputArchive& archive) co
 void ContrastiveTrainer::load_state(torch::serialize::InputArchive& archive) {
   Trainer::load_state(archive);
   torch::Tensor c;
-  if (archive.try_read("intent_centroids", c, /*is_buffer=*/true)) centroids_ = c.to(torch::kCPU);  // k-means runs on the CPU
+  // k-means runs on the CPU
+  if (archive.try_read("intent_centroids", c, /*is_buffer=*/true)) centroids_ = c.to(torch::kCPU);
   torch::Tensor top, score;
-  if (similar_ && archive.try_read("online_similar", top, true) && archive.try_read("online_similar_score", score, true))
+  if (similar_ && archive.try_read("online_similar", top, true) &&
+      archive.try_read("online_similar_score", score, true))
     similar_->restore_online(top, score);
 }
 

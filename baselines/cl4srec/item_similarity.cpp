@@ -80,7 +80,8 @@ std::pair<torch::Tensor, torch::Tensor> ItemSimilarity::online() const {
 }
 
 void ItemSimilarity::restore_online(const torch::Tensor& top, const torch::Tensor& score) {
-  const torch::Tensor t = top.to(torch::kCPU, torch::kInt).contiguous(), v = score.to(torch::kCPU, torch::kDouble).contiguous();
+  const torch::Tensor t = top.to(torch::kCPU, torch::kInt).contiguous();
+  const torch::Tensor v = score.to(torch::kCPU, torch::kDouble).contiguous();
   online_top_.assign(t.data_ptr<int32_t>(), t.data_ptr<int32_t>() + t.numel());
   online_score_.assign(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
 }

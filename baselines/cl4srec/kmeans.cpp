@@ -66,7 +66,8 @@ KMeansResult lloyd(const torch::Tensor& x, torch::Tensor centroids, int64_t iter
     torch::Tensor counts = torch::bincount(ids, {}, k).to(torch::kFloat);
     centroids = (sums * counts.clamp_min(1).reciprocal().unsqueeze(1)).contiguous();  // faiss: c *= 1 / count
     if (counts.eq(0).any().item<bool>())
-      split_empty_clusters(centroids, std::vector<float>(counts.data_ptr<float>(), counts.data_ptr<float>() + k), x.size(0));
+      split_empty_clusters(centroids, std::vector<float>(counts.data_ptr<float>(), counts.data_ptr<float>() + k),
+                           x.size(0));
   }
   auto [ids, dist] = nearest_centroids(x, centroids);
   r.centroids = centroids;

@@ -14,8 +14,9 @@ class BCELoss : public Loss {
   BCELoss(int64_t n, bool logits) : n_(n), logits_(logits) {}
   torch::Tensor forward(const LossInput& in) override {
     SampledScores s = sampled_scores(in);
-    torch::Tensor loss = logits_ ? torch::softplus(-s.pos) + torch::softplus(s.neg).mean(1)
-                                 : -torch::log(torch::sigmoid(s.pos) + 1e-24) - torch::log(1 - torch::sigmoid(s.neg) + 1e-24).mean(1);
+    torch::Tensor loss =
+        logits_ ? torch::softplus(-s.pos) + torch::softplus(s.neg).mean(1)
+                : -torch::log(torch::sigmoid(s.pos) + 1e-24) - torch::log(1 - torch::sigmoid(s.neg) + 1e-24).mean(1);
     return loss.mean();
   }
   int64_t num_negatives() const override { return n_; }
@@ -31,7 +32,8 @@ void register_bce(PluginHost& host) {
   host.schema->add({"bce.negatives", KeyType::kInt, "1", "uniform negatives per position (user's items excluded)", "loss"});
   host.schema->add({"bce.form", KeyType::kString, "guarded",
                     "guarded: -log(sigmoid + 1e-24) terms (SASRec's, S3Rec's, FMLP-Rec's code); logits: softplus terms "
-                    "(BCEWithLogitsLoss: BSARec's ports of SASRec and Caser), which keep a gradient where sigmoid rounds to 1",
+                    "(BCEWithLogitsLoss: BSARec's ports of SASRec and Caser), which keep a gradient where sigmoid "
+                    "rounds to 1",
                     "loss", {"guarded", "logits"}});
   host.losses->add("bce",
         [](const Config& c) {

@@ -67,7 +67,8 @@ void declare_train_keys(Schema& s) {
   s.add(KeySpec{"resume", KeyType::kBool, "false",
          "train: continue from the training state beside --output (OUTPUT.state) when there is one", "output"}.unhashed());
   s.add(KeySpec{"state-every", KeyType::kInt, "1",
-         "train: write the training state beside --output every N epochs (0: at no epoch's end; --state-minutes and stop signals still write it)", "output"}.unhashed());
+         "train: write the training state beside --output every N epochs (0: at no epoch's end; --state-minutes "
+         "and stop signals still write it)", "output"}.unhashed());
   s.add(KeySpec{"state-minutes", KeyType::kFloat, "30",
          "train: also write the training state within an epoch once this many minutes have passed since the last one "
          "(0: only at epoch ends and on a stop signal), so a killed run loses at most that much", "output"}.unhashed());
@@ -356,13 +357,13 @@ class FitLoop {
   /// Validates, keeps the best weights; the early-stopping counter moves.
   void validate(EpochLog& e);
   void print_epoch(const EpochLog& e) const;
-  void save(const RunPosition& p);
   /// The loss read after steps from..step (one step on a CPU) was not finite.
   [[noreturn]] void diverged(int64_t epoch, size_t from, size_t step, size_t steps, double loss) const;
   /// "; the last good state is OUTPUT.state (...)" when a divergence leaves one, else "".
   std::string last_good_state() const;
-  /// Writes the state of a run stopped after `step` steps of `epoch` (the epoch's loss sum and seconds so far).
-  void save_within(int64_t epoch, size_t step, double sum, double seconds);
+  /// Writes the training state (rank 0 alone) of a run that has done `step` steps of `epoch`, with the
+  /// epoch's loss sum and seconds so far: a stop, a timed state, or the next epoch's start at step 0.
+  void save_at(int64_t epoch, size_t step, double sum, double seconds);
   [[noreturn]] void interrupted(int64_t epoch, size_t step, size_t steps, double sum, double seconds);
   /// Whether `state-minutes` have passed since the last state this process wrote (or since it started).
   bool state_due() const {
@@ -422,15 +423,6 @@ bool FitLoop::resume() {
   return at_.next_batch > 0;
 }
 
-void FitLoop::save(const RunPosition& p) {
-  last_state_ = clock::now();
-  if (dist::rank() != 0) return;  // one state per job, written by rank 0
-  const auto t = clock::now();
-  result_.state_bytes = write_state(options_.state_path, config_, model_, trainer_, best_, result_, p, seconds_since(run_start_), device_);
-  result_.state_seconds += seconds_since(t);
-  ++result_.states_written;
-}
-
 void FitLoop::diverged(int64_t epoch, size_t from, size_t step, size_t steps, double loss) const {
   std::ostringstream o;
   o << "training diverged at epoch " << epoch << ", step " << (from < step ? std::to_string(from) + "-" : "") << step
@@ -445,17 +437,22 @@ std::string FitLoop::last_good_state() const {
   return "; the last good state is " + options_.state_path + " (remove it to start again with other settings)";
 }
 
-void FitLoop::save_within(int64_t epoch, size_t step, double sum, double seconds) {
+void FitLoop::save_at(int64_t epoch, size_t step, double sum, double seconds) {
+  const auto t = last_state_ = clock::now();
+  if (dist::rank() != 0) return;  // one state per job, written by rank 0
   RunPosition p = at_;
   p.epoch = epoch;
   p.next_batch = static_cast<int64_t>(step);
   p.loss_sum = sum;
   p.epoch_seconds = seconds;
-  save(p);
+  result_.state_bytes = write_state(options_.state_path, config_, model_, trainer_, best_, result_, p,
+                                    seconds_since(run_start_), device_);
+  result_.state_seconds += seconds_since(t);
+  ++result_.states_written;
 }
 
 void FitLoop::interrupted(int64_t epoch, size_t step, size_t steps, double sum, double seconds) {
-  save_within(epoch, step, sum, seconds);
+  save_at(epoch, step, sum, seconds);
   // A data-parallel rank stops with the rank that was signalled.
   const int signal = stop_signal() ? stop_signal() : SIGTERM;
   throw Interrupted("stopped by " + std::string(stop_signal_name(signal)) + " at epoch " + std::to_string(epoch) +
@@ -518,7 +515,7 @@ EpochLog FitLoop::train_epoch(int64_t epoch, bool mid_epoch) {
     }
     if (state_due() && i + 1 < batches.size()) {
       read_losses(i + 1);
-      save_within(epoch, i + 1, sum, before + seconds_since(t0));
+      save_at(epoch, i + 1, sum, before + seconds_since(t0));
     }
     for (const Batch* piece : batches[i].pieces()) sequences += static_cast<double>(piece->users.size());
     if (due) {
@@ -605,13 +602,9 @@ FitResult FitLoop::run() {
       result_.stopped_early = true;
       break;
     }
-    if (!options_.state_path.empty() && options_.state_every > 0 && epoch % options_.state_every == 0 && epoch < options_.epochs) {
-      RunPosition p = at_;
-      p.epoch = epoch + 1;
-      p.next_batch = 0;
-      p.loss_sum = p.epoch_seconds = 0;
-      save(p);
-    }
+    // The state of the next epoch, before its first step.
+    const bool state_now = options_.state_every > 0 && epoch % options_.state_every == 0 && epoch < options_.epochs;
+    if (!options_.state_path.empty() && state_now) save_at(epoch + 1, 0, 0, 0);
   }
   if (!best_.empty()) {
     torch::NoGradGuard g;
