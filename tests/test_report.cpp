@@ -26,6 +26,7 @@
 #include "seqrec/run_result.h"
 #include "seqrec/stats.h"
 #include "test_util.h"
+#include "train/state.h"
 
 using namespace seqrec;
 using seqrec::testing::count_of;
@@ -681,6 +682,63 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
                                                                << second;
   EXPECT_NE(second.find(line), std::string::npos) << line << "\n" << second;
   EXPECT_NE(second.find("done  markov sasrec seed 2 in "), std::string::npos) << second;
+}
+
+TEST(Bench, DryRunSaysWhatIsLeftFromEachMethodsFinishedRuns) {
+  // --dry-run's last line: an unfinished run counts at its method's mean time less what its
+  // state has trained; a method with no finished run is named, not guessed.
+  TempDir dir;
+  const std::string grid = markov_grid(dir, "1");
+  std::string ini = slurp(dir.file("markov-sasrec.ini"));
+  ini.replace(ini.find("epochs = 1"), 10, "epochs = 8\npatience = 10");
+  write_file(dir.file("markov-sasrec.ini"), ini);
+  int status = 0;
+  waitpid(start_bench(grid, dir.file("first.log")), &status, 0);
+  ASSERT_EQ(WEXITSTATUS(status), 0) << slurp(dir.file("first.log"));
+  const std::string seed1 = jsons(dir.file("out")).at(0);
+  nlohmann::json j = nlohmann::json::parse(slurp(seed1));
+  j["timing"]["total_seconds"] = 80.0;
+  write_file(seed1, j.dump(2));
+  write_file(dir.file("markov-other.ini"), ini);
+  std::string g = slurp(grid);
+  g.replace(g.find("methods = sasrec"), 16, "methods = sasrec, other");
+  g.replace(g.find("seeds = 1"), 9, "seeds = 1, 2");
+  write_file(grid, g);
+  const std::string unknown = "; 2 runs of methods with no finished run: other\n";
+
+  waitpid(start_bench(grid, dir.file("dry.log"), "--dry-run"), &status, 0);
+  const std::string dry = slurp(dir.file("dry.log"));
+  EXPECT_NE(dry.find("\ntime: 80 s in 1 finished run; to go: about 80 s for 1 run (at the mean time of their method's "
+                     "finished runs, less what their states have trained, 1 at a time)" + unknown),
+            std::string::npos)
+      << dry;
+
+  // Seed 2 stopped in its seventh epoch: what its state trained comes off the estimate.
+  const pid_t pid = start_bench(grid, dir.file("second.log"));
+  auto past_epoch_6 = [&] {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.file("out")))
+      if (e.path().extension() == ".log" && e.path().string().find("/seed2-") != std::string::npos)
+        return slurp(e.path().string()).find("\nepoch 6 ") != std::string::npos;
+    return false;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (!past_epoch_6() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  kill(pid, SIGTERM);
+  waitpid(pid, &status, 0);
+  if (jsons(dir.file("out")).size() > 1) GTEST_SKIP() << "the run ended before the signal arrived";
+  std::string state;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.file("out")))
+    if (e.path().extension() == ".state") state = e.path().string();
+  ASSERT_FALSE(state.empty()) << slurp(dir.file("second.log"));
+  const double trained = read_state_progress(state).seconds;
+  ASSERT_GT(trained, 0.0);
+  waitpid(start_bench(grid, dir.file("dry2.log"), "--dry-run"), &status, 0);
+  const std::string dry2 = slurp(dir.file("dry2.log"));
+  EXPECT_NE(dry2.find("; to go: about " + std::to_string(std::llround(80.0 - trained)) + " s for 1 run ("),
+            std::string::npos)
+      << trained << "\n" << dry2;
+  EXPECT_NE(dry2.find(unknown), std::string::npos) << dry2;
 }
 
 TEST(Bench, RanksRunEachRunAsADataParallelJobAndLabelNamesIt) {

@@ -34,7 +34,8 @@ void register_bench_command(PluginHost& host) {
       "  ranks = N                each run as an N-process data-parallel job (default 1)\n"
       "  label = {method}-tuned   the runs' --label (default {method})\n";
   c.options = {
-      {"dry-run", KeyType::kBool, "false", "list the runs and which are finished, run nothing", "bench"},
+      {"dry-run", KeyType::kBool, "false", "list the runs, which are finished and about the time left; run nothing",
+       "bench"},
       {"shard", KeyType::kString, "0/1", "i/n: this process takes runs i, i+n, i+2n, ... of the grid's order", "bench"},
   };
   c.operands = "GRID.ini";

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "experiments/children.h"
@@ -165,6 +167,63 @@ RunTimes run_times(const std::string& result, double seconds) {
   } catch (const std::exception&) {
     return {seconds, 0};
   }
+}
+
+/// The last line of --dry-run: the time the finished runs took and about what the others
+/// need. An unfinished run counts at the mean time of its method's finished runs on its dataset,
+/// less what its training state has trained; runs of a method with none finished are named,
+/// not guessed.
+std::string time_text(const std::vector<GridRun>& runs, int64_t parallel) {
+  std::map<std::pair<std::string, std::string>, std::pair<double, int64_t>> took;  // sum, runs
+  std::set<std::string> datasets;
+  double spent = 0;
+  int64_t finished = 0;
+  for (const GridRun& r : runs) {
+    datasets.insert(r.dataset);
+    if (!fs::exists(r.output)) continue;
+    try {
+      const double t = read_run_result(r.output).timing.total_seconds;
+      auto& [sum, n] = took[{r.dataset, r.method}];
+      sum += t;
+      ++n;
+      spent += t;
+      ++finished;
+    } catch (const std::exception&) {  // an unreadable result is left out of the means
+    }
+  }
+  double left = 0;
+  int64_t estimated = 0, unknown = 0;
+  std::vector<std::string> unknown_methods;
+  for (const GridRun& r : runs) {
+    if (fs::exists(r.output)) continue;
+    const auto it = took.find({r.dataset, r.method});
+    if (it == took.end()) {
+      const std::string name = datasets.size() > 1 ? r.dataset + " " + r.method : r.method;
+      if (std::find(unknown_methods.begin(), unknown_methods.end(), name) == unknown_methods.end())
+        unknown_methods.push_back(name);
+      ++unknown;
+      continue;
+    }
+    double trained = 0;
+    try {
+      if (fs::exists(r.output + ".state")) trained = read_state_progress(r.output + ".state").seconds;
+    } catch (const Error&) {  // its line above says why the state cannot be read
+    }
+    left += std::max(0.0, it->second.first / static_cast<double>(it->second.second) - trained);
+    ++estimated;
+  }
+  std::ostringstream o;
+  o << "time: " << span_text(spent) << " in " << finished << " finished run" << (finished == 1 ? "" : "s");
+  if (estimated > 0) {
+    o << "; to go: about " << span_text(left / static_cast<double>(parallel)) << " for " << estimated << " run"
+      << (estimated == 1 ? "" : "s") << " (at the mean time of their method's finished runs, less what their states "
+      << "have trained, " << parallel << " at a time)";
+  }
+  if (unknown > 0) {
+    o << "; " << unknown << " run" << (unknown == 1 ? "" : "s") << " of methods with no finished run: ";
+    for (size_t i = 0; i < unknown_methods.size(); ++i) o << (i ? ", " : "") << unknown_methods[i];
+  }
+  return o.str();
 }
 
 /// Runs a shard's unfinished runs, `parallel` at a time, as child processes: claim (a lock
@@ -330,6 +389,7 @@ int run_bench(const std::string& grid_path, bool dry, int64_t shard, int64_t sha
       if (!done && fs::exists(r.output + ".state")) log << "; " << state_text(r.output + ".state");
       log << std::endl;
     }
+    log << time_text(mine, g.parallel) << std::endl;
     return 0;
   }
   return Scheduler(g, done, static_cast<int64_t>(mine.size()), log).run(todo, grid_path);
