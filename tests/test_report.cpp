@@ -685,7 +685,7 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
 }
 
 TEST(Bench, DryRunSaysWhatIsLeftFromEachMethodsFinishedRuns) {
-  // --dry-run's last line: an unfinished run counts at its method's mean time less what its
+  // bench's second line: an unfinished run counts at its method's mean time less what its
   // state has trained; a method with no finished run is named, not guessed.
   TempDir dir;
   const std::string grid = markov_grid(dir, "1");
@@ -726,6 +726,9 @@ TEST(Bench, DryRunSaysWhatIsLeftFromEachMethodsFinishedRuns) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   kill(pid, SIGTERM);
   waitpid(pid, &status, 0);
+  EXPECT_NE(slurp(dir.file("second.log")).find("\ntime: 80 s in 1 finished run; to go: about 80 s for 1 run ("),
+            std::string::npos)
+      << slurp(dir.file("second.log"));
   if (jsons(dir.file("out")).size() > 1) GTEST_SKIP() << "the run ended before the signal arrived";
   std::string state;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir.file("out")))

@@ -169,7 +169,7 @@ RunTimes run_times(const std::string& result, double seconds) {
   }
 }
 
-/// The last line of --dry-run: the time the finished runs took and about what the others
+/// The second line of bench and --dry-run: the time the finished runs took and about what the others
 /// need. An unfinished run counts at the mean time of its method's finished runs on its dataset,
 /// less what its training state has trained; runs of a method with none finished are named,
 /// not guessed.
@@ -381,6 +381,7 @@ int run_bench(const std::string& grid_path, bool dry, int64_t shard, int64_t sha
   log << "grid " << grid_path << ": " << all.size() << " runs";
   if (shards > 1) log << ", shard " << shard << "/" << shards << " has " << mine.size();
   log << "; " << done << " finished, " << todo.size() << " to run" << std::endl;
+  log << time_text(mine, g.parallel) << std::endl;
   if (dry) {
     for (const GridRun& r : mine) {
       const bool done = fs::exists(r.output);
@@ -389,7 +390,6 @@ int run_bench(const std::string& grid_path, bool dry, int64_t shard, int64_t sha
       if (!done && fs::exists(r.output + ".state")) log << "; " << state_text(r.output + ".state");
       log << std::endl;
     }
-    log << time_text(mine, g.parallel) << std::endl;
     return 0;
   }
   return Scheduler(g, done, static_cast<int64_t>(mine.size()), log).run(todo, grid_path);
