@@ -154,9 +154,11 @@ std::vector<std::string> jsons(const std::string& dir) {
   return out;
 }
 
-/// A grid of one-epoch SASRec runs on the synthetic Markov data, written into `dir`.
-std::string markov_grid(const TempDir& dir, const std::string& seeds) {
-  write_file(dir.file("markov-sasrec.ini"), "data = synthetic:markov\nepochs = 1\nmax-len = 20\ncache-dir = " +
+/// A grid of SASRec runs on the synthetic Markov data, written into `dir`: one epoch each, or
+/// `epochs` with a patience that lets them run to the end.
+std::string markov_grid(const TempDir& dir, const std::string& seeds, int epochs = 1) {
+  const std::string length = "epochs = " + std::to_string(epochs) + (epochs > 1 ? "\npatience = 10" : "");
+  write_file(dir.file("markov-sasrec.ini"), "data = synthetic:markov\n" + length + "\nmax-len = 20\ncache-dir = " +
                                                 dir.file("cache") + "\nprogress = none\n[sasrec]\nhidden-size = 8\n");
   return write_file(dir.file("grid.ini"), "[grid]\ndatasets = markov\nmethods = sasrec\nseeds = " + seeds +
                                               "\nconfig = " + dir.file("{dataset}-{method}.ini") +
@@ -615,10 +617,7 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
   // 143 leaving no lock; the next bench resumes the run, which ends as an uninterrupted one,
   // and counts the run's whole time (both benches') toward the ETA of the run left.
   TempDir dir;
-  const std::string grid = markov_grid(dir, "1, 2");
-  std::string ini = slurp(dir.file("markov-sasrec.ini"));
-  ini.replace(ini.find("epochs = 1"), 10, "epochs = 8\npatience = 10");
-  write_file(dir.file("markov-sasrec.ini"), ini);
+  const std::string grid = markov_grid(dir, "1, 2", 8);
   const std::string out = dir.file("out");
   const pid_t pid = start_bench(grid, dir.file("first.log"));
   auto files = [&](const std::string& ext) {
@@ -688,10 +687,7 @@ TEST(Bench, DryRunSaysWhatIsLeftFromEachMethodsFinishedRuns) {
   // bench's second line: an unfinished run counts at its method's mean time less what its
   // state has trained; a method with no finished run is named, not guessed.
   TempDir dir;
-  const std::string grid = markov_grid(dir, "1");
-  std::string ini = slurp(dir.file("markov-sasrec.ini"));
-  ini.replace(ini.find("epochs = 1"), 10, "epochs = 8\npatience = 10");
-  write_file(dir.file("markov-sasrec.ini"), ini);
+  const std::string grid = markov_grid(dir, "1", 8);
   int status = 0;
   waitpid(start_bench(grid, dir.file("first.log")), &status, 0);
   ASSERT_EQ(WEXITSTATUS(status), 0) << slurp(dir.file("first.log"));
@@ -699,7 +695,7 @@ TEST(Bench, DryRunSaysWhatIsLeftFromEachMethodsFinishedRuns) {
   nlohmann::json j = nlohmann::json::parse(slurp(seed1));
   j["timing"]["total_seconds"] = 80.0;
   write_file(seed1, j.dump(2));
-  write_file(dir.file("markov-other.ini"), ini);
+  write_file(dir.file("markov-other.ini"), slurp(dir.file("markov-sasrec.ini")));
   std::string g = slurp(grid);
   g.replace(g.find("methods = sasrec"), 16, "methods = sasrec, other");
   g.replace(g.find("seeds = 1"), 9, "seeds = 1, 2");
