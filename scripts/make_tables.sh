@@ -137,17 +137,20 @@ $S table results/grids/beauty-quick --metrics hit@10,ndcg@10,ndcg@20 --wall --ou
 # The self-supervised lineage on Beauty (seqrec bench configs/grids/lineage-beauty.ini), each
 # model with its authors' settings, beside its published numbers (the lineage's only), with
 # whatever runs have finished.
+lineage_published() {
+  awk -F, '/^#/ || $1 == "method" || $6 ~ /^(s3rec-finetune|cl4srec|iclrec|coserec|duorec|bsarec|fmlprec|caser)$/' \
+    results/published.csv
+}
 if compgen -G "results/grids/lineage/Beauty/*/*.json" > /dev/null; then
   $S table results/grids/lineage --metrics hit@5,ndcg@5,hit@10,ndcg@10,hit@20,ndcg@20 --wall \
-    --reference <(awk -F, '/^#/ || $1 == "method" || $6 ~ /^(s3rec-finetune|cl4srec|iclrec|coserec|duorec|bsarec|fmlprec|caser)$/' \
-      results/published.csv) --output results/tables/lineage-beauty.md
+    --reference <(lineage_published) --output results/tables/lineage-beauty.md
 fi
 # The same under pessimistic ties, once Caser has results: a user whose ReLU outputs are all 0
 # scores every item 0, which the reference's argpartition ranks as a miss (the lineage study,
 # Caser); the other encoders do not tie, so their cells are the same.
 if compgen -G "results/grids/lineage/Beauty/caser/*.json" > /dev/null; then
   $S table results/grids/lineage --metrics hit@5,ndcg@5,hit@10,ndcg@10,hit@20,ndcg@20 --other-ties --wall \
-    --output results/tables/lineage-beauty-pessimistic-ties.md
+    --reference <(lineage_published) --output results/tables/lineage-beauty-pessimistic-ties.md
 fi
 
 # What BSARec's, FMLP-Rec's and Caser's encoders add (seqrec bench configs/grids/frequency-beauty.ini):
