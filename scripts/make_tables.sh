@@ -41,7 +41,7 @@ else
 fi
 
 # ELECRec on Beauty under each generator objective: the reference's (padded batches, the
-# configs' default since 2026-11-26), the split batches' per-piece mean (include-pieces: the
+# configs' setting), the split batches' per-piece mean (include-pieces: the
 # head-to-head grid's patience-10 runs and the core run), and reference-weight (packed, GPU).
 $S table "elecrec-padded-p40=results/grids/elecrec-table/Beauty/elecrec" \
   "elecrec-split-p10=results/grids/beauty-table/Beauty/elecrec" \
