@@ -169,8 +169,8 @@ RunTimes run_times(const std::string& result, double seconds) {
   }
 }
 
-/// The second line of bench and --dry-run: the time the finished runs took and about what the others
-/// need. An unfinished run counts at the mean time of its method's finished runs on its dataset,
+/// The second line of bench and --dry-run: the time the finished runs took and about what the
+/// others need. An unfinished run counts at the mean time of its method's finished runs on its dataset,
 /// less what its training state has trained; runs of a method with none finished are named,
 /// not guessed.
 std::string time_text(const std::vector<GridRun>& runs, int64_t parallel) {
@@ -207,7 +207,7 @@ std::string time_text(const std::vector<GridRun>& runs, int64_t parallel) {
     double trained = 0;
     try {
       if (fs::exists(r.output + ".state")) trained = read_state_progress(r.output + ".state").seconds;
-    } catch (const Error&) {  // its line above says why the state cannot be read
+    } catch (const Error&) {  // --dry-run's line for the run says why the state cannot be read
     }
     left += std::max(0.0, it->second.first / static_cast<double>(it->second.second) - trained);
     ++estimated;
