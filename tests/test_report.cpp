@@ -452,10 +452,14 @@ TEST(Table, PairsCompareARowWithItsOwnReference) {
   // hit@10: base 2/8, def 3/8 (+50% on base), tuned 6/8 (+100% on def).
   EXPECT_NE(md.find("| def | 0.3750 (+50.0%) |"), std::string::npos) << md;
   EXPECT_NE(md.find("| tuned | **0.7500** (+100.0%) |"), std::string::npos) << md;
-  EXPECT_NE(md.find("relative to base (tuned to def)"), std::string::npos) << md;
+  EXPECT_NE(md.find("(+x%): relative to base (tuned relative to def);"), std::string::npos) << md;
   EXPECT_NE(md.find("holm-adjusted over the table's 2 tests"), std::string::npos) << md;
   EXPECT_NE(md.find("hit@10 tuned vs def: mean diff 0.37500 ["), std::string::npos) << md;
   EXPECT_NE(md.find("hit@10 def vs base: mean diff 0.12500 ["), std::string::npos) << md;
+  // Pairs alone (no baseline): each row names its reference.
+  const std::string alone = captured_table({dir.path().string(), "--metrics", "hit@10", "--pairs", "tuned=def,def=base"});
+  EXPECT_NE(alone.find("(+x%): def relative to base, tuned relative to def;"), std::string::npos) << alone;
+  EXPECT_NE(alone.find("| tuned | **0.7500** (+100.0%) |"), std::string::npos) << alone;
   const std::string csv = captured_table({dir.path().string(), "--metrics", "hit@10", "--baseline", "base", "--pairs",
                                           "tuned=def", "--format", "csv"});
   EXPECT_NE(csv.find(",source,compared_with,one_more_run_p,"), std::string::npos) << csv;
