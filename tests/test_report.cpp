@@ -457,7 +457,8 @@ TEST(Table, PairsCompareARowWithItsOwnReference) {
   EXPECT_NE(md.find("hit@10 tuned vs def: mean diff 0.37500 ["), std::string::npos) << md;
   EXPECT_NE(md.find("hit@10 def vs base: mean diff 0.12500 ["), std::string::npos) << md;
   // Pairs alone (no baseline): each row names its reference.
-  const std::string alone = captured_table({dir.path().string(), "--metrics", "hit@10", "--pairs", "tuned=def,def=base"});
+  const std::string alone =
+      captured_table({dir.path().string(), "--metrics", "hit@10", "--pairs", "tuned=def,def=base"});
   EXPECT_NE(alone.find("(+x%): def relative to base, tuned relative to def;"), std::string::npos) << alone;
   EXPECT_NE(alone.find("| tuned | **0.7500** (+100.0%) |"), std::string::npos) << alone;
   const std::string csv = captured_table({dir.path().string(), "--metrics", "hit@10", "--baseline", "base", "--pairs",

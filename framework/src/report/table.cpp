@@ -588,8 +588,10 @@ std::string footer_legend(const TableSpec& t, const TableStats& ts, const std::v
   if (!t.baseline.empty() || !t.pairs.empty()) {
     std::string pairs;
     for (const auto& [row, ref] : t.pairs) pairs += (pairs.empty() ? "" : ", ") + row + " relative to " + ref;
-    o << " (+x%): " << (t.baseline.empty() ? pairs : "relative to " + t.baseline + (pairs.empty() ? "" : " (" + pairs + ")"))
-      << "; † : paired t-test and Wilcoxon signed-rank over per-user values both reject: the larger of their p-values, ";
+    std::string relative = pairs;
+    if (!t.baseline.empty()) relative = "relative to " + t.baseline + (pairs.empty() ? "" : " (" + pairs + ")");
+    o << " (+x%): " << relative << "; † : paired t-test and Wilcoxon signed-rank over per-user values both reject: "
+      << "the larger of their p-values, ";
     if (t.correction == Correction::kNone) o << "uncorrected";
     else o << correction_name(t.correction) << "-adjusted over the table's " << ts.tests << " tests";
     o << ", < " << t.alpha << ". Each comparison below: the mean per-user difference with a 95% paired bootstrap interval ("
