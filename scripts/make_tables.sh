@@ -136,9 +136,11 @@ $S table results/grids/beauty-quick --metrics hit@10,ndcg@10,ndcg@20 --wall --ou
 
 # The self-supervised lineage on Beauty (seqrec bench configs/grids/lineage-beauty.ini), each
 # model with its authors' settings, beside its published numbers (the lineage's only), with
-# whatever runs have finished.
+# whatever runs have finished. S3Rec's published numbers are tested twice: against its fine-tuning
+# from the released pre-training and from seqrec's own.
 lineage_published() {
-  awk -F, '/^#/ || $1 == "method" || $6 ~ /^(s3rec-finetune|cl4srec|iclrec|coserec|duorec|bsarec|fmlprec|caser)$/' \
+  awk -F, -v OFS=, '/^#/ || $1 == "method" || $6 ~ /^(s3rec-finetune|cl4srec|iclrec|coserec|duorec|bsarec|fmlprec|caser)$/
+    $6 == "s3rec-finetune" { $1 = "S3Rec (seqrec'"'"'s pre-training)"; $6 = "s3rec-own-finetune"; print }' \
     results/published.csv
 }
 if compgen -G "results/grids/lineage/Beauty/*/*.json" > /dev/null; then
