@@ -172,6 +172,12 @@ if [ ${#pairs[@]} -gt 0 ]; then
   $S table $(printf '%s\n' "${rows[@]}" | sort -u) --pairs "$(IFS=,; echo "${pairs[*]}")" \
     --metrics hit@10,ndcg@10,ndcg@20 --wall --output results/tables/encoders-beauty.md
 fi
+# S3Rec fine-tuned from seqrec's own pre-training against the same fine-tuning from the released
+# pre-training, per-user paired tests, once both have results.
+if compgen -G "$l/s3rec-own-finetune/*.json" > /dev/null && compgen -G "$l/s3rec-finetune/*.json" > /dev/null; then
+  $S table "s3rec-own-finetune=$l/s3rec-own-finetune" "s3rec-finetune=$l/s3rec-finetune" --baseline s3rec-finetune \
+    --metrics hit@5,ndcg@5,hit@10,ndcg@10,hit@20,ndcg@20 --wall --output results/tables/s3rec-pretraining-beauty.md
+fi
 
 # ml-1m-u2999 (users 1-2999 of ML-1M) under leave-one-out and under the temporal split
 # (seqrec bench configs/grids/ml-1m-u2999-{loo,temporal}.ini): accuracy with tests against
