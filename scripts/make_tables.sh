@@ -160,18 +160,27 @@ fi
 # paired tests, with the pairs that have results on both sides (their published numbers: the
 # lineage table above).
 l=results/grids/lineage/Beauty
-rows=() pairs=()
-for pair in bsarec=sasrec-prefix-ce fmlprec=sasrec-prefix-bce caser=sasrec-prefix-bce; do
-  a=${pair%=*} b=${pair#*=}
-  if compgen -G "$l/$a/*.json" > /dev/null && compgen -G "$l/$b/*.json" > /dev/null; then
-    pairs+=("$pair") rows+=("$a=$l/$a" "$b=$l/$b")
+# encoders_table OUT [SEED]: every seed's runs, or with SEED that seed's runs only
+encoders_table() {
+  local out=$1 seed=${2:-} rows=() pairs=() pair a b pa pb
+  for pair in bsarec=sasrec-prefix-ce fmlprec=sasrec-prefix-bce caser=sasrec-prefix-bce; do
+    a=${pair%=*} b=${pair#*=} pa='' pb=''
+    if [ -n "$seed" ]; then
+      pa=$(compgen -G "$l/$a/seed$seed-*.json" || true) pb=$(compgen -G "$l/$b/seed$seed-*.json" || true)
+    elif compgen -G "$l/$a/*.json" > /dev/null && compgen -G "$l/$b/*.json" > /dev/null; then
+      pa=$l/$a pb=$l/$b
+    fi
+    if [ -n "$pa" ] && [ -n "$pb" ]; then pairs+=("$pair") rows+=("$a=$pa" "$b=$pb"); fi
+  done
+  if [ ${#pairs[@]} -gt 0 ]; then
+    # shellcheck disable=SC2046  # one word per row
+    $S table $(printf '%s\n' "${rows[@]}" | sort -u) --pairs "$(IFS=,; echo "${pairs[*]}")" \
+      --metrics hit@10,ndcg@10,ndcg@20 --wall --output "$out"
   fi
-done
-if [ ${#pairs[@]} -gt 0 ]; then
-  # shellcheck disable=SC2046  # one word per row
-  $S table $(printf '%s\n' "${rows[@]}" | sort -u) --pairs "$(IFS=,; echo "${pairs[*]}")" \
-    --metrics hit@10,ndcg@10,ndcg@20 --wall --output results/tables/encoders-beauty.md
-fi
+}
+encoders_table results/tables/encoders-beauty.md
+# seed 1 of each alone: the lineage study's first comparison of each pair
+encoders_table results/tables/encoders-beauty-seed1.md 1
 # S3Rec fine-tuned from seqrec's own pre-training against the same fine-tuning from the released
 # pre-training, per-user paired tests, once both have results.
 if compgen -G "$l/s3rec-own-finetune/*.json" > /dev/null && compgen -G "$l/s3rec-finetune/*.json" > /dev/null; then
