@@ -162,15 +162,14 @@ fi
 l=results/grids/lineage/Beauty
 # encoders_table OUT [SEED]: every seed's runs, or with SEED that seed's runs only
 encoders_table() {
-  local out=$1 seed=${2:-} rows=() pairs=() pair a b pa pb
+  local out=$1 runs="${2:+seed$2-}*.json" rows=() pairs=() pair a b m f
   for pair in bsarec=sasrec-prefix-ce fmlprec=sasrec-prefix-bce caser=sasrec-prefix-bce; do
-    a=${pair%=*} b=${pair#*=} pa='' pb=''
-    if [ -n "$seed" ]; then
-      pa=$(compgen -G "$l/$a/seed$seed-*.json" || true) pb=$(compgen -G "$l/$b/seed$seed-*.json" || true)
-    elif compgen -G "$l/$a/*.json" > /dev/null && compgen -G "$l/$b/*.json" > /dev/null; then
-      pa=$l/$a pb=$l/$b
-    fi
-    if [ -n "$pa" ] && [ -n "$pb" ]; then pairs+=("$pair") rows+=("$a=$pa" "$b=$pb"); fi
+    a=${pair%=*} b=${pair#*=}
+    compgen -G "$l/$a/$runs" > /dev/null && compgen -G "$l/$b/$runs" > /dev/null || continue
+    pairs+=("$pair")
+    for m in "$a" "$b"; do
+      for f in "$l/$m"/$runs; do rows+=("$m=$f"); done
+    done
   done
   if [ ${#pairs[@]} -gt 0 ]; then
     # shellcheck disable=SC2046  # one word per row
