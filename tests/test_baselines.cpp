@@ -1,7 +1,7 @@
 // The baselines beyond SASRec: the encoder conformance suite (sasrec, gru4rec, bert4rec,
-// fmlprec, bsarec, caser), the frequency layers against a direct DFT, Caser against explicit
-// loops, the negative samplers'
-// distributions, adversarial training's gradient, BERT4Rec's cloze.
+// fmlprec, bsarec, caser; each trains a step under every loss), the frequency layers against
+// a direct DFT, Caser against explicit loops, the negative samplers' distributions,
+// adversarial training's gradient, BERT4Rec's cloze.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -19,9 +19,12 @@
 #include "seqrec/checkpoint.h"
 #include "seqrec/error.h"
 #include "seqrec/registry.h"
+#include "seqrec/sampler.h"
+#include "finite_difference.h"
 #include "test_util.h"
 
 using namespace seqrec;
+using seqrec::testing::expect_finite_difference_gradient;
 
 namespace {
 
@@ -136,6 +139,41 @@ TEST_P(EncoderConformance, EncodeLastTrainsLikeTheLastColumnOfEncode) {
   }
 }
 
+TEST_P(EncoderConformance, TrainsAStepUnderEveryRegisteredLoss) {
+  // Each encoder with each loss, through the registries as a run builds them (the encoders
+  // that are not causal on prefix examples): the step's loss is finite, and every parameter
+  // gets a gradient that is not zero and moves.
+  const std::string name = GetParam();
+  EXPECT_GE(losses().entries().size(), 13u);
+  for (const auto& [loss_name, entry] : losses().entries()) {
+    const std::string what = name + " x " + loss_name;
+    Config c = small_config({{"model", name}, {"trainer", name == "bert4rec" ? "cloze" : "plain"},
+                             {"loss", loss_name}, {"lr", "0.01"}, {"bce.negatives", "3"}, {"pairwise.negatives", "3"},
+                             {"gbce.negatives", "3"}, {"sampled-softmax.negatives", "4"}});
+    torch::manual_seed(1);
+    auto m = models().create("model", name, ModelContext{c, tiny_data()});
+    auto loss = losses().create("loss", loss_name, c);
+    auto trainer = trainers().create("trainer", c.str("trainer"), c);
+    UniformSampler sampler(tiny_data());
+    std::mt19937_64 rng(1);
+    TrainContext ctx{*m, *loss, sampler, c, rng, torch::kCPU, &tiny_data()};
+    trainer->setup(ctx);
+    const Examples examples = m->causal() ? Examples::kSequences : Examples::kWindowPrefixes;
+    std::mt19937_64 brng(2);
+    const Batch batch = TrainBatcher(tiny_data(), 12, 16, Batching::kSplit, examples).epoch(brng)[0];
+    std::vector<torch::Tensor> before;
+    for (const auto& p : m->parameters()) before.push_back(p.detach().clone());
+    const torch::Tensor value = trainer->step(batch);
+    EXPECT_TRUE(std::isfinite(value.item<double>())) << what;
+    size_t i = 0;
+    for (const auto& p : m->named_parameters()) {
+      const torch::Tensor& g = p.value().grad();
+      EXPECT_TRUE(g.defined() && g.abs().max().item<double>() > 0) << what << ": " << p.key();
+      EXPECT_FALSE(torch::equal(p.value(), before[i++])) << what << ": " << p.key() << " did not move";
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderConformance, ::testing::Values("sasrec", "sasrec-untied", "gru4rec", "bert4rec", "fmlprec", "bsarec", "caser"));
 
 TEST(Encoders, EveryRegisteredEncoderIsCovered) {
@@ -224,25 +262,6 @@ TEST(FrequencyLayers, BSARecLowPassIsTheClosedFormProjection) {
     EXPECT_TRUE(torch::allclose(layer->forward(x), expected, 1e-9, 1e-9)) << "c " << c;
   }
 }
-
-namespace {
-/// A double parameter's backward() gradient (already computed) at its first, middle and last
-/// entries against central finite differences of `objective`.
-void expect_finite_difference_gradient(const torch::Tensor& param, const std::function<torch::Tensor()>& objective,
-                                       const std::string& name) {
-  torch::Tensor flat = param.view(-1), grad = param.grad().view(-1);
-  for (int64_t i : {int64_t{0}, flat.size(0) / 2, flat.size(0) - 1}) {
-    torch::NoGradGuard g;
-    const double h = 1e-6, saved = flat[i].item<double>();
-    flat[i] = saved + h;
-    const double up = objective().item<double>();
-    flat[i] = saved - h;
-    const double down = objective().item<double>();
-    flat[i] = saved;
-    EXPECT_NEAR(grad[i].item<double>(), (up - down) / (2 * h), 1e-6) << name << "[" << i << "]";
-  }
-}
-}  // namespace
 
 TEST(FrequencyLayers, GradientsMatchFiniteDifferences) {
   for (auto kind : {FrequencyOptions::Kind::kFMLPRec, FrequencyOptions::Kind::kBSARec}) {

@@ -1,7 +1,9 @@
 // CL4SRec's pieces: each augmentation against its definition over many draws, InfoNCE
 // against an explicit loop (values, and gradients by finite differences), and the trainer:
-// weight 0 is plain training, and its contrastive gradient is the slow path's. DuoRec's
-// same-target views against a brute-force index, and its loss against its parts.
+// weight 0 is plain training; the instance term (each view representation) and ICLRec's
+// intent term against slow paths, their gradients against finite differences, and a step as
+// their weighted sum. DuoRec's same-target views against a brute-force index, and its loss
+// against its parts.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -15,9 +17,12 @@
 #include "baselines/cl4srec/cl4srec.h"
 #include "baselines/duorec/duorec.h"
 #include "seqrec/sampler.h"
+#include "finite_difference.h"
 #include "test_util.h"
 
 using namespace seqrec;
+using seqrec::testing::error_of;
+using seqrec::testing::expect_finite_difference_gradient;
 
 namespace {
 const std::vector<int32_t> kSeq = {11, 12, 13, 14, 15, 16, 17, 18, 19, 20};  // n = 10
@@ -153,10 +158,12 @@ Config cl_config(std::initializer_list<std::pair<std::string, std::string>> more
   return c;
 }
 /// A SASRec model on tiny(), its loss, sampler, stream and a trainer set up to train it.
-struct SetUp {
-  SetUp(const std::string& trainer, const Config& c) : config(c), sampler(tiny()), rng(1) {
+struct TrainerSetUp {
+  TrainerSetUp(const std::string& trainer, const Config& c, torch::ScalarType dtype = torch::kFloat)
+      : config(c), sampler(tiny()), rng(1) {
     torch::manual_seed(1);
     model = models().create("model", "sasrec", ModelContext{config, tiny()});
+    model->to(dtype);
     loss = losses().create("loss", config.str("loss"), config);
     strategy = trainers().create("trainer", trainer, config);
     ctx = std::make_unique<TrainContext>(TrainContext{*model, *loss, sampler, config, rng, torch::kCPU, &tiny()});
@@ -172,8 +179,8 @@ struct SetUp {
 };
 
 /// After one step on the first batch of whole sequences.
-struct Stepped : SetUp {
-  Stepped(const std::string& trainer, const Config& c) : SetUp(trainer, c) {
+struct Stepped : TrainerSetUp {
+  Stepped(const std::string& trainer, const Config& c) : TrainerSetUp(trainer, c) {
     TrainBatcher batcher(tiny(), 12, 16, Batching::kPadded);
     std::mt19937_64 brng(2);
     strategy->step(batcher.epoch(brng)[0]);
@@ -220,6 +227,106 @@ TEST(CL4SRec, UnknownAugmentationIsOneLine) {
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "--cl.augment: unknown augmentation 'shuffle' (crop, mask, reorder, insert, substitute)");
   }
+}
+
+namespace {
+/// Users with long and short training inputs, and their training input (s[0..t-2]) built by
+/// hand, its last 12 items left-padded to 12.
+const std::vector<int64_t> kUsers = {0, 3, 5, 8};
+torch::Tensor input_by_hand(int64_t u) {
+  torch::Tensor row = torch::zeros({1, 12}, torch::kLong);
+  const int64_t n = train_length(tiny(), u) - 1, len = std::min<int64_t>(12, n);
+  for (int64_t t = 0; t < len; ++t) row[0][12 - len + t] = tiny().begin(u)[n - len + t];
+  return row;
+}
+/// Row r of a views() batch of kUsers, encoded alone with its user: [12, d].
+torch::Tensor encode_row(Model& m, const torch::Tensor& views, int64_t r) {
+  const int64_t u = kUsers[r % kUsers.size()];
+  return m.encode_users(views.slice(0, r, r + 1), 0, torch::tensor({u}, torch::kLong))[0];
+}
+/// Every parameter's gradient from `objective` against finite differences (the model in double;
+/// the item table's padding row gets no gradient).
+void expect_model_gradient(Model& m, const std::function<torch::Tensor()>& objective, const std::string& what) {
+  m.zero_grad();
+  objective().backward();
+  for (const auto& p : m.named_parameters())
+    expect_finite_difference_gradient(p.value(), objective, what + " " + p.key(), 1e-6,
+                                      p.key() == "item_embeddings.weight" ? p.value().size(1) : 0);
+}
+}  // namespace
+
+TEST(CL4SRec, InstanceTermIsInfoNCEOfEachRepresentationAndItsGradientMatchesFiniteDifferences) {
+  for (const std::string rep : {"flatten", "mean", "last"}) {
+    TrainerSetUp s("cl4srec", cl_config({{"cl.representation", rep}, {"cl.temperature", "0.7"}}), torch::kDouble);
+    auto& t = dynamic_cast<ContrastiveTrainer&>(*s.strategy);
+    const torch::Tensor pair = t.views(kUsers);
+    const int64_t b = static_cast<int64_t>(kUsers.size());
+    std::vector<torch::Tensor> z;
+    {
+      torch::NoGradGuard g;
+      for (int64_t r = 0; r < 2 * b; ++r) {
+        const torch::Tensor h = encode_row(*s.model, pair, r);
+        z.push_back(rep == "flatten" ? h.reshape({-1}) : rep == "mean" ? h.sum(0) / 12 : h[11]);
+      }
+    }
+    const torch::Tensor all = torch::stack(z);
+    const double want = slow_info_nce(all.slice(0, 0, b), all.slice(0, b), 0.7);
+    EXPECT_NEAR(t.contrastive_loss(pair, kUsers).item<double>(), want, 1e-9) << rep;
+    expect_model_gradient(*s.model, [&] { return t.contrastive_loss(pair, kUsers); }, rep);
+  }
+}
+
+TEST(ICLRec, IntentTermIsEachViewAgainstItsNearestUnitCentroidAndItsGradientMatchesFiniteDifferences) {
+  TrainerSetUp s("iclrec", cl_config({{"cl.clusters", "3"}, {"cl.temperature", "0.7"}}), torch::kDouble);
+  auto& t = dynamic_cast<ContrastiveTrainer&>(*s.strategy);
+  EXPECT_NE(error_of([&] { t.intent_loss(t.views(kUsers), kUsers); }).find("no intents"), std::string::npos);
+  t.begin_epoch(1);
+  ASSERT_EQ(t.centroids().sizes(), torch::IntArrayRef({3, 8}));
+  const torch::Tensor pair = t.views(kUsers);
+  const int64_t b = static_cast<int64_t>(kUsers.size());
+  torch::Tensor intents = torch::empty({b, 8}, torch::kDouble), z = torch::empty({2 * b, 8}, torch::kDouble);
+  std::set<int64_t> picked;
+  {
+    torch::NoGradGuard g;
+    const torch::Tensor c = t.centroids().to(torch::kDouble);
+    for (int64_t r = 0; r < b; ++r) {
+      // the un-augmented input's mean encoding, and the centroid nearest it
+      const torch::Tensor x = s.model->encode_users(input_by_hand(kUsers[r]), 0, torch::tensor({kUsers[r]}))[0].mean(0);
+      int64_t best = 0;
+      for (int64_t k = 1; k < 3; ++k)
+        if ((x - c[k]).pow(2).sum().item<double>() < (x - c[best]).pow(2).sum().item<double>()) best = k;
+      picked.insert(best);
+      intents[r] = c[best] / c[best].norm();
+    }
+    for (int64_t r = 0; r < 2 * b; ++r) z[r] = encode_row(*s.model, pair, r).mean(0);
+  }
+  const double want = (slow_info_nce(z.slice(0, 0, b), intents, 0.7) + slow_info_nce(z.slice(0, b), intents, 0.7)) / 2;
+  EXPECT_NEAR(t.intent_loss(pair, kUsers).item<double>(), want, 1e-6);  // the centroids are float
+  EXPECT_GT(picked.size(), 1u);  // the users do not all share one intent
+  expect_model_gradient(*s.model, [&] { return t.intent_loss(pair, kUsers); }, "intent");
+}
+
+TEST(ICLRec, AStepIsTheMainLossPlusBothWeightedTerms) {
+  // lr 0: the model stays as it was; the stream replayed gives the step's negatives and views.
+  TrainerSetUp s("iclrec",
+                 cl_config({{"cl.clusters", "3"}, {"cl.weight", "0.3"}, {"cl.intent-weight", "0.2"}, {"lr", "0"}}));
+  auto& t = dynamic_cast<ContrastiveTrainer&>(*s.strategy);
+  t.begin_epoch(1);
+  std::mt19937_64 brng(2);
+  const Batch batch = TrainBatcher(tiny(), 12, 16, Batching::kPadded).epoch(brng)[0];
+  const std::mt19937_64 before = s.rng;
+  const double got = t.step(batch).item<double>();
+  s.rng = before;
+  torch::NoGradGuard g;
+  const double main = s.loss->forward(make_loss_input(*s.ctx, batch)).item<double>();
+  std::vector<int64_t> users;
+  for (const Batch* piece : batch.pieces()) users.insert(users.end(), piece->users.begin(), piece->users.end());
+  const torch::Tensor pair = t.views(users);
+  const double instance = t.contrastive_loss(pair, users).item<double>();
+  const double intent = t.intent_loss(pair, users).item<double>();
+  EXPECT_GT(instance, 0);
+  EXPECT_GT(intent, 0);
+  EXPECT_NEAR(got, main + 0.3 * instance + 0.2 * intent, 1e-5);
 }
 
 TEST(KMeans, NearestCentroidsMatchTheLoop) {
@@ -460,9 +567,10 @@ Config duorec_config(std::initializer_list<std::pair<std::string, std::string>> 
   for (const auto& [k, v] : more) c.set(k, v);
   return c;
 }
-struct DuoRecRun : SetUp {
-  explicit DuoRecRun(std::initializer_list<std::pair<std::string, std::string>> more)
-      : SetUp("duorec", duorec_config(more)) {
+struct DuoRecRun : TrainerSetUp {
+  explicit DuoRecRun(std::initializer_list<std::pair<std::string, std::string>> more,
+                     torch::ScalarType dtype = torch::kFloat)
+      : TrainerSetUp("duorec", duorec_config(more), dtype) {
     std::mt19937_64 brng(2);
     batches = TrainBatcher(tiny(), 12, 16, Batching::kSplit, Examples::kWindowPrefixes).epoch(brng);
   }
@@ -536,6 +644,48 @@ TEST(DuoRec, EachContrastIsTheMainLossPlusItsWeightedInfoNCE) {
     if (contrast == "su") want += 0.2 * nce(h, same);
     EXPECT_NEAR(got, want, 1e-5) << contrast;
   }
+}
+
+TEST(DuoRec, TheDropoutViewIsASecondDraw) {
+  // Dropout 0.5: the step's loss is the main loss plus InfoNCE of the batch's encoding against
+  // the same inputs encoded again, with dropout drawn anew.
+  DuoRecRun run({{"duorec.contrast", "un"}, {"duorec.weight", "0.3"}, {"sasrec.dropout", "0.5"}});
+  const Batch& batch = run.batches[0];
+  const std::mt19937_64 before = run.rng;
+  torch::manual_seed(9);
+  const double got = run.strategy->step(batch).item<double>();
+  run.rng = before;
+  torch::manual_seed(9);
+  torch::NoGradGuard g;
+  const LossInput in = make_loss_input(*run.ctx, batch);
+  const torch::Tensor view = encode_packed(*run.model, batch, Positions::kLast, torch::kCPU).hidden;
+  ASSERT_EQ(view.sizes(), in.hidden.sizes());
+  EXPECT_GT((view - in.hidden).abs().max().item<double>(), 0.1);
+  const double main = run.loss->forward(in).item<double>();
+  EXPECT_NEAR(got, main + 0.3 * info_nce(in.hidden, view, 1.0, false).item<double>(), 1e-5);
+  EXPECT_GT(std::abs(got - main - 0.3 * info_nce(in.hidden, in.hidden, 1.0, false).item<double>()), 1e-3);
+}
+
+TEST(DuoRec, AStepsGradientMatchesFiniteDifferencesOfItsParts) {
+  // In double, no dropout, lr 0: the step's gradients against finite differences of the main
+  // loss plus both weighted InfoNCE terms, its negatives and same-target draws replayed.
+  DuoRecRun run({{"duorec.contrast", "us"}, {"duorec.weight", "0.3"}, {"duorec.same-target-weight", "0.2"}},
+                torch::kDouble);
+  const Batch& batch = run.batches[0];
+  const std::mt19937_64 before = run.rng;
+  run.strategy->step(batch);
+  auto objective = [&] {
+    run.rng = before;
+    const LossInput in = make_loss_input(*run.ctx, batch);
+    std::vector<int64_t> users;
+    const torch::Tensor inputs = run.duorec().same_target_inputs(batch, &users);
+    const torch::Tensor same = run.model->encode_last_users(inputs, 0, torch::tensor(users, torch::kLong));
+    return run.loss->forward(in) + 0.3 * info_nce(in.hidden, in.hidden, 1.0, false) +
+           0.2 * info_nce(in.hidden, same, 1.0, false);
+  };
+  for (const auto& p : run.model->named_parameters())
+    expect_finite_difference_gradient(p.value(), objective, p.key(), 1e-6,
+                                      p.key() == "item_embeddings.weight" ? p.value().size(1) : 0);
 }
 
 TEST(DuoRec, RefusesWholeSequencesInOneLine) {

@@ -12,6 +12,7 @@
 
 #include "baselines/s3rec/s3rec.h"
 #include "seqrec/sampler.h"
+#include "finite_difference.h"
 #include "test_util.h"
 
 using namespace seqrec;
@@ -236,6 +237,34 @@ TEST(S3Rec, LossesAreTheReferenceSumsOverTheBatch) {
   EXPECT_NEAR(l.map.item<double>(), map, 1e-4 * map);
   EXPECT_NEAR(l.mip.item<double>(), mip, 1e-4 * mip);
   EXPECT_NEAR(l.sp.item<double>(), sp, 1e-4 * sp);
+}
+
+TEST(S3Rec, EachLossesGradientMatchesFiniteDifferences) {
+  Pretraining s;
+  S3Rec& m = s.s3rec();
+  m.eval();
+  m.to(torch::kDouble);
+  std::mt19937_64 rng(3);
+  const std::vector<int32_t> source(tiny().items.begin(), tiny().items.end());
+  const S3RecInputs x = draw_s3rec_inputs({{3}, {4, 5, 6}, {1, 2, 3, 4, 5, 6, 7, 8}, {9, 10, 1, 2}}, source,
+                                          tiny().item_size(), 0.3, rng);
+  const int64_t offset = 12 - x.masked_items.size(1);
+  using Part = torch::Tensor S3RecLosses::*;
+  const std::vector<std::pair<std::string, Part>> parts = {
+      {"aap", &S3RecLosses::aap}, {"mip", &S3RecLosses::mip}, {"map", &S3RecLosses::map}, {"sp", &S3RecLosses::sp}};
+  for (const auto& [name, part] : parts) {
+    auto objective = [&, part = part] { return s3rec_losses(m, x, offset).*part; };
+    m.zero_grad();
+    objective().backward();
+    int64_t reached = 0;
+    for (const auto& p : m.named_parameters()) {
+      if (!p.value().grad().defined() || p.value().grad().abs().max().item<double>() == 0) continue;
+      ++reached;
+      seqrec::testing::expect_finite_difference_gradient(p.value(), objective, name + " " + p.key(), 1e-6,
+                                                         p.key() == "item_embeddings.weight" ? p.value().size(1) : 0);
+    }
+    EXPECT_GE(reached, 10) << name;  // the encoder's layers and the objective's own
+  }
 }
 
 TEST(S3Rec, AStepIsTheWeightedSumAndPretrainingLowersIt) {

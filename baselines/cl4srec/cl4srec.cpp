@@ -229,6 +229,23 @@ torch::Tensor ContrastiveTrainer::contrastive_loss(const torch::Tensor& views, c
   return info_nce(z.slice(0, 0, b), z.slice(0, b), options_.temperature(), options_.cosine());
 }
 
+torch::Tensor ContrastiveTrainer::intent_loss(const torch::Tensor& views, const std::vector<int64_t>& users) {
+  if (!centroids_.defined()) throw Error("--trainer " + name_ + ": no intents (begin_epoch was not called)");
+  torch::Tensor intents;
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor x = pooled(inputs(users), users).to(torch::kCPU, centroids_.scalar_type());
+    const torch::Tensor unit = centroids_ / centroids_.norm(2, {1}, true).clamp_min(1e-12);
+    intents = to_device(unit.index_select(0, nearest_centroids(x, centroids_).first), ctx_->device);
+  }
+  // The same views as the instance term, encoded again (their own dropout), as ICLRec's code does.
+  const torch::Tensor z = encode_views(views, users).mean(1);
+  intents = intents.to(z.scalar_type());
+  const int64_t b = static_cast<int64_t>(users.size());
+  return (info_nce(z.slice(0, 0, b), intents, options_.temperature(), false) +
+          info_nce(z.slice(0, b), intents, options_.temperature(), false)) / 2;
+}
+
 torch::Tensor ContrastiveTrainer::step(const Batch& batch) {
   ctx_->model.train();
   optimizer_->zero_grad();
@@ -238,22 +255,7 @@ torch::Tensor ContrastiveTrainer::step(const Batch& batch) {
   for (const Batch* piece : batch.pieces()) users.insert(users.end(), piece->users.begin(), piece->users.end());
   const torch::Tensor pair = views(users);
   torch::Tensor loss = with_penalty(ctx_->model, main) + options_.weight() * contrastive_loss(pair, users);
-  if (options_.intent_weight() > 0) {
-    if (!centroids_.defined()) throw Error("--trainer " + name_ + ": no intents (begin_epoch was not called)");
-    torch::Tensor intents;
-    {
-      torch::NoGradGuard no_grad;
-      const torch::Tensor at = nearest_centroids(pooled(inputs(users), users).to(torch::kCPU), centroids_).first;
-      torch::Tensor unit = centroids_ / centroids_.norm(2, {1}, true).clamp_min(1e-12);
-      intents = to_device(unit.index_select(0, at), ctx_->device);
-    }
-    // The same views as the instance term, encoded again (their own dropout), as ICLRec's code does.
-    torch::Tensor z = encode_views(pair, users).mean(1);
-    const int64_t b = static_cast<int64_t>(users.size());
-    torch::Tensor intent = (info_nce(z.slice(0, 0, b), intents, options_.temperature(), false) +
-                            info_nce(z.slice(0, b), intents, options_.temperature(), false)) / 2;
-    loss = loss + options_.intent_weight() * intent;
-  }
+  if (options_.intent_weight() > 0) loss = loss + options_.intent_weight() * intent_loss(pair, users);
   loss.backward();
   optimizer_->step();
   return loss.detach();

@@ -109,6 +109,8 @@ class ContrastiveTrainer : public Trainer {
   torch::Tensor inputs(const std::vector<int64_t>& users) const;
   /// The instance term of a views() batch of `users` (the model in its current mode).
   torch::Tensor contrastive_loss(const torch::Tensor& views, const std::vector<int64_t>& users);
+  /// The intent term of a views() batch of `users` (needs begin_epoch's centroids).
+  torch::Tensor intent_loss(const torch::Tensor& views, const std::vector<int64_t>& users);
   /// The intents' centroids [k, d] (undefined before the first epoch, or without intents).
   const torch::Tensor& centroids() const { return centroids_; }
 

@@ -117,7 +117,7 @@ torch::Tensor bce_sum(const torch::Tensor& p, const torch::Tensor& y) {
 /// The attribute objectives: sigmoid(attributes . norm(h)) against the item's attributes.
 torch::Tensor attribute_loss(S3Rec& m, torch::nn::Linear& norm, const torch::Tensor& h, const torch::Tensor& items) {
   const torch::Tensor p = torch::sigmoid(norm(h).matmul(m.attribute_embeddings->weight.t()));
-  return bce_sum(p, m.item_attributes().index_select(0, items));
+  return bce_sum(p, m.item_attributes().index_select(0, items).to(p.scalar_type()));
 }
 
 /// sigmoid(sigmoid(<norm(c), a>) - sigmoid(<norm(c), b>)) against 1: MIP's and SP's form.
