@@ -230,8 +230,8 @@ TEST(CL4SRec, UnknownAugmentationIsOneLine) {
 }
 
 namespace {
-/// Users with long and short training inputs, and their training input (s[0..t-2]) built by
-/// hand, its last 12 items left-padded to 12.
+/// Four users of tiny(); a user's training input (s[0..t-2]) built by hand, its last 12 items
+/// left-padded to 12.
 const std::vector<int64_t> kUsers = {0, 3, 5, 8};
 torch::Tensor input_by_hand(int64_t u) {
   torch::Tensor row = torch::zeros({1, 12}, torch::kLong);
