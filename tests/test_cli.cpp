@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -502,6 +503,45 @@ TEST(Cli, Bf16TrainsAndRecordsItsPrecision) {
 // --init: a run starts from a checkpoint's tensors. With no training (lr 0, so Adam moves
 // nothing), its test metrics are the checkpoint's own; a checkpoint of other shapes is one
 // line naming the tensor.
+// A Caser of width 1 scores every item 0 for the users its ReLU zeroes, so its validation
+// differs under the two tie rules; valid-ties picks the best epoch under the one it names.
+TEST(Cli, ValidTiesPicksTheBestEpochUnderTheRuleItNames) {
+  TempDir dir;
+  uint64_t x = 3;  // 200 users of 12 items of 40 from a fixed linear congruential stream
+  std::string lines;
+  for (int u = 1; u <= 200; ++u) {
+    lines += std::to_string(u);
+    for (int t = 0; t < 12; ++t) {
+      x = (x * 1103515245 + 12345) % (uint64_t{1} << 31);
+      lines += " " + std::to_string((x >> 16) % 40 + 1);
+    }
+    lines += "\n";
+  }
+  const std::string data = seqrec::testing::write_file(dir.file("ties.txt"), lines);
+  std::map<std::string, int64_t> best;
+  for (const std::string rule : {"same", "pessimistic"}) {
+    CliRun run = seqrec_cli("train --model caser --caser.hidden-size 1 --max-len 8 --epochs 4 --patience 10 --data " +
+                            data + " --cache-dir " + dir.file("cache") + " --valid-ties " + rule + " --output " +
+                            dir.file(rule + ".json") + " --progress lines");
+    ASSERT_EQ(run.code, 0) << run.out;
+    // Each epoch's line: "valid ndcg@20 V best B @N (pessimistic ties P...)".
+    const std::regex line(
+        R"(valid ndcg@20 ([0-9.]+) best [0-9.]+ @\d+ \(pessimistic ties ([0-9.]+)(, which pick the best epoch)?\))");
+    std::vector<double> optimistic, pessimistic;
+    for (auto it = std::sregex_iterator(run.out.begin(), run.out.end(), line); it != std::sregex_iterator(); ++it) {
+      optimistic.push_back(std::stod((*it)[1]));
+      pessimistic.push_back(std::stod((*it)[2]));
+      EXPECT_EQ((*it)[3].matched, rule == "pessimistic") << run.out;
+    }
+    ASSERT_EQ(optimistic.size(), 4u) << "every epoch has ties:\n" << run.out;
+    const std::vector<double>& picked = rule == "pessimistic" ? pessimistic : optimistic;
+    best[rule] = read_json(dir.file(rule + ".json"))["best_epoch"].get<int64_t>();
+    EXPECT_EQ(best[rule], 1 + std::max_element(picked.begin(), picked.end()) - picked.begin()) << run.out;
+    EXPECT_EQ(read_json(dir.file(rule + ".json"))["config"]["valid-ties"], rule);
+  }
+  EXPECT_NE(best["same"], best["pessimistic"]);  // on this data the two rules pick different epochs
+}
+
 TEST(Cli, InitStartsFromACheckpointsWeightsAndRefusesOtherShapes) {
   TempDir dir;
   write_lines(make_markov_dataset(300, 60, 5, 25, 4), dir.file("m.txt"));

@@ -34,6 +34,7 @@ struct TrainOptions {
   double state_minutes = 0;  ///< also write the state mid-epoch after this many minutes (0: never)
   uint64_t seed = 1;
   std::string metric;      ///< the validation metric that picks the best epoch
+  std::string valid_ties = "same";  ///< its tie rule: same (the evaluator's), optimistic or pessimistic
   std::string precision;   ///< fp32, bf16, ...
   std::string sampler;     ///< a registered negative sampler
   std::string device;      ///< cpu or cuda[:N]

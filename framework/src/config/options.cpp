@@ -28,6 +28,7 @@ TrainOptions train_options_from(const Config& c) {
   o.batch_size = c.integer("batch-size");
   o.seed = static_cast<uint64_t>(c.integer("seed"));
   o.metric = c.str("metric");
+  o.valid_ties = c.str("valid-ties");
   o.precision = c.str("precision");
   o.sampler = c.str("sampler");
   o.device = c.str("device");

@@ -39,6 +39,11 @@ void declare_train_keys(Schema& s) {
   s.add({"epochs", KeyType::kInt, "300", "maximum training epochs", "train"});
   s.add({"patience", KeyType::kInt, "40", "validations without improvement before stopping", "train"});
   s.add({"metric", KeyType::kString, "ndcg@20", "validation metric for early stopping (e.g. ndcg@20, hit@10, mrr)", "train"});
+  s.add({"valid-ties", KeyType::kString, "same",
+         "tie rule of the validation metric that picks the best epoch: same (--ties'), optimistic or pessimistic "
+         "(the reference's argpartition leaves an answer that ties with every item out of its top k, as pessimistic "
+         "does); the log shows the metric under both rules where they differ",
+         "train", {"same", "optimistic", "pessimistic"}});
   s.add({"eval-every", KeyType::kInt, "1", "validate every N epochs", "train"});
   s.add({"batch-size", KeyType::kInt, "256", "examples (sequences or prefixes) per batch", "train"});
   s.add({"lr", KeyType::kFloat, "0.001", "Adam learning rate", "train"});
@@ -357,6 +362,10 @@ class FitLoop {
   /// Validates, keeps the best weights; the early-stopping counter moves.
   void validate(EpochLog& e);
   void print_epoch(const EpochLog& e) const;
+  /// Whether the best epoch is picked under the tie rule the evaluator's is not (valid-ties).
+  bool select_other_ties() const {
+    return options_.valid_ties != "same" && options_.valid_ties != tie_rule_name(evaluator_.options().ties);
+  }
   /// The loss read after steps from..step (one step on a CPU) was not finite.
   [[noreturn]] void diverged(int64_t epoch, size_t from, size_t step, size_t steps, double loss) const;
   /// "; the last good state is OUTPUT.state (...)" when a divergence leaves one, else "".
@@ -534,11 +543,12 @@ void FitLoop::validate(EpochLog& e) {
   auto it = v.metrics.find(options_.metric);
   if (it == v.metrics.end()) throw Error("--metric " + options_.metric + " is not computed (check --ks)");
   e.valid_other_ties = under_other_ties(v, evaluator_.options()).metrics.at(options_.metric);
-  if (it->second <= result_.best_valid) {
+  const double score = select_other_ties() ? *e.valid_other_ties : it->second;
+  if (score <= result_.best_valid) {
     ++at_.since_best;
     return;
   }
-  result_.best_valid = it->second;
+  result_.best_valid = score;
   result_.best_epoch = e.epoch;
   result_.best_valid_metrics = v.metrics;
   at_.since_best = 0;
@@ -562,9 +572,11 @@ void FitLoop::print_epoch(const EpochLog& e) const {
       << value(result_.best_valid) << " @" << result_.best_epoch;
     // Ties with the answer (under the reference protocol a repeated answer ties with the rest
     // of its history at 0) can carry the metric that picks the best epoch: the log says so.
-    if (e.valid_other_ties && value(*e.valid_other_ties) != value(e.valid.at(options_.metric)))
-      o << " (" << tie_rule_name(with_other_ties(evaluator_.options()).ties) << " ties " << value(*e.valid_other_ties)
-        << ")";
+    const std::string other = tie_rule_name(with_other_ties(evaluator_.options()).ties);
+    if (select_other_ties())
+      o << " (" << other << " ties " << value(*e.valid_other_ties) << ", which pick the best epoch)";
+    else if (e.valid_other_ties && value(*e.valid_other_ties) != value(e.valid.at(options_.metric)))
+      o << " (" << other << " ties " << value(*e.valid_other_ties) << ")";
   }
   if (const std::string note = trainer_.epoch_note(); !note.empty()) o << "; " << note;
   log_ << o.str() << std::endl;
