@@ -180,6 +180,22 @@ encoders_table() {
 encoders_table results/tables/encoders-beauty.md
 # seed 1 of each alone: the lineage study's first comparison of each pair
 encoders_table results/tables/encoders-beauty-seed1.md 1
+# Caser's Beauty seeds that picked their best epoch under the optimistic tie rule (trained before
+# Caser's configs set valid-ties = pessimistic), which the lineage study discusses: their published
+# checks under both tie rules, and against the BCE twin.
+o=results/grids/caser-optimistic-valid
+if compgen -G "$o/Beauty/caser/*.json" > /dev/null; then
+  for ties in "" --other-ties; do
+    # shellcheck disable=SC2086  # no flag, or one
+    $S table $o --metrics hit@5,ndcg@5,hit@10,ndcg@10,hit@20,ndcg@20 $ties --wall --reference <(lineage_published) \
+      --output "results/tables/caser-optimistic-valid-beauty${ties:+-pessimistic-ties}.md"
+  done
+  $S table "caser=$o/Beauty/caser" "sasrec-prefix-bce=$l/sasrec-prefix-bce" --pairs caser=sasrec-prefix-bce \
+    --metrics hit@10,ndcg@10,ndcg@20 --wall --output results/tables/caser-optimistic-valid-encoders-beauty.md
+  $S table "caser=$(echo $o/Beauty/caser/seed1-*.json)" "sasrec-prefix-bce=$(echo $l/sasrec-prefix-bce/seed1-*.json)" \
+    --pairs caser=sasrec-prefix-bce --metrics hit@10,ndcg@10,ndcg@20 --wall \
+    --output results/tables/caser-optimistic-valid-encoders-beauty-seed1.md
+fi
 # S3Rec fine-tuned from seqrec's own pre-training against the same fine-tuning from the released
 # pre-training, per-user paired tests, once both have results.
 if compgen -G "$l/s3rec-own-finetune/*.json" > /dev/null && compgen -G "$l/s3rec-finetune/*.json" > /dev/null; then
