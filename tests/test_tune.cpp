@@ -93,6 +93,21 @@ std::string small_tune(const TempDir& dir) {
 }
 }  // namespace
 
+TEST(Tune, RefusesAMethodThatPicksEpochsUnderTheOtherTieRule) {
+  TempDir dir;
+  const std::string tune = small_tune(dir);
+  write_file(dir.file("sasrec-bce.ini"), "valid-ties = pessimistic\n" + read_file(dir.file("sasrec-bce.ini")));
+  FILE* p = popen((std::string(SEQREC_BINARY_DIR) + "/seqrec tune " + tune + " 2>&1").c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+  EXPECT_EQ(WEXITSTATUS(pclose(p)), 1) << out;
+  EXPECT_EQ(out, "seqrec: error: tune: " + dir.file("sasrec-bce.ini") + " picks epochs under pessimistic ties "
+                 "(valid-ties) but tune ranks trials under its optimistic ones; set valid-ties same or ties pessimistic "
+                 "for tuning\n");
+  EXPECT_FALSE(std::filesystem::exists(dir.file("out/m/sasrec-cce")));  // refused before any trial
+}
+
 TEST(Tune, TwoShardsShareTheTrialsAndRunEachOnce) {
   TempDir dir;
   const std::string tune = small_tune(dir), bin = std::string(SEQREC_BINARY_DIR) + "/seqrec tune " + tune;
