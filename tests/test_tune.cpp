@@ -102,9 +102,9 @@ TEST(Tune, RefusesAMethodThatPicksEpochsUnderTheOtherTieRule) {
   std::array<char, 4096> buf{};
   while (fgets(buf.data(), buf.size(), p)) out += buf.data();
   EXPECT_EQ(WEXITSTATUS(pclose(p)), 1) << out;
-  EXPECT_EQ(out, "seqrec: error: tune: " + dir.file("sasrec-bce.ini") + " picks epochs under pessimistic ties "
-                 "(valid-ties) but tune ranks trials under its optimistic ones; set valid-ties same or ties pessimistic "
-                 "for tuning\n");
+  EXPECT_EQ(out, "seqrec: error: tune: " + dir.file("sasrec-bce.ini") +
+                     " picks epochs under pessimistic ties (valid-ties) but tune ranks trials under its optimistic "
+                     "ones; set valid-ties same or ties pessimistic for tuning\n");
   EXPECT_FALSE(std::filesystem::exists(dir.file("out/m/sasrec-cce")));  // refused before any trial
 }
 

@@ -98,8 +98,8 @@ void check_trials_rank_as_they_select(const TuneSpec& t, const std::string& base
   parse_config(a, &c, nullptr);
   const std::string& rule = c.str("valid-ties");
   if (rule != "same" && rule != c.str("ties"))
-    throw Error("tune: " + base + " picks epochs under " + rule + " ties (valid-ties) but tune ranks trials under its " +
-                c.str("ties") + " ones; set valid-ties same or ties " + rule + " for tuning");
+    throw Error("tune: " + base + " picks epochs under " + rule + " ties (valid-ties) but tune ranks trials " +
+                "under its " + c.str("ties") + " ones; set valid-ties same or ties " + rule + " for tuning");
 }
 
 /// The chosen trial as a config file: every key the trial set away from its default.
