@@ -10,6 +10,7 @@
 
 #include <sys/wait.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
@@ -88,14 +89,22 @@ bool try_trial(const TuneSpec& t, const std::vector<std::string>& args, const st
   return true;
 }
 
+/// A method's config file with the tune's overrides and `values` (a trial's) on top.
+Config resolved_config(const TuneSpec& t, const std::string& base,
+                       const std::map<std::string, std::string>& values = {}) {
+  std::vector<std::string> a = {"--config", base};
+  for (const auto& [k, v] : t.overrides) a.insert(a.end(), {"--" + k, v});
+  for (const auto& [k, v] : values) a.insert(a.end(), {"--" + k, v});
+  Config c;
+  parse_config(a, &c, nullptr);
+  return c;
+}
+
 /// Trials are ranked by their validation metric under the test's tie rule (their results'
 /// valid_best): a method whose config picks its epochs under the other rule (valid-ties)
 /// would be ranked on a metric it did not select on, so tune refuses it before any trial.
 void check_trials_rank_as_they_select(const TuneSpec& t, const std::string& base) {
-  std::vector<std::string> a = {"--config", base};
-  for (const auto& [k, v] : t.overrides) a.insert(a.end(), {"--" + k, v});
-  Config c;
-  parse_config(a, &c, nullptr);
+  const Config c = resolved_config(t, base);
   const std::string& rule = c.str("valid-ties");
   if (rule != "same" && rule != c.str("ties"))
     throw Error("tune: " + base + " picks epochs under " + rule + " ties (valid-ties) but tune ranks trials " +
@@ -105,11 +114,7 @@ void check_trials_rank_as_they_select(const TuneSpec& t, const std::string& base
 /// The chosen trial as a config file: every key the trial set away from its default.
 std::string chosen_config(const TuneSpec& t, const std::string& base, const std::string& method, const Trial& trial,
                           const std::string& summary) {
-  std::vector<std::string> a = {"--config", base};
-  for (const auto& [k, v] : t.overrides) a.insert(a.end(), {"--" + k, v});
-  for (const auto& [k, v] : trial.values) a.insert(a.end(), {"--" + k, v});
-  Config c;
-  parse_config(a, &c, nullptr);
+  const Config c = resolved_config(t, base, trial.values);
   std::ostringstream o;
   o << "# Chosen by seqrec tune for " << method << " (" << summary << "): " << base << " with the trial's values.\n";
   for (const auto& [k, v] : c.values()) {
@@ -326,17 +331,16 @@ int tune_all(const std::string& path, int64_t shard, int64_t shards, std::ostrea
           << t.rungs << " rung(s) of successive halving (eta " << t.eta << ", epochs per rung";
   for (int64_t r = 0; r < t.rungs; ++r) summary << " " << rung_epochs(t.max_epochs, t.eta, t.rungs, r);
   summary << "), seed " << t.seed << "; selection on the validation metric only (trials run with --test false).\n";
-  for (const auto& d : t.datasets)  // every method's config, before any trial
+  std::vector<std::array<std::string, 3>> searches;  // dataset, method, config: every one checked before any trial
+  for (const auto& d : t.datasets)
     for (const auto& m : t.methods) {
       const std::string base = substitute(t.config_pattern, d, m);
       if (!fs::exists(base)) throw Error(base + ": no such config (tune method " + m + " on " + d + ")");
       check_trials_rank_as_they_select(t, base);
+      searches.push_back({d, m, base});
     }
-  for (const auto& d : t.datasets)
-    for (const auto& m : t.methods) {
-      const std::string base = substitute(t.config_pattern, d, m);
-      tune_method({t, d, m, base, fs::path(t.output) / d / m, shard, shards}, path, summary_path, summary, log);
-    }
+  for (const auto& [d, m, base] : searches)
+    tune_method({t, d, m, base, fs::path(t.output) / d / m, shard, shards}, path, summary_path, summary, log);
   write_file_atomically(summary_path, summary.str());
   log << "tune summary written to " << summary_path << std::endl;
   return 0;
