@@ -28,4 +28,20 @@ inline void expect_finite_difference_gradient(const torch::Tensor& param, const 
   }
 }
 
+/// Every parameter of `module` (its gradients already computed) against finite differences of
+/// `objective`, the item table's padding row left out; with `reached_only`, the parameters
+/// the objective gave no gradient are skipped. Returns how many parameters were checked.
+inline int64_t expect_parameter_gradients(torch::nn::Module& module, const std::function<torch::Tensor()>& objective,
+                                          const std::string& what, bool reached_only = false) {
+  int64_t checked = 0;
+  for (const auto& p : module.named_parameters()) {
+    const torch::Tensor& g = p.value().grad();
+    if (reached_only && (!g.defined() || g.abs().max().item<double>() == 0)) continue;
+    ++checked;
+    expect_finite_difference_gradient(p.value(), objective, what + " " + p.key(), 1e-6,
+                                      p.key() == "item_embeddings.weight" ? p.value().size(1) : 0);
+  }
+  return checked;
+}
+
 }  // namespace seqrec::testing

@@ -22,7 +22,7 @@
 
 using namespace seqrec;
 using seqrec::testing::error_of;
-using seqrec::testing::expect_finite_difference_gradient;
+using seqrec::testing::expect_parameter_gradients;
 
 namespace {
 const std::vector<int32_t> kSeq = {11, 12, 13, 14, 15, 16, 17, 18, 19, 20};  // n = 10
@@ -244,14 +244,11 @@ torch::Tensor encode_row(Model& m, const torch::Tensor& views, int64_t r) {
   const int64_t u = kUsers[r % kUsers.size()];
   return m.encode_users(views.slice(0, r, r + 1), 0, torch::tensor({u}, torch::kLong))[0];
 }
-/// Every parameter's gradient from `objective` against finite differences (the model in double;
-/// the item table's padding row gets no gradient).
+/// Every parameter's gradient from `objective` against finite differences (the model in double).
 void expect_model_gradient(Model& m, const std::function<torch::Tensor()>& objective, const std::string& what) {
   m.zero_grad();
   objective().backward();
-  for (const auto& p : m.named_parameters())
-    expect_finite_difference_gradient(p.value(), objective, what + " " + p.key(), 1e-6,
-                                      p.key() == "item_embeddings.weight" ? p.value().size(1) : 0);
+  expect_parameter_gradients(m, objective, what);
 }
 }  // namespace
 
@@ -683,9 +680,7 @@ TEST(DuoRec, AStepsGradientMatchesFiniteDifferencesOfItsParts) {
     return run.loss->forward(in) + 0.3 * info_nce(in.hidden, in.hidden, 1.0, false) +
            0.2 * info_nce(in.hidden, same, 1.0, false);
   };
-  for (const auto& p : run.model->named_parameters())
-    expect_finite_difference_gradient(p.value(), objective, p.key(), 1e-6,
-                                      p.key() == "item_embeddings.weight" ? p.value().size(1) : 0);
+  expect_parameter_gradients(*run.model, objective, "duorec");
 }
 
 TEST(DuoRec, RefusesWholeSequencesInOneLine) {
