@@ -72,6 +72,15 @@ double one_step(ElecRecModel& m, const Config& config, const Dataset& d, Batchin
 }
 
 bool same(const torch::Tensor& a, const torch::Tensor& b) { return a.unsafeGetTensorImpl() == b.unsafeGetTensorImpl(); }
+
+/// A whole fit of `m` through the fit loop under `c`, its log into `log`.
+FitResult fit_elecrec(ElecRecModel& m, const Config& c, const Dataset& d, std::ostringstream& log) {
+  auto loss = losses().create("loss", "cce", c);
+  ElecRecTrainer t;
+  EvalOptions eo;
+  RankingEvaluator ev(eo);
+  return fit(m, t, *loss, d, c, train_options_from(c), ev, log);
+}
 }  // namespace
 
 TEST(Plugin, OutOfTreeLossPluginLoadsAndTrains) {
@@ -137,14 +146,80 @@ TEST(ElecRec, SharingModesShareTensorsNotCopies) {
   } cases[] = {{"full", true, true}, {"embed_only", true, false}, {"encoder_only", false, true}, {"none", false, false}};
   for (const auto& c : cases) {
     auto m = make(elecrec_config({{"elecrec.sharing", c.mode}}), 30);
-    EXPECT_EQ(same(m->item_embeddings->weight, m->generator->item_embeddings->weight), c.embed) << c.mode;
-    EXPECT_EQ(same(m->position_embeddings->weight, m->generator->position_embeddings->weight), c.embed) << c.mode;
-    auto dq = m->named_parameters()["item_encoder.layer.0.attention.query.weight"];
-    auto gq = m->generator->named_parameters()["item_encoder.layer.0.attention.query.weight"];
-    EXPECT_EQ(same(dq, gq), c.encoder) << c.mode;
-    EXPECT_FALSE(same(m->LayerNorm->weight, m->generator->LayerNorm->weight)) << "D keeps its own embedding LayerNorm";
+    auto d = m->named_parameters(), g = m->generator->named_parameters();
+    EXPECT_EQ(same(d["item_embeddings.weight"], g["item_embeddings.weight"]), c.embed) << c.mode;
+    EXPECT_EQ(same(d["position_embeddings.weight"], g["position_embeddings.weight"]), c.embed) << c.mode;
+    const char* query = "item_encoder.layer.0.attention.query.weight";
+    EXPECT_EQ(same(d[query], g[query]), c.encoder) << c.mode;
+    EXPECT_FALSE(same(d["LayerNorm.weight"], g["LayerNorm.weight"])) << "D keeps its own embedding LayerNorm";
     // Reference checkpoint names for D.
     EXPECT_TRUE(m->named_parameters().contains("dis_projection.weight"));
+  }
+}
+
+TEST(ElecRec, ASASRecDiscriminatorKeepsTheReferenceNamesInOrder) {
+  Config c = elecrec_config({{"elecrec.sharing", "none"}});
+  auto m = make(c, 30);
+  SASRec alone(elecrec_options_from(c, 30).dis());
+  std::vector<std::string> expected, names;
+  for (const auto& p : alone.named_parameters()) expected.push_back(p.key());
+  for (const auto& p : m->generator->named_parameters()) expected.push_back("generator." + p.key());
+  for (const char* p : {"dis_projection.weight", "dis_projection.bias"}) expected.push_back(p);
+  for (const auto& p : m->named_parameters()) names.push_back(p.key());
+  EXPECT_EQ(names, expected);
+  m->eval();
+  EXPECT_FALSE(m->discriminator->is_training());
+  EXPECT_FALSE(m->named_children()["dropout"]->is_training());
+  m->train();
+  EXPECT_TRUE(m->discriminator->is_training());
+}
+
+TEST(ElecRec, AFrequencyDiscriminatorTakesGsEmbeddingsAndTrainsOnWholeSequences) {
+  Dataset d = make_markov_dataset(200, 40, 6, 12, 8);
+  for (const char* encoder : {"fmlprec", "bsarec"}) {
+    Config c = elecrec_config(
+        {{"elecrec.dis-encoder", encoder}, {"epochs", "2"}, {"progress", "none"}, {"batching", "padded"}});
+    auto m = make(c, d.item_size(), 4);
+    EXPECT_FALSE(m->causal()) << encoder;
+    auto params = m->named_parameters(), g = m->generator->named_parameters();
+    EXPECT_TRUE(same(params["item_embeddings.weight"], g["item_embeddings.weight"])) << encoder;
+    EXPECT_TRUE(same(params["position_embeddings.weight"], g["position_embeddings.weight"])) << encoder;
+    EXPECT_TRUE(params.contains(std::string(encoder) == "fmlprec" ? "layer.0.filterlayer.complex_weight"
+                                                                 : "layer.0.filter_layer.sqrt_beta")) << encoder;
+    // D's tensors, registered on the model under their own names, are what its encoder runs:
+    // a frequency encoder given them by name encodes alike.
+    ElecRecOptions o = elecrec_options_from(c, d.item_size());
+    FrequencyEncoder alone(o.dis(), o.frequency());
+    {
+      torch::NoGradGuard guard;
+      for (auto& p : alone.named_parameters()) p.value().copy_(params[p.key()]);
+    }
+    m->eval();
+    alone.eval();
+    torch::Tensor seqs = torch::randint(0, d.item_size() - 1, {5, 10}, torch::kLong);
+    EXPECT_TRUE(torch::equal(m->encode(seqs, 0), alone.encode(seqs, 0))) << encoder;
+    // The fit loop lets the trainer train it on every position; every tensor of D learns.
+    std::map<std::string, torch::Tensor> before;
+    for (const auto& p : params) before[p.key()] = p.value().clone();
+    std::ostringstream log;
+    FitResult r = fit_elecrec(*m, c, d, log);
+    EXPECT_TRUE(std::isfinite(r.curve.back().loss)) << log.str();
+    for (const auto& p : m->named_parameters())
+      if (p.key().rfind("generator.", 0) != 0)
+        EXPECT_FALSE(torch::equal(p.value(), before[p.key()])) << encoder << " " << p.key();
+  }
+}
+
+TEST(ElecRec, SharingGsBlocksNeedsASASRecDiscriminator) {
+  for (const char* mode : {"full", "encoder_only"}) {
+    try {
+      make(elecrec_config({{"elecrec.dis-encoder", "bsarec"}, {"elecrec.sharing", mode}}), 30);
+      FAIL() << mode << " built with a bsarec discriminator";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), "elecrec: sharing '" + std::string(mode) +
+                                           "' shares G's SASRec blocks, which a bsarec discriminator does not "
+                                           "have; use embed_only or none");
+    }
   }
 }
 
@@ -272,12 +347,8 @@ TEST(ElecRec, TrainsAndBeatsChanceOnMarkovData) {
   Dataset d = make_markov_dataset(300, 50, 6, 20, 8);
   Config c = elecrec_config({{"epochs", "4"}, {"progress", "none"}, {"elecrec.sharing", "full"}, {"batching", "padded"}});
   auto m = make(c, d.item_size());
-  auto loss = losses().create("loss", "cce", c);
-  ElecRecTrainer t;
-  EvalOptions eo;
-  RankingEvaluator ev(eo);
   std::ostringstream log;
-  FitResult r = fit(*m, t, *loss, d, c, train_options_from(c), ev, log);
+  FitResult r = fit_elecrec(*m, c, d, log);
   EXPECT_LT(r.curve.back().loss, r.curve.front().loss);
   EXPECT_GT(r.test.metrics.at("hit@10"), 1.5 * 10.0 / 52) << log.str();  // 10 of 52 rows at random
 }

@@ -21,6 +21,10 @@ void declare_elecrec_keys(Schema& s) {
   s.add(KeySpec{"elecrec.dis-hidden-size", KeyType::kInt, "64", "discriminator hidden size", g}.architecture());
   s.add(KeySpec{"elecrec.dis-layers", KeyType::kInt, "2", "discriminator blocks", g}.architecture());
   s.add(KeySpec{"elecrec.dis-heads", KeyType::kInt, "2", "discriminator heads", g}.architecture());
+  s.add(KeySpec{"elecrec.dis-encoder", KeyType::kString, "sasrec",
+         "D's encoder: sasrec (the reference's), or fmlprec / bsarec (SASRec's embeddings and feed-forward around a "
+         "frequency filter; bsarec.* keys apply), sized by elecrec.dis-*; G is SASRec", g,
+         choices_of(kDisEncoders)}.architecture());
   s.add(KeySpec{"elecrec.sharing", KeyType::kString, "embed_only",
          "modules G and D share: full (embeddings + encoder), embed_only, encoder_only, none", g,
          choices_of(kSharings)}.architecture());
@@ -62,6 +66,10 @@ ElecRecOptions elecrec_options_from(const Config& c, int64_t item_size) {
   check_sasrec_options(gen, "elecrec generator");
   check_sasrec_options(dis, "elecrec discriminator");
   ElecRecOptions o(gen, dis);
+  o.dis_encoder(c.choice("elecrec.dis-encoder", kDisEncoders));
+  if (o.dis_encoder() != DisEncoder::kSASRec)
+    o.frequency(frequency_options_from(c, o.dis_encoder() == DisEncoder::kBSARec ? FrequencyOptions::Kind::kBSARec
+                                                                                 : FrequencyOptions::Kind::kFMLPRec));
   o.sharing(c.choice("elecrec.sharing", kSharings))
       .sample_ratio(c.real("elecrec.sample-ratio"))
       .prob_power(c.real("elecrec.prob-power"))
@@ -76,31 +84,65 @@ ElecRecOptions elecrec_options_from(const Config& c, int64_t item_size) {
   return o;
 }
 
-ElecRecModel::ElecRecModel(const ElecRecOptions& o) : SASRec(o.dis()), options_(o) {
-  generator = register_module("generator", std::make_shared<SASRec>(o.gen()));
-  dis_projection = register_module("dis_projection", torch::nn::Linear(o.dis().hidden_size(), 1));
-  {
-    torch::NoGradGuard g;
-    dis_projection->weight.normal_(0.0, o.dis().init_std());
-    dis_projection->bias.zero_();
-  }
+namespace {
+std::shared_ptr<Model> make_discriminator(const ElecRecOptions& o) {
+  if (o.dis_encoder() == DisEncoder::kSASRec) return std::make_shared<SASRec>(o.dis());
+  return std::make_shared<FrequencyEncoder>(o.dis(), o.frequency());
+}
+
+/// Points `d`'s embedding members and modules at `g`'s.
+template <class Encoder>
+void take_embeddings(Encoder& d, const SASRec& g) {
+  d.item_embeddings = d.replace_module("item_embeddings", g.item_embeddings);
+  d.position_embeddings = d.replace_module("position_embeddings", g.position_embeddings);
+}
+}  // namespace
+
+ElecRecModel::ElecRecModel(const ElecRecOptions& o) : options_(o) {
+  const std::string sharing = name_of(kSharings, o.sharing());
   const bool embed = o.sharing() == Sharing::kFull || o.sharing() == Sharing::kEmbedOnly;
   const bool encoder = o.sharing() == Sharing::kFull || o.sharing() == Sharing::kEncoderOnly;
   if ((embed || encoder) && o.gen().hidden_size() != o.dis().hidden_size())
-    throw Error("elecrec: sharing '" + name_of(kSharings, o.sharing()) + "' needs equal generator and discriminator hidden sizes");
+    throw Error("elecrec: sharing '" + sharing + "' needs equal generator and discriminator hidden sizes");
+  if (encoder && o.dis_encoder() != DisEncoder::kSASRec)
+    throw Error("elecrec: sharing '" + sharing + "' shares G's SASRec blocks, which a " +
+                name_of(kDisEncoders, o.dis_encoder()) + " discriminator does not have; use embed_only or none");
   if (encoder && (o.gen().layers() != o.dis().layers() || o.gen().heads() != o.dis().heads()))
     throw Error("elecrec: sharing the encoder needs equal generator and discriminator layers and heads");
-  if (embed) {
-    item_embeddings = replace_module("item_embeddings", generator->item_embeddings);
-    position_embeddings = replace_module("position_embeddings", generator->position_embeddings);
+  // Weights drawn in the reference's order: D, G, the projection.
+  discriminator = make_discriminator(o);
+  auto gen = std::make_shared<SASRec>(o.gen());
+  torch::nn::Linear projection(o.dis().hidden_size(), 1);
+  {
+    torch::NoGradGuard g;
+    projection->weight.normal_(0.0, o.dis().init_std());
+    projection->bias.zero_();
   }
-  if (encoder) item_encoder = replace_module("item_encoder", generator->item_encoder);
+  if (embed) {
+    if (auto* d = dynamic_cast<SASRec*>(discriminator.get())) take_embeddings(*d, *gen);
+    if (auto* d = dynamic_cast<FrequencyEncoder*>(discriminator.get())) take_embeddings(*d, *gen);
+  }
+  if (encoder) {
+    auto& d = static_cast<SASRec&>(*discriminator);
+    d.item_encoder = d.replace_module("item_encoder", gen->item_encoder);
+  }
+  for (const auto& child : discriminator->named_children()) register_module(child.key(), child.value());
+  for (const auto& p : discriminator->named_parameters(/*recurse=*/false)) register_parameter(p.key(), p.value());
+  for (const auto& b : discriminator->named_buffers(/*recurse=*/false)) register_buffer(b.key(), b.value());
+  generator = register_module("generator", gen);
+  dis_projection = register_module("dis_projection", projection);
+}
+
+void ElecRecModel::train(bool on) {
+  Model::train(on);
+  discriminator->train(on);
 }
 
 std::string ElecRecModel::options_json() const {
   nlohmann::json j;
   j["generator"] = nlohmann::json::parse(generator->options_json());
-  j["discriminator"] = nlohmann::json::parse(SASRec::options_json());
+  j["dis_encoder"] = discriminator->kind();
+  j["discriminator"] = nlohmann::json::parse(discriminator->options_json());
   j["sharing"] = name_of(kSharings, options_.sharing());
   j["sample_ratio"] = options_.sample_ratio();
   j["prob_power"] = options_.prob_power();
