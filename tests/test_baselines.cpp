@@ -306,6 +306,172 @@ TEST(FrequencyLayers, GradientsMatchFiniteDifferences) {
   }
 }
 
+namespace {
+/// One sequence's activations, [W][d], for the slow encoder below.
+using Rows = std::vector<std::vector<double>>;
+
+/// The frequency encoders' forward for one left-padded sequence of max_len items, computed row
+/// by row from the parameters by name: direct DFTs, explicit sums for every linear map, the
+/// attention (BSARec) one query and one key at a time; double, eval mode.
+class SlowFrequencyEncoder {
+ public:
+  SlowFrequencyEncoder(FrequencyEncoder& m, const FrequencyOptions& f, int64_t heads)
+      : p_(m.named_parameters()), f_(f), heads_(heads) {}
+
+  Rows encode(const std::vector<int64_t>& seq) const {
+    const int64_t w = static_cast<int64_t>(seq.size());
+    Rows x(w);
+    for (int64_t t = 0; t < w; ++t)
+      for (int64_t j = 0; j < d(); ++j)
+        x[t].push_back(at("item_embeddings.weight", seq[t], j) + at("position_embeddings.weight", t, j));
+    x = layer_norm(x, "LayerNorm");
+    for (int64_t i = 0;; ++i) {
+      const std::string block = "layer." + std::to_string(i) + ".";
+      if (!p_.contains(block + "intermediate.LayerNorm.weight")) break;
+      Rows mixed;
+      if (f_.kind == FrequencyOptions::Kind::kFMLPRec) {
+        mixed = layer_norm(add(filtered(x, block + "filterlayer.complex_weight"), x), block + "filterlayer.LayerNorm");
+      } else {
+        const Rows low = filtered(x, "");
+        Rows high_scaled = add(x, low, -1);
+        for (auto& row : high_scaled)
+          for (int64_t j = 0; j < d(); ++j) row[j] *= std::pow(at(block + "filter_layer.sqrt_beta", 0, j), 2);
+        const Rows freq = layer_norm(add(add(low, high_scaled), x), block + "filter_layer.LayerNorm");
+        const Rows att = attention(x, seq, block + "attention_layer.");
+        mixed = add(scaled(freq, f_.alpha), scaled(att, 1 - f_.alpha));
+      }
+      Rows hidden = linear(mixed, block + "intermediate.dense_1");
+      for (auto& row : hidden)
+        for (double& v : row) v = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+      x = layer_norm(add(linear(hidden, block + "intermediate.dense_2"), mixed), block + "intermediate.LayerNorm");
+    }
+    return x;
+  }
+
+ private:
+  int64_t d() const { return p_["LayerNorm.weight"].size(0); }
+  /// Element [i][j] of the parameter seen as rows of its last dimension (i = 0 for vectors).
+  double at(const std::string& name, int64_t i, int64_t j) const {
+    const torch::Tensor& t = p_[name];
+    return t.reshape({-1, t.size(-1)})[i][j].item<double>();
+  }
+  static Rows add(const Rows& a, const Rows& b, double sign = 1) {
+    Rows out = a;
+    for (size_t t = 0; t < a.size(); ++t)
+      for (size_t j = 0; j < a[t].size(); ++j) out[t][j] += sign * b[t][j];
+    return out;
+  }
+  static Rows scaled(Rows a, double s) {
+    for (auto& row : a)
+      for (double& v : row) v *= s;
+    return a;
+  }
+  Rows linear(const Rows& x, const std::string& name) const {
+    const torch::Tensor& weight = p_[name + ".weight"];
+    Rows out(x.size(), std::vector<double>(weight.size(0)));
+    for (size_t t = 0; t < x.size(); ++t)
+      for (int64_t o = 0; o < weight.size(0); ++o) {
+        double v = at(name + ".bias", 0, o);
+        for (int64_t i = 0; i < weight.size(1); ++i) v += at(name + ".weight", o, i) * x[t][i];
+        out[t][o] = v;
+      }
+    return out;
+  }
+  Rows layer_norm(const Rows& x, const std::string& name) const {
+    Rows out = x;
+    for (auto& row : out) {
+      double mean = 0, var = 0;
+      for (double v : row) mean += v / row.size();
+      for (double v : row) var += (v - mean) * (v - mean) / row.size();
+      for (size_t j = 0; j < row.size(); ++j)
+        row[j] = (row[j] - mean) / std::sqrt(var + 1e-12) * at(name + ".weight", 0, j) + at(name + ".bias", 0, j);
+    }
+    return out;
+  }
+  /// Each channel's column through the direct DFT, times FMLP-Rec's complex weight `weight`
+  /// per bin; without a weight, BSARec's low pass (the lowest c / 2 + 1 bins kept).
+  Rows filtered(const Rows& x, const std::string& weight) const {
+    const int64_t w = static_cast<int64_t>(x.size());
+    Rows out = x;
+    for (int64_t j = 0; j < d(); ++j) {
+      std::vector<double> col(w);
+      for (int64_t t = 0; t < w; ++t) col[t] = x[t][j];
+      std::vector<std::complex<double>> bins = direct_rfft(col);
+      for (int64_t k = 0; k < static_cast<int64_t>(bins.size()); ++k) {
+        if (weight.empty()) {
+          if (k >= f_.c / 2 + 1) bins[k] = 0;
+        } else {
+          const torch::Tensor& cw = p_[weight];
+          bins[k] *= std::complex<double>(cw[0][k][j][0].item<double>(), cw[0][k][j][1].item<double>());
+        }
+      }
+      const std::vector<double> y = direct_irfft(bins, w);
+      for (int64_t t = 0; t < w; ++t) out[t][j] = y[t];
+    }
+    return out;
+  }
+  /// SASRec's attention sublayer: each query t over keys u <= t that hold an item (-10000
+  /// added to the others' scores), per head, then dense, the residual and LayerNorm.
+  Rows attention(const Rows& x, const std::vector<int64_t>& seq, const std::string& prefix) const {
+    const Rows q = linear(x, prefix + "query"), k = linear(x, prefix + "key"), v = linear(x, prefix + "value");
+    const int64_t w = static_cast<int64_t>(x.size()), dh = d() / heads_;
+    Rows ctx(w, std::vector<double>(d()));
+    for (int64_t h = 0; h < heads_; ++h)
+      for (int64_t t = 0; t < w; ++t) {
+        std::vector<double> score(w);
+        double top = -1e300, total = 0;
+        for (int64_t u = 0; u < w; ++u) {
+          for (int64_t c = h * dh; c < (h + 1) * dh; ++c) score[u] += q[t][c] * k[u][c];
+          score[u] = score[u] / std::sqrt(double(dh)) + (u > t || seq[u] == 0 ? -10000.0 : 0.0);
+          top = std::max(top, score[u]);
+        }
+        for (double& s : score) total += (s = std::exp(s - top));
+        for (int64_t u = 0; u < w; ++u)
+          for (int64_t c = h * dh; c < (h + 1) * dh; ++c) ctx[t][c] += score[u] / total * v[u][c];
+      }
+    return layer_norm(add(linear(ctx, prefix + "dense"), x), prefix + "LayerNorm");
+  }
+
+  torch::OrderedDict<std::string, torch::Tensor> p_;
+  FrequencyOptions f_;
+  int64_t heads_;
+};
+}  // namespace
+
+TEST(FrequencyEncoders, EncodeMatchesTheSlowPathRowByRow) {
+  // Every weight drawn at random (LayerNorms and biases too), so that a swapped or skipped
+  // part shows; a narrower input is left-padded to max_len, as the reference pads.
+  const int64_t w = 7;
+  const SASRecOptions o = SASRecOptions(12).hidden_size(4).layers(2).heads(2).dropout(0).attn_dropout(0).max_len(w);
+  for (auto kind : {FrequencyOptions::Kind::kFMLPRec, FrequencyOptions::Kind::kBSARec}) {
+    FrequencyOptions f;
+    f.kind = kind;
+    f.alpha = 0.6;
+    f.c = 5;
+    torch::manual_seed(8);
+    FrequencyEncoder m(o, f);
+    m.eval();
+    m.to(torch::kDouble);
+    {
+      torch::NoGradGuard g;
+      for (auto& p : m.parameters()) p.normal_(0, 0.5);
+    }
+    const SlowFrequencyEncoder slow(m, f, o.heads());
+    const std::vector<std::vector<int64_t>> rows = {{3, 1, 4, 1, 5, 9, 2}, {0, 0, 0, 6, 5, 3, 5}};
+    torch::Tensor got = m.encode(torch::tensor({3, 1, 4, 1, 5, 9, 2, 0, 0, 0, 6, 5, 3, 5}).view({2, w}), 0);
+    torch::Tensor narrow = m.encode(torch::tensor({0, 6, 5, 3, 5}).view({1, 5}), w - 5);
+    for (size_t b = 0; b < rows.size(); ++b) {
+      const Rows want = slow.encode(rows[b]);
+      for (int64_t t = 0; t < w; ++t)
+        for (int64_t j = 0; j < o.hidden_size(); ++j) {
+          EXPECT_NEAR(got[b][t][j].item<double>(), want[t][j], 1e-9) << m.kind() << " row " << b << " column " << t;
+          if (b == 1 && t >= 2)
+            EXPECT_NEAR(narrow[0][t - 2][j].item<double>(), want[t][j], 1e-9) << m.kind() << " narrow";
+        }
+    }
+  }
+}
+
 TEST(FrequencyEncoders, EveryBlockStartsFromOneDrawOfTheFilterWeights) {
   // LibTorch seeds its default generator at random in every process: a fixed seed keeps the
   // std check on the filter's 30 draws (0.02 +- 0.006, about 2.3 standard errors) from failing
