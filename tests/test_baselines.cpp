@@ -140,13 +140,13 @@ TEST_P(EncoderConformance, EncodeLastTrainsLikeTheLastColumnOfEncode) {
 }
 
 namespace {
-/// Trains one step of encoder `name` with `loss_name` under `trainer_name`, through the
-/// registries as a run builds them (prefix examples where the encoder is not causal or the
-/// trainer needs them), and checks that the loss is finite and that every parameter gets a
-/// gradient that is not zero and moves.
+/// Trains one step of encoder `name` with `loss_name` (its negatives from `sampler_name`)
+/// under `trainer_name`, through the registries as a run builds them (prefix examples where the
+/// encoder is not causal or the trainer needs them), and checks that the loss is finite and
+/// that every parameter gets a gradient that is not zero and moves.
 void expect_a_step_trains_every_parameter(const std::string& name, const std::string& trainer_name,
-                                          const std::string& loss_name) {
-  const std::string what = name + " x " + trainer_name + " x " + loss_name;
+                                          const std::string& loss_name, const std::string& sampler_name = "uniform") {
+  const std::string what = name + " x " + trainer_name + " x " + loss_name + " x " + sampler_name;
   Config c = small_config({{"model", name}, {"trainer", trainer_name}, {"loss", loss_name}, {"lr", "0.01"},
                            {"bce.negatives", "3"}, {"pairwise.negatives", "3"}, {"gbce.negatives", "3"},
                            {"sampled-softmax.negatives", "4"}, {"cl.clusters", "3"}});
@@ -156,9 +156,9 @@ void expect_a_step_trains_every_parameter(const std::string& name, const std::st
   if (prefixes) c.set("examples", "window-prefixes");
   auto loss = losses().create("loss", loss_name, c);
   auto trainer = trainers().create("trainer", trainer_name, c);
-  UniformSampler sampler(tiny_data());
+  auto sampler = samplers().create("sampler", sampler_name, c, tiny_data());
   std::mt19937_64 rng(1);
-  TrainContext ctx{*m, *loss, sampler, c, rng, torch::kCPU, &tiny_data()};
+  TrainContext ctx{*m, *loss, *sampler, c, rng, torch::kCPU, &tiny_data()};
   trainer->setup(ctx);
   trainer->begin_epoch(1);
   std::mt19937_64 brng(2);
@@ -190,6 +190,14 @@ TEST_P(EncoderConformance, TrainsAStepUnderEveryTrainerForAnyEncoder) {
   if (GetParam() == "bert4rec") GTEST_SKIP() << "bert4rec trains by the cloze task alone";
   for (const std::string trainer : {"plain", "atsrec", "cl4srec", "iclrec", "duorec"})
     expect_a_step_trains_every_parameter(GetParam(), trainer, GetParam() == "bsarec" ? "ce" : "bce");
+}
+
+TEST_P(EncoderConformance, TrainsAStepUnderEverySamplerOfASampledLoss) {
+  const std::string trainer = GetParam() == "bert4rec" ? "cloze" : "plain";
+  seqrec::testing::default_config();  // registers the built-in samplers
+  EXPECT_GE(samplers().entries().size(), 3u);
+  for (const auto& [sampler, entry] : samplers().entries())
+    expect_a_step_trains_every_parameter(GetParam(), trainer, "bce", sampler);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllEncoders, EncoderConformance, ::testing::Values("sasrec", "sasrec-untied", "gru4rec", "bert4rec", "fmlprec", "bsarec", "caser"));
