@@ -129,20 +129,22 @@ TEST_P(Resume, KilledAfterAStateWithinTheEpochResumesFromThatStepBitIdentical) {
 }
 
 const std::string kMethods[] = {"--loss cce", "--loss bce", "--model bert4rec --trainer cloze",
-                                 "--loss bce --sampler genni", "--loss bce --trainer atsrec --atsrec.steps 2",
-                                 "--model elecrec --trainer elecrec --batching padded --elecrec.gen-hidden-size 16 "
-                                 "--elecrec.dis-hidden-size 16",
-                                 "--loss bce --trainer cl4srec",
-                                 "--loss bce --trainer iclrec --cl.clusters 8",
-                                 // CoSeRec's online similarity from epoch 2, where the runs stop
-                                 "--loss bce --trainer cl4srec --cl.augment insert,substitute "
-                                 "--cl.similarity-warm-up 0",
-                                 // prefix examples: 3,878 an epoch (max-len 25 holds every sequence), 10 batches of 388
-                                 "--model bsarec --batch-size 388", "--trainer duorec --batch-size 388",
-                                 "--model caser --batch-size 388 --max-len 25 --caser.hidden-size 16",
-                                 "--model s3rec --batch-size 388 --max-len 25 --s3rec.attributes {attributes}"};
-const char* const kMethodNames[] = {"SASRecCCE", "SASRecBCE", "BERT4Rec", "GenNi", "ATSRec", "ElecRec",
-                                    "CL4SRec",   "ICLRec",    "CoSeRec",  "BSARec", "DuoRec", "Caser", "S3Rec"};
+                                "--loss bce --sampler genni", "--loss bce --trainer atsrec --atsrec.steps 2",
+                                "--model elecrec --trainer elecrec --batching padded --elecrec.gen-hidden-size 16 "
+                                "--elecrec.dis-hidden-size 16",
+                                "--model elecrec --trainer elecrec --batching padded --elecrec.gen-hidden-size 16 "
+                                "--elecrec.dis-hidden-size 16 --elecrec.dis-encoder fmlprec",
+                                "--loss bce --trainer cl4srec", "--loss bce --trainer iclrec --cl.clusters 8",
+                                // CoSeRec's online similarity from epoch 2, where the runs stop
+                                "--loss bce --trainer cl4srec --cl.augment insert,substitute "
+                                "--cl.similarity-warm-up 0",
+                                // prefix examples: 3,878 an epoch (max-len 25 holds every sequence), 10 batches of 388
+                                "--model bsarec --batch-size 388", "--trainer duorec --batch-size 388",
+                                "--model caser --batch-size 388 --max-len 25 --caser.hidden-size 16",
+                                "--model s3rec --batch-size 388 --max-len 25 --s3rec.attributes {attributes}"};
+const char* const kMethodNames[] = {"SASRecCCE", "SASRecBCE",       "BERT4Rec", "GenNi",  "ATSRec",
+                                    "ElecRec",   "ElecRecFMLPRecD", "CL4SRec",  "ICLRec", "CoSeRec",
+                                    "BSARec",    "DuoRec",          "Caser",    "S3Rec"};
 std::string method_name(const ::testing::TestParamInfo<std::string>& info) { return kMethodNames[info.index]; }
 INSTANTIATE_TEST_SUITE_P(Methods, Resume, ::testing::ValuesIn(kMethods), method_name);
 
