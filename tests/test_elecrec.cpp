@@ -217,8 +217,8 @@ TEST(ElecRec, SharingGsBlocksNeedsASASRecDiscriminator) {
       FAIL() << mode << " built with a bsarec discriminator";
     } catch (const Error& e) {
       EXPECT_EQ(std::string(e.what()), "elecrec: sharing '" + std::string(mode) +
-                                           "' shares G's SASRec blocks, which a bsarec discriminator does not "
-                                           "have; use embed_only or none");
+                                           "' shares G's SASRec blocks, which --elecrec.dis-encoder bsarec does "
+                                           "not have; use embed_only or none");
     }
   }
 }
@@ -326,7 +326,7 @@ TEST(ElecRec, ReferenceWeightGivesRealPositionsTheReferenceWeightInAnyLayout) {
   EXPECT_NEAR(one_step(*m, mask, d, Batching::kSplit, 32), sum.item<double>() / real, 1e-5);
 }
 
-TEST(ElecRec, IncludeWithoutPaddedBatchesIsAClearError) {
+TEST(ElecRec, IncludeWithoutPaddedBatchesAndPrefixExamplesAreClearErrors) {
   Dataset d = make_markov_dataset(32, 25, 4, 9, 6);
   Config c = elecrec_config({{"elecrec.gen-loss-padding", "include"}});
   auto m = make(c, d.item_size(), 3);
@@ -336,6 +336,15 @@ TEST(ElecRec, IncludeWithoutPaddedBatchesIsAClearError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("needs --batching padded"), std::string::npos) << e.what();
     EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+  }
+  // Prefix examples would give G and D single positions: refused, in one line.
+  Config prefixes = elecrec_config({{"elecrec.gen-loss-padding", "mask"}, {"examples", "window-prefixes"}});
+  try {
+    one_step(*make(prefixes, d.item_size(), 3), prefixes, d, Batching::kSplit, 32);
+    FAIL() << "elecrec trained on prefix examples";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "--trainer elecrec trains G and D on every position of whole sequences; "
+                                     "--examples window-prefixes is not offered");
   }
   // include-pieces keeps the per-piece mean for split batches.
   Config pieces = elecrec_config({{"elecrec.gen-loss-padding", "include-pieces"}});

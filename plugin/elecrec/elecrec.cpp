@@ -22,8 +22,9 @@ void declare_elecrec_keys(Schema& s) {
   s.add(KeySpec{"elecrec.dis-layers", KeyType::kInt, "2", "discriminator blocks", g}.architecture());
   s.add(KeySpec{"elecrec.dis-heads", KeyType::kInt, "2", "discriminator heads", g}.architecture());
   s.add(KeySpec{"elecrec.dis-encoder", KeyType::kString, "sasrec",
-         "D's encoder: sasrec (the reference's), or fmlprec / bsarec (SASRec's embeddings and feed-forward around a "
-         "frequency filter; bsarec.* keys apply), sized by elecrec.dis-*; G is SASRec", g,
+         "D's encoder: sasrec (the reference's), or fmlprec / bsarec (SASRec's embedding layer and feed-forward, "
+         "the attention replaced by FMLP-Rec's filter or mixed with BSARec's frequency layer; bsarec.* keys apply), "
+         "sized by elecrec.dis-*; G is SASRec", g,
          choices_of(kDisEncoders)}.architecture());
   s.add(KeySpec{"elecrec.sharing", KeyType::kString, "embed_only",
          "modules G and D share: full (embeddings + encoder), embed_only, encoder_only, none", g,
@@ -102,11 +103,11 @@ ElecRecModel::ElecRecModel(const ElecRecOptions& o) : options_(o) {
   const std::string sharing = name_of(kSharings, o.sharing());
   const bool embed = o.sharing() == Sharing::kFull || o.sharing() == Sharing::kEmbedOnly;
   const bool encoder = o.sharing() == Sharing::kFull || o.sharing() == Sharing::kEncoderOnly;
+  if (encoder && o.dis_encoder() != DisEncoder::kSASRec)
+    throw Error("elecrec: sharing '" + sharing + "' shares G's SASRec blocks, which --elecrec.dis-encoder " +
+                name_of(kDisEncoders, o.dis_encoder()) + " does not have; use embed_only or none");
   if ((embed || encoder) && o.gen().hidden_size() != o.dis().hidden_size())
     throw Error("elecrec: sharing '" + sharing + "' needs equal generator and discriminator hidden sizes");
-  if (encoder && o.dis_encoder() != DisEncoder::kSASRec)
-    throw Error("elecrec: sharing '" + sharing + "' shares G's SASRec blocks, which a " +
-                name_of(kDisEncoders, o.dis_encoder()) + " discriminator does not have; use embed_only or none");
   if (encoder && (o.gen().layers() != o.dis().layers() || o.gen().heads() != o.dis().heads()))
     throw Error("elecrec: sharing the encoder needs equal generator and discriminator layers and heads");
   // Weights drawn in the reference's order: D, G, the projection.
@@ -183,6 +184,9 @@ void ElecRecTrainer::setup(TrainContext& ctx) {
     throw Error("--elecrec.gen-loss-padding include (the reference's objective) needs --batching padded; with --batching " +
                 ctx.config.str("batching") + " use include-pieces (padding included, mean over each piece's width) or "
                 "reference-weight (real positions, the reference's weight)");
+  if (ctx.config.choice("examples", examples_names()) != Examples::kSequences)
+    throw Error("--trainer elecrec trains G and D on every position of whole sequences; --examples " +
+                ctx.config.str("examples") + " is not offered");
   optimizer_ = make_adam(optimiser_parameters(*model_, model_->elecrec_options().double_step_shared()), ctx.config);
 }
 

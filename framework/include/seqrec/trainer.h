@@ -56,8 +56,9 @@ class Trainer {
   virtual std::string epoch_note() const { return ""; }
   /// False for strategies with their own objective (the --loss key is then unused).
   virtual bool uses_loss() const { return true; }
-  /// True for strategies whose inputs hide every position they train on (the cloze task masks
-  /// them): an encoder that is not causal may then train on whole sequences.
+  /// True for strategies whose encoder inputs hold no answer they train on (the cloze task
+  /// masks its targets; ELECRec's discriminator answers whether the items it sees are real):
+  /// an encoder that is not causal may then train on whole sequences.
   virtual bool hides_targets() const { return false; }
   /// What the strategy keeps between steps beyond the model's weights (optimiser moments and
   /// step counts, counters of its own), saved into a run's training state and restored from
