@@ -180,6 +180,14 @@ encoders_table() {
 encoders_table results/tables/encoders-beauty.md
 # seed 1 of each alone: the lineage study's first comparison of each pair
 encoders_table results/tables/encoders-beauty-seed1.md 1
+# What the contrastive term adds: CL4SRec and CoSeRec train SASRec with configs/Beauty-sasrec-bce.ini's
+# settings (patience 40) plus an InfoNCE term between two augmented views, against that config's
+# three seeds (the elecrec-table grid), per-user paired tests.
+if compgen -G "$l/cl4srec/*.json" > /dev/null && compgen -G "$l/coserec/*.json" > /dev/null; then
+  $S table "cl4srec=$l/cl4srec" "coserec=$l/coserec" "sasrec-bce=results/grids/elecrec-table/Beauty/sasrec-bce" \
+    --pairs cl4srec=sasrec-bce,coserec=sasrec-bce --metrics hit@10,ndcg@10,ndcg@20 --wall \
+    --output results/tables/contrastive-beauty.md
+fi
 # Caser's Beauty seeds that picked their best epoch under the optimistic tie rule (trained before
 # Caser's configs set valid-ties = pessimistic), which the lineage study discusses: their published
 # checks under both tie rules, and against the BCE twin.
