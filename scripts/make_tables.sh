@@ -180,13 +180,18 @@ encoders_table() {
 encoders_table results/tables/encoders-beauty.md
 # seed 1 of each alone: the lineage study's first comparison of each pair
 encoders_table results/tables/encoders-beauty-seed1.md 1
-# What the contrastive term adds: CL4SRec and CoSeRec train SASRec with configs/Beauty-sasrec-bce.ini's
-# settings (patience 40) plus an InfoNCE term between two augmented views, against that config's
-# three seeds (the elecrec-table grid), per-user paired tests.
-if compgen -G "$l/cl4srec/*.json" > /dev/null && compgen -G "$l/coserec/*.json" > /dev/null; then
-  $S table "cl4srec=$l/cl4srec" "coserec=$l/coserec" "sasrec-bce=results/grids/elecrec-table/Beauty/sasrec-bce" \
-    --pairs cl4srec=sasrec-bce,coserec=sasrec-bce --metrics hit@10,ndcg@10,ndcg@20 --wall \
-    --output results/tables/contrastive-beauty.md
+# What the self-supervised objectives add to SASRec+BCE under its own settings: S3Rec's fine-tuning is
+# configs/Beauty-sasrec-bce.ini with patience 10 and the pre-trained weights (against that config's
+# patience-10 seeds, the Beauty head-to-head's); CL4SRec and CoSeRec keep patience 40 and add an
+# InfoNCE term between two augmented views (against its patience-40 seeds, the four-dataset grid's).
+# Per-user paired tests.
+if compgen -G "$l/cl4srec/*.json" > /dev/null && compgen -G "$l/coserec/*.json" > /dev/null &&
+  compgen -G "$l/s3rec-finetune/*.json" > /dev/null && compgen -G "$l/s3rec-own-finetune/*.json" > /dev/null; then
+  $S table "s3rec-finetune=$l/s3rec-finetune" "s3rec-own-finetune=$l/s3rec-own-finetune" \
+    "sasrec-bce-p10=results/grids/beauty-table/Beauty/sasrec-bce" "cl4srec=$l/cl4srec" "coserec=$l/coserec" \
+    "sasrec-bce-p40=results/grids/elecrec-table/Beauty/sasrec-bce" --metrics hit@10,ndcg@10,ndcg@20 --wall \
+    --pairs s3rec-finetune=sasrec-bce-p10,s3rec-own-finetune=sasrec-bce-p10,cl4srec=sasrec-bce-p40,coserec=sasrec-bce-p40 \
+    --output results/tables/self-supervision-beauty.md
 fi
 # Caser's Beauty seeds that picked their best epoch under the optimistic tie rule (trained before
 # Caser's configs set valid-ties = pessimistic), which the lineage study discusses: their published
