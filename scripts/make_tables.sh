@@ -180,17 +180,23 @@ encoders_table() {
 encoders_table results/tables/encoders-beauty.md
 # seed 1 of each alone: the lineage study's first comparison of each pair
 encoders_table results/tables/encoders-beauty-seed1.md 1
-# What the self-supervised objectives add to SASRec+BCE under its own settings: S3Rec's fine-tuning is
+# What the self-supervised objectives add to SASRec under its own settings: S3Rec's fine-tuning is
 # configs/Beauty-sasrec-bce.ini with patience 10 and the pre-trained weights (against that config's
 # patience-10 seeds, the Beauty head-to-head's); CL4SRec and CoSeRec keep patience 40 and add an
-# InfoNCE term between two augmented views (against its patience-40 seeds, the four-dataset grid's).
+# InfoNCE term between two augmented views (against its patience-40 seeds, the four-dataset grid's);
+# DuoRec against SASRec trained as DuoRec without its contrastive term, once that has results.
 # Per-user paired tests.
 if compgen -G "$l/cl4srec/*.json" > /dev/null && compgen -G "$l/coserec/*.json" > /dev/null &&
   compgen -G "$l/s3rec-finetune/*.json" > /dev/null && compgen -G "$l/s3rec-own-finetune/*.json" > /dev/null; then
-  $S table "s3rec-finetune=$l/s3rec-finetune" "s3rec-own-finetune=$l/s3rec-own-finetune" \
-    "sasrec-bce-p10=results/grids/beauty-table/Beauty/sasrec-bce" "cl4srec=$l/cl4srec" "coserec=$l/coserec" \
-    "sasrec-bce-p40=results/grids/elecrec-table/Beauty/sasrec-bce" --metrics hit@10,ndcg@10,ndcg@20 --wall \
-    --pairs s3rec-finetune=sasrec-bce-p10,s3rec-own-finetune=sasrec-bce-p10,cl4srec=sasrec-bce-p40,coserec=sasrec-bce-p40 \
+  rows=("s3rec-finetune=$l/s3rec-finetune" "s3rec-own-finetune=$l/s3rec-own-finetune"
+        "sasrec-bce-p10=results/grids/beauty-table/Beauty/sasrec-bce" "cl4srec=$l/cl4srec" "coserec=$l/coserec"
+        "sasrec-bce-p40=results/grids/elecrec-table/Beauty/sasrec-bce")
+  pairs=s3rec-finetune=sasrec-bce-p10,s3rec-own-finetune=sasrec-bce-p10,cl4srec=sasrec-bce-p40,coserec=sasrec-bce-p40
+  if compgen -G "$l/sasrec-prefix-ce-duorec/*.json" > /dev/null; then
+    rows+=("duorec=$l/duorec" "sasrec-prefix-ce-duorec=$l/sasrec-prefix-ce-duorec")
+    pairs+=,duorec=sasrec-prefix-ce-duorec
+  fi
+  $S table "${rows[@]}" --pairs "$pairs" --metrics hit@10,ndcg@10,ndcg@20 --wall \
     --output results/tables/self-supervision-beauty.md
 fi
 # Caser's Beauty seeds that picked their best epoch under the optimistic tie rule (trained before
