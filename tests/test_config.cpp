@@ -1,9 +1,13 @@
 // Configuration: one declaration per key; command line > config file > default; typed errors.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "seqrec/build_info.h"
 #include "seqrec/config.h"
 #include "seqrec/error.h"
+#include "seqrec/plugin.h"
+#include "seqrec/registry.h"
 #include "test_util.h"
 
 using namespace seqrec;
@@ -100,6 +104,33 @@ TEST(Config, DifferingKeysTreatsAMissingRecordedKeyAsItsDefault) {
   recorded["zz.unknown"] = "1";  // a key of a plugin not loaded here
   recorded["epochs"] = "4";
   EXPECT_EQ(c.differing_keys(recorded), "epochs, lr, zz.unknown");
+}
+
+TEST(Config, EveryShippedConfigParsesAndNamesRegisteredComponents) {
+  // A misspelt key, a value outside its choices or limits, or a component no registry holds
+  // would stop a grid at that run; every file under configs/ is read as `--config` reads it,
+  // with the bundled plugin loaded as the CLI loads it.
+  seqrec::testing::default_config();
+  load_plugin(std::string(SEQREC_BINARY_DIR) + "/plugins/seqrec_elecrec.so");
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(SEQREC_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".ini") continue;
+    ++files;
+    const std::string path = entry.path().string();
+    Config c;
+    std::string help;
+    try {
+      ASSERT_TRUE(parse_config({"--config", path}, &c, &help)) << path;
+    } catch (const Error& e) {
+      ADD_FAILURE() << e.what();
+      continue;
+    }
+    EXPECT_TRUE(models().has(c.str("model"))) << path << ": model " << c.str("model");
+    EXPECT_TRUE(losses().has(c.str("loss"))) << path << ": loss " << c.str("loss");
+    EXPECT_TRUE(trainers().has(c.str("trainer"))) << path << ": trainer " << c.str("trainer");
+    EXPECT_TRUE(samplers().has(c.str("sampler"))) << path << ": sampler " << c.str("sampler");
+  }
+  EXPECT_GE(files, 50);
 }
 
 TEST(Config, EveryKeyIsDocumented) {
