@@ -215,6 +215,20 @@ if compgen -G "$o/Beauty/caser/*.json" > /dev/null; then
     --pairs caser=sasrec-prefix-bce --metrics hit@10,ndcg@10,ndcg@20 --wall \
     --output results/tables/caser-optimistic-valid-encoders-beauty-seed1.md
 fi
+# Caser's window and objective (results/lineage/caser-variants/): Caser's configs with a 5-item
+# window (--max-len 5 --examples prefixes) against its configs' seeds, and with full-softmax CE
+# against its BCE at the same window; per-user paired tests.
+v=results/lineage/caser-variants
+if compgen -G "$v/caser-window5-seed*.json" > /dev/null && compgen -G "$l/caser/*.json" > /dev/null; then
+  rows=("caser=$l/caser") vpairs=caser-window5=caser
+  for m in caser-window5 caser-window5-ce caser-ce; do
+    for f in "$v/$m"-seed*.json; do [ -f "$f" ] && rows+=("$m=$f"); done
+  done
+  compgen -G "$v/caser-window5-ce-seed*.json" > /dev/null && vpairs+=,caser-window5-ce=caser-window5
+  compgen -G "$v/caser-ce-seed*.json" > /dev/null && vpairs+=,caser-ce=caser
+  $S table "${rows[@]}" --pairs "$vpairs" --metrics hit@10,ndcg@10,ndcg@20 --wall \
+    --output results/tables/caser-variants-beauty.md
+fi
 # S3Rec fine-tuned from seqrec's own pre-training against the same fine-tuning from the released
 # pre-training, per-user paired tests, once both have results.
 if compgen -G "$l/s3rec-own-finetune/*.json" > /dev/null && compgen -G "$l/s3rec-finetune/*.json" > /dev/null; then
