@@ -216,8 +216,10 @@ if compgen -G "$o/Beauty/caser/*.json" > /dev/null; then
     --output results/tables/caser-optimistic-valid-encoders-beauty-seed1.md
 fi
 # Caser's window and objective (results/lineage/caser-variants/): Caser's configs with a 5-item
-# window (--max-len 5 --examples prefixes) against its configs' seeds, and with full-softmax CE
-# against its BCE at the same window; per-user paired tests.
+# window (--max-len 5 --examples prefixes) against its configs' seeds, with full-softmax CE
+# against its BCE at the same window, and with CE at the configs' window against SASRec with CE
+# (the CE twin: the same examples and objective, lr 0.0005 against Caser's 0.001); per-user
+# paired tests.
 v=results/lineage/caser-variants
 if compgen -G "$v/caser-window5-seed*.json" > /dev/null && compgen -G "$l/caser/*.json" > /dev/null; then
   rows=("caser=$l/caser") vpairs=caser-window5=caser
@@ -225,7 +227,11 @@ if compgen -G "$v/caser-window5-seed*.json" > /dev/null && compgen -G "$l/caser/
     for f in "$v/$m"-seed*.json; do [ -f "$f" ] && rows+=("$m=$f"); done
   done
   compgen -G "$v/caser-window5-ce-seed*.json" > /dev/null && vpairs+=,caser-window5-ce=caser-window5
-  compgen -G "$v/caser-ce-seed*.json" > /dev/null && vpairs+=,caser-ce=caser
+  if compgen -G "$v/caser-ce-seed*.json" > /dev/null; then
+    vpairs+=,caser-ce=caser
+    compgen -G "$l/sasrec-prefix-ce/*.json" > /dev/null &&
+      rows+=("sasrec-prefix-ce=$l/sasrec-prefix-ce") vpairs+=,sasrec-prefix-ce=caser-ce
+  fi
   $S table "${rows[@]}" --pairs "$vpairs" --metrics hit@10,ndcg@10,ndcg@20 --wall \
     --output results/tables/caser-variants-beauty.md
 fi
