@@ -688,6 +688,38 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
   EXPECT_NE(second.find("done  markov sasrec seed 2 in "), std::string::npos) << second;
 }
 
+TEST(Bench, AStoppedRunGoesOnBeforeAnyRunStartsAnew) {
+  // Seed 2 stopped with its training state; the next bench, over seeds 1 and 2 one at a time,
+  // resumes seed 2 before it starts seed 1, whatever their order in the grid.
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const pid_t pid = start_bench(markov_grid(dir, "2", 8), dir.file("first.log"));
+  auto state_written = [&] {
+    if (!std::filesystem::exists(out)) return false;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(out))
+      if (e.path().extension() == ".state") return true;
+    return false;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (!state_written() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(state_written()) << slurp(dir.file("first.log"));
+  if (!jsons(out).empty()) GTEST_SKIP() << "the run ended before the signal arrived";
+
+  waitpid(start_bench(markov_grid(dir, "1, 2", 8), dir.file("second.log")), &status, 0);
+  const std::string second = slurp(dir.file("second.log"));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << second;
+  const size_t two = second.find("start markov sasrec seed 2 "), one = second.find("start markov sasrec seed 1 ");
+  ASSERT_NE(two, std::string::npos) << second;
+  ASSERT_NE(one, std::string::npos) << second;
+  EXPECT_LT(two, one) << second;
+  EXPECT_LT(second.find("; resumes at epoch ", two), one) << second;
+  EXPECT_EQ(jsons(out).size(), 2u) << second;
+}
+
 TEST(Bench, DryRunSaysWhatIsLeftFromEachMethodsFinishedRuns) {
   // bench's second line: an unfinished run counts at its method's mean time less what its
   // state has trained; a method with no finished run is named, not guessed.

@@ -21,7 +21,7 @@ void register_bench_command(PluginHost& host) {
   c.description =
       "  runs a grid of datasets x methods x seeds as train runs, each to a result JSON, its log and its\n"
       "  rank file under the grid's output; resumable: finished runs are skipped, stopped ones resume from\n"
-      "  their training state, runs claimed by a live bench are left to it.\n"
+      "  their training state before any run starts anew, runs claimed by a live bench are left to it.\n"
       "grid file ([grid] section, key = value, # comments):\n"
       "  datasets = A, B          dataset names, substituted for {dataset}\n"
       "  methods = m1, m2         method names, substituted for {method}\n"

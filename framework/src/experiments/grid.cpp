@@ -378,6 +378,8 @@ int run_bench(const std::string& grid_path, bool dry, int64_t shard, int64_t sha
     if (fs::exists(all[i].output)) ++done;
     else todo.push_back(all[i]);
   }
+  // A stopped run goes on before any run starts anew, so that its partial work lands first.
+  std::stable_partition(todo.begin(), todo.end(), [](const GridRun& r) { return fs::exists(r.output + ".state"); });
   log << "grid " << grid_path << ": " << all.size() << " runs";
   if (shards > 1) log << ", shard " << shard << "/" << shards << " has " << mine.size();
   log << "; " << done << " finished, " << todo.size() << " to run" << std::endl;
