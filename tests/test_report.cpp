@@ -145,14 +145,17 @@ std::string slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-std::vector<std::string> jsons(const std::string& dir) {
+/// The files under `dir` (none if it does not exist) whose extension is `ext`, sorted.
+std::vector<std::string> files_under(const std::string& dir, const std::string& ext) {
   std::vector<std::string> out;
   if (!std::filesystem::exists(dir)) return out;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-    if (e.path().extension() == ".json") out.push_back(e.path().string());
+    if (e.path().extension() == ext) out.push_back(e.path().string());
   std::sort(out.begin(), out.end());
   return out;
 }
+
+std::vector<std::string> jsons(const std::string& dir) { return files_under(dir, ".json"); }
 
 /// A grid of SASRec runs on the synthetic Markov data, written into `dir`: one epoch each, or
 /// `epochs` with a patience that lets them run to the end.
@@ -625,13 +628,7 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
   const std::string grid = markov_grid(dir, "1, 2", 8);
   const std::string out = dir.file("out");
   const pid_t pid = start_bench(grid, dir.file("first.log"));
-  auto files = [&](const std::string& ext) {
-    std::vector<std::string> s;
-    if (std::filesystem::exists(out))
-      for (const auto& e : std::filesystem::recursive_directory_iterator(out))
-        if (e.path().extension() == ext) s.push_back(e.path().string());
-    return s;
-  };
+  auto files = [&](const std::string& ext) { return files_under(out, ext); };
   auto states = [&] { return files(".state"); };
   // Stopped in its seventh epoch of eight, so most of the run's time is the first bench's.
   auto past_epoch_6 = [&] {
@@ -694,12 +691,7 @@ TEST(Bench, AStoppedRunGoesOnBeforeAnyRunStartsAnew) {
   TempDir dir;
   const std::string out = dir.file("out");
   const pid_t pid = start_bench(markov_grid(dir, "2", 8), dir.file("first.log"));
-  auto state_written = [&] {
-    if (!std::filesystem::exists(out)) return false;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(out))
-      if (e.path().extension() == ".state") return true;
-    return false;
-  };
+  auto state_written = [&] { return !files_under(out, ".state").empty(); };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
   while (!state_written() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
