@@ -628,11 +628,11 @@ TEST(Bench, StopSignalIsForwardedAndTheNextBenchResumes) {
   const std::string grid = markov_grid(dir, "1, 2", 8);
   const std::string out = dir.file("out");
   const pid_t pid = start_bench(grid, dir.file("first.log"));
-  auto files = [&](const std::string& ext) { return files_under(out, ext); };
-  auto states = [&] { return files(".state"); };
+  auto states = [&] { return files_under(out, ".state"); };
   // Stopped in its seventh epoch of eight, so most of the run's time is the first bench's.
   auto past_epoch_6 = [&] {
-    return !files(".log").empty() && slurp(files(".log")[0]).find("\nepoch 6 ") != std::string::npos;
+    const std::vector<std::string> logs = files_under(out, ".log");
+    return !logs.empty() && slurp(logs[0]).find("\nepoch 6 ") != std::string::npos;
   };
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
   while (!past_epoch_6() && std::chrono::steady_clock::now() < deadline)

@@ -51,6 +51,8 @@ std::vector<std::string> train_args(const Grid& g, const GridRun& r) {
 
 std::string stem_of(const GridRun& r) { return r.output.substr(0, r.output.size() - 5); }
 std::string lock_of(const GridRun& r) { return stem_of(r) + ".lock"; }
+/// Where a stopped run's training state lies (train's `state_path_of` for the run's output).
+std::string state_of(const GridRun& r) { return r.output + ".state"; }
 
 /// A result found under a run's hash must have been made with the run's config: a hash
 /// names the keys set away from their defaults, so a changed default would otherwise pass
@@ -206,7 +208,7 @@ std::string time_text(const std::vector<GridRun>& runs, int64_t parallel) {
     }
     double trained = 0;
     try {
-      if (fs::exists(r.output + ".state")) trained = read_state_progress(r.output + ".state").seconds;
+      if (fs::exists(state_of(r))) trained = read_state_progress(state_of(r)).seconds;
     } catch (const Error&) {  // --dry-run's line for the run says why the state cannot be read
     }
     left += std::max(0.0, it->second.first / static_cast<double>(it->second.second) - trained);
@@ -277,7 +279,7 @@ void Scheduler::launch(const GridRun& r) {
   a.insert(a.end(), {"--output", r.output, "--ranks", stem + ".ranks.h5", "--progress", "lines", "--resume"});
   // ranks = N: the run as a data-parallel job of N processes (seqrec launch).
   if (g_.ranks > 1) a.insert(a.begin(), {"launch", "-n", std::to_string(g_.ranks), "--"});
-  const std::string state = fs::exists(r.output + ".state") ? "; " + state_text(r.output + ".state") : "";
+  const std::string state = fs::exists(state_of(r)) ? "; " + state_text(state_of(r)) : "";
   const pid_t pid = children_.start(a, stem + ".log", g_.threads);
   running_[pid] = {r, clock::now()};
   log_ << "start " << r.dataset << " " << r.method << " seed " << r.seed << " -> " << stem << ".log" << state << std::endl;
@@ -379,7 +381,7 @@ int run_bench(const std::string& grid_path, bool dry, int64_t shard, int64_t sha
     else todo.push_back(all[i]);
   }
   // A stopped run goes on before any run starts anew, so that its partial work lands first.
-  std::stable_partition(todo.begin(), todo.end(), [](const GridRun& r) { return fs::exists(r.output + ".state"); });
+  std::stable_partition(todo.begin(), todo.end(), [](const GridRun& r) { return fs::exists(state_of(r)); });
   log << "grid " << grid_path << ": " << all.size() << " runs";
   if (shards > 1) log << ", shard " << shard << "/" << shards << " has " << mine.size();
   log << "; " << done << " finished, " << todo.size() << " to run" << std::endl;
@@ -389,7 +391,7 @@ int run_bench(const std::string& grid_path, bool dry, int64_t shard, int64_t sha
       const bool done = fs::exists(r.output);
       const char* state = done ? "  done  " : lock_held(lock_of(r)) ? "  busy  " : "  todo  ";
       log << state << r.dataset << " " << r.method << " seed " << r.seed << " [" << r.hash << "] " << r.output;
-      if (!done && fs::exists(r.output + ".state")) log << "; " << state_text(r.output + ".state");
+      if (!done && fs::exists(state_of(r))) log << "; " << state_text(state_of(r));
       log << std::endl;
     }
     return 0;
